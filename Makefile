@@ -1,0 +1,36 @@
+# Two entry points, as in the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test check bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Editable installs, one stamp per extra, redone when the project file changes.
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed-run
+
+demo: $(VENV)/.installed-run
+	$(BIN)/moviemind init
+	$(BIN)/moviemind demo
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q
+
+check: $(VENV)/.installed-test
+	$(BIN)/ruff check moviemind_lite tests benchmarks
+	$(BIN)/mypy
+
+bench: $(VENV)/.installed-run
+	$(BIN)/python benchmarks/pipeline.py
+
+clean:
+	rm -rf $(VENV) data/moviemind.db data/moviemind.db-wal data/moviemind.db-shm data/locks data/logs

@@ -1,0 +1,305 @@
+"""The ``moviemind`` command: parse, make one core call, print.
+
+Heavy modules (the store, sqlite-utils, rich, textual) are imported inside the
+commands that need them, so ``moviemind --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from moviemind_lite import __version__
+from moviemind_lite.domain import CONTEXT_TAGS, LOCALES, MOVIE, PERSON, EntityKind
+from moviemind_lite.errors import InvalidInput, MovieMindError
+
+if TYPE_CHECKING:
+    from moviemind_lite.config import Settings
+    from moviemind_lite.services import EntityView, MovieMind
+
+
+class UsageProblem(click.ClickException):
+    """Bad input found by the core: one line on stderr, exit 2."""
+
+    exit_code = 2
+
+
+def fail(error: MovieMindError) -> NoReturn:
+    """Translate a core error into the click exception with the right exit code."""
+    if isinstance(error, InvalidInput):
+        raise UsageProblem(str(error)) from None
+    raise click.ClickException(str(error)) from None
+
+
+@dataclass
+class Session:
+    """Per-invocation state: the chosen home, settings and the open application."""
+
+    home: str | None
+    _app: MovieMind | None = field(default=None, repr=False)
+
+    def settings(self) -> Settings:
+        """Settings from ``--home`` and the environment, validated once."""
+        from moviemind_lite.config import load_settings
+
+        return load_settings(self.home)
+
+    def app(self) -> MovieMind:
+        """The application over the home's database, opened on first use."""
+        if self._app is None:
+            from moviemind_lite.services import MovieMind
+
+            self._app = MovieMind.open(self.settings())
+        return self._app
+
+    def close(self) -> None:
+        """Close the database if it was opened."""
+        if self._app is not None:
+            self._app.close()
+            self._app = None
+
+
+pass_session = click.make_pass_decorator(Session)
+
+
+@contextmanager
+def core_errors() -> Iterator[None]:
+    """Run a block that calls the core; its errors become one-line CLI errors."""
+    try:
+        yield
+    except MovieMindError as error:
+        fail(error)
+
+
+def print_json(value: Any) -> None:
+    """Print ``value`` as indented JSON, keeping non-ASCII text readable."""
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+locale_option = click.option(
+    "--locale",
+    metavar="LOCALE",
+    help=f"Locale of the text: {', '.join(LOCALES)} (default: MOVIEMIND_LOCALE or en-US).",
+)
+context_option = click.option(
+    "--context",
+    "context_tag",
+    default="default",
+    show_default=True,
+    metavar="TAG",
+    help=f"Context tag of the text: {', '.join(CONTEXT_TAGS)}.",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+class MovieMindGroup(click.Group):
+    """The root group: every error, click's usage errors included, is one line."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command; in standalone mode print errors on one line and exit."""
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as error:
+            if not standalone_mode:
+                raise
+            hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
+            click.echo(f"Error: {error.format_message()}{hint}", err=True)
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            if not standalone_mode:
+                raise
+            error.show()
+            sys.exit(error.exit_code)
+        except click.Abort:
+            if not standalone_mode:
+                raise
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        if standalone_mode:
+            sys.exit(result if isinstance(result, int) else 0)
+        return result
+
+
+@click.group(cls=MovieMindGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    metavar="DIR",
+    help="Data folder holding moviemind.db, locks/ and logs/ (default: MOVIEMIND_HOME or ./data).",
+)
+@click.version_option(__version__, prog_name="moviemind")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None) -> None:
+    """MovieMind Lite: AI-written movie descriptions and a locking lab, on SQLite."""
+    session = Session(home)
+    ctx.obj = session
+    ctx.call_on_close(session.close)
+
+
+@cli.command()
+@click.option("--reset", is_flag=True, help="Delete the database first and start over.")
+@click.option("--yes", is_flag=True, help="Do not ask before --reset deletes data.")
+@pass_session
+def init(session: Session, reset: bool, yes: bool) -> None:
+    """Create the database and load the sample catalog (safe to run again)."""
+    from moviemind_lite.services import reset_home
+
+    with core_errors():
+        settings = session.settings()
+        if reset:
+            if not yes:
+                click.confirm(
+                    f"Delete {settings.database_path} with every job and text in it?", abort=True
+                )
+            reset_home(settings)
+        report = session.app().initialise()
+    counts = ", ".join(f"{number} {table}" for table, number in report.counts.items())
+    verb = "Created" if report.created else "Ready:"
+    click.echo(f"{verb} {report.database_path} ({counts})")
+
+
+def _headline(view_entity: Any) -> str:
+    facts = view_entity.facts
+    year = facts.get("year")
+    return f"{view_entity.label} ({year})" if year else str(view_entity.label)
+
+
+def _fact_line(kind: EntityKind, facts: dict[str, Any]) -> str:
+    parts = []
+    for name in kind.fields:
+        value = facts.get(name)
+        if name in (kind.label_column, "year") or value in (None, "", []):
+            continue
+        shown = ", ".join(value) if isinstance(value, list) else str(value)
+        parts.append(f"{name.replace('_', ' ')}: {shown}")
+    return " · ".join(parts)
+
+
+def print_view(view: EntityView) -> None:
+    """Print an entity and its text the way ``show`` does."""
+    entity = view.entity
+    click.echo(_headline(entity))
+    facts = _fact_line(entity.kind, entity.facts)
+    click.echo(f"slug: {entity.slug}" + (f" · {facts}" if facts else ""))
+    click.echo()
+    if view.text is None:
+        click.echo(f"No {view.locale} {entity.kind.text_noun} ({view.context_tag}) yet.")
+        return
+    text = view.text
+    click.echo(text.text)
+    click.echo()
+    click.echo(f"[{text.locale} · {text.context_tag} · v{text.version} · {text.origin}]")
+
+
+def _list_columns(kind: EntityKind) -> list[str]:
+    return ["slug", *(name for name in kind.fields if name != "genres")]
+
+
+def entity_group(kind: EntityKind) -> click.Group:
+    """The ``movies`` or ``people`` command group; both kinds share every line."""
+    noun, plural = kind.name, kind.plural
+
+    @click.group(name=plural, help=f"Browse and show {plural}.")
+    def group() -> None:
+        pass
+
+    @group.command(name="list", help=f"List stored {plural}, sorted by {kind.label_column}.")
+    @click.option(
+        "--search",
+        metavar="TEXT",
+        help=f"Only {plural} whose slug or {kind.label_column} contains TEXT.",
+    )
+    @click.option("--limit", type=click.IntRange(min=0), metavar="N", help="Show at most N.")
+    @json_option
+    @pass_session
+    def list_command(
+        session: Session, search: str | None, limit: int | None, as_json: bool
+    ) -> None:
+        with core_errors():
+            entities = session.app().list_entities(kind, search=search, limit=limit)
+        if as_json:
+            print_json([entity.summary() for entity in entities])
+            return
+        if not entities:
+            click.echo(f"No {plural} found.")
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(box=None, header_style="bold")
+        columns = _list_columns(kind)
+        for name in columns:
+            table.add_column(name.replace("_", " "), no_wrap=name == "slug")
+        for entity in entities:
+            row = {"slug": entity.slug, **entity.facts}
+            table.add_row(*("" if row[name] is None else str(row[name]) for name in columns))
+        Console(soft_wrap=False).print(table)
+        click.echo(f"{len(entities)} {plural if len(entities) != 1 else noun}")
+
+    @group.command(name="show", help=f"Show a {noun} and its {kind.text_noun}.")
+    @click.argument("slug")
+    @locale_option
+    @context_option
+    @json_option
+    @pass_session
+    def show_command(
+        session: Session, slug: str, locale: str | None, context_tag: str, as_json: bool
+    ) -> None:
+        with core_errors():
+            view = session.app().show_stored(kind, slug, locale=locale, context_tag=context_tag)
+        if as_json:
+            print_json(view.to_json())
+        else:
+            print_view(view)
+
+    return group
+
+
+cli.add_command(entity_group(MOVIE))
+cli.add_command(entity_group(PERSON))
+
+
+@cli.command()
+@pass_session
+def demo(session: Session) -> None:
+    """A short tour of the catalog."""
+    with core_errors():
+        app = session.app()
+        counts = app.counts()
+        click.echo(
+            f"MovieMind Lite: {counts['movies']} movies and {counts['people']} people in "
+            f"{app.settings.database_path}.\n"
+        )
+        steps: list[tuple[str, Callable[[], EntityView]]] = [
+            (
+                "moviemind movies show the-matrix-1999",
+                lambda: app.show_stored(MOVIE, "the-matrix-1999"),
+            ),
+            (
+                "moviemind movies show the-matrix-1999 --locale pl-PL",
+                lambda: app.show_stored(MOVIE, "the-matrix-1999", locale="pl-PL"),
+            ),
+            ("moviemind people show keanu-reeves", lambda: app.show_stored(PERSON, "keanu-reeves")),
+        ]
+        for command, step in steps:
+            click.secho(f"$ {command}", bold=True)
+            print_view(step())
+            click.echo()
+    click.echo("Try `moviemind movies list --search star` or `moviemind --help` for more.")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="moviemind")

@@ -1,0 +1,111 @@
+"""Settings, built and validated once from options and the environment.
+
+The home folder is ``--home`` if given, else ``MOVIEMIND_HOME``, else
+``./data``. It holds ``moviemind.db``, ``locks/`` and ``logs/``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from moviemind_lite.domain import validate_locale
+from moviemind_lite.errors import InvalidInput, InvalidSetting
+
+DEFAULT_HOME = Path("data")
+
+
+@dataclass(frozen=True)
+class AISettings:
+    """Knobs of the offline mock generator."""
+
+    latency_ms: float = 300.0
+    jitter_ms: float = 100.0
+    fail_rate: float = 0.0
+    seed: int = 0
+    model: str = "mock-1"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything MovieMind reads from its surroundings, checked once."""
+
+    home: Path
+    default_locale: str = "en-US"
+    environment: str = "local"
+    busy_timeout_ms: int = 30_000
+    ai: AISettings = AISettings()
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite database file."""
+        return self.home / "moviemind.db"
+
+    @property
+    def locks_dir(self) -> Path:
+        """Folder of lock files (one per key, named by a hash of the key)."""
+        return self.home / "locks"
+
+    @property
+    def logs_dir(self) -> Path:
+        """Folder of the JSON log."""
+        return self.home / "logs"
+
+    @property
+    def log_path(self) -> Path:
+        """The JSON-lines log file."""
+        return self.logs_dir / "moviemind.log"
+
+    def with_ai(self, **changes: float | int | str) -> Settings:
+        """A copy with some AI knobs changed (validated like the environment)."""
+        ai = replace(self.ai, **changes)  # type: ignore[arg-type]
+        _check_ai(ai)
+        return replace(self, ai=ai)
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidSetting(f"{name}={raw!r} is not a number") from None
+
+
+def _check_ai(ai: AISettings) -> None:
+    if ai.latency_ms < 0:
+        raise InvalidSetting(f"AI latency must be >= 0 ms, got {ai.latency_ms:g}")
+    if ai.jitter_ms < 0:
+        raise InvalidSetting(f"AI jitter must be >= 0 ms, got {ai.jitter_ms:g}")
+    if not 0.0 <= ai.fail_rate <= 1.0:
+        raise InvalidSetting(f"AI failure rate must be between 0 and 1, got {ai.fail_rate:g}")
+
+
+def load_settings(home: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from an explicit home, then ``env`` (default: ``os.environ``)."""
+    env = os.environ if env is None else env
+    chosen = Path(home) if home is not None else Path(env.get("MOVIEMIND_HOME") or DEFAULT_HOME)
+    if str(chosen).strip() == "" or "\x00" in str(chosen):
+        raise InvalidSetting("home folder name is empty or contains a NUL byte")
+    if chosen.exists() and not chosen.is_dir():
+        raise InvalidSetting(f"home {str(chosen)!r} is not a folder")
+    try:
+        locale = validate_locale(env.get("MOVIEMIND_LOCALE", "en-US"))
+    except InvalidInput as error:
+        raise InvalidSetting(f"MOVIEMIND_LOCALE: {error}") from None
+    environment = env.get("MOVIEMIND_ENV", "local").strip() or "local"
+    seed = _number(env, "MOVIEMIND_AI_SEED", 0)
+    if seed != int(seed):
+        raise InvalidSetting(f"MOVIEMIND_AI_SEED={seed:g} is not a whole number")
+    ai = AISettings(
+        latency_ms=_number(env, "MOVIEMIND_AI_LATENCY_MS", AISettings.latency_ms),
+        jitter_ms=_number(env, "MOVIEMIND_AI_JITTER_MS", AISettings.jitter_ms),
+        fail_rate=_number(env, "MOVIEMIND_AI_FAIL_RATE", AISettings.fail_rate),
+        seed=int(seed),
+        model=env.get("MOVIEMIND_AI_MODEL", AISettings.model) or AISettings.model,
+    )
+    _check_ai(ai)
+    return Settings(home=chosen, default_locale=locale, environment=environment, ai=ai)

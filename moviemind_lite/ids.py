@@ -1,0 +1,52 @@
+"""Identifiers and timestamps (ADR-008).
+
+UUID v7 for rows and jobs (time-ordered, so ids sort by creation), v4 for lock
+owner tokens (unguessable), v5 for deterministic keys such as a generation
+slot (the same request always maps to the same key).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import uuid_utils
+
+# A fixed namespace so v5 keys are stable across machines and releases.
+KEY_NAMESPACE = uuid.UUID("6f1c4c8e-3b52-4f53-9f0e-5d2b8b7a1c11")
+
+
+def new_id() -> str:
+    """A new UUID v7 for a row or a job."""
+    return str(uuid_utils.uuid7())
+
+
+def new_owner_token() -> str:
+    """A new random UUID v4 identifying one holder of a lock."""
+    return str(uuid.uuid4())
+
+
+def key_id(*parts: str) -> str:
+    """The deterministic UUID v5 of ``parts`` (joined with a separator no slug contains)."""
+    return str(uuid.uuid5(KEY_NAMESPACE, "\x1f".join(parts)))
+
+
+def format_timestamp(moment: datetime) -> str:
+    """Fixed-width UTC ISO-8601 with milliseconds, so timestamps compare as strings."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def now() -> str:
+    """The current time as a stored timestamp."""
+    return format_timestamp(datetime.now(UTC))
+
+
+def after(milliseconds: float) -> str:
+    """The stored timestamp ``milliseconds`` from now."""
+    return format_timestamp(datetime.now(UTC) + timedelta(milliseconds=milliseconds))
+
+
+def parse_timestamp(value: str) -> datetime:
+    """The aware datetime of a stored timestamp."""
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)

@@ -1,0 +1,224 @@
+"""Queries over movies, people and their texts, written once for both kinds."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from moviemind_lite.domain import EntityKind
+from moviemind_lite.ids import new_id, now
+from moviemind_lite.store.db import Database
+
+
+@dataclass(frozen=True)
+class Text:
+    """One description or bio."""
+
+    id: str
+    locale: str
+    context_tag: str
+    text: str
+    origin: str
+    ai_model: str | None
+    version: int
+    is_baseline: bool
+    job_id: str | None
+    created_at: str
+    updated_at: str
+
+    def summary(self) -> dict[str, Any]:
+        """The fields ``show --json`` prints."""
+        return {
+            "id": self.id,
+            "locale": self.locale,
+            "context_tag": self.context_tag,
+            "text": self.text,
+            "version": self.version,
+            "origin": self.origin,
+            "ai_model": self.ai_model,
+            "is_baseline": self.is_baseline,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A movie or a person: its slug, its facts and the id of its first baseline."""
+
+    kind: EntityKind
+    id: str
+    slug: str
+    facts: dict[str, Any]
+    baseline_id: str | None
+    created_at: str
+
+    @property
+    def label(self) -> str:
+        """The title of a movie, the name of a person."""
+        return str(self.facts[self.kind.label_column])
+
+    def summary(self) -> dict[str, Any]:
+        """Slug and facts, as ``list --json`` prints them."""
+        return {"id": self.id, "slug": self.slug, **self.facts}
+
+
+def _entity(kind: EntityKind, row: sqlite3.Row) -> Entity:
+    facts = {field: row[field] for field in kind.fields}
+    if "genres" in facts:
+        facts["genres"] = json.loads(facts["genres"])
+    return Entity(
+        kind=kind,
+        id=row["id"],
+        slug=row["slug"],
+        facts=facts,
+        baseline_id=row[kind.baseline_column],
+        created_at=row["created_at"],
+    )
+
+
+def _text(row: sqlite3.Row) -> Text:
+    return Text(
+        id=row["id"],
+        locale=row["locale"],
+        context_tag=row["context_tag"],
+        text=row["text"],
+        origin=row["origin"],
+        ai_model=row["ai_model"],
+        version=row["version"],
+        is_baseline=bool(row["is_baseline"]),
+        job_id=row["job_id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def find_entity(db: Database | sqlite3.Connection, kind: EntityKind, slug: str) -> Entity | None:
+    """The entity with ``slug``, or ``None``."""
+    sql = f"SELECT * FROM {kind.table} WHERE slug = ?"
+    if isinstance(db, Database):
+        row = db.query_one(sql, (slug,))
+    else:
+        row = db.execute(sql, (slug,)).fetchone()
+    return _entity(kind, row) if row is not None else None
+
+
+def list_entities(
+    db: Database, kind: EntityKind, search: str | None = None, limit: int | None = None
+) -> list[Entity]:
+    """Entities ordered by label, optionally filtered by a case-insensitive substring."""
+    sql = f"SELECT * FROM {kind.table}"
+    params: list[Any] = []
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        sql += f" WHERE (slug LIKE ? ESCAPE '\\' OR {kind.label_column} LIKE ? ESCAPE '\\')"
+        params += [pattern, pattern]
+    sql += f" ORDER BY {kind.label_column} COLLATE NOCASE, slug"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [_entity(kind, row) for row in db.query(sql, params)]
+
+
+def count_entities(db: Database, kind: EntityKind) -> int:
+    """How many entities of ``kind`` are stored."""
+    row = db.query_one(f"SELECT count(*) FROM {kind.table}")
+    return int(row[0]) if row else 0
+
+
+def find_baseline(
+    db: Database | sqlite3.Connection,
+    kind: EntityKind,
+    entity_id: str,
+    locale: str,
+    context_tag: str,
+) -> Text | None:
+    """The baseline text of an entity for a locale and context, or ``None``."""
+    sql = (
+        f"SELECT * FROM {kind.text_table} WHERE {kind.entity_fk} = ? "
+        "AND locale = ? AND context_tag = ? AND is_baseline = 1"
+    )
+    params = (entity_id, locale, context_tag)
+    if isinstance(db, Database):
+        row = db.query_one(sql, params)
+    else:
+        row = db.execute(sql, params).fetchone()
+    return _text(row) if row is not None else None
+
+
+def list_texts(db: Database, kind: EntityKind, entity_id: str) -> list[Text]:
+    """Every text of an entity: baselines first, then alternatives, oldest first."""
+    rows = db.query(
+        f"SELECT * FROM {kind.text_table} WHERE {kind.entity_fk} = ? "
+        "ORDER BY locale, context_tag, is_baseline DESC, id",
+        (entity_id,),
+    )
+    return [_text(row) for row in rows]
+
+
+def insert_entity(
+    conn: sqlite3.Connection, kind: EntityKind, slug: str, facts: dict[str, Any]
+) -> str:
+    """Insert an entity and return its id; a taken slug raises ``UniqueViolation``
+    once the enclosing transaction translates the error."""
+    values = {field: facts.get(field) for field in kind.fields}
+    if "genres" in values:
+        values["genres"] = json.dumps(list(values["genres"] or []))
+    entity_id = new_id()
+    stamp = now()
+    columns = ["id", "slug", *values, "created_at", "updated_at"]
+    conn.execute(
+        f"INSERT INTO {kind.table} ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})",
+        (entity_id, slug, *values.values(), stamp, stamp),
+    )
+    return entity_id
+
+
+def insert_text(
+    conn: sqlite3.Connection,
+    kind: EntityKind,
+    entity_id: str,
+    *,
+    locale: str,
+    context_tag: str,
+    text: str,
+    origin: str,
+    ai_model: str | None,
+    job_id: str | None,
+    baseline: bool,
+) -> str:
+    """Insert a description or bio and return its id.
+
+    A baseline for a locale and context that already has one raises
+    ``UniqueViolation`` (partial unique index). The entity's baseline pointer
+    is set the first time it gets a baseline.
+    """
+    text_id = new_id()
+    stamp = now()
+    conn.execute(
+        f"INSERT INTO {kind.text_table} (id, {kind.entity_fk}, locale, context_tag, text, "
+        "origin, ai_model, version, is_baseline, job_id, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+        (
+            text_id,
+            entity_id,
+            locale,
+            context_tag,
+            text,
+            origin,
+            ai_model,
+            int(baseline),
+            job_id,
+            stamp,
+            stamp,
+        ),
+    )
+    if baseline:
+        conn.execute(
+            f"UPDATE {kind.table} SET {kind.baseline_column} = ?, updated_at = ? "
+            f"WHERE id = ? AND {kind.baseline_column} IS NULL",
+            (text_id, stamp, entity_id),
+        )
+    return text_id

@@ -1,0 +1,139 @@
+"""One SQLite connection per thread, explicit transactions, domain errors.
+
+Connections run in autocommit mode (``isolation_level=None``) and every write
+that reads first opens ``BEGIN IMMEDIATE``: in WAL mode a deferred transaction
+that reads and then writes fails at once with SQLITE_BUSY whatever the busy
+timeout says, while an immediate one waits its turn.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from moviemind_lite.errors import CorruptDatabase, HomeNotUsable, StoreError, UniqueViolation
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+Params = Sequence[Any] | dict[str, Any]
+
+_UNIQUE_CODES = (2067, 1555)  # SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
+_UNIQUE_MESSAGE = re.compile(r"UNIQUE constraint failed: (.+)")
+
+
+def translate(error: sqlite3.Error, path: Path) -> StoreError:
+    """The domain error for a ``sqlite3`` error raised while using ``path``."""
+    code = getattr(error, "sqlite_errorcode", None)
+    message = str(error)
+    if isinstance(error, sqlite3.IntegrityError) and code in _UNIQUE_CODES:
+        match = _UNIQUE_MESSAGE.search(message)
+        constraint = match.group(1) if match else message
+        return UniqueViolation(constraint, code=code or 2067)
+    if code == sqlite3.SQLITE_NOTADB or "file is not a database" in message:
+        return CorruptDatabase(f"{path} is not a usable SQLite database ({message})")
+    if code == sqlite3.SQLITE_CORRUPT or "malformed" in message:
+        return CorruptDatabase(f"{path} is damaged ({message})")
+    if code == sqlite3.SQLITE_CANTOPEN or "unable to open database" in message:
+        return HomeNotUsable(f"cannot open {path} ({message})")
+    if code == sqlite3.SQLITE_READONLY or "readonly database" in message:
+        return HomeNotUsable(f"{path} is read-only ({message})")
+    if "database is locked" in message:
+        return StoreError(f"{path} stayed locked longer than the busy timeout")
+    return StoreError(f"{path}: {message}")
+
+
+class Database:
+    """A SQLite file opened once per thread with MovieMind's settings."""
+
+    def __init__(self, path: Path, busy_timeout_ms: int = 30_000) -> None:
+        self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                isolation_level=None,
+                timeout=self.busy_timeout_ms / 1000,
+                check_same_thread=False,
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as error:
+            raise translate(error, self.path) from error
+        return conn
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """Turn ``sqlite3`` errors raised inside the block into domain errors."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise translate(error, self.path) from error
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on error."""
+        conn = self.connection()
+        with self.errors():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                # Some errors (SQLITE_FULL, an interrupt) end the transaction themselves.
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """All rows of a read-only statement."""
+        with self.errors():
+            return self.connection().execute(sql, params).fetchall()
+
+    def query_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        """The first row of a read-only statement, or ``None``."""
+        with self.errors():
+            row: sqlite3.Row | None = self.connection().execute(sql, params).fetchone()
+            return row
+
+    def utils(self) -> sqlite_utils.Database:
+        """sqlite-utils over this thread's connection, for bulk loads.
+
+        Imported on demand: it takes a quarter of a second to import and loads
+        click with it, which neither the hot path nor the core should pay for.
+        """
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.connection())
+
+    def close(self) -> None:
+        """Close every connection this object opened, in any thread."""
+        with self._all_lock:
+            connections, self._all = self._all, []
+        for conn in connections:
+            conn.close()
+        self._local = threading.local()

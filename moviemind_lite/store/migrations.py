@@ -1,0 +1,221 @@
+"""Ordered schema migrations, recorded in the ``_migrations`` table.
+
+Each migration is a function decorated with :func:`migration`; they run in the
+order they are defined, each once, inside one ``BEGIN IMMEDIATE`` transaction
+so that processes opening a new database at the same moment do not race.
+Never edit a migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from moviemind_lite.ids import now
+from moviemind_lite.store.db import Database
+
+Migration = Callable[[sqlite3.Connection], None]
+
+MIGRATIONS: list[Migration] = []
+
+
+def migration(function: Migration) -> Migration:
+    """Register ``function`` as the next migration."""
+    MIGRATIONS.append(function)
+    return function
+
+
+def migrate(database: Database) -> list[str]:
+    """Apply the migrations ``database`` lacks; return the names applied."""
+    applied: list[str] = []
+    with database.write() as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS _migrations "
+            "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+        for function in MIGRATIONS:
+            if function.__name__ in done:
+                continue
+            function(conn)
+            conn.execute(
+                "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+                (function.__name__, now()),
+            )
+            applied.append(function.__name__)
+    return applied
+
+
+def run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Execute the statements of ``script`` one by one, inside the open transaction.
+
+    ``sqlite3.Connection.executescript`` would commit first, breaking the
+    one-transaction guarantee of :func:`migrate`.
+    """
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {statement.strip()[:60]}")
+
+
+def pending(database: Database) -> list[str]:
+    """Names of the migrations ``database`` has not applied yet."""
+    exists = database.query_one(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
+    )
+    done = {row[0] for row in database.query("SELECT name FROM _migrations")} if exists else set()
+    return [function.__name__ for function in MIGRATIONS if function.__name__ not in done]
+
+
+_TEXT_TABLE = """
+CREATE TABLE {text_table} (
+    id TEXT PRIMARY KEY,
+    {entity_fk} TEXT NOT NULL REFERENCES {table}(id) ON DELETE CASCADE,
+    locale TEXT NOT NULL,
+    context_tag TEXT NOT NULL,
+    text TEXT NOT NULL,
+    origin TEXT NOT NULL CHECK (origin IN ('generated', 'translated', 'curated')),
+    ai_model TEXT,
+    version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
+    is_baseline INTEGER NOT NULL DEFAULT 0 CHECK (is_baseline IN (0, 1)),
+    job_id TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+-- At most one baseline per entity, locale and context: the dedup at persist.
+CREATE UNIQUE INDEX {text_table}_one_baseline
+    ON {text_table} ({entity_fk}, locale, context_tag) WHERE is_baseline = 1;
+CREATE INDEX {text_table}_by_entity ON {text_table} ({entity_fk}, locale, context_tag);
+"""
+
+
+@migration
+def m001_catalog(conn: sqlite3.Connection) -> None:
+    """Movies and people with their descriptions and bios."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE movies (
+            id TEXT PRIMARY KEY,
+            slug TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL,
+            year INTEGER,
+            director TEXT,
+            genres TEXT NOT NULL DEFAULT '[]',
+            default_description_id TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE people (
+            id TEXT PRIMARY KEY,
+            slug TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            birth_date TEXT,
+            birthplace TEXT,
+            default_bio_id TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """,
+    )
+    run_script(
+        conn, _TEXT_TABLE.format(text_table="descriptions", entity_fk="movie_id", table="movies")
+    )
+    run_script(conn, _TEXT_TABLE.format(text_table="bios", entity_fk="person_id", table="people"))
+
+
+@migration
+def m002_jobs(conn: sqlite3.Connection) -> None:
+    """Generation jobs, generation slots and leases."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE jobs (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('movie', 'person')),
+            action TEXT NOT NULL CHECK (action IN ('generate', 'regenerate')),
+            slug TEXT NOT NULL,
+            locale TEXT NOT NULL,
+            context_tag TEXT NOT NULL,
+            strategy TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'PENDING'
+                CHECK (status IN ('PENDING', 'IN_PROGRESS', 'DONE', 'FAILED')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL DEFAULT 3,
+            run_after TEXT NOT NULL,
+            result TEXT CHECK (result IS NULL OR result IN
+                ('created', 'reused_existing', 'baseline_updated', 'alternative_appended',
+                 'in_progress_elsewhere')),
+            entity_id TEXT,
+            text_id TEXT,
+            error TEXT,
+            worker_id TEXT,
+            lease_until TEXT,
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            finished_at TEXT,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX jobs_claimable ON jobs (status, run_after);
+        CREATE INDEX jobs_by_slug ON jobs (kind, slug);
+
+        -- "A job for this key is on its way": add-if-absent with a TTL.
+        CREATE TABLE generation_slots (
+            key TEXT PRIMARY KEY,
+            job_id TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+
+        -- Named leases: one holder (owner token) until expiry; the fencing
+        -- counter grows on every grant so a stale holder's write can be refused.
+        CREATE TABLE leases (
+            name TEXT PRIMARY KEY,
+            owner_token TEXT,
+            expires_at TEXT NOT NULL,
+            fencing_token INTEGER NOT NULL DEFAULT 0,
+            acquired_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
+@migration
+def m003_flags_and_events(conn: sqlite3.Connection) -> None:
+    """Feature flags, their per-scope overrides, and the audit trail."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE flags (
+            name TEXT NOT NULL,
+            environment TEXT NOT NULL,
+            enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+            percentage INTEGER CHECK (percentage IS NULL OR percentage BETWEEN 0 AND 100),
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL,
+            PRIMARY KEY (name, environment)
+        );
+        CREATE TABLE flag_overrides (
+            name TEXT NOT NULL,
+            environment TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL,
+            PRIMARY KEY (name, environment, scope)
+        );
+        CREATE TABLE events (
+            id TEXT PRIMARY KEY,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            data TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX events_by_subject ON events (kind, subject, at);
+        """,
+    )

@@ -1,0 +1,36 @@
+"""Every test runs against its own home folder; nothing touches ./data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from moviemind_lite.config import Settings, load_settings
+from moviemind_lite.services import MovieMind
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh MOVIEMIND_HOME, with every other MOVIEMIND_* variable cleared."""
+    for name in list(os.environ):
+        if name.startswith("MOVIEMIND_"):
+            monkeypatch.delenv(name)
+    folder = tmp_path / "home"
+    monkeypatch.setenv("MOVIEMIND_HOME", str(folder))
+    return folder
+
+
+@pytest.fixture
+def settings(home: Path) -> Settings:
+    """Settings for the test's home."""
+    return load_settings()
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[MovieMind]:
+    """The application over a new database holding the sample catalog."""
+    with MovieMind.open(settings) as opened:
+        yield opened

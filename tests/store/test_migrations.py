@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import sqlite_utils
+
+from moviemind_lite.store.db import Database
+from moviemind_lite.store.migrations import MIGRATIONS, migrate, pending
+
+
+def test_migrations_apply_in_order_from_an_empty_file(tmp_path: Path) -> None:
+    database = Database(tmp_path / "empty.db")
+    assert pending(database) == [function.__name__ for function in MIGRATIONS]
+    applied = migrate(database)
+    assert applied == [function.__name__ for function in MIGRATIONS]
+    assert pending(database) == []
+    assert migrate(database) == []
+    recorded = [row[0] for row in database.query("SELECT name FROM _migrations ORDER BY rowid")]
+    assert recorded == applied
+
+
+def test_schema_holds_every_table_the_design_names(tmp_path: Path) -> None:
+    database = Database(tmp_path / "schema.db")
+    migrate(database)
+    db = sqlite_utils.Database(database.connection())
+    tables = set(db.table_names())
+    assert {
+        "movies",
+        "people",
+        "descriptions",
+        "bios",
+        "jobs",
+        "generation_slots",
+        "leases",
+        "flags",
+        "flag_overrides",
+        "events",
+    } <= tables
+    description_columns = set(db["descriptions"].columns_dict)
+    assert {
+        "locale",
+        "context_tag",
+        "origin",
+        "ai_model",
+        "version",
+        "created_at",
+        "updated_at",
+    } <= description_columns
+    assert "default_description_id" in db["movies"].columns_dict
+    assert "default_bio_id" in db["people"].columns_dict
+    assert {"owner_token", "expires_at", "fencing_token"} <= set(db["leases"].columns_dict)
+
+
+def test_pragmas(tmp_path: Path) -> None:
+    database = Database(tmp_path / "p.db", busy_timeout_ms=1234)
+    conn = database.connection()
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 1234
+    assert conn.isolation_level is None
+
+
+def test_processes_opening_a_new_database_together_migrate_once(tmp_path: Path) -> None:
+    path = tmp_path / "race.db"
+    results: list[list[str]] = []
+    barrier = threading.Barrier(8)
+
+    def open_and_migrate() -> None:
+        database = Database(path)
+        barrier.wait()
+        results.append(migrate(database))
+        database.close()
+
+    threads = [threading.Thread(target=open_and_migrate) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(len(names) for names in results) == [0] * 7 + [len(MIGRATIONS)]
