@@ -1,0 +1,128 @@
+"""What every command module shares: the session, error translation, common options."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from moviemind_lite.domain import CONTEXT_TAGS, LOCALES
+from moviemind_lite.errors import InvalidInput, MovieMindError
+
+if TYPE_CHECKING:
+    from moviemind_lite.config import Settings
+    from moviemind_lite.services import MovieMind
+
+
+class UsageProblem(click.ClickException):
+    """Bad input found by the core: one line on stderr, exit 2."""
+
+    exit_code = 2
+
+
+def fail(error: MovieMindError) -> NoReturn:
+    """Translate a core error into the click exception with the right exit code."""
+    if isinstance(error, InvalidInput):
+        raise UsageProblem(str(error)) from None
+    raise click.ClickException(str(error)) from None
+
+
+@dataclass
+class Session:
+    """Per-invocation state: the chosen home, settings and the open application."""
+
+    home: str | None
+    _app: MovieMind | None = field(default=None, repr=False)
+
+    def settings(self) -> Settings:
+        """Settings from ``--home`` and the environment, validated once."""
+        from moviemind_lite.config import load_settings
+
+        return load_settings(self.home)
+
+    def app(self) -> MovieMind:
+        """The application over the home's database, opened on first use."""
+        if self._app is None:
+            from moviemind_lite.services import MovieMind
+
+            self._app = MovieMind.open(self.settings())
+        return self._app
+
+    def close(self) -> None:
+        """Close the database if it was opened."""
+        if self._app is not None:
+            self._app.close()
+            self._app = None
+
+
+pass_session = click.make_pass_decorator(Session)
+
+
+@contextmanager
+def core_errors() -> Iterator[None]:
+    """Run a block that calls the core; its errors become one-line CLI errors."""
+    try:
+        yield
+    except MovieMindError as error:
+        fail(error)
+
+
+def print_json(value: Any) -> None:
+    """Print ``value`` as indented JSON, keeping non-ASCII text readable."""
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+locale_option = click.option(
+    "--locale",
+    metavar="LOCALE",
+    help=f"Locale of the text: {', '.join(LOCALES)} (default: MOVIEMIND_LOCALE or en-US).",
+)
+context_option = click.option(
+    "--context",
+    "context_tag",
+    default="default",
+    show_default=True,
+    metavar="TAG",
+    help=f"Context tag of the text: {', '.join(CONTEXT_TAGS)}.",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+class MovieMindGroup(click.Group):
+    """The root group: every error, click's usage errors included, is one line."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command; in standalone mode print errors on one line and exit."""
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as error:
+            if not standalone_mode:
+                raise
+            hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
+            click.echo(f"Error: {error.format_message()}{hint}", err=True)
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            if not standalone_mode:
+                raise
+            error.show()
+            sys.exit(error.exit_code)
+        except click.Abort:
+            if not standalone_mode:
+                raise
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        if standalone_mode:
+            sys.exit(result if isinstance(result, int) else 0)
+        return result
