@@ -29,6 +29,18 @@ class AISettings:
 
 
 @dataclass(frozen=True)
+class JobSettings:
+    """How jobs are leased, retried and deduplicated."""
+
+    lease_ms: float = 30_000.0
+    max_attempts: int = 3
+    backoff_ms: float = 500.0
+    slot_ttl_ms: float = 600_000.0
+    poll_ms: float = 20.0
+    strategy: str = "two-level"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything MovieMind reads from its surroundings, checked once."""
 
@@ -37,6 +49,7 @@ class Settings:
     environment: str = "local"
     busy_timeout_ms: int = 30_000
     ai: AISettings = AISettings()
+    jobs: JobSettings = JobSettings()
 
     @property
     def database_path(self) -> Path:
@@ -64,6 +77,12 @@ class Settings:
         _check_ai(ai)
         return replace(self, ai=ai)
 
+    def with_jobs(self, **changes: float | int | str) -> Settings:
+        """A copy with some job settings changed (validated like the environment)."""
+        jobs = replace(self.jobs, **changes)  # type: ignore[arg-type]
+        _check_jobs(jobs)
+        return replace(self, jobs=jobs)
+
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
@@ -82,6 +101,16 @@ def _check_ai(ai: AISettings) -> None:
         raise InvalidSetting(f"AI jitter must be >= 0 ms, got {ai.jitter_ms:g}")
     if not 0.0 <= ai.fail_rate <= 1.0:
         raise InvalidSetting(f"AI failure rate must be between 0 and 1, got {ai.fail_rate:g}")
+
+
+def _check_jobs(jobs: JobSettings) -> None:
+    for name in ("lease_ms", "slot_ttl_ms", "poll_ms"):
+        if getattr(jobs, name) <= 0:
+            raise InvalidSetting(f"job {name.replace('_', ' ')} must be > 0, got {getattr(jobs, name):g}")
+    if jobs.backoff_ms < 0:
+        raise InvalidSetting(f"job backoff must be >= 0 ms, got {jobs.backoff_ms:g}")
+    if jobs.max_attempts < 1 or jobs.max_attempts != int(jobs.max_attempts):
+        raise InvalidSetting(f"job max attempts must be a whole number >= 1, got {jobs.max_attempts}")
 
 
 def load_settings(home: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -108,4 +137,15 @@ def load_settings(home: str | Path | None = None, env: Mapping[str, str] | None 
         model=env.get("MOVIEMIND_AI_MODEL", AISettings.model) or AISettings.model,
     )
     _check_ai(ai)
-    return Settings(home=chosen, default_locale=locale, environment=environment, ai=ai)
+    jobs = JobSettings(
+        lease_ms=_number(env, "MOVIEMIND_JOB_LEASE_MS", JobSettings.lease_ms),
+        max_attempts=int(_number(env, "MOVIEMIND_JOB_MAX_ATTEMPTS", JobSettings.max_attempts)),
+        backoff_ms=_number(env, "MOVIEMIND_JOB_BACKOFF_MS", JobSettings.backoff_ms),
+        slot_ttl_ms=_number(env, "MOVIEMIND_SLOT_TTL_MS", JobSettings.slot_ttl_ms),
+        poll_ms=_number(env, "MOVIEMIND_JOB_POLL_MS", JobSettings.poll_ms),
+        strategy=env.get("MOVIEMIND_STRATEGY", JobSettings.strategy) or JobSettings.strategy,
+    )
+    _check_jobs(jobs)
+    return Settings(
+        home=chosen, default_locale=locale, environment=environment, ai=ai, jobs=jobs
+    )

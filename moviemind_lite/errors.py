@@ -5,16 +5,22 @@
     │   ├── InvalidSlug
     │   ├── UnknownLocale
     │   ├── InvalidContextTag
-    │   └── InvalidSetting
+    │   ├── InvalidSetting
+    │   ├── InvalidCatalogFile  a catalog file that cannot be used as a whole
+    │   ├── InvalidScope        a flag scope that is not kind:value
+    │   ├── UnknownFlag
+    │   └── FlagNotTogglable    a change to a flag fixed at run time; carries the reason
     ├── NotFound                the thing asked for does not exist; exit 1
     │   ├── EntityNotFound
     │   └── JobNotFound
     ├── StoreError              the database refused or is unusable; exit 1
     │   ├── UniqueViolation     carries SQLite's extended code and the constraint
     │   ├── CorruptDatabase
-    │   └── HomeNotUsable
-    └── AIError                 the generator failed
-        └── TransientAIError    worth retrying
+    │   ├── HomeNotUsable
+    │   └── StaleWrite          a lock holder whose lease ran out tried to write
+    ├── AIError                 the generator failed
+    │   └── TransientAIError    worth retrying
+    └── DuplicateGeneration     a job met a row another job wrote first
 
 The store turns ``sqlite3`` errors into these; only the front ends translate
 them into exit codes or notifications.
@@ -80,9 +86,38 @@ class HomeNotUsable(StoreError):
     """The home folder cannot be created or written."""
 
 
+class StaleWrite(StoreError):
+    """A write by a lock holder whose lease expired, refused by the fencing token."""
+
+
 class AIError(MovieMindError):
     """The AI generator failed."""
 
 
 class TransientAIError(AIError):
     """An AI failure worth retrying (timeouts, rate limits, flaky upstream)."""
+
+
+class InvalidScope(InvalidInput):
+    """A flag scope that is not of the form ``kind:value`` (e.g. ``user:42``)."""
+
+
+class UnknownFlag(InvalidInput):
+    """A feature flag name that is not registered."""
+
+
+class FlagNotTogglable(InvalidInput):
+    """A run-time change to a flag that cannot be changed at run time."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"flag {name!r} cannot be changed at run time: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+class DuplicateGeneration(MovieMindError):
+    """A job found the row it was about to write already written by another job."""
+
+
+class InvalidCatalogFile(InvalidInput):
+    """A catalog file unusable as a whole: missing, unknown format, bad header or JSON."""

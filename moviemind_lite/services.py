@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from moviemind_lite.ai.generator import CallRecord, Generator, make_generator
 from moviemind_lite.config import Settings
 from moviemind_lite.domain import (
     DEFAULT_CONTEXT,
@@ -20,11 +21,18 @@ from moviemind_lite.domain import (
     validate_slug,
 )
 from moviemind_lite.errors import EntityNotFound, HomeNotUsable, InvalidInput
+from moviemind_lite.jobs.body import JobEnvironment
+from moviemind_lite.jobs.model import DONE, FAILED, Job, JobRequest
+from moviemind_lite.jobs.runner import JobRunner
+from moviemind_lite.jobs.slots import acquire_slot, slot_key
+from moviemind_lite.jobs.store import JobStore, validate_job_id
+from moviemind_lite.logs import configure_logging
 from moviemind_lite.store import catalog
 from moviemind_lite.store.catalog import Entity, Text
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.migrations import migrate
 from moviemind_lite.store.sample_catalog import load_sample_catalog
+from moviemind_lite.strategies import Strategy, StrategyContext, StrategyOptions, make_strategy
 
 _DATABASE_FILES = ("moviemind.db", "moviemind.db-wal", "moviemind.db-shm")
 
@@ -43,6 +51,31 @@ class EntityView:
         return {
             **self.entity.summary(),
             self.entity.kind.text_noun: self.text.summary() if self.text else None,
+        }
+
+
+@dataclass(frozen=True)
+class RequestOutcome:
+    """How a show or regenerate request ended.
+
+    ``status`` is ``done`` (the text is stored; ``job`` is the job that wrote
+    it, or ``None`` when it was already there), ``queued`` (a new job waits for
+    a worker), ``in_progress`` (a job for the same key was already on its way),
+    or ``failed``.
+    """
+
+    kind: EntityKind
+    status: str
+    job: Job | None
+    view: EntityView | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``show --json`` object: status, job id and the entity (or null)."""
+        return {
+            "status": self.status,
+            "job_id": self.job.id if self.job else None,
+            self.kind.name: self.view.to_json() if self.view else None,
+            **({"error": self.job.error} if self.status == "failed" and self.job else {}),
         }
 
 
@@ -80,6 +113,11 @@ class MovieMind:
         self.settings = settings
         self.database = database
         self.created = created
+        self.jobs = JobStore(database, settings.jobs)
+        self.calls = CallRecord(database)
+        self._strategies: dict[str, Strategy] = {}
+        self._generator: Generator | None = None
+        self._runner: JobRunner | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, load_sample: bool = True) -> MovieMind:
@@ -89,6 +127,7 @@ class MovieMind:
         command a user runs already has something to show.
         """
         prepare_home(settings)
+        configure_logging(settings.log_path)
         created = not settings.database_path.exists()
         database = Database(settings.database_path, settings.busy_timeout_ms)
         try:
@@ -101,7 +140,9 @@ class MovieMind:
         return cls(settings, database, created)
 
     def close(self) -> None:
-        """Close every connection."""
+        """Stop the runner's heartbeats and close every connection."""
+        if self._runner is not None:
+            self._runner.close()
         self.database.close()
 
     def __enter__(self) -> MovieMind:
@@ -154,3 +195,125 @@ class MovieMind:
     def texts(self, entity: Entity) -> list[Text]:
         """Every text of an entity, baselines first."""
         return catalog.list_texts(self.database, entity.kind, entity.id)
+
+    # -- generation -------------------------------------------------------------------
+
+    @property
+    def generator(self) -> Generator:
+        """The AI generator (the offline mock), built on first use."""
+        if self._generator is None:
+            self._generator = make_generator("mock", self.settings.ai, self.calls)
+        return self._generator
+
+    def strategy(self, name: str | None = None) -> Strategy:
+        """The strategy called ``name`` (default: the configured one, ``two-level``)."""
+        name = name or self.settings.jobs.strategy
+        if name not in self._strategies:
+            options = StrategyOptions(slot_ttl_ms=self.settings.jobs.slot_ttl_ms)
+            context = StrategyContext(self.database, self.settings.locks_dir, self.jobs, options)
+            self._strategies[name] = make_strategy(name, context)
+        return self._strategies[name]
+
+    @property
+    def runner(self) -> JobRunner:
+        """Runs jobs in this process (threads of the caller or of a pool)."""
+        if self._runner is None:
+            env = JobEnvironment(self.database, self.generator, self.settings.locks_dir)
+            self._runner = JobRunner(env, self.jobs, self.strategy)
+        return self._runner
+
+    def _validated(
+        self, kind: EntityKind, slug: str, locale: str | None, context_tag: str
+    ) -> tuple[str, str]:
+        validate_slug(slug)
+        validate_context_tag(context_tag)
+        return validate_locale(locale or self.settings.default_locale), context_tag
+
+    def request(
+        self,
+        kind: EntityKind,
+        slug: str,
+        *,
+        locale: str | None = None,
+        context_tag: str = DEFAULT_CONTEXT,
+        wait: bool = True,
+        timeout_s: float | None = None,
+    ) -> RequestOutcome:
+        """Answer "tell me about SLUG": stored text, or a job that writes it.
+
+        An unknown key becomes a job through the strategy's dispatch (with
+        ``two-level``, every request for a key in flight gets the same job).
+        With ``wait`` the job runs in this process, unless another process is
+        already running it, and the outcome carries the stored text.
+        """
+        locale, context_tag = self._validated(kind, slug, locale, context_tag)
+        request = JobRequest(kind.name, slug, locale, context_tag)
+        strategy = self.strategy()
+        with self.database.write() as conn:
+            entity = catalog.find_entity(conn, kind, slug)
+            text = (
+                catalog.find_baseline(conn, kind, entity.id, locale, context_tag)
+                if entity
+                else None
+            )
+            if entity is not None and text is not None:
+                return RequestOutcome(kind, "done", None, EntityView(entity, locale, context_tag, text))
+            dispatch = strategy.dispatch(conn, request)
+        if not wait:
+            status = "queued" if dispatch.created else "in_progress"
+            return RequestOutcome(kind, status, dispatch.job, None)
+        return self._outcome(self.runner.drive(dispatch.job.id, timeout_s), kind)
+
+    def regenerate(
+        self,
+        kind: EntityKind,
+        slug: str,
+        *,
+        locale: str | None = None,
+        context_tag: str = DEFAULT_CONTEXT,
+        wait: bool = True,
+        timeout_s: float | None = None,
+    ) -> RequestOutcome:
+        """A new job that writes another text for an existing entity."""
+        locale, context_tag = self._validated(kind, slug, locale, context_tag)
+        if catalog.find_entity(self.database, kind, slug) is None:
+            raise EntityNotFound(f"no {kind.name} with slug {slug!r}")
+        job = self.jobs.create(
+            JobRequest(kind.name, slug, locale, context_tag, "regenerate"), self.strategy().name
+        )
+        if not wait:
+            return RequestOutcome(kind, "queued", job, None)
+        return self._outcome(self.runner.drive(job.id, timeout_s), kind)
+
+    def _outcome(self, job: Job, kind: EntityKind) -> RequestOutcome:
+        if job.status == FAILED:
+            return RequestOutcome(kind, "failed", job, None)
+        if job.status != DONE:
+            return RequestOutcome(kind, "in_progress", job, None)
+        entity = catalog.find_entity(self.database, kind, job.slug)
+        if entity is None:  # pragma: no cover - a DONE job always ends on a row
+            raise EntityNotFound(f"no {kind.name} with slug {job.slug!r}")
+        text = next((t for t in self.texts(entity) if t.id == job.text_id), None)
+        return RequestOutcome(kind, "done", job, EntityView(entity, job.locale, job.context_tag, text))
+
+    # -- jobs -------------------------------------------------------------------------
+
+    def job(self, job_id: str) -> Job:
+        """One job by id."""
+        return self.jobs.get(job_id)
+
+    def list_jobs(self, *, status: str | None = None, limit: int | None = 50) -> list[Job]:
+        """Jobs, newest first."""
+        if limit is not None and limit < 0:
+            raise InvalidInput(f"limit must be >= 0, got {limit}")
+        return self.jobs.list(status=status, limit=limit)
+
+    def retry_job(self, job_id: str) -> Job:
+        """Put a FAILED job back in the queue, taking its key's slot again."""
+        validate_job_id(job_id)
+        with self.database.write() as conn:
+            job = self.jobs.retry(conn, job_id)
+            if job.action == "generate":
+                # Take the key's slot back unless a newer job for the key holds it.
+                acquire_slot(conn, slot_key(job.request), job.id, self.settings.jobs.slot_ttl_ms)
+        return job

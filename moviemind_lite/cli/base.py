@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -37,13 +37,15 @@ class Session:
     """Per-invocation state: the chosen home, settings and the open application."""
 
     home: str | None
+    ai_overrides: dict[str, float] = field(default_factory=dict)
     _app: MovieMind | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:
-        """Settings from ``--home`` and the environment, validated once."""
+        """Settings from ``--home``, the environment and AI options, validated once."""
         from moviemind_lite.config import load_settings
 
-        return load_settings(self.home)
+        settings = load_settings(self.home)
+        return settings.with_ai(**self.ai_overrides) if self.ai_overrides else settings
 
     def app(self) -> MovieMind:
         """The application over the home's database, opened on first use."""
@@ -93,6 +95,27 @@ context_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
+def ai_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--ai-latency``, ``--ai-jitter`` and ``--ai-fail-rate``, overriding MOVIEMIND_AI_*."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: float | None) -> None:
+        if value is not None and param.name is not None:
+            ctx.ensure_object(Session).ai_overrides[param.name.removeprefix("ai_")] = value
+
+    for name, help_text, kind in (
+        ("--ai-fail-rate", "Probability that an AI call fails (0..1).", click.FloatRange(0, 1)),
+        ("--ai-jitter", "Random extra AI latency, up to MS.", click.FloatRange(min=0)),
+        ("--ai-latency", "AI latency in MS.", click.FloatRange(min=0)),
+    ):
+        dest = name.removeprefix("--").replace("-", "_").replace("ai_latency", "ai_latency_ms")
+        dest = dest.replace("ai_jitter", "ai_jitter_ms")
+        command = click.option(
+            name, dest, type=kind, callback=remember, expose_value=False,
+            is_eager=False, help=help_text,
+        )(command)
+    return command
+
+
 class MovieMindGroup(click.Group):
     """The root group: every error, click's usage errors included, is one line."""
 
@@ -126,3 +149,30 @@ class MovieMindGroup(click.Group):
         if standalone_mode:
             sys.exit(result if isinstance(result, int) else 0)
         return result
+
+
+timeout_option = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    metavar="S",
+    help="Stop waiting after S seconds (the job goes on).",
+)
+
+
+@contextmanager
+def spinner(message: str, quiet: bool = False) -> Iterator[None]:
+    """A spinner on stderr while a job runs, when stderr is a terminal."""
+    if quiet or not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(message):
+        yield
+
+
+def table_console() -> Any:
+    """A rich console for tables: terminal width on a terminal, wide when piped."""
+    from rich.console import Console
+
+    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)

@@ -9,7 +9,7 @@ from typing import Any
 
 from moviemind_lite.domain import EntityKind
 from moviemind_lite.ids import new_id, now
-from moviemind_lite.store.db import Database
+from moviemind_lite.store.db import Database, translate
 
 
 @dataclass(frozen=True)
@@ -160,19 +160,26 @@ def list_texts(db: Database, kind: EntityKind, entity_id: str) -> list[Text]:
 def insert_entity(
     conn: sqlite3.Connection, kind: EntityKind, slug: str, facts: dict[str, Any]
 ) -> str:
-    """Insert an entity and return its id; a taken slug raises ``UniqueViolation``
-    once the enclosing transaction translates the error."""
+    """Insert an entity and return its id; a taken slug raises ``UniqueViolation``.
+
+    The insert is blind on purpose: the UNIQUE index, not a prior look-up,
+    decides who wins, and the enclosing transaction stays usable after a
+    violation (SQLite undoes only the failed statement).
+    """
     values = {field: facts.get(field) for field in kind.fields}
     if "genres" in values:
         values["genres"] = json.dumps(list(values["genres"] or []))
     entity_id = new_id()
     stamp = now()
     columns = ["id", "slug", *values, "created_at", "updated_at"]
-    conn.execute(
-        f"INSERT INTO {kind.table} ({', '.join(columns)}) "
-        f"VALUES ({', '.join('?' for _ in columns)})",
-        (entity_id, slug, *values.values(), stamp, stamp),
-    )
+    try:
+        conn.execute(
+            f"INSERT INTO {kind.table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})",
+            (entity_id, slug, *values.values(), stamp, stamp),
+        )
+    except sqlite3.Error as error:
+        raise translate(error) from error
     return entity_id
 
 
@@ -197,24 +204,27 @@ def insert_text(
     """
     text_id = new_id()
     stamp = now()
-    conn.execute(
-        f"INSERT INTO {kind.text_table} (id, {kind.entity_fk}, locale, context_tag, text, "
-        "origin, ai_model, version, is_baseline, job_id, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
-        (
-            text_id,
-            entity_id,
-            locale,
-            context_tag,
-            text,
-            origin,
-            ai_model,
-            int(baseline),
-            job_id,
-            stamp,
-            stamp,
-        ),
-    )
+    try:
+        conn.execute(
+            f"INSERT INTO {kind.text_table} (id, {kind.entity_fk}, locale, context_tag, text, "
+            "origin, ai_model, version, is_baseline, job_id, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+            (
+                text_id,
+                entity_id,
+                locale,
+                context_tag,
+                text,
+                origin,
+                ai_model,
+                int(baseline),
+                job_id,
+                stamp,
+                stamp,
+            ),
+        )
+    except sqlite3.Error as error:
+        raise translate(error) from error
     if baseline:
         conn.execute(
             f"UPDATE {kind.table} SET {kind.baseline_column} = ?, updated_at = ? "

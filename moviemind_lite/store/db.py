@@ -27,7 +27,7 @@ _UNIQUE_CODES = (2067, 1555)  # SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIM
 _UNIQUE_MESSAGE = re.compile(r"UNIQUE constraint failed: (.+)")
 
 
-def translate(error: sqlite3.Error, path: Path) -> StoreError:
+def translate(error: sqlite3.Error, path: Path | str = "the database") -> StoreError:
     """The domain error for a ``sqlite3`` error raised while using ``path``."""
     code = getattr(error, "sqlite_errorcode", None)
     message = str(error)

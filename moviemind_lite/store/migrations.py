@@ -101,7 +101,7 @@ def m001_catalog(conn: sqlite3.Connection) -> None:
         """
         CREATE TABLE movies (
             id TEXT PRIMARY KEY,
-            slug TEXT NOT NULL UNIQUE,
+            slug TEXT NOT NULL,
             title TEXT NOT NULL,
             year INTEGER,
             director TEXT,
@@ -112,7 +112,7 @@ def m001_catalog(conn: sqlite3.Connection) -> None:
         );
         CREATE TABLE people (
             id TEXT PRIMARY KEY,
-            slug TEXT NOT NULL UNIQUE,
+            slug TEXT NOT NULL,
             name TEXT NOT NULL,
             birth_date TEXT,
             birthplace TEXT,
@@ -120,6 +120,10 @@ def m001_catalog(conn: sqlite3.Connection) -> None:
             created_at TEXT NOT NULL,
             updated_at TEXT NOT NULL
         );
+        -- Named indexes rather than inline UNIQUE, so the lab can drop them to
+        -- show what happens without the dedup at persist.
+        CREATE UNIQUE INDEX movies_unique_slug ON movies (slug);
+        CREATE UNIQUE INDEX people_unique_slug ON people (slug);
         """,
     )
     run_script(
@@ -217,5 +221,24 @@ def m003_flags_and_events(conn: sqlite3.Connection) -> None:
             data TEXT NOT NULL DEFAULT '{}'
         );
         CREATE INDEX events_by_subject ON events (kind, subject, at);
+        """,
+    )
+
+
+@migration
+def m004_ai_calls(conn: sqlite3.Connection) -> None:
+    """Every AI call, so any process can count the calls made per key."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE ai_calls (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL,
+            ok INTEGER NOT NULL CHECK (ok IN (0, 1)),
+            duration_ms REAL NOT NULL,
+            pid INTEGER NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX ai_calls_by_key ON ai_calls (key);
         """,
     )

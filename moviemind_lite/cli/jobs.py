@@ -1,0 +1,136 @@
+"""Job commands (list, show, wait, retry) and the durable ``worker``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from moviemind_lite.cli.base import (
+    Session,
+    ai_options,
+    core_errors,
+    json_option,
+    pass_session,
+    print_json,
+    table_console,
+    timeout_option,
+)
+
+if TYPE_CHECKING:
+    from moviemind_lite.jobs.model import Job
+
+STATUS_STYLE = {"PENDING": "yellow", "IN_PROGRESS": "cyan", "DONE": "green", "FAILED": "red"}
+
+
+@click.group()
+def jobs() -> None:
+    """List, inspect, wait for and retry generation jobs."""
+
+
+@jobs.command(name="list")
+@click.option(
+    "--status",
+    type=click.Choice(["PENDING", "IN_PROGRESS", "DONE", "FAILED"], case_sensitive=False),
+    help="Only jobs in this status.",
+)
+@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True, metavar="N")
+@json_option
+@pass_session
+def list_jobs(session: Session, status: str | None, limit: int, as_json: bool) -> None:
+    """List jobs, newest first."""
+    with core_errors():
+        found = session.app().list_jobs(status=status, limit=limit)
+    if as_json:
+        print_json([job.to_json() for job in found])
+        return
+    if not found:
+        click.echo("No jobs.")
+        return
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold")
+    for column in ("id", "status", "kind", "slug", "locale", "result", "attempts", "created"):
+        table.add_column(column, no_wrap=column in ("id", "slug"))
+    for job in found:
+        style = STATUS_STYLE[job.status]
+        table.add_row(
+            job.id, f"[{style}]{job.status}[/]", job.kind, job.slug, job.locale,
+            job.result or "", str(job.attempts), job.created_at,
+        )
+    table_console().print(table)
+
+
+def print_job(job: Job) -> None:
+    """Every field of a job, one per line."""
+    for name, value in job.to_json().items():
+        click.echo(f"{name:>12}: {'' if value is None else value}")
+
+
+@jobs.command(name="show")
+@click.argument("job_id", metavar="ID")
+@json_option
+@pass_session
+def show_job(session: Session, job_id: str, as_json: bool) -> None:
+    """Show one job: status, attempts, result, error, worker and lease."""
+    with core_errors():
+        job = session.app().job(job_id)
+    if as_json:
+        print_json(job.to_json())
+    else:
+        print_job(job)
+
+
+@jobs.command(name="wait")
+@click.argument("job_id", metavar="ID")
+@timeout_option
+@json_option
+@pass_session
+def wait_job(session: Session, job_id: str, timeout: float | None, as_json: bool) -> None:
+    """Wait until a job is DONE or FAILED (workers run it); exit 1 unless DONE."""
+    with core_errors():
+        job = session.app().jobs.wait(job_id, timeout)
+    if as_json:
+        print_json(job.to_json())
+    else:
+        click.echo(f"{job.status} {job.id}" + (f" {job.result}" if job.result else ""))
+    if job.status == "FAILED":
+        raise click.ClickException(f"job {job.id} failed: {job.error}")
+    if job.status != "DONE":
+        raise click.ClickException(f"job {job.id} is still {job.status} after {timeout:g} s")
+
+
+@jobs.command(name="retry")
+@click.argument("job_id", metavar="ID")
+@pass_session
+def retry_job(session: Session, job_id: str) -> None:
+    """Queue a FAILED job again with fresh attempts (run it with `moviemind worker`)."""
+    with core_errors():
+        job = session.app().retry_job(job_id)
+    click.echo(f"queued {job.id}")
+
+
+@click.command()
+@click.option("--threads", type=click.IntRange(min=1, max=64), default=1, show_default=True,
+              metavar="N", help="Jobs run at once in this process.")
+@click.option("--once", is_flag=True, help="Exit when no job is ready instead of waiting.")
+@click.option("--max-jobs", type=click.IntRange(min=1), metavar="N",
+              help="Exit after claiming N jobs.")
+@ai_options
+@pass_session
+def worker(session: Session, threads: int, once: bool, max_jobs: int | None) -> None:
+    """Claim and run PENDING jobs until stopped (SIGINT/SIGTERM finish running jobs first)."""
+    from moviemind_lite.jobs.worker import Worker
+
+    def on_job(job_id: str, status: str) -> None:
+        click.echo(f"{status} {job_id}")
+
+    with core_errors():
+        app = session.app()
+        report = Worker(
+            app.runner, threads=threads, once=once, max_jobs=max_jobs, on_job=on_job
+        ).run()
+    click.echo(
+        f"worker stopped ({report.stopped_by}): {report.done} done, {report.failed} failed, "
+        f"{report.retried} to retry, {report.lost} lost"
+    )

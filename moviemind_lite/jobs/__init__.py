@@ -1,0 +1,1 @@
+"""Generation jobs: their status in SQLite, the job body, runners and workers."""

@@ -1,0 +1,173 @@
+"""The job body every strategy guards: look up, generate (slow AI call), persist.
+
+Strategies differ only in what they wrap around these steps and in what they
+do when persist meets a row another job wrote first; the steps themselves are
+written once, here, for movies and people alike.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from moviemind_lite.ai.generator import GenerationRequest, Generator, guess_facts
+from moviemind_lite.domain import KINDS, EntityKind
+from moviemind_lite.errors import DuplicateGeneration, UniqueViolation
+from moviemind_lite.jobs.model import (
+    ALTERNATIVE_APPENDED,
+    CREATED,
+    REUSED_EXISTING,
+    Job,
+    JobOutcome,
+)
+from moviemind_lite.store import catalog
+from moviemind_lite.store.db import Database
+
+OnDuplicate = Literal["reuse", "append", "fail"]
+PhaseObserver = Callable[[str, str], None]
+WriteGuard = Callable[[sqlite3.Connection], None]
+
+
+@dataclass
+class JobEnvironment:
+    """What a running job needs: the database, the AI and the lock folder."""
+
+    database: Database
+    generator: Generator
+    locks_dir: Path
+    observe: PhaseObserver | None = field(default=None)
+
+
+@dataclass(frozen=True)
+class Found:
+    """An entity that already has the text a job was asked for."""
+
+    entity_id: str
+    text_id: str
+
+
+class JobBody:
+    """The steps of one job; strategies call them in the order their guard allows."""
+
+    def __init__(self, env: JobEnvironment, job: Job) -> None:
+        self.env = env
+        self.job = job
+        self.kind: EntityKind = KINDS[job.kind]
+
+    def phase(self, name: str) -> None:
+        """Tell the observer (the lab's timeline, the TUI) which step the job is in."""
+        if self.env.observe is not None:
+            self.env.observe(self.job.id, name)
+
+    def look_up(self) -> Found | None:
+        """The stored entity and baseline text this job would produce, if they exist."""
+        entity = catalog.find_entity(self.env.database, self.kind, self.job.slug)
+        if entity is None:
+            return None
+        text = catalog.find_baseline(
+            self.env.database, self.kind, entity.id, self.job.locale, self.job.context_tag
+        )
+        return Found(entity.id, text.id) if text is not None else None
+
+    def facts(self) -> dict[str, Any]:
+        """The entity's stored facts, or facts guessed from the slug."""
+        entity = catalog.find_entity(self.env.database, self.kind, self.job.slug)
+        return dict(entity.facts) if entity else guess_facts(self.kind.name, self.job.slug)
+
+    def generate(self, facts: dict[str, Any] | None = None) -> str:
+        """Call the AI (the slow, paid step)."""
+        self.phase("generating")
+        request = GenerationRequest(
+            kind=self.kind.name,
+            slug=self.job.slug,
+            locale=self.job.locale,
+            context_tag=self.job.context_tag,
+            facts=facts if facts is not None else self.facts(),
+        )
+        return self.env.generator.generate(request)
+
+    def persist(
+        self,
+        text: str,
+        facts: dict[str, Any],
+        *,
+        on_duplicate: OnDuplicate = "reuse",
+        guard: WriteGuard | None = None,
+    ) -> JobOutcome:
+        """Write the entity (if new) and its baseline text in one transaction.
+
+        Both inserts are blind: the UNIQUE indexes decide. On a clash,
+        ``on_duplicate`` says what this strategy does: end on the existing rows
+        (``reuse``), add the text anyway as another description (``append``,
+        the shipped bug), or fail the job (``fail``). ``guard`` runs first
+        inside the transaction, e.g. to check a fencing token.
+        """
+        self.phase("persisting")
+        kind, job = self.kind, self.job
+        with self.env.database.write() as conn:
+            if guard is not None:
+                guard(conn)
+            try:
+                entity_id = catalog.insert_entity(conn, kind, job.slug, facts)
+            except UniqueViolation as clash:
+                if on_duplicate == "fail":
+                    raise DuplicateGeneration(f"{job.slug}: {clash}") from clash
+                existing = catalog.find_entity(conn, kind, job.slug)
+                assert existing is not None  # the clash proves it exists
+                entity_id = existing.id
+            try:
+                text_id = self._insert_text(conn, entity_id, text, baseline=True)
+            except UniqueViolation as clash:
+                if on_duplicate == "fail":
+                    raise DuplicateGeneration(f"{job.slug}: {clash}") from clash
+                if on_duplicate == "append":
+                    text_id = self._insert_text(conn, entity_id, text, baseline=False)
+                    return JobOutcome(ALTERNATIVE_APPENDED, entity_id, text_id)
+                baseline = catalog.find_baseline(
+                    conn, kind, entity_id, job.locale, job.context_tag
+                )
+                assert baseline is not None
+                return JobOutcome(REUSED_EXISTING, entity_id, baseline.id)
+        return JobOutcome(CREATED, entity_id, text_id)
+
+    def append_alternative(self, text: str) -> JobOutcome:
+        """Add ``text`` next to the baseline (or as the baseline if there is none yet)."""
+        self.phase("persisting")
+        with self.env.database.write() as conn:
+            entity = catalog.find_entity(conn, self.kind, self.job.slug)
+            if entity is None:
+                raise DuplicateGeneration(f"{self.job.slug}: the {self.kind.name} disappeared")
+            baseline = catalog.find_baseline(
+                conn, self.kind, entity.id, self.job.locale, self.job.context_tag
+            )
+            text_id = self._insert_text(conn, entity.id, text, baseline=baseline is None)
+        return JobOutcome(ALTERNATIVE_APPENDED if baseline else CREATED, entity.id, text_id)
+
+    def _insert_text(
+        self, conn: sqlite3.Connection, entity_id: str, text: str, *, baseline: bool
+    ) -> str:
+        return catalog.insert_text(
+            conn,
+            self.kind,
+            entity_id,
+            locale=self.job.locale,
+            context_tag=self.job.context_tag,
+            text=text,
+            origin="generated",
+            ai_model=self.env.generator.model,
+            job_id=self.job.id,
+            baseline=baseline,
+        )
+
+    def run_checked(self) -> JobOutcome:
+        """The plain sequence: look up, and only if absent generate and persist."""
+        if self.job.action == "regenerate":
+            return self.append_alternative(self.generate())
+        found = self.look_up()
+        if found is not None:
+            return JobOutcome(REUSED_EXISTING, found.entity_id, found.text_id)
+        facts = self.facts()
+        return self.persist(self.generate(facts), facts)

@@ -1,0 +1,40 @@
+"""``two-level`` (ADR-007, the shipped design): a slot at dispatch, UNIQUE at persist."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from moviemind_lite.ids import new_id
+from moviemind_lite.jobs.body import JobBody
+from moviemind_lite.jobs.model import FINISHED, Job, JobOutcome, JobRequest
+from moviemind_lite.jobs.slots import acquire_slot, slot_key, take_over_slot
+from moviemind_lite.strategies.base import Dispatch, StrategyContext, register
+
+
+@register("two-level")
+class TwoLevel:
+    """One job per key while a job is on its way; the UNIQUE index catches the rest."""
+
+    name = "two-level"
+
+    def __init__(self, context: StrategyContext) -> None:
+        self.context = context
+
+    def dispatch(self, conn: sqlite3.Connection, request: JobRequest) -> Dispatch:
+        """Take the key's slot with a new job, or hand back the job holding it."""
+        jobs, ttl = self.context.jobs, self.context.options.slot_ttl_ms
+        key, job_id = slot_key(request), new_id()
+        holder = acquire_slot(conn, key, job_id, ttl)
+        if holder == job_id:
+            return Dispatch(jobs.insert(conn, request, self.name, job_id), created=True)
+        row = conn.execute("SELECT * FROM jobs WHERE id = ?", (holder,)).fetchone()
+        if row is not None and row["status"] not in FINISHED:
+            return Dispatch(Job.from_row(row), created=False)
+        # The holder ended without releasing (its process died): start afresh.
+        fresh = jobs.insert(conn, request, self.name)
+        take_over_slot(conn, key, fresh.id, ttl)
+        return Dispatch(fresh, created=True)
+
+    def execute(self, body: JobBody) -> JobOutcome:
+        """Look up, generate, persist; a clash at persist ends on the existing rows."""
+        return body.run_checked()
