@@ -27,6 +27,8 @@ from moviemind_lite.jobs.runner import JobRunner
 from moviemind_lite.jobs.slots import acquire_slot, slot_key
 from moviemind_lite.jobs.store import JobStore, validate_job_id
 from moviemind_lite.logs import configure_logging
+from moviemind_lite.stats import JobStats
+from moviemind_lite.stats import collect as collect_stats
 from moviemind_lite.store import catalog
 from moviemind_lite.store.catalog import Entity, Text
 from moviemind_lite.store.db import Database
@@ -317,3 +319,7 @@ class MovieMind:
                 # Take the key's slot back unless a newer job for the key holds it.
                 acquire_slot(conn, slot_key(job.request), job.id, self.settings.jobs.slot_ttl_ms)
         return job
+
+    def stats(self) -> JobStats:
+        """Queue and job statistics over every process using this database."""
+        return collect_stats(self.database)

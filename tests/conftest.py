@@ -20,6 +20,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(name)
     folder = tmp_path / "home"
     monkeypatch.setenv("MOVIEMIND_HOME", str(folder))
+    # Tests that generate should not wait like a remote model unless they ask to.
+    monkeypatch.setenv("MOVIEMIND_AI_LATENCY_MS", "0")
+    monkeypatch.setenv("MOVIEMIND_AI_JITTER_MS", "0")
     return folder
 
 

@@ -1,0 +1,96 @@
+"""Monitoring commands: ``stats`` and ``logs``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from moviemind_lite.cli.base import (
+    Session,
+    core_errors,
+    json_option,
+    pass_session,
+    print_json,
+    table_console,
+)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f} ms"
+
+
+@click.command()
+@json_option
+@click.option("--prometheus", is_flag=True, help="Print the Prometheus text exposition format.")
+@pass_session
+def stats(session: Session, as_json: bool, prometheus: bool) -> None:
+    """Jobs per minute, runtimes, wait times, queue depth and recent failures."""
+    from moviemind_lite import stats as job_stats
+
+    if as_json and prometheus:
+        raise click.UsageError("choose one of --json and --prometheus")
+    with core_errors():
+        app = session.app()
+        collected = app.stats()
+    if prometheus:
+        click.echo(job_stats.prometheus_text(collected), nl=False)
+        return
+    if as_json:
+        print_json(collected.to_json())
+        return
+    from rich.table import Table
+
+    table = Table(title="Jobs", box=None, show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    queue = ", ".join(f"{status} {count}" for status, count in collected.queue.items())
+    results = ", ".join(f"{result} {count}" for result, count in collected.results.items())
+    for label, value in (
+        ("queue", queue),
+        ("jobs/min (5 m)", f"{collected.jobs_per_minute_5m:g}"),
+        ("jobs/min (60 m)", f"{collected.jobs_per_minute_60m:g}"),
+        ("runtime p50 / p95", f"{_ms(collected.runtime_p50_ms)} / {_ms(collected.runtime_p95_ms)}"),
+        ("wait p50 / p95", f"{_ms(collected.wait_p50_ms)} / {_ms(collected.wait_p95_ms)}"),
+        ("results", results or "-"),
+        *((name.replace("_", " "), str(value)) for name, value in collected.extra.items()),
+    ):
+        table.add_row(label, value)
+    console = table_console()
+    console.print(table)
+    if collected.failed_last_hour:
+        failures = Table(title="Failed in the last hour", box=None, header_style="bold")
+        for column in ("job", "kind", "slug", "attempts", "error"):
+            failures.add_column(column, no_wrap=column != "error")
+        for job in collected.failed_last_hour:
+            failures.add_row(job.id, job.kind, job.slug, str(job.attempts), job.error or "")
+        console.print(failures)
+
+
+@click.command()
+@click.option("--job", "job_id", metavar="ID", help="Only lines about this job.")
+@click.option("--grep", metavar="TEXT", help="Only lines containing TEXT (case-insensitive).")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines (Ctrl-C stops).")
+@json_option
+@pass_session
+def logs(
+    session: Session, job_id: str | None, grep: str | None, follow: bool, as_json: bool
+) -> None:
+    """Read the JSON log, human-readable by default."""
+    from moviemind_lite.jobs.store import validate_job_id
+    from moviemind_lite.logs import follow_log, format_record, read_log
+
+    with core_errors():
+        if job_id is not None:
+            validate_job_id(job_id)
+        path = session.settings().log_path
+    records = (
+        follow_log(path, job_id=job_id, grep=grep)
+        if follow
+        else read_log(path, job_id=job_id, grep=grep)
+    )
+    try:
+        for record in records:
+            click.echo(json.dumps(record, ensure_ascii=False) if as_json else format_record(record))
+    except KeyboardInterrupt:
+        return
