@@ -76,24 +76,26 @@ def test_movies_show_prints_the_stored_description() -> None:
 def test_show_json_shape() -> None:
     result = run("movies", "show", "the-matrix-1999", "--locale", "pl-PL", "--json")
     assert result.exit_code == 0
-    shown = json.loads(result.output)
+    answer = json.loads(result.output)
+    assert (answer["status"], answer["job_id"]) == ("done", None)
+    shown = answer["movie"]
     assert (shown["slug"], shown["title"], shown["year"]) == ("the-matrix-1999", "The Matrix", 1999)
     assert set(shown["description"]) >= {"id", "locale", "context_tag", "text", "version"}
     assert shown["description"]["locale"] == "pl-PL"
     assert shown["description"]["text"].startswith("Thomas Anderson za dnia")
 
 
-def test_show_without_a_text_in_that_locale() -> None:
-    result = run("people", "show", "keanu-reeves", "--locale", "de-DE", "--json")
-    assert result.exit_code == 0
-    assert json.loads(result.output)["bio"] is None
-    human = run("people", "show", "keanu-reeves", "--locale", "de-DE")
-    assert human.output.splitlines() == [
-        "Keanu Reeves",
-        "slug: keanu-reeves · birth date: 1964-09-02 · birthplace: Beirut, Lebanon",
-        "",
-        "No de-DE bio (default) yet.",
-    ]
+def test_show_without_a_text_in_that_locale_generates_it() -> None:
+    queued = run("people", "show", "keanu-reeves", "--locale", "de-DE", "--no-wait", "--json")
+    assert queued.exit_code == 0
+    answer = json.loads(queued.output)
+    assert (answer["status"], answer["person"]) == ("queued", None)
+    done = run("people", "show", "keanu-reeves", "--locale", "de-DE", "--json")
+    generated = json.loads(done.output)
+    assert (generated["status"], generated["job_id"]) == ("done", answer["job_id"])
+    bio = generated["person"]["bio"]
+    assert (bio["locale"], bio["origin"], bio["version"]) == ("de-DE", "generated", 1)
+    assert "Keanu Reeves" in bio["text"]
 
 
 def test_people_list_json_has_no_texts() -> None:
@@ -166,8 +168,8 @@ def assert_one_line_error(result: Result, code: int, text: str) -> None:
 @pytest.mark.parametrize(
     ("args", "code", "text"),
     [
-        (["movies", "show", "no-such-movie"], 1, "no movie with slug 'no-such-movie'"),
-        (["people", "show", "nobody"], 1, "no person with slug 'nobody'"),
+        (["movies", "regenerate", "no-such-movie"], 1, "no movie with slug 'no-such-movie'"),
+        (["people", "regenerate", "nobody"], 1, "no person with slug 'nobody'"),
         (["movies", "show", ""], 2, "slug is empty"),
         (["movies", "show", "The-Matrix"], 2, "invalid slug 'The-Matrix'"),
         (["movies", "show", "the matrix"], 2, "invalid slug 'the matrix'"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from moviemind_lite import __version__
-from moviemind_lite.cli import catalog, jobs, monitor
+from moviemind_lite.cli import catalog, flags, jobs, monitor
 from moviemind_lite.cli.base import MovieMindGroup, Session
 
 __all__ = ["cli", "main"]
@@ -40,6 +40,7 @@ for command in (
     jobs.worker,
     monitor.stats,
     monitor.logs,
+    flags.flags,
 ):
     cli.add_command(command)
 
