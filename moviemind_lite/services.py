@@ -7,7 +7,8 @@ nothing below this module knows about either of them.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from moviemind_lite.domain import (
     validate_slug,
 )
 from moviemind_lite.errors import EntityNotFound, HomeNotUsable, InvalidInput
+from moviemind_lite.flags.service import FlagService
 from moviemind_lite.jobs.body import JobEnvironment
 from moviemind_lite.jobs.model import DONE, FAILED, Job, JobRequest
 from moviemind_lite.jobs.runner import JobRunner
@@ -29,12 +31,15 @@ from moviemind_lite.jobs.store import JobStore, validate_job_id
 from moviemind_lite.logs import configure_logging
 from moviemind_lite.stats import JobStats
 from moviemind_lite.stats import collect as collect_stats
-from moviemind_lite.store import catalog
+from moviemind_lite.store import answer_cache, catalog
 from moviemind_lite.store.catalog import Entity, Text
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.migrations import migrate
 from moviemind_lite.store.sample_catalog import load_sample_catalog
 from moviemind_lite.strategies import Strategy, StrategyContext, StrategyOptions, make_strategy
+
+GENERATION_FLAGS = {"movie": "ai_description_generation", "person": "ai_bio_generation"}
+BASELINE_LOCKING_FLAG = "ai_generation_baseline_locking"
 
 _DATABASE_FILES = ("moviemind.db", "moviemind.db-wal", "moviemind.db-shm")
 
@@ -54,6 +59,24 @@ class EntityView:
             **self.entity.summary(),
             self.entity.kind.text_noun: self.text.summary() if self.text else None,
         }
+
+    def to_cache(self) -> dict[str, Any]:
+        """Everything needed to rebuild this view without reading the catalog."""
+        entity = {name: value for name, value in asdict(self.entity).items() if name != "kind"}
+        return {
+            "entity": entity,
+            "locale": self.locale,
+            "context_tag": self.context_tag,
+            "text": asdict(self.text) if self.text else None,
+        }
+
+    @classmethod
+    def from_cache(cls, kind: EntityKind, cached: dict[str, Any]) -> EntityView:
+        """The view :meth:`to_cache` saved."""
+        text = Text(**cached["text"]) if cached["text"] else None
+        return cls(
+            Entity(kind=kind, **cached["entity"]), cached["locale"], cached["context_tag"], text
+        )
 
 
 @dataclass(frozen=True)
@@ -120,6 +143,7 @@ class MovieMind:
         self._strategies: dict[str, Strategy] = {}
         self._generator: Generator | None = None
         self._runner: JobRunner | None = None
+        self.flags = FlagService(database, settings.environment)
 
     @classmethod
     def open(cls, settings: Settings, *, load_sample: bool = True) -> MovieMind:
@@ -220,9 +244,32 @@ class MovieMind:
     def runner(self) -> JobRunner:
         """Runs jobs in this process (threads of the caller or of a pool)."""
         if self._runner is None:
-            env = JobEnvironment(self.database, self.generator, self.settings.locks_dir)
+            env = JobEnvironment(
+                self.database,
+                self.generator,
+                self.settings.locks_dir,
+                baseline_locking=lambda slug: self.flags.is_enabled(
+                    BASELINE_LOCKING_FLAG, f"slug:{slug}"
+                ),
+                baseline_lock=self._baseline_lock,
+            )
             self._runner = JobRunner(env, self.jobs, self.strategy)
         return self._runner
+
+    def _baseline_lock(self, key: str) -> AbstractContextManager[object]:
+        from filelock import FileLock
+
+        # One FileLock object per call, used by one thread: filelock's default
+        # thread-local locks are per object, and the file name is a hash.
+        return FileLock(self.settings.locks_dir / f"baseline-{key}.lock")
+
+    def _generation_enabled(self, kind: EntityKind, slug: str) -> bool:
+        return self.flags.is_enabled(GENERATION_FLAGS[kind.name], f"slug:{slug}")
+
+    def _check_generation_enabled(self, kind: EntityKind, slug: str) -> None:
+        if not self._generation_enabled(kind, slug):
+            flag = GENERATION_FLAGS[kind.name]
+            raise EntityNotFound(f"no {kind.name} with slug {slug!r} (generation is off: {flag})")
 
     def _validated(
         self, kind: EntityKind, slug: str, locale: str | None, context_tag: str
@@ -249,6 +296,10 @@ class MovieMind:
         already running it, and the outcome carries the stored text.
         """
         locale, context_tag = self._validated(kind, slug, locale, context_tag)
+        key = answer_cache.cache_key(kind, slug, locale, context_tag)
+        cached = answer_cache.lookup(self.database, key)
+        if cached is not None:
+            return RequestOutcome(kind, "done", None, EntityView.from_cache(kind, cached))
         request = JobRequest(kind.name, slug, locale, context_tag)
         strategy = self.strategy()
         with self.database.write() as conn:
@@ -259,7 +310,16 @@ class MovieMind:
                 else None
             )
             if entity is not None and text is not None:
-                return RequestOutcome(kind, "done", None, EntityView(entity, locale, context_tag, text))
+                view = EntityView(entity, locale, context_tag, text)
+                answer_cache.store(conn, key, kind, entity.id, view.to_cache())
+                return RequestOutcome(kind, "done", None, view)
+            if entity is None:
+                self._check_generation_enabled(kind, slug)
+            elif not self._generation_enabled(kind, slug):
+                # A known entity without this text: show it as it is.
+                return RequestOutcome(
+                    kind, "done", None, EntityView(entity, locale, context_tag, None)
+                )
             dispatch = strategy.dispatch(conn, request)
         if not wait:
             status = "queued" if dispatch.created else "in_progress"
@@ -280,6 +340,7 @@ class MovieMind:
         locale, context_tag = self._validated(kind, slug, locale, context_tag)
         if catalog.find_entity(self.database, kind, slug) is None:
             raise EntityNotFound(f"no {kind.name} with slug {slug!r}")
+        self._check_generation_enabled(kind, slug)
         job = self.jobs.create(
             JobRequest(kind.name, slug, locale, context_tag, "regenerate"), self.strategy().name
         )
@@ -296,7 +357,9 @@ class MovieMind:
         if entity is None:  # pragma: no cover - a DONE job always ends on a row
             raise EntityNotFound(f"no {kind.name} with slug {job.slug!r}")
         text = next((t for t in self.texts(entity) if t.id == job.text_id), None)
-        return RequestOutcome(kind, "done", job, EntityView(entity, job.locale, job.context_tag, text))
+        return RequestOutcome(
+            kind, "done", job, EntityView(entity, job.locale, job.context_tag, text)
+        )
 
     # -- jobs -------------------------------------------------------------------------
 

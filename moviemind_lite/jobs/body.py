@@ -8,7 +8,9 @@ written once, here, for movies and people alike.
 from __future__ import annotations
 
 import sqlite3
+import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -16,8 +18,10 @@ from typing import Any, Literal
 from moviemind_lite.ai.generator import GenerationRequest, Generator, guess_facts
 from moviemind_lite.domain import KINDS, EntityKind
 from moviemind_lite.errors import DuplicateGeneration, UniqueViolation
+from moviemind_lite.ids import key_id
 from moviemind_lite.jobs.model import (
     ALTERNATIVE_APPENDED,
+    BASELINE_UPDATED,
     CREATED,
     REUSED_EXISTING,
     Job,
@@ -25,6 +29,8 @@ from moviemind_lite.jobs.model import (
 )
 from moviemind_lite.store import catalog
 from moviemind_lite.store.db import Database
+
+log = logging.getLogger("moviemind.jobs")
 
 OnDuplicate = Literal["reuse", "append", "fail"]
 PhaseObserver = Callable[[str, str], None]
@@ -39,6 +45,10 @@ class JobEnvironment:
     generator: Generator
     locks_dir: Path
     observe: PhaseObserver | None = field(default=None)
+    # Whether regenerating this slug updates the baseline in place (flag
+    # ai_generation_baseline_locking), and the lock that makes it safe.
+    baseline_locking: Callable[[str], bool] = field(default=lambda slug: False)
+    baseline_lock: Callable[[str], AbstractContextManager[object]] | None = field(default=None)
 
 
 @dataclass(frozen=True)
@@ -126,25 +136,80 @@ class JobBody:
                 if on_duplicate == "append":
                     text_id = self._insert_text(conn, entity_id, text, baseline=False)
                     return JobOutcome(ALTERNATIVE_APPENDED, entity_id, text_id)
-                baseline = catalog.find_baseline(
-                    conn, kind, entity_id, job.locale, job.context_tag
-                )
+                baseline = catalog.find_baseline(conn, kind, entity_id, job.locale, job.context_tag)
                 assert baseline is not None
                 return JobOutcome(REUSED_EXISTING, entity_id, baseline.id)
         return JobOutcome(CREATED, entity_id, text_id)
 
-    def append_alternative(self, text: str) -> JobOutcome:
+    def regenerate(self) -> JobOutcome:
+        """Write another text for an existing entity.
+
+        With baseline locking on for the slug, the baseline is rewritten in
+        place (``version`` + 1) under a narrow lock keyed by entity, locale and
+        context; otherwise the new text is appended as an alternative and the
+        baseline is left alone.
+        """
+        entity = catalog.find_entity(self.env.database, self.kind, self.job.slug)
+        if entity is None:
+            raise DuplicateGeneration(f"{self.job.slug}: the {self.kind.name} disappeared")
+        locking = self.env.baseline_locking(self.job.slug)
+        if locking:
+            self._log_baseline("Baseline locking active", entity.id)
+        key = key_id("baseline", self.kind.name, entity.id, self.job.locale, self.job.context_tag)
+        lock = self.env.baseline_lock(key) if locking and self.env.baseline_lock else nullcontext()
+        with lock:
+            baseline = catalog.find_baseline(
+                self.env.database, self.kind, entity.id, self.job.locale, self.job.context_tag
+            )
+            text = self.generate(dict(entity.facts))
+            if baseline is None or not locking:
+                outcome = self.append_alternative(text, entity.id)
+            else:
+                self.phase("persisting")
+                with self.env.database.write() as conn:
+                    catalog.update_baseline_text(
+                        conn,
+                        self.kind,
+                        baseline,
+                        entity.id,
+                        text=text,
+                        ai_model=self.env.generator.model,
+                        job_id=self.job.id,
+                    )
+                outcome = JobOutcome(BASELINE_UPDATED, entity.id, baseline.id)
+        baseline_id = baseline.id if baseline else outcome.text_id
+        self._log_baseline(
+            "Baseline locking result", entity.id, baseline_id, outcome.result, locking=locking
+        )
+        return outcome
+
+    def _log_baseline(
+        self,
+        message: str,
+        entity_id: str,
+        baseline_id: str | None = None,
+        result: str | None = None,
+        **extra: object,
+    ) -> None:
+        fields = {
+            "job_id": self.job.id,
+            "slug": self.job.slug,
+            "entity_id": entity_id,
+            "baseline_id": baseline_id,
+            "result": result,
+            **extra,
+        }
+        log.info(message, extra={"fields": fields})
+
+    def append_alternative(self, text: str, entity_id: str) -> JobOutcome:
         """Add ``text`` next to the baseline (or as the baseline if there is none yet)."""
         self.phase("persisting")
         with self.env.database.write() as conn:
-            entity = catalog.find_entity(conn, self.kind, self.job.slug)
-            if entity is None:
-                raise DuplicateGeneration(f"{self.job.slug}: the {self.kind.name} disappeared")
             baseline = catalog.find_baseline(
-                conn, self.kind, entity.id, self.job.locale, self.job.context_tag
+                conn, self.kind, entity_id, self.job.locale, self.job.context_tag
             )
-            text_id = self._insert_text(conn, entity.id, text, baseline=baseline is None)
-        return JobOutcome(ALTERNATIVE_APPENDED if baseline else CREATED, entity.id, text_id)
+            text_id = self._insert_text(conn, entity_id, text, baseline=baseline is None)
+        return JobOutcome(ALTERNATIVE_APPENDED if baseline else CREATED, entity_id, text_id)
 
     def _insert_text(
         self, conn: sqlite3.Connection, entity_id: str, text: str, *, baseline: bool
@@ -165,7 +230,7 @@ class JobBody:
     def run_checked(self) -> JobOutcome:
         """The plain sequence: look up, and only if absent generate and persist."""
         if self.job.action == "regenerate":
-            return self.append_alternative(self.generate())
+            return self.regenerate()
         found = self.look_up()
         if found is not None:
             return JobOutcome(REUSED_EXISTING, found.entity_id, found.text_id)

@@ -9,6 +9,7 @@ from typing import Any
 
 from moviemind_lite.domain import EntityKind
 from moviemind_lite.ids import new_id, now
+from moviemind_lite.store import answer_cache
 from moviemind_lite.store.db import Database, translate
 
 
@@ -94,13 +95,19 @@ def _text(row: sqlite3.Row) -> Text:
     )
 
 
+def _one(
+    db: Database | sqlite3.Connection, sql: str, params: tuple[Any, ...]
+) -> sqlite3.Row | None:
+    """One row, read through the shared connection or inside the caller's transaction."""
+    if isinstance(db, Database):
+        return db.query_one(sql, params)
+    row: sqlite3.Row | None = db.execute(sql, params).fetchone()
+    return row
+
+
 def find_entity(db: Database | sqlite3.Connection, kind: EntityKind, slug: str) -> Entity | None:
     """The entity with ``slug``, or ``None``."""
-    sql = f"SELECT * FROM {kind.table} WHERE slug = ?"
-    if isinstance(db, Database):
-        row = db.query_one(sql, (slug,))
-    else:
-        row = db.execute(sql, (slug,)).fetchone()
+    row = _one(db, f"SELECT * FROM {kind.table} WHERE slug = ?", (slug,))
     return _entity(kind, row) if row is not None else None
 
 
@@ -139,11 +146,7 @@ def find_baseline(
         f"SELECT * FROM {kind.text_table} WHERE {kind.entity_fk} = ? "
         "AND locale = ? AND context_tag = ? AND is_baseline = 1"
     )
-    params = (entity_id, locale, context_tag)
-    if isinstance(db, Database):
-        row = db.query_one(sql, params)
-    else:
-        row = db.execute(sql, params).fetchone()
+    row = _one(db, sql, (entity_id, locale, context_tag))
     return _text(row) if row is not None else None
 
 
@@ -231,4 +234,60 @@ def insert_text(
             f"WHERE id = ? AND {kind.baseline_column} IS NULL",
             (text_id, stamp, entity_id),
         )
+        answer_cache.invalidate(conn, kind, entity_id)
     return text_id
+
+
+def find_text(db: Database | sqlite3.Connection, kind: EntityKind, text_id: str) -> Text | None:
+    """One description or bio by id."""
+    row = _one(db, f"SELECT * FROM {kind.text_table} WHERE id = ?", (text_id,))
+    return _text(row) if row is not None else None
+
+
+def update_baseline_text(
+    conn: sqlite3.Connection,
+    kind: EntityKind,
+    baseline: Text,
+    entity_id: str,
+    *,
+    text: str,
+    ai_model: str | None,
+    job_id: str | None,
+) -> int:
+    """Rewrite a baseline in place from the version read; return the new version.
+
+    ``version`` is written as read + 1 rather than ``version + 1`` in SQL: a
+    read-modify-write, which is exactly what the caller's baseline lock must
+    protect (without it two writers that read the same version lose an update).
+    """
+    version = baseline.version + 1
+    conn.execute(
+        f"UPDATE {kind.text_table} SET text = ?, version = ?, origin = 'generated', "
+        "ai_model = ?, job_id = ?, updated_at = ? WHERE id = ?",
+        (text, version, ai_model, job_id, now(), baseline.id),
+    )
+    answer_cache.invalidate(conn, kind, entity_id)
+    return version
+
+
+def promote_to_baseline(
+    conn: sqlite3.Connection, kind: EntityKind, entity_id: str, text: Text
+) -> None:
+    """Make an alternative the baseline of its locale and context (the old one becomes an
+    alternative)."""
+    conn.execute(
+        f"UPDATE {kind.text_table} SET is_baseline = 0, updated_at = ? "
+        f"WHERE {kind.entity_fk} = ? AND locale = ? AND context_tag = ? AND is_baseline = 1",
+        (now(), entity_id, text.locale, text.context_tag),
+    )
+    conn.execute(
+        f"UPDATE {kind.text_table} SET is_baseline = 1, updated_at = ? WHERE id = ?",
+        (now(), text.id),
+    )
+    conn.execute(
+        f"UPDATE {kind.table} SET {kind.baseline_column} = ?, updated_at = ? "
+        f"WHERE id = ? AND ({kind.baseline_column} IS NULL OR {kind.baseline_column} IN "
+        f"(SELECT id FROM {kind.text_table} WHERE {kind.entity_fk} = ? AND is_baseline = 0))",
+        (text.id, now(), entity_id, entity_id),
+    )
+    answer_cache.invalidate(conn, kind, entity_id)

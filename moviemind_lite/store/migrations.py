@@ -242,3 +242,21 @@ def m004_ai_calls(conn: sqlite3.Connection) -> None:
         CREATE INDEX ai_calls_by_key ON ai_calls (key);
         """,
     )
+
+
+@migration
+def m005_answer_cache(conn: sqlite3.Connection) -> None:
+    """Answers of ``show``, shared by every process; dropped when a baseline changes."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE answer_cache (
+            key TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            entity_id TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX answer_cache_by_entity ON answer_cache (kind, entity_id);
+        """,
+    )

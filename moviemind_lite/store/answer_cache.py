@@ -1,0 +1,45 @@
+"""A small answer cache in SQLite, shared by every process on the database.
+
+``show`` answers from it; any change to a baseline (a new one, an update in
+place, a promotion) drops the entity's cached answers in the same transaction,
+so the next ``show`` reads the new text.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from moviemind_lite.domain import EntityKind
+from moviemind_lite.ids import key_id, now
+from moviemind_lite.store.db import Database
+
+
+def cache_key(kind: EntityKind, slug: str, locale: str, context_tag: str) -> str:
+    """The cache key of one answer."""
+    return key_id("answer", kind.name, slug, locale, context_tag)
+
+
+def lookup(database: Database, key: str) -> dict[str, Any] | None:
+    """The cached answer under ``key``, or ``None``."""
+    row = database.query_one("SELECT answer FROM answer_cache WHERE key = ?", (key,))
+    return json.loads(row[0]) if row is not None else None
+
+
+def store(
+    conn: sqlite3.Connection, key: str, kind: EntityKind, entity_id: str, answer: dict[str, Any]
+) -> None:
+    """Cache ``answer`` under ``key``."""
+    conn.execute(
+        "INSERT OR REPLACE INTO answer_cache (key, kind, entity_id, answer, created_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (key, kind.name, entity_id, json.dumps(answer, ensure_ascii=False), now()),
+    )
+
+
+def invalidate(conn: sqlite3.Connection, kind: EntityKind, entity_id: str) -> None:
+    """Drop every cached answer about one entity."""
+    conn.execute(
+        "DELETE FROM answer_cache WHERE kind = ? AND entity_id = ?", (kind.name, entity_id)
+    )

@@ -1,0 +1,132 @@
+"""Regenerating a baseline: updated in place under a lock (flag on) or appended (flag off)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from moviemind_lite.cli import cli
+from moviemind_lite.config import Settings
+from moviemind_lite.domain import MOVIE, PERSON
+from moviemind_lite.errors import EntityNotFound
+from moviemind_lite.services import MovieMind
+from moviemind_lite.store import catalog
+
+RACERS = 16
+
+
+def regenerate_together(settings: Settings, slug: str) -> list[str]:
+    """RACERS threads, each with its own application, regenerate ``slug`` at once."""
+    barrier = threading.Barrier(RACERS)
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def racer() -> None:
+        with MovieMind.open(settings) as app:
+            barrier.wait()
+            outcome = app.regenerate(MOVIE, slug, timeout_s=60)
+            assert outcome.job is not None
+            with lock:
+                results.append(str(outcome.job.result))
+
+    threads = [threading.Thread(target=racer) for _ in range(RACERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def texts_of(app: MovieMind, slug: str) -> list[catalog.Text]:
+    entity = catalog.find_entity(app.database, MOVIE, slug)
+    assert entity is not None
+    return [t for t in app.texts(entity) if t.locale == "en-US" and t.context_tag == "default"]
+
+
+@pytest.mark.timeout(120)
+def test_flag_on_updates_the_baseline_in_place_without_losing_an_update(
+    app: MovieMind, settings: Settings
+) -> None:
+    app.flags.set("ai_generation_baseline_locking", True)
+    settings = settings.with_ai(latency_ms=5, jitter_ms=5)
+    for round_number in range(2):
+        results = regenerate_together(settings, "the-matrix-1999")
+        assert results == ["baseline_updated"] * RACERS
+        (baseline,) = texts_of(app, "the-matrix-1999")
+        assert baseline.is_baseline
+        assert baseline.version == 1 + RACERS * (round_number + 1)
+        assert baseline.origin == "generated"
+
+
+@pytest.mark.timeout(120)
+def test_flag_off_appends_alternatives_and_keeps_the_baseline(
+    app: MovieMind, settings: Settings
+) -> None:
+    (before,) = texts_of(app, "the-matrix-1999")
+    results = regenerate_together(settings.with_ai(latency_ms=5, jitter_ms=5), "the-matrix-1999")
+    assert results == ["alternative_appended"] * RACERS
+    texts = texts_of(app, "the-matrix-1999")
+    baselines = [t for t in texts if t.is_baseline]
+    assert baselines == [before]
+    assert len(texts) == 1 + RACERS
+
+
+def test_show_sees_the_new_baseline_after_the_cached_answer(app: MovieMind) -> None:
+    first = app.request(MOVIE, "the-matrix-1999")
+    again = app.request(MOVIE, "the-matrix-1999")  # served from the answer cache
+    assert first.view is not None and again.view is not None
+    assert again.view.text == first.view.text
+    assert app.database.query_one("SELECT count(*) FROM answer_cache")[0] == 1  # type: ignore[index]
+    app.flags.set("ai_generation_baseline_locking", True)
+    app.regenerate(MOVIE, "the-matrix-1999")
+    assert app.database.query_one("SELECT count(*) FROM answer_cache")[0] == 0  # type: ignore[index]
+    after = app.request(MOVIE, "the-matrix-1999")
+    assert after.view is not None and after.view.text is not None
+    assert after.view.text.version == 2
+    assert after.view.text.text != first.view.text.text  # type: ignore[union-attr]
+
+
+def test_both_modes_log_the_baseline_result(app: MovieMind, settings: Settings) -> None:
+    app.regenerate(MOVIE, "inception-2010")
+    app.flags.set("ai_generation_baseline_locking", True)
+    app.regenerate(MOVIE, "inception-2010")
+    lines = [json.loads(line) for line in settings.log_path.read_text().splitlines()]
+    baseline_lines = [line for line in lines if line["message"].startswith("Baseline locking")]
+    assert [line["message"] for line in baseline_lines] == [
+        "Baseline locking result",
+        "Baseline locking active",
+        "Baseline locking result",
+    ]
+    for line in baseline_lines:
+        assert {"job_id", "slug", "entity_id"} <= set(line)
+    assert [line["result"] for line in baseline_lines if line["message"].endswith("result")] == [
+        "alternative_appended",
+        "baseline_updated",
+    ]
+    assert baseline_lines[-1]["baseline_id"] is not None
+
+
+def test_generation_flags_gate_the_request_path(app: MovieMind) -> None:
+    app.flags.set("ai_description_generation", False)
+    with pytest.raises(EntityNotFound, match="generation is off: ai_description_generation"):
+        app.request(MOVIE, "brand-new-film-2031")
+    assert app.jobs.counts()["PENDING"] == 0 and app.list_jobs() == []
+    stored = app.request(MOVIE, "the-matrix-1999", locale="de-DE")
+    assert stored.view is not None and stored.view.text is None and stored.job is None
+    person = app.request(PERSON, "new-person", wait=False)
+    assert person.status == "queued"
+
+
+def test_cli_not_found_when_generation_is_off(home: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["flags", "set", "ai_bio_generation", "off"]).exit_code == 0
+    result = runner.invoke(cli, ["people", "show", "somebody-new"])
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: no person with slug 'somebody-new' (generation is off: ai_bio_generation)\n"
+    )
+    assert json.loads(runner.invoke(cli, ["jobs", "list", "--json"]).output) == []
