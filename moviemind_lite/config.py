@@ -26,6 +26,8 @@ class AISettings:
     fail_rate: float = 0.0
     seed: int = 0
     model: str = "mock-1"
+    breaker_threshold: int = 5
+    breaker_cooldown_ms: float = 10_000.0
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,12 @@ def _check_ai(ai: AISettings) -> None:
         raise InvalidSetting(f"AI latency must be >= 0 ms, got {ai.latency_ms:g}")
     if ai.jitter_ms < 0:
         raise InvalidSetting(f"AI jitter must be >= 0 ms, got {ai.jitter_ms:g}")
+    if ai.breaker_threshold < 1 or ai.breaker_threshold != int(ai.breaker_threshold):
+        raise InvalidSetting(
+            f"breaker threshold must be a whole number >= 1, got {ai.breaker_threshold}"
+        )
+    if ai.breaker_cooldown_ms <= 0:
+        raise InvalidSetting(f"breaker cool-down must be > 0 ms, got {ai.breaker_cooldown_ms:g}")
     if not 0.0 <= ai.fail_rate <= 1.0:
         raise InvalidSetting(f"AI failure rate must be between 0 and 1, got {ai.fail_rate:g}")
 
@@ -106,11 +114,15 @@ def _check_ai(ai: AISettings) -> None:
 def _check_jobs(jobs: JobSettings) -> None:
     for name in ("lease_ms", "slot_ttl_ms", "poll_ms"):
         if getattr(jobs, name) <= 0:
-            raise InvalidSetting(f"job {name.replace('_', ' ')} must be > 0, got {getattr(jobs, name):g}")
+            raise InvalidSetting(
+                f"job {name.replace('_', ' ')} must be > 0, got {getattr(jobs, name):g}"
+            )
     if jobs.backoff_ms < 0:
         raise InvalidSetting(f"job backoff must be >= 0 ms, got {jobs.backoff_ms:g}")
     if jobs.max_attempts < 1 or jobs.max_attempts != int(jobs.max_attempts):
-        raise InvalidSetting(f"job max attempts must be a whole number >= 1, got {jobs.max_attempts}")
+        raise InvalidSetting(
+            f"job max attempts must be a whole number >= 1, got {jobs.max_attempts}"
+        )
 
 
 def load_settings(home: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -135,6 +147,12 @@ def load_settings(home: str | Path | None = None, env: Mapping[str, str] | None 
         fail_rate=_number(env, "MOVIEMIND_AI_FAIL_RATE", AISettings.fail_rate),
         seed=int(seed),
         model=env.get("MOVIEMIND_AI_MODEL", AISettings.model) or AISettings.model,
+        breaker_threshold=int(
+            _number(env, "MOVIEMIND_BREAKER_THRESHOLD", AISettings.breaker_threshold)
+        ),
+        breaker_cooldown_ms=_number(
+            env, "MOVIEMIND_BREAKER_COOLDOWN_MS", AISettings.breaker_cooldown_ms
+        ),
     )
     _check_ai(ai)
     jobs = JobSettings(
@@ -146,6 +164,4 @@ def load_settings(home: str | Path | None = None, env: Mapping[str, str] | None 
         strategy=env.get("MOVIEMIND_STRATEGY", JobSettings.strategy) or JobSettings.strategy,
     )
     _check_jobs(jobs)
-    return Settings(
-        home=chosen, default_locale=locale, environment=environment, ai=ai, jobs=jobs
-    )
+    return Settings(home=chosen, default_locale=locale, environment=environment, ai=ai, jobs=jobs)

@@ -19,7 +19,8 @@
     │   ├── HomeNotUsable
     │   └── StaleWrite          a lock holder whose lease ran out tried to write
     ├── AIError                 the generator failed
-    │   └── TransientAIError    worth retrying
+    │   ├── TransientAIError    worth retrying
+    │   └── CircuitOpen         the shared circuit breaker refuses AI calls for now
     └── DuplicateGeneration     a job met a row another job wrote first
 
 The store turns ``sqlite3`` errors into these; only the front ends translate
@@ -96,6 +97,14 @@ class AIError(MovieMindError):
 
 class TransientAIError(AIError):
     """An AI failure worth retrying (timeouts, rate limits, flaky upstream)."""
+
+
+class CircuitOpen(AIError):
+    """The AI circuit breaker is open: calls fail fast until ``retry_at``."""
+
+    def __init__(self, message: str, retry_at: str) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
 
 
 class InvalidScope(InvalidInput):

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from moviemind_lite.ai.breaker import CircuitBreaker, GuardedGenerator
 from moviemind_lite.ai.generator import CallRecord, Generator, make_generator
 from moviemind_lite.config import Settings
 from moviemind_lite.domain import (
@@ -228,8 +229,19 @@ class MovieMind:
     def generator(self) -> Generator:
         """The AI generator (the offline mock), built on first use."""
         if self._generator is None:
-            self._generator = make_generator("mock", self.settings.ai, self.calls)
+            self._generator = GuardedGenerator(
+                make_generator("mock", self.settings.ai, self.calls), self.breaker
+            )
         return self._generator
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """The AI circuit breaker shared by every process on this database."""
+        return CircuitBreaker(
+            self.database,
+            threshold=self.settings.ai.breaker_threshold,
+            cooldown_ms=self.settings.ai.breaker_cooldown_ms,
+        )
 
     def strategy(self, name: str | None = None) -> Strategy:
         """The strategy called ``name`` (default: the configured one, ``two-level``)."""
@@ -385,4 +397,11 @@ class MovieMind:
 
     def stats(self) -> JobStats:
         """Queue and job statistics over every process using this database."""
-        return collect_stats(self.database)
+        collected = collect_stats(self.database)
+        breaker = self.breaker.state()
+        collected.extra.update(
+            ai_circuit=breaker.state,
+            ai_circuit_consecutive_failures=breaker.consecutive_failures,
+            ai_circuit_opened_total=breaker.opened_count,
+        )
+        return collected

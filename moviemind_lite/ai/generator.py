@@ -124,7 +124,8 @@ class MockGenerator:
             self._sleep(delay_ms / 1000)
         if fails:
             self._record(request, ok=False, started=started)
-            raise TransientAIError(f"mock AI failed for {request.key} (fail rate {self.settings.fail_rate:g})")
+            rate = self.settings.fail_rate
+            raise TransientAIError(f"mock AI failed for {request.key} (fail rate {rate:g})")
         text = self.compose(request)
         self._record(request, ok=True, started=started)
         return text

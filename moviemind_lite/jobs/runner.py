@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from moviemind_lite.errors import (
+    CircuitOpen,
     DuplicateGeneration,
     MovieMindError,
     StaleWrite,
@@ -98,6 +99,8 @@ class JobRunner:
         self.strategy_for = strategy_for
         self.worker_prefix = worker_prefix or worker_name("run")
         self.leases = LeaseKeeper(jobs)
+        # Called with every job this runner ended or sent back (rollout guardrails).
+        self.on_finished: list[Callable[[Job], None]] = []
 
     def worker_id(self) -> str:
         """This thread's worker id."""
@@ -105,9 +108,19 @@ class JobRunner:
 
     def run_claimed(self, job: Job) -> Job | None:
         """Run a job this thread has claimed; return it as it ended (``None``: lease lost)."""
+        ended = self._run(job)
+        if ended is not None:
+            for listener in self.on_finished:
+                listener(ended)
+        return ended
+
+    def _run(self, job: Job) -> Job | None:
         self.leases.hold(job)
         try:
             outcome = self.strategy_for(job.strategy).execute(JobBody(self.env, job))
+        except CircuitOpen as error:
+            # Not the job's fault: put it back without burning an attempt.
+            return self.jobs.defer(job, str(error), error.retry_at)
         except TransientAIError as error:
             return self.jobs.fail(job, str(error), retryable=True)
         except (DuplicateGeneration, StaleWrite, UniqueViolation) as error:
@@ -123,13 +136,23 @@ class JobRunner:
             self.leases.drop(job)
         return self.jobs.complete(job, outcome)
 
-    def drive(self, job_id: str, timeout_s: float | None = None) -> Job:
-        """See a job to its end: run it here whenever it is runnable, else wait for it."""
+    def drive(
+        self,
+        job_id: str,
+        timeout_s: float | None = None,
+        give_up: Callable[[Job], bool] | None = None,
+    ) -> Job:
+        """See a job to its end: run it here whenever it is runnable, else wait for it.
+
+        Returns early when ``timeout_s`` passes or ``give_up(job)`` says so.
+        """
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         poll = self.jobs.settings.poll_ms / 1000
         while True:
             job = self.jobs.get(job_id)
             if job.finished or (deadline is not None and time.monotonic() >= deadline):
+                return job
+            if give_up is not None and give_up(job):
                 return job
             stamp = now()
             runnable = (job.status == PENDING and job.run_after <= stamp) or (

@@ -241,6 +241,22 @@ class JobStore:
                 return retried
             return self._finish_failed(conn, Job.from_row(current), error)
 
+    def defer(self, job: Job, reason: str, run_after: str) -> Job | None:
+        """Send a claimed job back to PENDING until ``run_after``, its attempt not counted."""
+        with self.database.write() as conn:
+            row = conn.execute(
+                "UPDATE jobs SET status = 'PENDING', error = ?, worker_id = NULL, "
+                "lease_until = NULL, attempts = max(attempts - 1, 0), run_after = ?, "
+                "updated_at = ? WHERE id = ? AND worker_id = ? AND attempts = ? "
+                "AND status = 'IN_PROGRESS' RETURNING *",
+                (f"deferred: {reason}", run_after, now(), job.id, job.worker_id, job.attempts),
+            ).fetchone()
+        if row is None:
+            return None
+        deferred = Job.from_row(row)
+        log_transition(deferred, "Job deferred", reason=reason)
+        return deferred
+
     def _finish_failed(self, conn: sqlite3.Connection, job: Job, error: str) -> Job:
         stamp = now()
         row = conn.execute(

@@ -260,3 +260,22 @@ def m005_answer_cache(conn: sqlite3.Connection) -> None:
         CREATE INDEX answer_cache_by_entity ON answer_cache (kind, entity_id);
         """,
     )
+
+
+@migration
+def m006_circuit_breakers(conn: sqlite3.Connection) -> None:
+    """Circuit breakers shared by every thread and process on the database."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE circuit_breakers (
+            name TEXT PRIMARY KEY,
+            state TEXT NOT NULL CHECK (state IN ('closed', 'open', 'half_open')),
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            open_until TEXT,
+            probe_until TEXT,
+            opened_count INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL
+        );
+        """,
+    )

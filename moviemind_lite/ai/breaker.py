@@ -1,0 +1,159 @@
+"""A circuit breaker around the AI, shared through SQLite by every thread and process.
+
+closed ──N consecutive failures──▶ open ──cool-down passed──▶ half_open (one probe)
+  ▲                                  ▲                            │
+  └────────── probe succeeds ────────┼──────── probe fails ───────┘
+
+While open, calls fail fast with :class:`~moviemind_lite.errors.CircuitOpen`
+(the runner defers the job instead of burning an attempt); after the cool-down
+one caller is let through as a probe, and its result closes or re-opens it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from moviemind_lite.ai.generator import GenerationRequest, Generator
+from moviemind_lite.errors import CircuitOpen, TransientAIError
+from moviemind_lite.ids import after, now
+from moviemind_lite.store.db import Database
+
+log = logging.getLogger("moviemind.ai")
+
+
+@dataclass(frozen=True)
+class BreakerState:
+    """One breaker as stored."""
+
+    name: str
+    state: str
+    consecutive_failures: int
+    open_until: str | None
+    opened_count: int
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``stats --json``."""
+        return dict(self.__dict__)
+
+
+class CircuitBreaker:
+    """Opens after ``threshold`` consecutive failures; probes after ``cooldown_ms``."""
+
+    def __init__(
+        self, database: Database, *, threshold: int, cooldown_ms: float, name: str = "ai"
+    ) -> None:
+        self.database = database
+        self.threshold = threshold
+        self.cooldown_ms = cooldown_ms
+        self.name = name
+
+    def _row(self, conn: sqlite3.Connection) -> sqlite3.Row:
+        conn.execute(
+            "INSERT OR IGNORE INTO circuit_breakers (name, state, updated_at) "
+            "VALUES (?, 'closed', ?)",
+            (self.name, now()),
+        )
+        row: sqlite3.Row = conn.execute(
+            "SELECT * FROM circuit_breakers WHERE name = ?", (self.name,)
+        ).fetchone()
+        return row
+
+    def _move(self, conn: sqlite3.Connection, state: str, **columns: Any) -> None:
+        assignments = ", ".join(f"{column} = :{column}" for column in columns)
+        conn.execute(
+            f"UPDATE circuit_breakers SET state = :state, updated_at = :now"
+            f"{', ' + assignments if assignments else ''} WHERE name = :name",
+            {"state": state, "now": now(), "name": self.name, **columns},
+        )
+
+    def state(self) -> BreakerState:
+        """The breaker as stored now."""
+        with self.database.write() as conn:
+            row = self._row(conn)
+        return BreakerState(
+            row["name"],
+            row["state"],
+            row["consecutive_failures"],
+            row["open_until"],
+            row["opened_count"],
+        )
+
+    def before_call(self) -> None:
+        """Let the call through, or raise ``CircuitOpen`` with when to come back."""
+        stamp = now()
+        with self.database.write() as conn:
+            row = self._row(conn)
+            if row["state"] == "closed":
+                return
+            if row["state"] == "open" and row["open_until"] > stamp:
+                raise CircuitOpen(f"AI circuit open until {row['open_until']}", row["open_until"])
+            if row["state"] == "half_open" and row["probe_until"] > stamp:
+                raise CircuitOpen("AI circuit half-open: a probe is running", row["probe_until"])
+            # Cool-down over (or the last probe's caller vanished): this call probes.
+            self._move(conn, "half_open", probe_until=after(self.cooldown_ms))
+        log.info("Circuit half-open: probing", extra={"fields": {"breaker": self.name}})
+
+    def on_success(self) -> None:
+        """A call worked: close the breaker."""
+        with self.database.write() as conn:
+            row = self._row(conn)
+            if row["state"] == "closed" and row["consecutive_failures"] == 0:
+                return
+            self._move(conn, "closed", consecutive_failures=0, open_until=None, probe_until=None)
+        if row["state"] != "closed":
+            log.info("Circuit closed", extra={"fields": {"breaker": self.name}})
+
+    def on_failure(self) -> None:
+        """A call failed: count it, and open the breaker at the threshold or after a probe."""
+        with self.database.write() as conn:
+            row = self._row(conn)
+            failures = int(row["consecutive_failures"]) + 1
+            opens = row["state"] == "half_open" or (
+                row["state"] == "closed" and failures >= self.threshold
+            )
+            if not opens:
+                conn.execute(
+                    "UPDATE circuit_breakers SET consecutive_failures = ?, updated_at = ? "
+                    "WHERE name = ?",
+                    (failures, now(), self.name),
+                )
+                return
+            self._move(
+                conn,
+                "open",
+                consecutive_failures=failures,
+                probe_until=None,
+                open_until=after(self.cooldown_ms),
+                opened_count=int(row["opened_count"]) + 1,
+            )
+        log.warning(
+            "Circuit opened",
+            extra={"fields": {"breaker": self.name, "consecutive_failures": failures}},
+        )
+
+
+class GuardedGenerator:
+    """A generator behind a circuit breaker (the breaker sees transient failures only)."""
+
+    def __init__(self, inner: Generator, breaker: CircuitBreaker) -> None:
+        self.inner = inner
+        self.breaker = breaker
+
+    @property
+    def model(self) -> str:
+        """The wrapped generator's model."""
+        return self.inner.model
+
+    def generate(self, request: GenerationRequest) -> str:
+        """Ask the breaker, call the AI, tell the breaker how it went."""
+        self.breaker.before_call()
+        try:
+            text = self.inner.generate(request)
+        except TransientAIError:
+            self.breaker.on_failure()
+            raise
+        self.breaker.on_success()
+        return text
