@@ -9,10 +9,13 @@
     │   ├── InvalidCatalogFile  a catalog file that cannot be used as a whole
     │   ├── InvalidScope        a flag scope that is not kind:value
     │   ├── UnknownFlag
-    │   └── FlagNotTogglable    a change to a flag fixed at run time; carries the reason
+    │   ├── FlagNotTogglable    a change to a flag fixed at run time; carries the reason
+    │   ├── InvalidRolloutPlan  stages or guardrail limits that cannot be used
+    │   └── RolloutAlreadyActive
     ├── NotFound                the thing asked for does not exist; exit 1
     │   ├── EntityNotFound
-    │   └── JobNotFound
+    │   ├── JobNotFound
+    │   └── RolloutNotFound     no active rollout for that flag
     ├── StoreError              the database refused or is unusable; exit 1
     │   ├── UniqueViolation     carries SQLite's extended code and the constraint
     │   ├── CorruptDatabase
@@ -130,3 +133,15 @@ class DuplicateGeneration(MovieMindError):
 
 class InvalidCatalogFile(InvalidInput):
     """A catalog file unusable as a whole: missing, unknown format, bad header or JSON."""
+
+
+class InvalidRolloutPlan(InvalidInput):
+    """Rollout stages or guardrail limits that cannot be used."""
+
+
+class RolloutAlreadyActive(InvalidInput):
+    """A second active rollout of the same flag in the same environment."""
+
+
+class RolloutNotFound(NotFound):
+    """No active rollout of that flag in this environment."""

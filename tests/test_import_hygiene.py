@@ -16,6 +16,8 @@ CORE_MODULES = [
     "moviemind_lite.store.db",
     "moviemind_lite.store.migrations",
     "moviemind_lite.store.sample_catalog",
+    "moviemind_lite.store.bulk",
+    "moviemind_lite.catalog_files",
     "moviemind_lite.ai.mock_text",
 ]
 

@@ -164,9 +164,7 @@ GeneratorFactory = Callable[[AISettings, CallRecord | None], Generator]
 GENERATORS: dict[str, GeneratorFactory] = {"mock": MockGenerator}
 
 
-def make_generator(
-    name: str, settings: AISettings, record: CallRecord | None = None
-) -> Generator:
+def make_generator(name: str, settings: AISettings, record: CallRecord | None = None) -> Generator:
     """The generator registered as ``name``; unknown names list the known ones."""
     try:
         factory = GENERATORS[name]

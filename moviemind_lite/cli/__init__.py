@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from moviemind_lite import __version__
-from moviemind_lite.cli import catalog, flags, jobs, monitor
+from moviemind_lite.cli import catalog, catalog_io, flags, jobs, monitor
 from moviemind_lite.cli.base import MovieMindGroup, Session
 
 __all__ = ["cli", "main"]
@@ -36,6 +36,7 @@ for command in (
     catalog.movies,
     catalog.people,
     catalog.demo,
+    catalog_io.catalog,
     jobs.jobs,
     jobs.worker,
     monitor.stats,

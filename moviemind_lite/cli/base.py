@@ -110,8 +110,13 @@ def ai_options(command: Callable[..., Any]) -> Callable[..., Any]:
         dest = name.removeprefix("--").replace("-", "_").replace("ai_latency", "ai_latency_ms")
         dest = dest.replace("ai_jitter", "ai_jitter_ms")
         command = click.option(
-            name, dest, type=kind, callback=remember, expose_value=False,
-            is_eager=False, help=help_text,
+            name,
+            dest,
+            type=kind,
+            callback=remember,
+            expose_value=False,
+            is_eager=False,
+            help=help_text,
         )(command)
     return command
 

@@ -55,8 +55,14 @@ def list_jobs(session: Session, status: str | None, limit: int, as_json: bool) -
     for job in found:
         style = STATUS_STYLE[job.status]
         table.add_row(
-            job.id, f"[{style}]{job.status}[/]", job.kind, job.slug, job.locale,
-            job.result or "", str(job.attempts), job.created_at,
+            job.id,
+            f"[{style}]{job.status}[/]",
+            job.kind,
+            job.slug,
+            job.locale,
+            job.result or "",
+            str(job.attempts),
+            job.created_at,
         )
     table_console().print(table)
 
@@ -111,11 +117,18 @@ def retry_job(session: Session, job_id: str) -> None:
 
 
 @click.command()
-@click.option("--threads", type=click.IntRange(min=1, max=64), default=1, show_default=True,
-              metavar="N", help="Jobs run at once in this process.")
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1, max=64),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Jobs run at once in this process.",
+)
 @click.option("--once", is_flag=True, help="Exit when no job is ready instead of waiting.")
-@click.option("--max-jobs", type=click.IntRange(min=1), metavar="N",
-              help="Exit after claiming N jobs.")
+@click.option(
+    "--max-jobs", type=click.IntRange(min=1), metavar="N", help="Exit after claiming N jobs."
+)
 @ai_options
 @pass_session
 def worker(session: Session, threads: int, once: bool, max_jobs: int | None) -> None:

@@ -55,9 +55,7 @@ class LeaseKeeper:
         with self._lock:
             self._running[job.id] = job
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._beat, name="lease-keeper", daemon=True
-                )
+                self._thread = threading.Thread(target=self._beat, name="lease-keeper", daemon=True)
                 self._thread.start()
 
     def drop(self, job: Job) -> None:

@@ -129,8 +129,19 @@ class JobStore:
             "INSERT INTO jobs (id, kind, action, slug, locale, context_tag, strategy, status, "
             "attempts, max_attempts, run_after, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?, ?) RETURNING *",
-            (job_id or new_id(), request.kind, request.action, request.slug, request.locale,
-             request.context_tag, strategy, self.settings.max_attempts, stamp, stamp, stamp),
+            (
+                job_id or new_id(),
+                request.kind,
+                request.action,
+                request.slug,
+                request.locale,
+                request.context_tag,
+                strategy,
+                self.settings.max_attempts,
+                stamp,
+                stamp,
+                stamp,
+            ),
         ).fetchone()
         job = Job.from_row(row)
         log_transition(job, "Job queued", strategy=strategy)
@@ -169,16 +180,20 @@ class JobStore:
                 if found.status == IN_PROGRESS and found.attempts >= found.max_attempts:
                     # Its worker died on the last attempt: do not run it again.
                     self._finish_failed(
-                        conn, found, f"lease expired on attempt {found.attempts} "
-                        f"(worker {found.worker_id} stopped)"
+                        conn,
+                        found,
+                        f"lease expired on attempt {found.attempts} "
+                        f"(worker {found.worker_id} stopped)",
                     )
                     continue
-                claimed = Job.from_row(conn.execute(
-                    "UPDATE jobs SET status = 'IN_PROGRESS', worker_id = ?, lease_until = ?, "
-                    "attempts = attempts + 1, started_at = ?, updated_at = ? "
-                    "WHERE id = ? RETURNING *",
-                    (worker_id, after(self.settings.lease_ms), stamp, stamp, found.id),
-                ).fetchone())
+                claimed = Job.from_row(
+                    conn.execute(
+                        "UPDATE jobs SET status = 'IN_PROGRESS', worker_id = ?, lease_until = ?, "
+                        "attempts = attempts + 1, started_at = ?, updated_at = ? "
+                        "WHERE id = ? RETURNING *",
+                        (worker_id, after(self.settings.lease_ms), stamp, stamp, found.id),
+                    ).fetchone()
+                )
                 taken_back = found.status == IN_PROGRESS
                 log_transition(
                     claimed,
@@ -206,8 +221,16 @@ class JobStore:
                 "error = NULL, lease_until = NULL, finished_at = ?, updated_at = ? "
                 "WHERE id = ? AND worker_id = ? AND attempts = ? AND status = 'IN_PROGRESS' "
                 "RETURNING *",
-                (outcome.result, outcome.entity_id, outcome.text_id, stamp, stamp,
-                 job.id, job.worker_id, job.attempts),
+                (
+                    outcome.result,
+                    outcome.entity_id,
+                    outcome.text_id,
+                    stamp,
+                    stamp,
+                    job.id,
+                    job.worker_id,
+                    job.attempts,
+                ),
             ).fetchone()
             if row is None:
                 return None
@@ -236,8 +259,9 @@ class JobStore:
                     (error, after(backoff), stamp, job.id),
                 ).fetchone()
                 retried = Job.from_row(row)
-                log_transition(retried, "Job attempt failed; will retry", error=error,
-                               backoff_ms=backoff)
+                log_transition(
+                    retried, "Job attempt failed; will retry", error=error, backoff_ms=backoff
+                )
                 return retried
             return self._finish_failed(conn, Job.from_row(current), error)
 
@@ -287,12 +311,13 @@ class JobStore:
         if row["status"] != FAILED:
             raise InvalidInput(f"job {job_id} is {row['status']}; only FAILED jobs can be retried")
         stamp = now()
-        retried = Job.from_row(conn.execute(
-            "UPDATE jobs SET status = 'PENDING', attempts = 0, error = NULL, worker_id = NULL, "
-            "lease_until = NULL, run_after = ?, started_at = NULL, finished_at = NULL, "
-            "updated_at = ? WHERE id = ? RETURNING *",
-            (stamp, stamp, job_id),
-        ).fetchone())
+        retried = Job.from_row(
+            conn.execute(
+                "UPDATE jobs SET status = 'PENDING', attempts = 0, error = NULL, worker_id = NULL, "
+                "lease_until = NULL, run_after = ?, started_at = NULL, finished_at = NULL, "
+                "updated_at = ? WHERE id = ? RETURNING *",
+                (stamp, stamp, job_id),
+            ).fetchone()
+        )
         log_transition(retried, "Job queued again by retry")
         return retried
-

@@ -1,0 +1,179 @@
+"""Batch work benchmarks (seed 004), each a section printed as a rich table.
+
+    .venv/bin/python benchmarks/batch.py [--rows N] [--synchronous FULL] [--only SECTION]
+
+Sections:
+
+- ``import``: catalog rows written to a scratch database through the bulk
+  path (batches, one ``BEGIN IMMEDIATE`` transaction each) and through one
+  commit per row, side by side, with the ratio. Both paths get the same rows,
+  already read and validated from the same CSV file, so the comparison is of
+  the writes alone; the reading and the whole import are timed on their own
+  lines.
+
+Nothing touches the user's home: every section works in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from moviemind_lite.catalog_files import import_catalog, read_catalog_file
+from moviemind_lite.domain import MOVIE
+from moviemind_lite.errors import UniqueViolation
+from moviemind_lite.store.bulk import DEFAULT_BATCH_SIZE, write_entities
+from moviemind_lite.store.catalog import insert_entity
+from moviemind_lite.store.db import Database
+from moviemind_lite.store.migrations import migrate
+
+Section = Callable[[Console, argparse.Namespace], None]
+
+GENRES = ("Action", "Comedy", "Drama", "Horror", "Science Fiction", "Thriller", "War")
+
+
+def scratch_database(folder: Path, name: str, synchronous: str) -> Database:
+    """A new, migrated database in ``folder`` with the given ``synchronous`` level."""
+    database = Database(folder / f"{name}.db")
+    migrate(database)
+    # The app runs WAL with synchronous=NORMAL; FULL shows what a commit
+    # costs when each one must reach the disk.
+    database.connection().execute(f"PRAGMA synchronous = {synchronous}")
+    return database
+
+
+def write_movies_csv(path: Path, rows: int) -> None:
+    """A catalog CSV of ``rows`` made-up movies."""
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["slug", "title", "year", "director", "genres"])
+        for n in range(rows):
+            genres = "|".join(GENRES[(n + step) % len(GENRES)] for step in range(n % 3 + 1))
+            writer.writerow(
+                [f"movie-{n}", f"Movie Number {n}", 1900 + n % 125, f"Director {n % 997}", genres]
+            )
+
+
+def timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    """Seconds ``action`` took, and what it returned."""
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
+def one_commit_per_row(database: Database, rows: list[dict[str, Any]]) -> int:
+    """The naive path: every row in its own transaction; return the rows created."""
+    created = 0
+    for row in rows:
+        try:
+            with database.write() as conn:
+                insert_entity(conn, MOVIE, row["slug"], row)
+        except UniqueViolation:
+            continue
+        created += 1
+    return created
+
+
+def batch_import(console: Console, args: argparse.Namespace) -> None:
+    """Bulk path vs one commit per row, for ``args.rows`` movies."""
+    rows_wanted: int = args.rows
+    with tempfile.TemporaryDirectory(prefix="moviemind-bench-") as name:
+        folder = Path(name)
+        source = folder / "movies.csv"
+        write_movies_csv(source, rows_wanted)
+
+        read_seconds, catalog_file = timed(lambda: read_catalog_file(source))
+        (section,) = catalog_file.sections
+        rows = section.rows
+
+        bulk_db = scratch_database(folder, "bulk", args.synchronous)
+        bulk_seconds, bulk_report = timed(lambda: write_entities(bulk_db, MOVIE, rows))
+        assert bulk_report.created == len(rows), bulk_report.summary()
+
+        per_row_db = scratch_database(folder, "per-row", args.synchronous)
+        per_row_seconds, per_row_created = timed(lambda: one_commit_per_row(per_row_db, rows))
+        assert per_row_created == len(rows)
+
+        whole_db = scratch_database(folder, "whole", args.synchronous)
+        whole_seconds, _ = timed(lambda: import_catalog(whole_db, source))
+        again_seconds, again = timed(lambda: import_catalog(whole_db, source))
+        assert again.results[0].skipped == len(rows), again.results[0].summary()
+        for database in (bulk_db, per_row_db, whole_db):
+            database.close()
+
+    table = Table(
+        title=(
+            f"Batch import: {len(rows):,} movies (SQLite {sqlite3.sqlite_version}, WAL, "
+            f"synchronous={args.synchronous})"
+        ),
+        header_style="bold",
+    )
+    table.add_column("path")
+    table.add_column("seconds", justify="right")
+    table.add_column("rows/s", justify="right")
+    table.add_column("µs/row", justify="right")
+
+    def add(label: str, seconds: float) -> None:
+        table.add_row(
+            label,
+            f"{seconds:.2f}",
+            f"{len(rows) / seconds:,.0f}",
+            f"{seconds / len(rows) * 1e6:.1f}",
+        )
+
+    add(f"bulk write (batches of {DEFAULT_BATCH_SIZE}, one transaction each)", bulk_seconds)
+    add("one commit per row", per_row_seconds)
+    table.add_section()
+    add("read + validate the CSV", read_seconds)
+    add("whole import from the CSV (read + bulk write)", whole_seconds)
+    add("re-import of the same CSV (all skipped)", again_seconds)
+    console.print(table)
+    console.print(
+        f"bulk write is [bold]{per_row_seconds / bulk_seconds:.1f}x[/bold] faster than "
+        "one commit per row\n"
+    )
+
+
+SECTIONS: dict[str, Section] = {
+    "import": batch_import,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen sections (default: all) and print their tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rows", type=int, default=100_000, help="catalog rows to import")
+    parser.add_argument(
+        "--synchronous",
+        choices=("NORMAL", "FULL"),
+        default="NORMAL",
+        help="SQLite synchronous level of the scratch databases (the app uses NORMAL)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=list(SECTIONS),
+        metavar="SECTION",
+        help=f"run only this section (repeatable): {', '.join(SECTIONS)}",
+    )
+    args = parser.parse_args(argv)
+    if args.rows < 1:
+        parser.error("--rows must be at least 1")
+    console = Console()
+    for name, section in SECTIONS.items():
+        if args.only is None or name in args.only:
+            section(console, args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
