@@ -10,6 +10,10 @@ Sections:
   already read and validated from the same CSV file, so the comparison is of
   the writes alone; the reading and the whole import are timed on their own
   lines.
+- ``stagger``: one batch of ``--slugs`` new slugs generated through the real
+  request path with ``--workers`` job threads, dispatched as a burst, with
+  linear spacing and with random delays; the table shows the peak number of
+  jobs dispatched but not finished (waiting for the AI).
 
 Nothing touches the user's home: every section works in a temporary folder.
 """
@@ -143,8 +147,46 @@ def batch_import(console: Console, args: argparse.Namespace) -> None:
     )
 
 
+def stagger_peak(console: Console, args: argparse.Namespace) -> None:
+    """Peak jobs waiting for the AI: burst vs linear vs random dispatch of one batch."""
+    from moviemind_lite.batch import BatchInput, BatchItem, parse_stagger, run_batch
+    from moviemind_lite.config import load_settings
+    from moviemind_lite.services import MovieMind
+
+    latency, workers = args.latency, args.workers
+    # Linear spacing that matches the pool's service rate: one job per
+    # latency/workers; random spreads the same batch over the same window.
+    window = args.slugs * latency / workers
+    specs = ("none", f"linear:{latency / workers:g}", f"random:0-{window:g}")
+    table = Table(title=f"{args.slugs} slugs, AI {latency:g} ms, {workers} workers")
+    for column in ("stagger", "peak waiting", "wall", "AI calls", "created"):
+        table.add_column(column, justify="right" if column != "stagger" else "left")
+    peaks: dict[str, int] = {}
+    for spec in specs:
+        with tempfile.TemporaryDirectory() as folder:
+            settings = load_settings(Path(folder), {}).with_ai(latency_ms=latency, jitter_ms=0)
+            with MovieMind.open(settings, load_sample=False) as app:
+                batch = BatchInput(
+                    items=[BatchItem(f"line {n}", f"bench-film-{n}") for n in range(args.slugs)]
+                )
+                report = run_batch(app, MOVIE, batch, stagger=parse_stagger(spec), workers=workers)
+        peaks[spec] = report.peak_waiting
+        table.add_row(
+            spec,
+            str(report.peak_waiting),
+            f"{report.wall_ms / 1000:.2f} s",
+            str(report.ai_calls),
+            str(report.created),
+        )
+    console.print(table)
+    burst = peaks["none"]
+    for spec in specs[1:]:
+        console.print(f"{spec}: peak waiting {burst / max(peaks[spec], 1):.0f}x lower than burst")
+
+
 SECTIONS: dict[str, Section] = {
     "import": batch_import,
+    "stagger": stagger_peak,
 }
 
 
@@ -152,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the chosen sections (default: all) and print their tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rows", type=int, default=100_000, help="catalog rows to import")
+    parser.add_argument("--slugs", type=int, default=1000, help="slugs in the stagger batch")
+    parser.add_argument("--latency", type=float, default=50.0, help="AI latency (ms), stagger")
+    parser.add_argument("--workers", type=int, default=32, help="job threads, stagger")
     parser.add_argument(
         "--synchronous",
         choices=("NORMAL", "FULL"),

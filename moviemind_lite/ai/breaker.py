@@ -69,6 +69,13 @@ class CircuitBreaker:
             {"state": state, "now": now(), "name": self.name, **columns},
         )
 
+    def _closed_and_clean(self) -> bool:
+        row = self.database.query_one(
+            "SELECT state, consecutive_failures FROM circuit_breakers WHERE name = ?",
+            (self.name,),
+        )
+        return row is None or (row[0] == "closed" and row[1] == 0)
+
     def state(self) -> BreakerState:
         """The breaker as stored now."""
         with self.database.write() as conn:
@@ -83,6 +90,8 @@ class CircuitBreaker:
 
     def before_call(self) -> None:
         """Let the call through, or raise ``CircuitOpen`` with when to come back."""
+        if self._closed_and_clean():
+            return  # the common case costs one read, no write transaction
         stamp = now()
         with self.database.write() as conn:
             row = self._row(conn)
@@ -98,6 +107,8 @@ class CircuitBreaker:
 
     def on_success(self) -> None:
         """A call worked: close the breaker."""
+        if self._closed_and_clean():
+            return
         with self.database.write() as conn:
             row = self._row(conn)
             if row["state"] == "closed" and row["consecutive_failures"] == 0:

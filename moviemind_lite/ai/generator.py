@@ -70,9 +70,9 @@ class CallRecord:
         self.database = database
 
     def record(self, key: str, *, ok: bool, duration_ms: float) -> None:
-        """Write one call (autocommit: a single-statement transaction)."""
-        with self.database.errors():
-            self.database.connection().execute(
+        """Write one call (its own transaction, or the caller's if one is open)."""
+        with self.database.write() as conn:
+            conn.execute(
                 "INSERT INTO ai_calls (key, ok, duration_ms, pid, at) VALUES (?, ?, ?, ?, ?)",
                 (key, int(ok), duration_ms, os.getpid(), now()),
             )

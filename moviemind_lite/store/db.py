@@ -57,6 +57,11 @@ class Database:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
+        # Writers of this process queue here rather than in SQLite's busy
+        # handler, which sleeps in growing steps (up to 100 ms) and wastes most
+        # of the time under many threads; other processes still meet the busy
+        # timeout. Reentrant, so a transaction's own thread may record a call.
+        self._write_lock = threading.RLock()
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use."""
@@ -96,9 +101,15 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on error."""
+        """A ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on error.
+
+        Inside a transaction this thread already holds, the block joins it.
+        """
         conn = self.connection()
-        with self.errors():
+        if conn.in_transaction:
+            yield conn
+            return
+        with self._write_lock, self.errors():
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
