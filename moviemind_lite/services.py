@@ -30,6 +30,7 @@ from moviemind_lite.jobs.runner import JobRunner
 from moviemind_lite.jobs.slots import acquire_slot, slot_key
 from moviemind_lite.jobs.store import JobStore, validate_job_id
 from moviemind_lite.logs import configure_logging
+from moviemind_lite.rollout import RolloutService
 from moviemind_lite.stats import JobStats
 from moviemind_lite.stats import collect as collect_stats
 from moviemind_lite.store import answer_cache, catalog
@@ -145,6 +146,7 @@ class MovieMind:
         self._generator: Generator | None = None
         self._runner: JobRunner | None = None
         self.flags = FlagService(database, settings.environment)
+        self.rollouts = RolloutService(database, settings.environment)
 
     @classmethod
     def open(cls, settings: Settings, *, load_sample: bool = True) -> MovieMind:
@@ -266,6 +268,8 @@ class MovieMind:
                 baseline_lock=self._baseline_lock,
             )
             self._runner = JobRunner(env, self.jobs, self.strategy)
+            # Every process that runs jobs judges the rollout guardrails as its jobs end.
+            self._runner.on_finished.append(self.rollouts.on_job_finished)
         return self._runner
 
     def _baseline_lock(self, key: str) -> AbstractContextManager[object]:

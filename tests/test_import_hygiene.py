@@ -19,6 +19,7 @@ CORE_MODULES = [
     "moviemind_lite.store.bulk",
     "moviemind_lite.catalog_files",
     "moviemind_lite.ai.mock_text",
+    "moviemind_lite.rollout",
 ]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from moviemind_lite import __version__
-from moviemind_lite.cli import catalog, catalog_io, flags, jobs, monitor
+from moviemind_lite.cli import catalog, catalog_io, flags, jobs, monitor, rollout
 from moviemind_lite.cli.base import MovieMindGroup, Session
 
 __all__ = ["cli", "main"]
@@ -42,6 +42,7 @@ for command in (
     monitor.stats,
     monitor.logs,
     flags.flags,
+    rollout.rollout,
 ):
     cli.add_command(command)
 

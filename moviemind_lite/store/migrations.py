@@ -279,3 +279,37 @@ def m006_circuit_breakers(conn: sqlite3.Connection) -> None:
         );
         """,
     )
+
+
+@migration
+def m007_rollouts(conn: sqlite3.Connection) -> None:
+    """Staged flag rollouts with their guardrails; ended ones are kept as history."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE rollouts (
+            id TEXT PRIMARY KEY,
+            flag TEXT NOT NULL,
+            environment TEXT NOT NULL,
+            stages TEXT NOT NULL,
+            stage_index INTEGER NOT NULL DEFAULT 0 CHECK (stage_index >= 0),
+            min_jobs INTEGER NOT NULL CHECK (min_jobs >= 0),
+            max_error_rate REAL NOT NULL CHECK (max_error_rate BETWEEN 0 AND 1),
+            max_p95_ms REAL NOT NULL CHECK (max_p95_ms > 0),
+            status TEXT NOT NULL DEFAULT 'active'
+                CHECK (status IN ('active', 'completed', 'rolled_back', 'aborted')),
+            reason TEXT,
+            started_by TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            stage_started_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            ended_at TEXT
+        );
+        -- One active rollout per flag and environment; any number of ended ones.
+        CREATE UNIQUE INDEX rollouts_one_active ON rollouts (flag, environment)
+            WHERE status = 'active';
+        CREATE INDEX rollouts_by_environment ON rollouts (environment, started_at);
+        -- The guardrails read the jobs finished since a stage started.
+        CREATE INDEX IF NOT EXISTS jobs_by_finished_at ON jobs (finished_at);
+        """,
+    )
