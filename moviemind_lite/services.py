@@ -25,7 +25,7 @@ from moviemind_lite.domain import (
 from moviemind_lite.errors import EntityNotFound, HomeNotUsable, InvalidInput
 from moviemind_lite.flags.service import FlagService
 from moviemind_lite.jobs.body import JobEnvironment
-from moviemind_lite.jobs.model import DONE, FAILED, Job, JobRequest
+from moviemind_lite.jobs.model import DONE, FAILED, IN_PROGRESS_ELSEWHERE, Job, JobRequest
 from moviemind_lite.jobs.runner import JobRunner
 from moviemind_lite.jobs.slots import acquire_slot, slot_key
 from moviemind_lite.jobs.store import JobStore, validate_job_id
@@ -367,7 +367,8 @@ class MovieMind:
     def _outcome(self, job: Job, kind: EntityKind) -> RequestOutcome:
         if job.status == FAILED:
             return RequestOutcome(kind, "failed", job, None)
-        if job.status != DONE:
+        if job.status != DONE or job.result == IN_PROGRESS_ELSEWHERE:
+            # Still running, or (setnx) ended because another holder has the key.
             return RequestOutcome(kind, "in_progress", job, None)
         entity = catalog.find_entity(self.database, kind, job.slug)
         if entity is None:  # pragma: no cover - a DONE job always ends on a row

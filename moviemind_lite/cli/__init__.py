@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from moviemind_lite import __version__
-from moviemind_lite.cli import catalog, catalog_io, flags, jobs, monitor, rollout
+from moviemind_lite.cli import catalog, catalog_io, flags, jobs, lab, monitor, rollout
 from moviemind_lite.cli.base import MovieMindGroup, Session
 
 __all__ = ["cli", "main"]
@@ -43,6 +43,9 @@ for command in (
     monitor.logs,
     flags.flags,
     rollout.rollout,
+    lab.race,
+    lab.compare,
+    lab.lab,
 ):
     cli.add_command(command)
 

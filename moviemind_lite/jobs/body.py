@@ -7,8 +7,8 @@ written once, here, for movies and people alike.
 
 from __future__ import annotations
 
-import sqlite3
 import logging
+import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -115,30 +115,59 @@ class JobBody:
         the shipped bug), or fail the job (``fail``). ``guard`` runs first
         inside the transaction, e.g. to check a fencing token.
         """
+        # Announced before the write lock is taken: a holder stalled here (the
+        # lab's --pause-holder) must not block other writers while it stalls.
         self.phase("persisting")
-        kind, job = self.kind, self.job
         with self.env.database.write() as conn:
-            if guard is not None:
-                guard(conn)
-            try:
-                entity_id = catalog.insert_entity(conn, kind, job.slug, facts)
-            except UniqueViolation as clash:
-                if on_duplicate == "fail":
-                    raise DuplicateGeneration(f"{job.slug}: {clash}") from clash
-                existing = catalog.find_entity(conn, kind, job.slug)
-                assert existing is not None  # the clash proves it exists
-                entity_id = existing.id
-            try:
-                text_id = self._insert_text(conn, entity_id, text, baseline=True)
-            except UniqueViolation as clash:
-                if on_duplicate == "fail":
-                    raise DuplicateGeneration(f"{job.slug}: {clash}") from clash
-                if on_duplicate == "append":
-                    text_id = self._insert_text(conn, entity_id, text, baseline=False)
-                    return JobOutcome(ALTERNATIVE_APPENDED, entity_id, text_id)
-                baseline = catalog.find_baseline(conn, kind, entity_id, job.locale, job.context_tag)
-                assert baseline is not None
-                return JobOutcome(REUSED_EXISTING, entity_id, baseline.id)
+            return self._write_rows(conn, text, facts, on_duplicate, guard)
+
+    def persist_in(
+        self,
+        conn: sqlite3.Connection,
+        text: str,
+        facts: dict[str, Any],
+        *,
+        on_duplicate: OnDuplicate = "reuse",
+        guard: WriteGuard | None = None,
+    ) -> JobOutcome:
+        """Like :meth:`persist`, inside a transaction the caller already holds on ``conn``.
+
+        For strategies that keep ``BEGIN IMMEDIATE`` open across the whole body
+        (``for-update``), where a second ``BEGIN`` on the connection would fail.
+        """
+        self.phase("persisting")
+        return self._write_rows(conn, text, facts, on_duplicate, guard)
+
+    def _write_rows(
+        self,
+        conn: sqlite3.Connection,
+        text: str,
+        facts: dict[str, Any],
+        on_duplicate: OnDuplicate,
+        guard: WriteGuard | None,
+    ) -> JobOutcome:
+        kind, job = self.kind, self.job
+        if guard is not None:
+            guard(conn)
+        try:
+            entity_id = catalog.insert_entity(conn, kind, job.slug, facts)
+        except UniqueViolation as clash:
+            if on_duplicate == "fail":
+                raise DuplicateGeneration(f"{job.slug}: {clash}") from clash
+            existing = catalog.find_entity(conn, kind, job.slug)
+            assert existing is not None  # the clash proves it exists
+            entity_id = existing.id
+        try:
+            text_id = self._insert_text(conn, entity_id, text, baseline=True)
+        except UniqueViolation as clash:
+            if on_duplicate == "fail":
+                raise DuplicateGeneration(f"{job.slug}: {clash}") from clash
+            if on_duplicate == "append":
+                text_id = self._insert_text(conn, entity_id, text, baseline=False)
+                return JobOutcome(ALTERNATIVE_APPENDED, entity_id, text_id)
+            baseline = catalog.find_baseline(conn, kind, entity_id, job.locale, job.context_tag)
+            assert baseline is not None
+            return JobOutcome(REUSED_EXISTING, entity_id, baseline.id)
         return JobOutcome(CREATED, entity_id, text_id)
 
     def regenerate(self) -> JobOutcome:
@@ -227,12 +256,22 @@ class JobBody:
             baseline=baseline,
         )
 
-    def run_checked(self) -> JobOutcome:
-        """The plain sequence: look up, and only if absent generate and persist."""
+    def stored_outcome(self) -> JobOutcome | None:
+        """The look-up as a job's end: ``reused_existing`` on the stored rows, or ``None``."""
+        found = self.look_up()
+        return JobOutcome(REUSED_EXISTING, found.entity_id, found.text_id) if found else None
+
+    def run_checked(
+        self, *, on_duplicate: OnDuplicate = "reuse", guard: WriteGuard | None = None
+    ) -> JobOutcome:
+        """The plain sequence: look up, and only if absent generate and persist.
+
+        ``on_duplicate`` and ``guard`` go to :meth:`persist` (see there).
+        """
         if self.job.action == "regenerate":
             return self.regenerate()
-        found = self.look_up()
-        if found is not None:
-            return JobOutcome(REUSED_EXISTING, found.entity_id, found.text_id)
+        stored = self.stored_outcome()
+        if stored is not None:
+            return stored
         facts = self.facts()
-        return self.persist(self.generate(facts), facts)
+        return self.persist(self.generate(facts), facts, on_duplicate=on_duplicate, guard=guard)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from moviemind_lite.strategies import two_level
+from moviemind_lite.strategies import (
+    cache_lock,
+    cache_lock_recheck,
+    for_update,
+    no_guard,
+    setnx,
+    two_level,
+    unique_index,
+)
 from moviemind_lite.strategies.base import (
     STRATEGIES,
     Dispatch,
@@ -18,6 +26,12 @@ __all__ = [
     "Strategy",
     "StrategyContext",
     "StrategyOptions",
+    "cache_lock",
+    "cache_lock_recheck",
+    "for_update",
     "make_strategy",
+    "no_guard",
+    "setnx",
     "two_level",
+    "unique_index",
 ]

@@ -21,6 +21,12 @@ from moviemind_lite.jobs.model import Job, JobOutcome, JobRequest
 from moviemind_lite.jobs.store import JobStore
 from moviemind_lite.store.db import Database
 
+# Phases a guard announces through ``JobBody.phase``, beside the body's own
+# "generating" and "persisting": the lab's timeline and its lock-wait total
+# are read from them.
+WAITING = "waiting"
+LOCKED = "locked"
+
 
 @dataclass(frozen=True)
 class StrategyOptions:
@@ -78,24 +84,30 @@ def register(name: str) -> Callable[[StrategyFactory], StrategyFactory]:
     return add
 
 
-def make_strategy(name: str, context: StrategyContext) -> Strategy:
-    """The strategy called ``name``; an unknown name lists the valid ones."""
+def strategy_factory(name: str) -> StrategyFactory:
+    """The factory registered as ``name``; an unknown name lists the valid ones."""
     from moviemind_lite import strategies  # noqa: F401  (fills the registry)
 
     try:
-        factory = STRATEGIES[name]
+        return STRATEGIES[name]
     except KeyError:
         raise InvalidInput(
             f"unknown strategy {name!r}; expected one of: {', '.join(STRATEGIES)}"
         ) from None
-    return factory(context)
+
+
+def make_strategy(name: str, context: StrategyContext) -> Strategy:
+    """The strategy called ``name``; an unknown name lists the valid ones."""
+    return strategy_factory(name)(context)
 
 
 class NewJobPerRequest:
     """Dispatch shared by strategies that guard only at execution: every request is a job."""
 
     name: str
-    context: StrategyContext
+
+    def __init__(self, context: StrategyContext) -> None:
+        self.context = context
 
     def dispatch(self, conn: sqlite3.Connection, request: JobRequest) -> Dispatch:
         """A new PENDING job for every request."""

@@ -1,0 +1,142 @@
+"""Processes mode: the race's jobs run in worker processes, as ``moviemind worker`` runs them.
+
+Each worker process builds its own :class:`Rig` over the scratch home and runs
+the durable :class:`Worker` loop, which claims PENDING jobs from SQLite. Its
+jobs' phases and ends travel back to the racing process on one queue. When the
+scenario kills the holder, the worker SIGKILLs itself after its AI call and
+before its write; a replacement process is started, and the dead worker's job
+is taken back by whichever worker claims it once its lease runs out.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
+from multiprocessing.queues import SimpleQueue
+from pathlib import Path
+
+from moviemind_lite.errors import StoreError
+from moviemind_lite.jobs.model import FINISHED
+from moviemind_lite.jobs.worker import Worker
+from moviemind_lite.lab.drivers import Answers
+from moviemind_lite.lab.rig import Rig
+from moviemind_lite.lab.scenario import Scenario
+from moviemind_lite.lab.timeline import ENDED, KILLED, PhaseLog
+from moviemind_lite.logs import configure_logging
+
+# (what, job id or pid, phase or status, time.monotonic())
+Event = tuple[str, str, str, float]
+_START_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What a worker process needs to build its rig (picklable)."""
+
+    home: Path
+    scenario: Scenario
+    strategy: str
+
+
+def worker_main(spec: WorkerSpec, events: SimpleQueue[Event]) -> None:
+    """A worker process: claim and run the race's jobs until SIGTERM, reporting on ``events``."""
+
+    def record(job_id: str, phase: str) -> None:
+        events.put(("phase", job_id, phase, time.monotonic()))
+
+    def ended(job_id: str, status: str) -> None:
+        events.put(("end", job_id, status, time.monotonic()))
+
+    rig = Rig(spec.home, spec.scenario, spec.strategy, record)
+    configure_logging(rig.settings.log_path)
+    worker = Worker(rig.runner, threads=1, on_job=ended)
+    events.put(("ready", str(os.getpid()), "", time.monotonic()))
+    try:
+        worker.run()
+    finally:
+        rig.database.close()
+
+
+class ProcessWorkers:
+    """``workers`` worker processes, plus a thread in this process reading their events."""
+
+    def __init__(
+        self, home: Path, scenario: Scenario, strategy: str, log: PhaseLog, answers: Answers
+    ) -> None:
+        self.spec = WorkerSpec(home, scenario, strategy)
+        self.count = scenario.workers
+        self.log = log
+        self.answers = answers
+        # spawn, not fork: the racing process has threads (and locks held by them).
+        self._context = multiprocessing.get_context("spawn")
+        self.events: SimpleQueue[Event] = self._context.SimpleQueue()
+        self.processes: list[BaseProcess] = []
+        self._lock = threading.Lock()
+        self._ready = threading.Semaphore(0)
+        self._reader = threading.Thread(target=self._read, name="lab-events", daemon=True)
+
+    def start(self) -> None:
+        """Start the processes and wait until each is ready to claim jobs."""
+        self._reader.start()
+        for _ in range(self.count):
+            self._spawn()
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        ready = 0
+        while ready < self.count:
+            if self._ready.acquire(timeout=0.1):
+                ready += 1
+                continue
+            dead = [p.exitcode for p in self.processes if p.exitcode is not None]
+            if dead or time.monotonic() > deadline:
+                self.stop()
+                raise StoreError(
+                    f"a lab worker process exited (code {dead[0]}) before it was ready; a "
+                    "script running processes mode needs an `if __name__ == '__main__':` guard"
+                    if dead
+                    else f"the lab's worker processes did not start in {_START_TIMEOUT_S:g} s"
+                )
+
+    def submit(self, job_id: str) -> None:
+        """Nothing to do: the workers claim PENDING jobs from the database."""
+
+    def _spawn(self) -> None:
+        process = self._context.Process(
+            target=worker_main, args=(self.spec, self.events), name="lab-worker", daemon=True
+        )
+        process.start()
+        with self._lock:
+            self.processes.append(process)
+
+    def _read(self) -> None:
+        while True:
+            what, subject, detail, at = self.events.get()
+            if what == "stop":
+                return
+            if what == "ready":
+                self._ready.release()
+            elif what == "phase":
+                self.log.record(subject, detail, at)
+                if detail == KILLED:
+                    self._spawn()  # as a supervisor would: the pool keeps its size
+            elif what == "end" and detail in FINISHED:
+                self.log.record(subject, ENDED, at)
+                self.answers.finish(subject)
+
+    def stop(self) -> None:
+        """SIGTERM every worker (they finish their job first), then stop reading events."""
+        with self._lock:
+            processes = list(self.processes)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(10)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        self.events.put(("stop", "", "", 0.0))
+        self._reader.join()

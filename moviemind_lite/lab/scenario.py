@@ -1,0 +1,146 @@
+"""A race scenario: who asks for what, how the requests arrive, how the AI behaves, what breaks.
+
+Every field has a command-line option of the same name (``--requests``,
+``--arrival``, ``--pause-holder`` ...); :meth:`Scenario.validated` is the one
+place their ranges are checked, for the CLI and for callers of the core alike.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
+
+from moviemind_lite.errors import InvalidInput
+
+Mode = Literal["threads", "processes"]
+MODES: tuple[Mode, ...] = ("threads", "processes")
+MAX_REQUESTS = 1000
+MAX_WORKERS = 64
+LOCALE = "en-US"
+CONTEXT_TAG = "default"
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """How requests arrive: all together behind a barrier, or one every ``spacing_ms``."""
+
+    kind: Literal["burst", "spread"] = "burst"
+    spacing_ms: float = 0.0
+
+    @classmethod
+    def parse(cls, text: str) -> Arrival:
+        """``burst`` or ``spread:MS`` (MS > 0)."""
+        spec = text.strip().lower()
+        if spec == "burst":
+            return cls()
+        name, _, value = spec.partition(":")
+        if name == "spread" and value:
+            try:
+                spacing = float(value)
+            except ValueError:
+                spacing = math.nan
+            if math.isfinite(spacing) and spacing > 0:
+                return cls("spread", spacing)
+        raise InvalidInput(
+            f"bad arrival {text!r}: use 'burst' or 'spread:MS' with MS > 0 (e.g. spread:50)"
+        )
+
+    def offset_ms(self, index: int) -> float:
+        """When request ``index`` arrives, in ms after the release."""
+        return index * self.spacing_ms
+
+    def __str__(self) -> str:
+        return "burst" if self.kind == "burst" else f"spread:{self.spacing_ms:g}"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One race: requests over distinct slugs, served by workers, against a slow AI."""
+
+    requests: int = 10
+    slugs: int = 1
+    workers: int = 4
+    latency_ms: float = 200.0
+    jitter_ms: float = 50.0
+    fail_rate: float = 0.0
+    ttl_ms: float = 5_000.0
+    arrival: Arrival = Arrival()
+    seed: int = 0
+    unique_index: bool = True
+    fencing: bool = False
+    pause_holder_ms: float = 0.0
+    kill_holder: bool = False
+    mode: Mode = "threads"
+    keep: bool = False
+
+    def validated(self) -> Scenario:
+        """This scenario, or ``InvalidInput`` naming the first value out of range."""
+        if not 1 <= self.requests <= MAX_REQUESTS:
+            raise InvalidInput(f"requests must be 1..{MAX_REQUESTS}, got {self.requests}")
+        if not 1 <= self.slugs <= self.requests:
+            raise InvalidInput(f"slugs must be 1..requests ({self.requests}), got {self.slugs}")
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise InvalidInput(f"workers must be 1..{MAX_WORKERS}, got {self.workers}")
+        for name in ("latency_ms", "jitter_ms", "pause_holder_ms"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise InvalidInput(f"{_option(name)} must be >= 0 ms, got {value:g}")
+        if not (math.isfinite(self.ttl_ms) and self.ttl_ms > 0):
+            raise InvalidInput(f"ttl must be > 0 ms, got {self.ttl_ms:g}")
+        if not 0.0 <= self.fail_rate <= 1.0:
+            raise InvalidInput(f"fail rate must be between 0 and 1, got {self.fail_rate:g}")
+        if self.seed < 0:
+            raise InvalidInput(f"seed must be >= 0, got {self.seed}")
+        if self.mode not in MODES:
+            raise InvalidInput(f"unknown mode {self.mode!r}; expected one of: {', '.join(MODES)}")
+        if self.kill_holder and self.mode != "processes":
+            raise InvalidInput("--kill-holder needs --mode processes (a thread cannot be killed)")
+        return self
+
+    def changed(self, **changes: Any) -> Scenario:
+        """A copy with some fields changed (validated)."""
+        return replace(self, **changes).validated()
+
+    def slug_for(self, index: int) -> str:
+        """The slug request ``index`` asks for (requests take the slugs in turn)."""
+        return f"race-movie-{index % self.slugs + 1:03d}"
+
+    def all_slugs(self) -> list[str]:
+        """Every slug the scenario asks for."""
+        return [self.slug_for(index) for index in range(self.slugs)]
+
+    @property
+    def slowest_job_ms(self) -> float:
+        """The longest one AI call plus the holder's pause can take."""
+        return self.latency_ms + self.jitter_ms + self.pause_holder_ms
+
+    def to_json(self) -> dict[str, Any]:
+        """The scenario as JSON, the arrival as its option text."""
+        return {**asdict(self), "arrival": str(self.arrival)}
+
+    def as_options(self) -> str:
+        """The command-line options that set this scenario (defaults left out)."""
+        default = Scenario()
+        words = []
+        for name, value in vars(self).items():
+            if value == getattr(default, name):
+                continue
+            option = "--" + _option(name).replace(" ", "-")
+            if name == "unique_index":
+                words.append("--no-unique-index")
+            elif isinstance(value, bool):
+                words.append(option)
+            else:
+                words.append(
+                    f"{option} {value:g}" if isinstance(value, float) else f"{option} {value}"
+                )
+        return " ".join(words)
+
+
+SCENARIO_FIELDS: tuple[str, ...] = tuple(Scenario.__dataclass_fields__)
+
+
+def _option(field_name: str) -> str:
+    """The words of a field's option: ``pause_holder_ms`` is ``pause holder``."""
+    return field_name.removesuffix("_ms").replace("_", " ")

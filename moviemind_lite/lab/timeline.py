@@ -1,0 +1,114 @@
+"""What every job did when: the phases the job body announces, turned into bar lines.
+
+Jobs announce their phases through ``JobBody.phase`` (``waiting`` for a lock,
+``locked``, ``generating``, ``persisting``); the lab adds when a job was
+``queued`` and when it ``ended``, and the faults it injected (``paused``,
+``killed``). Times are ``time.monotonic()`` seconds, one clock for every
+process on the machine.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from itertools import pairwise
+
+from moviemind_lite.strategies.base import LOCKED, WAITING
+
+QUEUED = "queued"
+GENERATING = "generating"
+PERSISTING = "persisting"
+PAUSED = "paused"
+KILLED = "killed"
+ENDED = "ended"
+
+GLYPHS: dict[str, str] = {
+    QUEUED: ".",
+    WAITING: "-",
+    LOCKED: "+",
+    GENERATING: "=",
+    PAUSED: "~",
+    PERSISTING: "#",
+    KILLED: "X",
+}
+LEGEND = "  ".join(f"{glyph} {name}" for name, glyph in GLYPHS.items())
+
+
+class PhaseLog:
+    """Thread-safe list of (job id, phase, time) events."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        self._lock = threading.Lock()
+
+    def record(self, job_id: str, phase: str, at: float | None = None) -> None:
+        """Note that ``job_id`` entered ``phase`` (now, unless ``at`` says when)."""
+        moment = time.monotonic() if at is None else at
+        with self._lock:
+            self._events[job_id].append((phase, moment))
+
+    def by_job(self) -> dict[str, list[tuple[str, float]]]:
+        """Every job's events in time order."""
+        with self._lock:
+            return {
+                job: sorted(events, key=lambda event: event[1])
+                for job, events in self._events.items()
+            }
+
+
+def waited_ms(events: list[tuple[str, float]]) -> float:
+    """How long a job spent in ``waiting`` phases (each lasts until its next event)."""
+    total = 0.0
+    for (phase, start), (_, end) in pairwise(events):
+        if phase == WAITING:
+            total += end - start
+    return total * 1000
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    """One job's bar: who it was, what it did over the run, how it ended."""
+
+    label: str
+    bar: str
+    ending: str
+
+
+def draw_bar(events: list[tuple[str, float]], start: float, end: float, width: int) -> str:
+    """Columns of phase glyphs from ``start`` to ``end``; each phase gets at least one column."""
+    cells = [" "] * width
+    step = max(end - start, 1e-9) / width
+
+    def column(moment: float) -> int:
+        return min(width - 1, max(0, int((moment - start) / step)))
+
+    for (phase, since), (_, until) in pairwise([*events, (ENDED, end)]):
+        if phase == ENDED:
+            continue
+        first = column(since)
+        last = max(first, column(until) - 1)
+        for index in range(first, last + 1):
+            cells[index] = GLYPHS.get(phase, "?")
+    return "".join(cells)
+
+
+def timeline_rows(
+    events_by_job: dict[str, list[tuple[str, float]]],
+    labels: dict[str, str],
+    endings: dict[str, str],
+    start: float,
+    end: float,
+    width: int = 48,
+) -> list[TimelineRow]:
+    """A bar per job, in the order jobs were queued."""
+    order = sorted(events_by_job, key=lambda job: events_by_job[job][0][1])
+    return [
+        TimelineRow(
+            labels.get(job, job[:8]),
+            draw_bar(events_by_job[job], start, end, width),
+            endings.get(job, "?"),
+        )
+        for job in order
+    ]

@@ -1,0 +1,171 @@
+"""The lock machinery: hashed lock-file names, the blocking file lock, leases with fencing."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from moviemind_lite.config import Settings
+from moviemind_lite.errors import HomeNotUsable, StaleWrite
+from moviemind_lite.jobs.body import JobBody, JobEnvironment
+from moviemind_lite.jobs.model import DONE, FAILED, IN_PROGRESS_ELSEWHERE, JobRequest
+from moviemind_lite.jobs.slots import slot_key
+from moviemind_lite.locks import STALE_WRITE, KeyedFileLocks, Leases, lock_file_name
+from moviemind_lite.services import MovieMind
+from moviemind_lite.store.db import Database
+from moviemind_lite.strategies import StrategyContext, StrategyOptions, make_strategy
+
+HEX_NAME = re.compile(r"[0-9a-f]{64}\.lock")
+
+
+@pytest.mark.parametrize(
+    "key", ["movie:the-matrix-1999", "../../etc/passwd", "ŻÓŁW/\x00:*?", "x" * 5000, ""]
+)
+def test_lock_files_are_named_by_a_hash_of_the_key(tmp_path: Path, key: str) -> None:
+    locks = KeyedFileLocks(tmp_path / "locks")
+    path = locks.path_for(key)
+    assert path.parent == tmp_path / "locks"
+    assert HEX_NAME.fullmatch(path.name) and path.name == lock_file_name(key)
+    with locks.hold(key):
+        assert path.exists()
+    assert lock_file_name(key + " ") != lock_file_name(key)
+
+
+def test_a_file_lock_excludes_other_threads_until_released(tmp_path: Path) -> None:
+    locks = KeyedFileLocks(tmp_path)
+    held, acquired, release = threading.Event(), threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with locks.hold("k"):
+            held.set()
+            release.wait(10)
+
+    def waiter() -> None:
+        held.wait(10)
+        with locks.hold("k"):
+            acquired.set()
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=waiter)]
+    for thread in threads:
+        thread.start()
+    assert held.wait(10)
+    assert not acquired.wait(0.2)
+    release.set()
+    assert acquired.wait(10)
+    for thread in threads:
+        thread.join()
+
+
+def test_different_keys_do_not_block_each_other(tmp_path: Path) -> None:
+    locks = KeyedFileLocks(tmp_path)
+    with locks.hold("a"), locks.hold("b"):
+        pass
+
+
+def test_an_unusable_lock_folder_is_a_domain_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with (
+        pytest.raises(HomeNotUsable, match="cannot use lock folder"),
+        KeyedFileLocks(blocker / "locks").hold("k"),
+    ):
+        pass
+
+
+@pytest.fixture
+def database(app: MovieMind) -> Database:
+    """A migrated database (the sample catalog's)."""
+    return app.database
+
+
+def test_a_live_lease_has_one_holder_and_only_the_owner_releases_it(database: Database) -> None:
+    leases = Leases(database)
+    first = leases.acquire("k", 60_000)
+    assert first is not None and first.fencing_token == 1
+    assert leases.acquire("k", 60_000) is None
+    impostor = first.__class__(first.name, "someone-else", first.fencing_token, first.expires_at)
+    assert not leases.release(impostor)
+    assert leases.acquire("k", 60_000) is None
+    assert leases.release(first)
+    again = leases.acquire("k", 60_000)
+    assert again is not None and again.fencing_token == 2
+    assert again.owner_token != first.owner_token
+
+
+def test_an_expired_lease_is_granted_again_and_fences_off_its_old_holder(
+    database: Database,
+) -> None:
+    leases = Leases(database)
+    stale = leases.acquire("k", 1)
+    assert stale is not None
+    time.sleep(0.01)
+    fresh = leases.acquire("k", 60_000)
+    assert fresh is not None and fresh.fencing_token == stale.fencing_token + 1
+    with database.write() as conn:
+        leases.check_fence(conn, fresh)
+        with pytest.raises(StaleWrite, match=f"^{STALE_WRITE}: lease k is at fencing token 2"):
+            leases.check_fence(conn, stale)
+    assert not leases.release(stale)  # it no longer owns the lease: a no-op
+    assert leases.acquire("k", 60_000) is None
+
+
+def _setnx_job(app: MovieMind, *, ttl_ms: float, fencing: bool) -> tuple[str, JobBody]:
+    options = StrategyOptions(lease_ttl_ms=ttl_ms, fencing=fencing)
+    context = StrategyContext(app.database, app.settings.locks_dir, app.jobs, options)
+    request = JobRequest("movie", "fenced-film-2001", "en-US", "default")
+    with app.database.write() as conn:
+        job = make_strategy("setnx", context).dispatch(conn, request).job
+    return job.id, JobBody(JobEnvironment(app.database, app.generator, app.settings.locks_dir), job)
+
+
+@pytest.fixture
+def slow_app(settings: Settings) -> Iterator[MovieMind]:
+    """The application with a 400 ms AI call."""
+    with MovieMind.open(settings.with_ai(latency_ms=400, jitter_ms=0)) as opened:
+        yield opened
+
+
+@pytest.mark.parametrize("fencing", [True, False])
+def test_a_lease_that_expires_mid_call_lets_a_second_holder_in(
+    slow_app: MovieMind, fencing: bool
+) -> None:
+    options = StrategyOptions(lease_ttl_ms=50, fencing=fencing)
+    context = StrategyContext(
+        slow_app.database, slow_app.settings.locks_dir, slow_app.jobs, options
+    )
+    strategy = make_strategy("setnx", context)
+    request = JobRequest("movie", "fenced-film-2001", "en-US", "default")
+    with slow_app.database.write() as conn:
+        job = strategy.dispatch(conn, request).job
+    slow_app._strategies["setnx"] = strategy  # the runner resolves the job's strategy by name
+    running = threading.Thread(target=slow_app.runner.drive, args=(job.id,))
+    running.start()
+    # Half-way through the AI call, after the 50 ms lease expired, someone else takes it.
+    time.sleep(0.2)
+    second = Leases(slow_app.database).acquire(f"setnx:{slot_key(request)}", 60_000)
+    running.join()
+    assert second is not None and second.fencing_token == 2
+    ended = slow_app.jobs.get(job.id)
+    if fencing:
+        assert ended.status == FAILED and (ended.error or "").startswith(STALE_WRITE)
+        assert slow_app.counts()["movies"] == 63  # the sample catalog only
+    else:
+        assert (ended.status, ended.result) == (DONE, "created")  # the stale write landed
+
+
+def test_a_setnx_loser_is_told_in_progress_and_calls_no_ai(app: MovieMind) -> None:
+    context = StrategyContext(app.database, app.settings.locks_dir, app.jobs, StrategyOptions())
+    strategy = make_strategy("setnx", context)
+    request = JobRequest("movie", "busy-film-2001", "en-US", "default")
+    assert Leases(app.database).acquire(f"setnx:{slot_key(request)}", 60_000) is not None
+    with app.database.write() as conn:
+        job = strategy.dispatch(conn, request).job
+    app._strategies["setnx"] = strategy
+    ended = app.runner.drive(job.id)
+    assert (ended.status, ended.result) == (DONE, IN_PROGRESS_ELSEWHERE)
+    assert app.calls.total() == 0
