@@ -373,7 +373,7 @@ class MovieMind:
         entity = catalog.find_entity(self.database, kind, job.slug)
         if entity is None:  # pragma: no cover - a DONE job always ends on a row
             raise EntityNotFound(f"no {kind.name} with slug {job.slug!r}")
-        text = next((t for t in self.texts(entity) if t.id == job.text_id), None)
+        text = catalog.find_text(self.database, kind, job.text_id) if job.text_id else None
         return RequestOutcome(
             kind, "done", job, EntityView(entity, job.locale, job.context_tag, text)
         )

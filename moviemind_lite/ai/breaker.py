@@ -88,15 +88,16 @@ class CircuitBreaker:
             row["opened_count"],
         )
 
-    def before_call(self) -> None:
-        """Let the call through, or raise ``CircuitOpen`` with when to come back."""
+    def before_call(self) -> bool:
+        """Let the call through (``True`` when the breaker was closed and clean), or
+        raise ``CircuitOpen`` with when to come back."""
         if self._closed_and_clean():
-            return  # the common case costs one read, no write transaction
+            return True  # the common case costs one read, no write transaction
         stamp = now()
         with self.database.write() as conn:
             row = self._row(conn)
             if row["state"] == "closed":
-                return
+                return False
             if row["state"] == "open" and row["open_until"] > stamp:
                 raise CircuitOpen(f"AI circuit open until {row['open_until']}", row["open_until"])
             if row["state"] == "half_open" and row["probe_until"] > stamp:
@@ -104,6 +105,7 @@ class CircuitBreaker:
             # Cool-down over (or the last probe's caller vanished): this call probes.
             self._move(conn, "half_open", probe_until=after(self.cooldown_ms))
         log.info("Circuit half-open: probing", extra={"fields": {"breaker": self.name}})
+        return False
 
     def on_success(self) -> None:
         """A call worked: close the breaker."""
@@ -160,11 +162,14 @@ class GuardedGenerator:
 
     def generate(self, request: GenerationRequest) -> str:
         """Ask the breaker, call the AI, tell the breaker how it went."""
-        self.breaker.before_call()
+        was_clean = self.breaker.before_call()
         try:
             text = self.inner.generate(request)
         except TransientAIError:
             self.breaker.on_failure()
             raise
-        self.breaker.on_success()
+        # A success only has something to reset if the breaker was not clean when
+        # this call began (a failure racing this call is reset by the next one).
+        if not was_clean:
+            self.breaker.on_success()
         return text

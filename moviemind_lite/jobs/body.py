@@ -75,6 +75,7 @@ class JobBody:
     def look_up(self) -> Found | None:
         """The stored entity and baseline text this job would produce, if they exist."""
         entity = catalog.find_entity(self.env.database, self.kind, self.job.slug)
+        self._seen_entity: catalog.Entity | None = entity
         if entity is None:
             return None
         text = catalog.find_baseline(
@@ -84,7 +85,10 @@ class JobBody:
 
     def facts(self) -> dict[str, Any]:
         """The entity's stored facts, or facts guessed from the slug."""
-        entity = catalog.find_entity(self.env.database, self.kind, self.job.slug)
+        # Facts do not change once stored: reuse the look-up's read when there was one.
+        entity = getattr(self, "_seen_entity", None) or catalog.find_entity(
+            self.env.database, self.kind, self.job.slug
+        )
         return dict(entity.facts) if entity else guess_facts(self.kind.name, self.job.slug)
 
     def generate(self, facts: dict[str, Any] | None = None) -> str:

@@ -159,7 +159,9 @@ class JobRunner:
             if runnable:
                 claimed = self.jobs.claim(job_id, self.worker_id())
                 if claimed is not None:
-                    self.run_claimed(claimed)
+                    ended = self.run_claimed(claimed)
+                    if ended is not None and ended.finished:
+                        return ended
                     continue
             time.sleep(poll)
 

@@ -1,0 +1,275 @@
+"""The generator contract, written once and run on every entry of ``GENERATORS``.
+
+A generator is deterministic for a seed, writes about the facts it is given in
+the locale and context asked for, waits at least its configured latency, fails
+with ``TransientAIError`` exactly as often as its failure rate says, and writes
+every call (failed ones included) to the shared :class:`CallRecord`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from moviemind_lite.ai.generator import (
+    GENERATORS,
+    CallRecord,
+    GenerationRequest,
+    Generator,
+    MockGenerator,
+    make_generator,
+)
+from moviemind_lite.config import AISettings
+from moviemind_lite.domain import LOCALES
+from moviemind_lite.errors import InvalidInput, TransientAIError
+from moviemind_lite.store.db import Database
+from moviemind_lite.store.migrations import migrate
+
+MakeGenerator = Callable[..., Generator]
+
+MATRIX = GenerationRequest(
+    kind="movie",
+    slug="the-matrix-1999",
+    locale="en-US",
+    context_tag="default",
+    facts={
+        "title": "The Matrix",
+        "year": 1999,
+        "director": "Lana Wachowski",
+        "genres": ["Action", "Science Fiction"],
+    },
+)
+KEANU = GenerationRequest(
+    kind="person",
+    slug="keanu-reeves",
+    locale="en-US",
+    context_tag="default",
+    facts={"name": "Keanu Reeves", "birth_date": "1964-09-02", "birthplace": "Beirut"},
+)
+
+# Words any paragraph in the language is all but sure to contain.
+COMMON_WORDS = {
+    "en-US": {"the", "and", "is", "of", "a", "it", "in"},
+    "pl-PL": {"i", "w", "to", "na", "z", "się", "jest", "nie"},
+    "de-DE": {"der", "die", "und", "ist", "das", "ein", "eine", "in"},
+    "fr-FR": {"le", "la", "et", "est", "un", "une", "de", "les"},
+    "es-ES": {"el", "la", "y", "es", "un", "una", "de", "los"},
+}
+
+
+def with_changes(request: GenerationRequest, **changes: Any) -> GenerationRequest:
+    fields = {name: getattr(request, name) for name in request.__dataclass_fields__}
+    return GenerationRequest(**{**fields, **changes})
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    opened = Database(tmp_path / "calls.db")
+    migrate(opened)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(params=sorted(GENERATORS))
+def generator_name(request: pytest.FixtureRequest) -> str:
+    """Each registered generator in turn."""
+    return str(request.param)
+
+
+@pytest.fixture
+def make(generator_name: str) -> MakeGenerator:
+    """Builds the generator under test from AI knobs (instant and reliable by default)."""
+
+    def build(record: CallRecord | None = None, **knobs: Any) -> Generator:
+        settings = AISettings(**{"latency_ms": 0.0, "jitter_ms": 0.0, **knobs})
+        return make_generator(generator_name, settings, record)
+
+    return build
+
+
+def test_the_model_name_comes_from_the_settings(make: MakeGenerator) -> None:
+    assert make(model="mock-7").model == "mock-7"
+
+
+def test_text_is_deterministic_for_a_seed(make: MakeGenerator) -> None:
+    requests = [with_changes(MATRIX, locale=locale) for locale in LOCALES] + [KEANU]
+    first, second = make(seed=11), make(seed=11)
+    assert [first.generate(r) for r in requests] == [second.generate(r) for r in requests]
+    other_seed = make(seed=12)
+    assert [first.generate(r) for r in requests] != [other_seed.generate(r) for r in requests]
+
+
+def test_text_depends_on_locale_context_and_facts(make: MakeGenerator) -> None:
+    generator = make()
+    base = generator.generate(MATRIX)
+    assert generator.generate(with_changes(MATRIX, locale="de-DE")) != base
+    assert generator.generate(with_changes(MATRIX, context_tag="humorous")) != base
+    renamed = generator.generate(
+        with_changes(MATRIX, facts={**MATRIX.facts, "title": "The Animatrix"})
+    )
+    assert renamed != base and "The Animatrix" in renamed
+    assert generator.generate(KEANU) != generator.generate(
+        with_changes(KEANU, facts={**KEANU.facts, "name": "Carrie-Anne Moss"})
+    )
+
+
+def test_facts_missing_from_the_request_are_guessed_from_the_slug(make: MakeGenerator) -> None:
+    text = make().generate(with_changes(MATRIX, slug="the-quiet-harbour-1987", facts={}))
+    assert "The Quiet Harbour" in text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("request_", [MATRIX, KEANU], ids=["movie", "person"])
+def test_readable_text_in_every_locale(
+    make: MakeGenerator, locale: str, request_: GenerationRequest
+) -> None:
+    text = make().generate(with_changes(request_, locale=locale))
+    label = str(request_.facts.get("title") or request_.facts.get("name"))
+    assert label.split()[-1] in text
+    assert len(text) >= 80
+    assert not any(mark in text for mark in "{}<>_\\")
+    assert text == text.strip() and text[-1] in '.!?…»"”'
+    words = {word.strip('.,;:!?«»"“”()').lower() for word in text.split()}
+    assert len(words & COMMON_WORDS[locale]) >= 2, f"{locale} text reads oddly: {text!r}"
+    others = [other for other in LOCALES if other != locale]
+    assert all(make().generate(with_changes(request_, locale=o)) != text for o in others)
+
+
+def test_a_call_waits_at_least_the_configured_latency(
+    make: MakeGenerator, database: Database
+) -> None:
+    record = CallRecord(database)
+    make(record, latency_ms=30.0).generate(MATRIX)
+    (duration,) = [row[0] for row in database.query("SELECT duration_ms FROM ai_calls")]
+    assert duration >= 30.0
+
+
+def test_fail_rate_one_always_raises_and_records_the_failed_calls(
+    make: MakeGenerator, database: Database
+) -> None:
+    record = CallRecord(database)
+    generator = make(record, fail_rate=1.0)
+    for _ in range(20):
+        with pytest.raises(TransientAIError, match=MATRIX.key):
+            generator.generate(MATRIX)
+    assert record.counts() == {MATRIX.key: 20}
+    assert [
+        tuple(row) for row in database.query("SELECT ok, count(*) FROM ai_calls GROUP BY ok")
+    ] == [(0, 20)]
+
+
+def test_fail_rate_zero_never_raises(make: MakeGenerator, database: Database) -> None:
+    record = CallRecord(database)
+    generator = make(record, fail_rate=0.0)
+    for _ in range(50):
+        generator.generate(MATRIX)
+    assert record.total() == 50
+    assert database.query_one("SELECT min(ok) FROM ai_calls")[0] == 1  # type: ignore[index]
+
+
+def test_calls_are_counted_per_key_across_threads(make: MakeGenerator, database: Database) -> None:
+    record = CallRecord(database)
+    generator = make(record)
+    requests = [with_changes(MATRIX, locale=locale) for locale in LOCALES[:4]]
+    barrier = threading.Barrier(8)
+
+    def call(index: int) -> None:
+        barrier.wait()
+        for step in range(20):
+            generator.generate(requests[(index + step) % len(requests)])
+
+    threads = [threading.Thread(target=call, args=(index,)) for index in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert record.counts() == {request.key: 40 for request in requests}
+    assert record.total() == 160
+
+
+CHILD = """
+import sys
+from pathlib import Path
+from moviemind_lite.ai.generator import CallRecord, GenerationRequest, make_generator
+from moviemind_lite.config import AISettings
+from moviemind_lite.store.db import Database
+
+name, path = sys.argv[1], Path(sys.argv[2])
+generator = make_generator(name, AISettings(latency_ms=0, jitter_ms=0), CallRecord(Database(path)))
+for slug, times in (("alien-1979", 15), ("aliens-1986", 5)):
+    for _ in range(times):
+        generator.generate(GenerationRequest("movie", slug, "en-US", "default", {}))
+"""
+
+
+def test_calls_are_counted_per_key_across_processes(
+    generator_name: str, database: Database
+) -> None:
+    children = [
+        subprocess.Popen([sys.executable, "-c", CHILD, generator_name, str(database.path)])
+        for _ in range(2)
+    ]
+    assert [child.wait(timeout=30) for child in children] == [0, 0]
+    assert CallRecord(database).counts() == {
+        "movie:alien-1979:en-US:default": 30,
+        "movie:aliens-1986:en-US:default": 10,
+    }
+    pids = {row[0] for row in database.query("SELECT DISTINCT pid FROM ai_calls")}
+    assert pids == {child.pid for child in children}
+
+
+def test_unknown_generator_names_list_the_known_ones() -> None:
+    with pytest.raises(InvalidInput, match="unknown generator 'gpt-9'; expected one of: mock"):
+        make_generator("gpt-9", AISettings())
+
+
+# -- the mock's latency, measured through its injectable sleep (no real waiting) ----------
+
+
+class RecordingSleep:
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, seconds: float) -> None:
+        with self.lock:
+            self.calls.append(seconds)
+
+
+def test_mock_waits_latency_plus_jitter_before_answering() -> None:
+    sleep = RecordingSleep()
+    generator = MockGenerator(AISettings(latency_ms=300, jitter_ms=100), sleep=sleep)
+    for _ in range(50):
+        generator.generate(MATRIX)
+    assert len(sleep.calls) == 50
+    assert all(0.3 <= seconds <= 0.4 for seconds in sleep.calls)
+    assert len(set(sleep.calls)) > 1  # the jitter varies
+
+
+def test_mock_without_jitter_waits_exactly_the_latency() -> None:
+    sleep = RecordingSleep()
+    MockGenerator(AISettings(latency_ms=250, jitter_ms=0), sleep=sleep).generate(MATRIX)
+    assert sleep.calls == [0.25]
+
+
+def test_mock_with_no_latency_does_not_sleep() -> None:
+    sleep = RecordingSleep()
+    MockGenerator(AISettings(latency_ms=0, jitter_ms=0), sleep=sleep).generate(MATRIX)
+    assert sleep.calls == []
+
+
+def test_mock_fails_only_after_waiting_like_a_slow_upstream(database: Database) -> None:
+    sleep = RecordingSleep()
+    generator = MockGenerator(
+        AISettings(latency_ms=500, jitter_ms=0, fail_rate=1.0), CallRecord(database), sleep
+    )
+    with pytest.raises(TransientAIError, match="fail rate 1"):
+        generator.generate(MATRIX)
+    assert sleep.calls == [0.5]
+    assert CallRecord(database).counts() == {MATRIX.key: 1}

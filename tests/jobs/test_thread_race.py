@@ -1,0 +1,126 @@
+"""32 threads ask for the same unknown slug at once: one job, one AI call, one row each.
+
+Each race runs several rounds with distinct slugs so that a pass means more
+than one lucky interleaving; movies and people go through the same pipeline.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+import pytest
+
+from moviemind_lite.config import Settings
+from moviemind_lite.domain import MOVIE, PERSON, EntityKind
+from moviemind_lite.jobs.model import CREATED, DONE
+from moviemind_lite.services import MovieMind, RequestOutcome
+
+from .conftest import count, entity_rows
+
+THREADS = 32
+ROUNDS = [(MOVIE, f"race-movie-{n}-2001") for n in range(4)] + [(PERSON, "race-person-ada")]
+
+T = TypeVar("T")
+
+
+def in_threads(task: Callable[[int], T], threads: int = THREADS) -> list[T]:
+    """Run ``task(index)`` on ``threads`` threads released together; their results."""
+    barrier = threading.Barrier(threads)
+    results: list[T | None] = [None] * threads
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = task(index)
+        except BaseException as error:
+            errors.append(error)
+            barrier.abort()
+
+    workers = [threading.Thread(target=run, args=(index,)) for index in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    if errors:
+        raise errors[0]
+    assert all(result is not None for result in results)
+    return [result for result in results if result is not None]
+
+
+def key(kind: EntityKind, slug: str) -> str:
+    return f"{kind.name}:{slug}:en-US:default"
+
+
+def job_that_answered(outcome: RequestOutcome) -> str:
+    """The job behind an answer: the request's job, or the one that wrote the stored text."""
+    if outcome.job is not None:
+        return outcome.job.id
+    assert outcome.view is not None and outcome.view.text is not None
+    assert outcome.view.text.job_id is not None
+    return outcome.view.text.job_id
+
+
+def assert_one_of_everything(app: MovieMind, kind: EntityKind, slug: str) -> str:
+    """One job (DONE, one attempt), one AI call, one entity, one text; the job id."""
+    jobs = [job for job in app.list_jobs(limit=None) if job.slug == slug]
+    assert len(jobs) == 1
+    (job,) = jobs
+    assert (job.status, job.result, job.attempts) == (DONE, CREATED, 1)
+    assert app.calls.counts().get(key(kind, slug)) == 1
+    assert entity_rows(app.database, kind, slug) == (1, 1)
+    return job.id
+
+
+@pytest.fixture
+def fast(settings: Settings) -> Settings:
+    """Settings with a short, fixed AI latency: long enough for the threads to overlap."""
+    return settings.with_ai(latency_ms=50, jitter_ms=0)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("apps", ["one-shared-app", "an-app-per-thread"])
+def test_waiting_requests_for_one_slug_make_one_job(fast: Settings, apps: str) -> None:
+    with MovieMind.open(fast) as app:
+        for kind, slug in ROUNDS:
+
+            def ask(index: int, kind: EntityKind = kind, slug: str = slug) -> RequestOutcome:
+                if apps == "one-shared-app":
+                    return app.request(kind, slug, timeout_s=30)
+                with MovieMind.open(fast) as own:
+                    return own.request(kind, slug, timeout_s=30)
+
+            outcomes = in_threads(ask)
+            job_id = assert_one_of_everything(app, kind, slug)
+            assert {outcome.status for outcome in outcomes} == {"done"}
+            assert {job_that_answered(outcome) for outcome in outcomes} == {job_id}
+            texts = {o.view.text.text for o in outcomes if o.view and o.view.text}
+            assert len(texts) == 1
+        # Nothing else was generated along the way.
+        assert app.calls.total() == len(ROUNDS)
+        assert count(app.database, "SELECT count(*) FROM generation_slots") == 0
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("apps", ["one-shared-app", "an-app-per-thread"])
+def test_queued_requests_for_one_slug_get_one_job_id(settings: Settings, apps: str) -> None:
+    with MovieMind.open(settings.with_ai(latency_ms=0, jitter_ms=0)) as app:
+        for kind, slug in ROUNDS:
+
+            def ask(index: int, kind: EntityKind = kind, slug: str = slug) -> RequestOutcome:
+                if apps == "one-shared-app":
+                    return app.request(kind, slug, wait=False)
+                with MovieMind.open(app.settings) as own:
+                    return own.request(kind, slug, wait=False)
+
+            outcomes = in_threads(ask)
+            statuses = sorted(outcome.status for outcome in outcomes)
+            assert statuses == ["in_progress"] * (THREADS - 1) + ["queued"]
+            job_ids = {outcome.job.id for outcome in outcomes if outcome.job}
+            assert len(job_ids) == 1
+            (job_id,) = job_ids
+            assert key(kind, slug) not in app.calls.counts()  # nobody ran it yet
+            assert app.runner.drive(job_id, timeout_s=30).status == DONE
+            assert assert_one_of_everything(app, kind, slug) == job_id
