@@ -22,13 +22,14 @@ from moviemind_lite.domain import (
     validate_locale,
     validate_slug,
 )
-from moviemind_lite.errors import EntityNotFound, HomeNotUsable, InvalidInput
+from moviemind_lite.errors import EntityNotFound, HomeNotUsable, InvalidInput, NotFound
 from moviemind_lite.flags.service import FlagService
-from moviemind_lite.jobs.body import JobEnvironment
+from moviemind_lite.jobs.body import JobEnvironment, baseline_key
 from moviemind_lite.jobs.model import DONE, FAILED, IN_PROGRESS_ELSEWHERE, Job, JobRequest
 from moviemind_lite.jobs.runner import JobRunner
 from moviemind_lite.jobs.slots import acquire_slot, slot_key
 from moviemind_lite.jobs.store import JobStore, validate_job_id
+from moviemind_lite.locks.file_lock import KeyedFileLocks
 from moviemind_lite.logs import configure_logging
 from moviemind_lite.rollout import RolloutService
 from moviemind_lite.stats import JobStats
@@ -273,11 +274,27 @@ class MovieMind:
         return self._runner
 
     def _baseline_lock(self, key: str) -> AbstractContextManager[object]:
-        from filelock import FileLock
+        return KeyedFileLocks(self.settings.locks_dir).hold(key)
 
-        # One FileLock object per call, used by one thread: filelock's default
-        # thread-local locks are per object, and the file name is a hash.
-        return FileLock(self.settings.locks_dir / f"baseline-{key}.lock")
+    def promote(self, kind: EntityKind, slug: str, text_id: str) -> Text:
+        """Make one of an entity's texts the baseline of its locale and context.
+
+        Runs under the same narrow baseline lock as an in-place regeneration,
+        so a promotion never interleaves with one.
+        """
+        validate_slug(slug)
+        entity = catalog.find_entity(self.database, kind, slug)
+        if entity is None:
+            raise EntityNotFound(f"no {kind.name} with slug {slug!r}")
+        text = catalog.find_text(self.database, kind, text_id)
+        if text is None or text.id not in {t.id for t in self.texts(entity)}:
+            raise NotFound(f"{slug} has no {kind.text_noun} with id {text_id}")
+        key = baseline_key(kind, entity.id, text.locale, text.context_tag)
+        with self._baseline_lock(key), self.database.write() as conn:
+            catalog.promote_to_baseline(conn, kind, entity.id, text)
+        promoted = catalog.find_text(self.database, kind, text_id)
+        assert promoted is not None
+        return promoted
 
     def _generation_enabled(self, kind: EntityKind, slug: str) -> bool:
         return self.flags.is_enabled(GENERATION_FLAGS[kind.name], f"slug:{slug}")

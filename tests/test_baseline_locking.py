@@ -130,3 +130,22 @@ def test_cli_not_found_when_generation_is_off(home: Path) -> None:
         "Error: no person with slug 'somebody-new' (generation is off: ai_bio_generation)\n"
     )
     assert json.loads(runner.invoke(cli, ["jobs", "list", "--json"]).output) == []
+
+
+def test_promoting_an_alternative_makes_it_the_baseline(app: MovieMind) -> None:
+    before = app.request(MOVIE, "inception-2010")
+    outcome = app.regenerate(MOVIE, "inception-2010")
+    assert outcome.job is not None and outcome.job.result == "alternative_appended"
+    alternative_id = outcome.job.text_id
+    assert alternative_id is not None
+    promoted = app.promote(MOVIE, "inception-2010", alternative_id)
+    assert promoted.is_baseline
+    after = app.request(MOVIE, "inception-2010")
+    assert after.view is not None and after.view.text is not None
+    assert after.view.text.id == alternative_id != before.view.text.id  # type: ignore[union-attr]
+    entity = catalog.find_entity(app.database, MOVIE, "inception-2010")
+    assert entity is not None
+    baselines = [t for t in app.texts(entity) if t.is_baseline and t.locale == "en-US"]
+    assert [t.id for t in baselines] == [alternative_id]
+    with pytest.raises(EntityNotFound):
+        app.promote(MOVIE, "no-such-film", alternative_id)

@@ -37,6 +37,11 @@ PhaseObserver = Callable[[str, str], None]
 WriteGuard = Callable[[sqlite3.Connection], None]
 
 
+def baseline_key(kind: EntityKind, entity_id: str, locale: str, context_tag: str) -> str:
+    """The key of the narrow lock on one baseline (entity, locale and context)."""
+    return key_id("baseline", kind.name, entity_id, locale, context_tag)
+
+
 @dataclass
 class JobEnvironment:
     """What a running job needs: the database, the AI and the lock folder."""
@@ -188,7 +193,7 @@ class JobBody:
         locking = self.env.baseline_locking(self.job.slug)
         if locking:
             self._log_baseline("Baseline locking active", entity.id)
-        key = key_id("baseline", self.kind.name, entity.id, self.job.locale, self.job.context_tag)
+        key = baseline_key(self.kind, entity.id, self.job.locale, self.job.context_tag)
         lock = self.env.baseline_lock(key) if locking and self.env.baseline_lock else nullcontext()
         with lock:
             baseline = catalog.find_baseline(
