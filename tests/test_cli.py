@@ -220,7 +220,8 @@ def test_bad_environment_setting() -> None:
 )
 @given(slug=st.text(max_size=300))
 def test_any_text_as_slug_is_answered_cleanly(home: Path, slug: str) -> None:
-    result = run("movies", "show", slug, "--json")
+    # "--" keeps a slug such as "--help" an argument, as a shell user would write it.
+    result = run("movies", "show", "--json", "--", slug)
     problem = describe_bad_slug(slug)
     if problem is not None:
         assert result.exit_code == 2

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from moviemind_lite import __version__
-from moviemind_lite.cli import catalog, catalog_io, flags, jobs, lab, monitor, rollout
+from moviemind_lite.cli import catalog, catalog_io, flags, jobs, lab, monitor, rollout, tui
 from moviemind_lite.cli.base import MovieMindGroup, Session
 
 __all__ = ["cli", "main"]
@@ -42,6 +42,7 @@ for command in (
     monitor.stats,
     monitor.logs,
     flags.flags,
+    tui.tui,
     rollout.rollout,
     lab.race,
     lab.compare,
