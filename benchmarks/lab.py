@@ -1,141 +1,195 @@
-"""Locking strategies side by side: wall time and AI calls, with ratios against two-level.
+"""Locking strategies: jobs per second against the raw SQLite bound, and two-level at scale.
 
-    .venv/bin/python benchmarks/lab.py               # both scenarios, every strategy
-    .venv/bin/python benchmarks/lab.py --repeat 3    # median of three runs each
-    .venv/bin/python benchmarks/lab.py --markdown    # also print the docs/benchmarks.md section
+    .venv/bin/python benchmarks/lab.py               # both measurements, once
+    .venv/bin/python benchmarks/lab.py --repeat 3    # medians of three runs each
+    .venv/bin/python benchmarks/lab.py --markdown    # also print the docs/benchmarks.md tables
 
-Two scenarios, each raced by the lab (``moviemind compare``) under every
-registered strategy, each run in its own scratch home:
+Both go through the lab (what ``moviemind race`` runs): the production
+dispatch, ``JobRunner`` and ``JobBody``, in a scratch home per run.
 
-- **burst**: 20 requests for one unknown movie, released together; 8 workers.
-  What a strategy costs when everyone wants the same key.
-- **distinct slugs**: 20 requests for 20 different movies, released together;
-  8 workers. What a strategy costs when nobody clashes (for-update's
-  database-wide lock shows here).
+1. **Throughput at 0 ms**: every strategy races ``--jobs`` requests for as
+   many distinct slugs (so every request is a job that looks up, calls the AI
+   and persists), released together, ``--workers`` job threads, the mock AI
+   answering at once. Jobs per second = jobs / wall time. Beside it, measured
+   in the same run on the same database settings (WAL, ``synchronous=NORMAL``,
+   the package's connection setup): single-row ``BEGIN IMMEDIATE; INSERT;
+   COMMIT`` per second, from ``benchmarks/pipeline.py``.
+2. **two-level at scale**: 1000 slugs x 10 requests (a burst of 10,000),
+   AI at 50 ms, 32 workers. Wall time divided by the ideal, ceil(1000/32) x
+   50 ms = 1.6 s: the time the AI calls alone would take. Target: 1.15 or less.
 
-The mock AI answers in 200 ms plus up to 50 ms of jitter. Nothing touches the
-user's home.
+Nothing touches the user's home.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import sqlite3
+import math
 import statistics
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
+from pipeline import environment, raw_commits  # benchmarks/pipeline.py, beside this script
 from rich.console import Console
 from rich.table import Table
 
 from moviemind_lite.lab.race import run_race, strategy_names
 from moviemind_lite.lab.scenario import Scenario
 
-SCENARIOS = {
-    "burst": Scenario(requests=20, slugs=1, workers=8, latency_ms=200, jitter_ms=50),
-    "distinct slugs": Scenario(requests=20, slugs=20, workers=8, latency_ms=200, jitter_ms=50),
-}
-BASELINE = "two-level"
+SCALE = Scenario(requests=10_000, slugs=1000, workers=32, latency_ms=50, jitter_ms=0)
+TARGET_RATIO = 1.15
+
+
+def throughput_scenario(jobs: int, workers: int) -> Scenario:
+    """``jobs`` requests for as many slugs, AI at 0 ms: every request is a whole job."""
+    return Scenario(requests=jobs, slugs=jobs, workers=workers, latency_ms=0, jitter_ms=0)
+
+
+def ideal_ms(scenario: Scenario) -> float:
+    """The AI calls alone: one per slug, ``workers`` at a time."""
+    return math.ceil(scenario.slugs / scenario.workers) * scenario.latency_ms
 
 
 @dataclass(frozen=True)
-class Row:
-    """One strategy in one scenario: medians over the repeats."""
+class Throughput:
+    """One strategy at 0 ms: medians over the repeats."""
 
     strategy: str
+    jobs_per_s: float
+    raw_per_s: float
+    verdicts: str
+
+    @property
+    def raw_commits_per_job(self) -> float:
+        """How many raw single-row commits fit in the time one job takes."""
+        return self.raw_per_s / self.jobs_per_s
+
+
+@dataclass(frozen=True)
+class Scale:
+    """two-level at scale: medians over the repeats."""
+
     wall_ms: float
-    ai_calls: float
+    ratio: float
+    deduplicated: float
+    served_stored: float
+    p50_ms: float
     p95_ms: float
-    verdict: str
+    verdicts: str
 
 
-def measure(scenario: Scenario, strategy: str, repeat: int) -> Row:
-    """Race ``strategy`` ``repeat`` times; the medians, and the verdicts seen."""
-    runs = [run_race(scenario, strategy).metrics for _ in range(repeat)]
-    verdicts = sorted({metrics.verdict for metrics in runs})
-    return Row(
-        strategy,
-        statistics.median(metrics.wall_ms for metrics in runs),
-        statistics.median(metrics.ai_calls for metrics in runs),
-        statistics.median(metrics.latency_p95_ms for metrics in runs),
-        " / ".join(verdicts),
+def measure_throughput(
+    folder: Path, strategy: str, scenario: Scenario, commits: int, repeat: int
+) -> Throughput:
+    """Race ``strategy`` and the raw bound ``repeat`` times each, alternately; the medians."""
+    rates, raws, verdicts = [], [], set()
+    for _ in range(repeat):
+        metrics = run_race(scenario, strategy).metrics
+        rates.append(metrics.jobs_dispatched / (metrics.wall_ms / 1000))
+        verdicts.add(metrics.verdict)
+        raws.append(raw_commits(folder, 1, commits))
+    return Throughput(
+        strategy, statistics.median(rates), statistics.median(raws), " / ".join(sorted(verdicts))
     )
 
 
-def ratio(value: float, baseline: float) -> str:
-    """``value`` as a multiple of ``baseline``."""
-    return f"{value / baseline:.1f}x" if baseline else "-"
+def measure_scale(repeat: int) -> Scale:
+    """Race two-level over SCALE ``repeat`` times; the medians."""
+    runs = [run_race(SCALE, "two-level").metrics for _ in range(repeat)]
+    wall = statistics.median(m.wall_ms for m in runs)
+    return Scale(
+        wall,
+        wall / ideal_ms(SCALE),
+        statistics.median(m.deduplicated for m in runs),
+        statistics.median(m.requests - m.jobs_dispatched - m.deduplicated for m in runs),
+        statistics.median(m.latency.p50_ms for m in runs),
+        statistics.median(m.latency.p95_ms for m in runs),
+        " / ".join(sorted({m.verdict for m in runs})),
+    )
 
 
-def table(title: str, rows: list[Row]) -> Table:
-    """Wall time and AI calls per strategy, each beside its ratio to two-level."""
-    base = next(row for row in rows if row.strategy == BASELINE)
-    shown = Table(title=title, title_justify="left")
-    for column in ("strategy", "wall ms", "vs two-level", "AI calls", "vs two-level", "p95 ms"):
-        shown.add_column(column, justify="left" if column == "strategy" else "right")
-    shown.add_column("verdict")
+def throughput_table(rows: list[Throughput], scenario: Scenario) -> Table:
+    """Jobs per second per strategy beside the raw commit rate."""
+    table = Table(title=f"throughput at 0 ms: {scenario.as_options()}", title_justify="left")
+    for column in ("strategy", "jobs/s", "raw commits/s", "raw commits per job", "verdict"):
+        table.add_column(column, justify="left" if column in ("strategy", "verdict") else "right")
     for row in rows:
-        shown.add_row(
+        table.add_row(
             row.strategy,
-            f"{row.wall_ms:,.0f}",
-            ratio(row.wall_ms, base.wall_ms),
-            f"{row.ai_calls:g}",
-            ratio(row.ai_calls, base.ai_calls),
-            f"{row.p95_ms:,.0f}",
-            row.verdict,
+            f"{row.jobs_per_s:,.0f}",
+            f"{row.raw_per_s:,.0f}",
+            f"{row.raw_commits_per_job:.0f}",
+            row.verdicts,
         )
-    return shown
+    return table
 
 
-def markdown(results: dict[str, list[Row]]) -> str:
-    """The rows as the Markdown tables of docs/benchmarks.md."""
-    lines: list[str] = []
-    for name, rows in results.items():
-        base = next(row for row in rows if row.strategy == BASELINE)
-        lines += [
-            f"**{name}** (`moviemind compare {SCENARIOS[name].as_options()}`):",
-            "",
-            "| strategy | wall ms | vs two-level | AI calls | vs two-level | p95 ms | verdict |",
-            "|---|---:|---:|---:|---:|---:|---|",
-        ]
-        lines += [
-            f"| {row.strategy} | {row.wall_ms:,.0f} | {ratio(row.wall_ms, base.wall_ms)} | "
-            f"{row.ai_calls:g} | {ratio(row.ai_calls, base.ai_calls)} | {row.p95_ms:,.0f} | "
-            f"{row.verdict} |"
-            for row in rows
-        ]
-        lines.append("")
+def scale_line(scale: Scale) -> str:
+    """The scale run in one line."""
+    verdict = "within" if scale.ratio <= TARGET_RATIO else "above"
+    return (
+        f"two-level {SCALE.as_options()}: wall {scale.wall_ms:,.0f} ms, ideal "
+        f"{ideal_ms(SCALE):,.0f} ms, ratio {scale.ratio:.2f} ({verdict} the {TARGET_RATIO} "
+        f"target); {scale.deduplicated:,.0f} requests joined a job, {scale.served_stored:,.0f} "
+        f"found the text already stored; latency p50 {scale.p50_ms:,.0f} ms, p95 "
+        f"{scale.p95_ms:,.0f} ms; {scale.verdicts}"
+    )
+
+
+def markdown(rows: list[Throughput], scale: Scale, scenario: Scenario) -> str:
+    """The tables of docs/benchmarks.md's "Locking strategies" section."""
+    lines = [
+        f"Throughput at 0 ms (`moviemind race --strategy NAME {scenario.as_options()}`):",
+        "",
+        "| strategy | jobs/s | raw commits/s | raw commits per job | verdict |",
+        "|---|---:|---:|---:|---|",
+    ]
+    lines += [
+        f"| {row.strategy} | {row.jobs_per_s:,.0f} | {row.raw_per_s:,.0f} | "
+        f"{row.raw_commits_per_job:.0f} | {row.verdicts} |"
+        for row in rows
+    ]
+    lines += [
+        "",
+        f"two-level at scale (`moviemind race --strategy two-level {SCALE.as_options()}`):",
+        "",
+        "| wall ms | ideal ms | ratio | joined a job | found it stored | p50 ms | p95 ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {scale.wall_ms:,.0f} | {ideal_ms(SCALE):,.0f} | {scale.ratio:.2f} | "
+        f"{scale.deduplicated:,.0f} | {scale.served_stored:,.0f} | {scale.p50_ms:,.0f} | "
+        f"{scale.p95_ms:,.0f} |",
+        "",
+    ]
     return "\n".join(lines)
 
 
-def environment() -> str:
-    """The machine the numbers come from."""
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (
-        f"{os.cpu_count()} CPUs, {platform.system()}, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}, load average {load:.1f} at the end of the run"
-    )
-
-
 def main(argv: list[str] | None = None) -> None:
-    """Run both scenarios under every strategy and print the tables."""
+    """Measure throughput per strategy and two-level at scale; print the results."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
-    parser.add_argument("--repeat", type=int, default=1, help="Runs per strategy (median).")
+    parser.add_argument("--repeat", type=int, default=1, help="Runs per measurement (median).")
+    parser.add_argument("--jobs", type=int, default=500, help="Jobs per throughput race.")
+    parser.add_argument("--workers", type=int, default=8, help="Job threads per throughput race.")
+    parser.add_argument("--commits", type=int, default=4000, help="Raw commits per raw run.")
     parser.add_argument("--markdown", action="store_true", help="Also print Markdown tables.")
     args = parser.parse_args(argv)
+    repeat = max(args.repeat, 1)
+    scenario = throughput_scenario(args.jobs, args.workers)
     console = Console()
-    results: dict[str, list[Row]] = {}
-    for name, scenario in SCENARIOS.items():
-        with console.status(f"racing {name}"):
-            results[name] = [
-                measure(scenario, strategy, max(args.repeat, 1))
-                for strategy in strategy_names("all")
-            ]
-        console.print(table(f"{name}: {scenario.as_options()}", results[name]))
+    with tempfile.TemporaryDirectory(prefix="moviemind-bench-") as scratch:
+        rows = []
+        for strategy in strategy_names("all"):
+            with console.status(f"throughput: {strategy}"):
+                rows.append(
+                    measure_throughput(Path(scratch), strategy, scenario, args.commits, repeat)
+                )
+    console.print(throughput_table(rows, scenario))
+    with console.status("two-level at scale"):
+        scale = measure_scale(repeat)
+    console.print(scale_line(scale))
     console.print(f"[dim]{environment()}[/]")
     if args.markdown:
-        print(markdown(results))
+        print(markdown(rows, scale, scenario))
 
 
 if __name__ == "__main__":

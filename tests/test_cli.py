@@ -121,7 +121,7 @@ def test_list_with_no_match() -> None:
 
 
 def test_demo_tours_the_catalog() -> None:
-    result = run("demo")
+    result = run("demo", "--fast")
     assert result.exit_code == 0
     assert "$ moviemind movies show the-matrix-1999 --locale pl-PL" in result.output
     assert "Thomas Anderson za dnia" in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -302,9 +303,11 @@ def entity_group(kind: EntityKind) -> click.Group:
 
 
 @click.command()
+@click.option("--fast", is_flag=True, help="Play the lab scenarios' reduced variants.")
 @pass_session
-def demo(session: Session) -> None:
-    """A guided tour: the catalog, then the shipped race bug next to the fix (seconds)."""
+def demo(session: Session, fast: bool) -> None:
+    """The guided tour: the catalog, then the race lab's scenarios, explained and checked."""
+    started = time.monotonic()
     with core_errors():
         app = session.app()
         counts = app.counts()
@@ -327,10 +330,25 @@ def demo(session: Session) -> None:
             click.secho(f"$ {command}", bold=True)
             print_view(step())
             click.echo()
-    from moviemind_lite.cli.lab import demo_race
+    from moviemind_lite.cli.lab import demo_tour
 
-    demo_race()
-    click.echo("Try `moviemind movies list --search star` or `moviemind --help` for more.")
+    click.echo(
+        click.wrap_text(
+            "An unknown slug becomes a generation job. Many requests for the same unknown "
+            "slug at once must make one movie, one description and, ideally, one paid AI "
+            "call. The race lab races the production job pipeline under each locking "
+            "strategy MovieMind tried, in scratch databases (your catalog is not touched), "
+            "and checks that each lesson showed what it should.",
+            88,
+        )
+    )
+    failed = demo_tour(fast=fast)
+    click.echo(
+        f"\nThe tour took {time.monotonic() - started:.0f} s. More: `moviemind lab list`, "
+        "`moviemind compare --help`, `moviemind movies list --search star`, `moviemind --help`."
+    )
+    if failed:
+        raise click.ClickException(f"the tour's checks failed for: {', '.join(failed)}")
 
 
 movies = entity_group(MOVIE)

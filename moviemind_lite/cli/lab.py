@@ -1,4 +1,4 @@
-"""The race lab: ``race``, ``compare`` and ``lab list`` / ``lab run``.
+"""The race lab: ``race``, ``compare``, ``lab list`` / ``lab run``, and the demo's tour.
 
 Every race runs in a scratch home of its own; nothing here opens the user's
 catalog. The core (:mod:`moviemind_lite.lab`) races and counts; this module
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,10 +21,9 @@ from moviemind_lite.cli.base import core_errors, json_option, print_json, table_
 from moviemind_lite.lab.scenario import MODES, SCENARIO_FIELDS, Arrival, Scenario
 
 if TYPE_CHECKING:
+    from moviemind_lite.lab.lesson import LessonReport, Outcome
+    from moviemind_lite.lab.metrics import Metrics
     from moviemind_lite.lab.race import Progress, RaceResult
-
-# Metrics where anything above zero is damage, shown in red.
-_DAMAGE = ("duplicate_movies", "duplicate_descriptions", "failed_jobs")
 
 # Every scenario field's option: (option declaration, type, metavar, help). The
 # parameter is named after the field and its default is the field's default.
@@ -78,7 +78,7 @@ def build_scenario(values: dict[str, Any]) -> Scenario:
 
 @contextmanager
 def progress_on_stderr(quiet: bool) -> Iterator[Progress | None]:
-    """A rich progress bar per race on stderr (when it is a terminal and not ``quiet``)."""
+    """A rich progress bar per run on stderr (when it is a terminal and not ``quiet``)."""
     if quiet or not sys.stderr.isatty():
         yield None
         return
@@ -86,46 +86,101 @@ def progress_on_stderr(quiet: bool) -> Iterator[Progress | None]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     tasks: dict[str, Any] = {}
+    done: dict[str, int] = {}
+    # Answers arrive on many threads: one task per label, and a count that
+    # never goes back when a late thread reports an older number.
+    lock = threading.Lock()
     with Progress(
-        TextColumn("{task.description:<20}"),
+        TextColumn("{task.description:<22}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("requests answered"),
         console=Console(stderr=True),
         transient=True,
     ) as bar:
 
-        def advance(label: str, answered: int, total: int) -> None:
-            if label not in tasks:
-                tasks[label] = bar.add_task(label, total=total)
-            bar.update(tasks[label], completed=answered)
+        def advance(label: str, count: int, total: int) -> None:
+            with lock:
+                if label not in tasks:
+                    tasks[label] = bar.add_task(label, total=total)
+                done[label] = max(done.get(label, 0), count)
+                bar.update(tasks[label], completed=done[label])
 
         yield advance
 
 
-def _cell(name: str, value: Any) -> str:
-    if name == "verdict":
-        return f"[green]{value}[/]" if value == "correct" else f"[red]wrong: {value}[/]"
+# The results table's columns: (header, how to show one race's metrics).
+_COLUMNS: tuple[tuple[str, Callable[[Metrics], Any]], ...] = (
+    ("requests", lambda m: m.requests),
+    ("jobs", lambda m: m.jobs_dispatched),
+    ("dedup", lambda m: m.deduplicated),
+    ("AI calls", lambda m: m.ai_calls),
+    ("movies", lambda m: m.movies),
+    ("descr.", lambda m: m.descriptions),
+    ("dup movies", lambda m: m.duplicate_movies),
+    ("dup descr.", lambda m: m.duplicate_descriptions),
+    ("failed", lambda m: m.failed_jobs),
+    ("stale refused", lambda m: m.stale_writes_rejected),
+    ("wall ms", lambda m: m.wall_ms),
+    (
+        "latency ms p50/p95/max",
+        lambda m: f"{m.latency.p50_ms:.0f}/{m.latency.p95_ms:.0f}/{m.latency.max_ms:.0f}",
+    ),
+    ("lock wait ms", lambda m: m.lock_wait_ms),
+)
+# Columns where anything above zero is damage, shown in red.
+_DAMAGE = ("dup movies", "dup descr.", "failed")
+# Timeline rows shown per race before "... and N more jobs".
+TIMELINE_ROWS = 16
+
+
+def _cell(header: str, value: Any) -> str:
     text = f"{value:.0f}" if isinstance(value, float) else str(value)
-    return f"[red]{text}[/]" if name in _DAMAGE and value else text
+    return f"[red]{text}[/]" if header in _DAMAGE and value else text
+
+
+def verdict_cell(verdict: str, as_expected: bool) -> str:
+    """The verdict in words, green when it is what it should be, red when not."""
+    return f"[green]{verdict}[/]" if as_expected else f"[red]{verdict}[/]"
 
 
 def print_results_table(results: Sequence[RaceResult]) -> None:
-    """Strategies side by side, one metric a row; the verdict spelled out and coloured."""
+    """One row per strategy, one column per metric; the verdict spelled out and coloured."""
     from rich.table import Table
 
-    from moviemind_lite.lab.metrics import METRIC_NAMES
-
     table = Table(header_style="bold")
-    table.add_column("metric")
+    table.add_column("strategy")
+    for header, _ in _COLUMNS:
+        table.add_column(header, justify="right")
+    table.add_column("verdict")
     for result in results:
-        table.add_column(result.label, justify="right")
-    for name in METRIC_NAMES:
-        table.add_row(name, *(_cell(name, getattr(result.metrics, name)) for result in results))
+        metrics = result.metrics
+        table.add_row(
+            result.label,
+            *(_cell(header, show(metrics)) for header, show in _COLUMNS),
+            verdict_cell(metrics.verdict, metrics.correct),
+        )
     table_console().print(table)
 
 
-def print_timeline(result: RaceResult) -> None:
+def print_outcomes_table(outcomes: Sequence[Outcome]) -> None:
+    """A lesson's runs that are not races: one row each, the verdict coloured."""
+    from rich.table import Table
+
+    table = Table(header_style="bold")
+    table.add_column("run")
+    for header, _ in outcomes[0].cells:
+        table.add_column(header, justify="right")
+    table.add_column("verdict")
+    for outcome in outcomes:
+        table.add_row(
+            outcome.label,
+            *(value for _, value in outcome.cells),
+            verdict_cell(outcome.verdict, outcome.as_expected),
+        )
+    table_console().print(table)
+
+
+def print_timeline(result: RaceResult, rows_shown: int = TIMELINE_ROWS) -> None:
     """One bar line per job: how it moved through waiting, generating and persisting."""
     rows = result.timeline
     width = len(rows[0].bar) if rows else 0
@@ -133,7 +188,7 @@ def print_timeline(result: RaceResult) -> None:
         f"\ntimeline: {result.label} (0 to {result.span_ms:.0f} ms, "
         f"one column = {result.span_ms / max(width, 1):.0f} ms)"
     )
-    shown = rows[:24]
+    shown = rows[:rows_shown]
     label_width = max((len(row.label) for row in shown), default=0)
     for row in shown:
         click.echo(f"  {row.label:<{label_width}} |{row.bar}| {row.ending}")
@@ -156,7 +211,7 @@ def print_kept(results: Sequence[RaceResult]) -> None:
 
 
 def print_races(results: Sequence[RaceResult], scenario: Scenario) -> None:
-    """The human report of ``race`` and ``compare``."""
+    """The human report of ``race`` and ``compare``: the table, then each timeline."""
     options = scenario.as_options()
     click.echo(f"scenario: {options or '(defaults)'}")
     print_results_table(results)
@@ -167,15 +222,12 @@ def print_races(results: Sequence[RaceResult], scenario: Scenario) -> None:
 
 def write_csv(path: Path, results: Sequence[RaceResult]) -> None:
     """The compare table as CSV: one row per strategy, one column per metric."""
-    from moviemind_lite.lab.metrics import METRIC_NAMES
-
+    rows = [{"strategy": result.label, **result.metrics.flat()} for result in results]
     try:
         with path.open("w", newline="", encoding="utf-8") as file:
-            writer = csv.writer(file)
-            writer.writerow(["strategy", *METRIC_NAMES])
-            for result in results:
-                metrics = result.metrics.to_json()
-                writer.writerow([result.label, *(metrics[name] for name in METRIC_NAMES)])
+            writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
     except OSError as error:
         raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from None
 
@@ -201,7 +253,7 @@ def race(strategy: str, as_json: bool, **values: Any) -> None:
             result = run_race(scenario, strategy, on_progress=progress)
     print_kept([result])
     if as_json:
-        print_json(result.metrics.to_json())
+        print_json(result.to_json())
     else:
         print_races([result], scenario)
 
@@ -225,7 +277,7 @@ def race(strategy: str, as_json: bool, **values: Any) -> None:
 )
 def compare(strategies: str, as_json: bool, csv_path: Path | None, **values: Any) -> None:
     """Race the same scenario under several strategies and print them side by side."""
-    from moviemind_lite.lab.race import run_compare, strategy_names
+    from moviemind_lite.lab.race import compare_json, run_compare, strategy_names
 
     with core_errors():
         names = strategy_names(strategies)
@@ -236,24 +288,25 @@ def compare(strategies: str, as_json: bool, csv_path: Path | None, **values: Any
     if csv_path is not None:
         write_csv(csv_path, results)
     if as_json:
-        print_json({result.label: result.metrics.to_json() for result in results})
+        print_json(compare_json(scenario, results))
     else:
         print_races(results, scenario)
 
 
 @click.group()
 def lab() -> None:
-    """Named teaching scenarios: a race, what to look at, and an automatic check."""
+    """Named teaching scenarios: runs, what to look at, and an automatic check."""
 
 
 @lab.command(name="list")
 @json_option
 def list_lessons(as_json: bool) -> None:
     """List the teaching scenarios."""
+    from moviemind_lite.lab.lesson import lesson_json
     from moviemind_lite.lab.teaching import LESSONS
 
     if as_json:
-        print_json([lesson.to_json() for lesson in LESSONS.values()])
+        print_json([lesson_json(lesson) for lesson in LESSONS.values()])
         return
     width = max(len(name) for name in LESSONS)
     for lesson in LESSONS.values():
@@ -261,60 +314,60 @@ def list_lessons(as_json: bool) -> None:
     click.echo("\nRun one with `moviemind lab run NAME`.")
 
 
+def print_lesson(report: LessonReport, *, timelines: bool = True) -> None:
+    """A played lesson: what to look at, how to replay it, its tables, timelines and check."""
+    lesson = report.lesson
+    click.secho(f"{lesson.name}: {lesson.title}", bold=True)
+    click.echo("\n" + click.wrap_text(lesson.explanation, 88) + "\n")
+    for command in lesson.commands(report.fast):
+        click.echo(f"$ {command}")
+    if report.races:
+        print_results_table(report.races)
+        if timelines:
+            for result in report.races:
+                print_timeline(result)
+            print_legend()
+    if report.outcomes:
+        print_outcomes_table(report.outcomes)
+    status = "[green]PASSED[/]" if report.check.passed else "[red]FAILED[/]"
+    table_console().print(f"\ncheck {status}: {report.check.message}", highlight=False)
+
+
+def lesson_failed(name: str, report: LessonReport) -> click.ClickException:
+    """Exit 1, saying which lesson did not happen and why."""
+    return click.ClickException(
+        f"the lesson {name!r} did not show what it should: {report.check.message}"
+    )
+
+
 @lab.command(name="run")
 @click.argument("name")
 @json_option
-def run_lesson_command(name: str, as_json: bool) -> None:
-    """Run a teaching scenario and check its outcome (exit 1 if it did not happen)."""
-    from moviemind_lite.lab.teaching import lesson_named, run_lesson
+@click.option("--fast", is_flag=True, help="Play the reduced variant (smaller latencies).")
+def run_lesson_command(name: str, as_json: bool, fast: bool) -> None:
+    """Play a teaching scenario and check its outcome (exit 1 if it did not happen)."""
+    from moviemind_lite.lab.teaching import run_lesson
 
-    with core_errors():
-        lesson = lesson_named(name)
-        with progress_on_stderr(as_json) as progress:
-            report = run_lesson(name, on_progress=progress)
+    with core_errors(), progress_on_stderr(as_json) as progress:
+        report = run_lesson(name, fast=fast, on_progress=progress)
     if as_json:
         print_json(report.to_json())
     else:
-        click.secho(f"{lesson.name}: {lesson.title}", bold=True)
-        click.echo(f"\n{lesson.explanation}\n")
-        for run in lesson.runs:
-            click.echo(f"$ {lesson.command(run)}")
-        print_results_table(report.results)
-        for result in report.results:
-            print_timeline(result)
-        print_legend()
-        status = "[green]PASSED[/]" if report.check.passed else "[red]FAILED[/]"
-        table_console().print(f"\ncheck {status}: {report.check.message}")
+        print_lesson(report)
     if not report.check.passed:
-        raise click.ClickException(f"the lesson {name!r} did not show what it should")
+        raise lesson_failed(name, report)
 
 
-def demo_race() -> None:
-    """The demo's race: the shipped bug (cache-lock) next to the shipped design (two-level)."""
-    from moviemind_lite.lab.race import run_compare
+def demo_tour(*, fast: bool = False) -> list[str]:
+    """The demo's lab tour: each lesson of ``TOUR``, explained and checked; the ones that failed."""
+    from moviemind_lite.lab.teaching import TOUR, run_lesson
 
-    scenario = Scenario(requests=5, slugs=1, workers=5, latency_ms=80, jitter_ms=0)
-    names = ["cache-lock", "two-level"]
-    click.secho(
-        f"$ moviemind compare --strategies {','.join(names)} {scenario.as_options()}", bold=True
-    )
-    with core_errors(), progress_on_stderr(False) as progress:
-        bug, fix = run_compare(scenario, names, on_progress=progress)
-    print_results_table([bug, fix])
-    for result in (bug, fix):
-        print_timeline(result)
-    print_legend()
-    b, f = bug.metrics, fix.metrics
-    click.echo(
-        f"\nWhat happened: {b.requests} requests for the same unknown movie arrived at once."
-    )
-    for line in (
-        f"cache-lock ran {b.jobs_dispatched} jobs and {b.ai_calls} AI calls and wrote "
-        f"{b.descriptions} descriptions for {b.movies} movie: each job looked the slug up "
-        "before it waited for the lock (-) and never looked again, so every waiter generated "
-        "(=) and appended another description. That is the bug MovieMind shipped.",
-        f"two-level gave all {f.requests} requests one job ({f.deduplicated_at_dispatch} "
-        f"deduplicated at dispatch): {f.ai_calls} AI call, {f.descriptions} description.",
-    ):
-        click.echo(click.wrap_text(line, 88, initial_indent="- ", subsequent_indent="  "))
-    click.echo("More races: `moviemind lab list`, `moviemind compare --help`.\n")
+    failed = []
+    for number, name in enumerate(TOUR, start=1):
+        click.secho(f"\n[{number}/{len(TOUR)}] $ moviemind lab run {name}", bold=True)
+        with core_errors(), progress_on_stderr(False) as progress:
+            report = run_lesson(name, fast=fast, on_progress=progress)
+        print_lesson(report, timelines=len(report.races) <= 2)
+        if not report.check.passed:
+            failed.append(name)
+    return failed

@@ -9,6 +9,8 @@ requests wait.
 from __future__ import annotations
 
 import threading
+from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Protocol
 
@@ -17,32 +19,39 @@ from moviemind_lite.jobs.runner import ThreadPoolRunner
 from moviemind_lite.lab.rig import Rig
 from moviemind_lite.lab.timeline import ENDED, PhaseLog
 
+AnswerCallback = Callable[[str | None], None]
+
 
 class Answers:
-    """Which jobs have ended, for the requests waiting on them."""
+    """Which jobs have ended, and who is waiting to hear it.
+
+    Waiting is a callback, not a thread: a crowd of ten thousand requests
+    must not need ten thousand threads to learn that their jobs ended.
+    """
 
     def __init__(self) -> None:
-        self._ended: dict[str, threading.Event] = {}
-        self._errors: dict[str, str] = {}
+        self._ended: dict[str, str | None] = {}
+        self._waiting: dict[str, list[AnswerCallback]] = defaultdict(list)
         self._lock = threading.Lock()
 
-    def _event(self, job_id: str) -> threading.Event:
-        with self._lock:
-            return self._ended.setdefault(job_id, threading.Event())
-
     def finish(self, job_id: str, error: str | None = None) -> None:
-        """``job_id`` ended (``error``: it could not be run to its end)."""
-        if error is not None:
-            with self._lock:
-                self._errors[job_id] = error
-        self._event(job_id).set()
-
-    def wait(self, job_id: str, timeout_s: float) -> str | None:
-        """Wait for ``job_id`` to end; ``None`` once it has, else why the request got no answer."""
-        if not self._event(job_id).wait(max(timeout_s, 0.0)):
-            return "no answer before the race's deadline"
+        """``job_id`` ended (``error``: it could not be run to its end); tell its waiters."""
         with self._lock:
-            return self._errors.get(job_id)
+            if job_id in self._ended:
+                return
+            self._ended[job_id] = error
+            waiting = self._waiting.pop(job_id, [])
+        for callback in waiting:
+            callback(error)
+
+    def when_ended(self, job_id: str, callback: AnswerCallback) -> None:
+        """Call ``callback(error)`` once ``job_id`` has ended (now, if it already has)."""
+        with self._lock:
+            if job_id not in self._ended:
+                self._waiting[job_id].append(callback)
+                return
+            error = self._ended[job_id]
+        callback(error)
 
 
 class JobDriver(Protocol):

@@ -1,15 +1,17 @@
 """What a race did, counted: from the scratch database, the requests' clocks and the timeline.
 
-The verdict is ``correct`` when every slug ended with exactly one movie and one
-description and no job failed; otherwise it names what went wrong. A job whose
-write a fencing token refused is counted under ``stale_writes_rejected``, not
-as a failed job: refusing that write is the fence doing its work.
+A race is ``correct`` when every slug ended with exactly one movie and one
+description, no duplicates, and no failed job; otherwise its verdict names
+what went wrong ("2 duplicate descriptions"). A job whose write a fencing
+token refused is counted under ``stale_writes_rejected``, not as a failed job:
+refusing that write is the fence doing its work. A request left without an
+answer (its job never ended) makes a race incorrect too.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from moviemind_lite.ai.generator import CallRecord
@@ -25,7 +27,7 @@ class RequestRecord:
     """One request of a race: when it arrived and was answered, and how dispatch met it.
 
     ``dispatch`` is ``created`` (a new job), ``joined`` (a job already on its
-    way), or ``stored`` (the text was already there: no job).
+    way), ``stored`` (the text was already there: no job) or ``error``.
     """
 
     index: int
@@ -36,14 +38,36 @@ class RequestRecord:
     answered_at: float | None
     error: str | None = None
 
+    @property
+    def answered(self) -> bool:
+        """Whether the request got its answer."""
+        return self.answered_at is not None and self.error is None
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Request latency, arrival to answer, in ms (nearest-rank percentiles)."""
+
+    p50_ms: float
+    p95_ms: float
+    max_ms: float
+
+    def to_json(self) -> dict[str, float]:
+        """``{"p50": ..., "p95": ..., "max": ...}``."""
+        return {"p50": self.p50_ms, "p95": self.p95_ms, "max": self.max_ms}
+
 
 @dataclass(frozen=True)
 class Metrics:
-    """The numbers ``race`` and ``compare`` print for one strategy (``--json`` keys)."""
+    """The numbers ``race`` and ``compare`` print for one strategy.
+
+    ``verdict`` is the human reason shown in the table ("correct", "2
+    duplicate descriptions"); the JSON carries ``correct`` instead.
+    """
 
     requests: int
     jobs_dispatched: int
-    deduplicated_at_dispatch: int
+    deduplicated: int
     ai_calls: int
     movies: int
     descriptions: int
@@ -52,23 +76,72 @@ class Metrics:
     failed_jobs: int
     stale_writes_rejected: int
     wall_ms: float
-    latency_p50_ms: float
-    latency_p95_ms: float
-    latency_max_ms: float
+    latency: Latency
     lock_wait_ms: float
     verdict: str
 
     @property
     def correct(self) -> bool:
-        """One movie and one description per slug, and no failed job."""
+        """One movie and one description per slug, no duplicates, no failed job."""
         return self.verdict == CORRECT
 
     def to_json(self) -> dict[str, Any]:
-        """Every metric, keyed by name."""
-        return asdict(self)
+        """The metrics under their ``--json`` keys (:data:`METRIC_KEYS`, in that order)."""
+        return {
+            "requests": self.requests,
+            "jobs_dispatched": self.jobs_dispatched,
+            "deduplicated": self.deduplicated,
+            "ai_calls": self.ai_calls,
+            "movies": self.movies,
+            "descriptions": self.descriptions,
+            "duplicate_movies": self.duplicate_movies,
+            "duplicate_descriptions": self.duplicate_descriptions,
+            "failed_jobs": self.failed_jobs,
+            "stale_writes_rejected": self.stale_writes_rejected,
+            "wall_ms": self.wall_ms,
+            "latency_ms": self.latency.to_json(),
+            "lock_wait_ms": self.lock_wait_ms,
+            "correct": self.correct,
+        }
+
+    def flat(self) -> dict[str, Any]:
+        """One value per column (latency spread out), the verdict's reason last: for CSV."""
+        columns: dict[str, Any] = {}
+        for name, value in self.to_json().items():
+            if name == "latency_ms":
+                columns.update({f"latency_{key}_ms": number for key, number in value.items()})
+            else:
+                columns[name] = value
+        return {**columns, "verdict": self.verdict}
 
 
-METRIC_NAMES: tuple[str, ...] = tuple(Metrics.__dataclass_fields__)
+METRIC_KEYS: tuple[str, ...] = (
+    "requests",
+    "jobs_dispatched",
+    "deduplicated",
+    "ai_calls",
+    "movies",
+    "descriptions",
+    "duplicate_movies",
+    "duplicate_descriptions",
+    "failed_jobs",
+    "stale_writes_rejected",
+    "wall_ms",
+    "latency_ms",
+    "lock_wait_ms",
+    "correct",
+)
+LATENCY_KEYS: tuple[str, ...] = ("p50", "p95", "max")
+
+
+@dataclass(frozen=True)
+class Aftermath:
+    """What a race left behind besides rows: for the checks of the teaching scenarios."""
+
+    unanswered_requests: int
+    unfinished_jobs: int
+    retried_jobs: int
+    open_slots: int
 
 
 def percentile(values: list[float], percent: float) -> float:
@@ -85,7 +158,8 @@ def _count(database: Database, sql: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _plural(number: int, noun: str) -> str:
+def plural(number: int, noun: str) -> str:
+    """``1 job``, ``2 jobs``."""
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
@@ -99,11 +173,11 @@ def verdict(
 ) -> str:
     """``correct``, or what went wrong, most damaging first."""
     problems = [
-        _plural(duplicate_descriptions, "duplicate description") if duplicate_descriptions else "",
-        _plural(duplicate_movies, "duplicate movie") if duplicate_movies else "",
-        _plural(missing, "slug") + " without a description" if missing else "",
-        _plural(failed_jobs, "failed job") if failed_jobs else "",
-        _plural(unanswered, "unanswered request") if unanswered else "",
+        plural(duplicate_descriptions, "duplicate description") if duplicate_descriptions else "",
+        plural(duplicate_movies, "duplicate movie") if duplicate_movies else "",
+        plural(missing, "slug") + " without a description" if missing else "",
+        plural(failed_jobs, "failed job") if failed_jobs else "",
+        plural(unanswered, "unanswered request") if unanswered else "",
     ]
     found = [problem for problem in problems if problem]
     return ", ".join(found) if found else CORRECT
@@ -138,14 +212,14 @@ def measure(
     duplicate_movies = sum(max(0, count - 1) for count in movies_per_slug.values())
     duplicate_texts = sum(max(0, count - 1) for count in texts_per_slug.values())
     missing = sum(1 for slug in slugs if texts_per_slug.get(slug, 0) == 0)
-    answered = [r for r in requests if r.answered_at is not None and r.error is None]
+    answered = [r for r in requests if r.answered]
     latencies = [(r.answered_at - r.arrived_at) * 1000 for r in answered if r.answered_at]
     started = min((r.arrived_at for r in requests), default=0.0)
     ended = max((r.answered_at or r.arrived_at for r in requests), default=started)
     return Metrics(
         requests=len(requests),
         jobs_dispatched=sum(1 for r in requests if r.dispatch == "created"),
-        deduplicated_at_dispatch=sum(1 for r in requests if r.dispatch == "joined"),
+        deduplicated=sum(1 for r in requests if r.dispatch == "joined"),
         ai_calls=CallRecord(database).total(),
         movies=sum(movies_per_slug.values()),
         descriptions=_count(database, "SELECT count(*) FROM descriptions"),
@@ -154,10 +228,12 @@ def measure(
         failed_jobs=failed,
         stale_writes_rejected=stale,
         wall_ms=round((ended - started) * 1000, 1),
-        latency_p50_ms=round(percentile(latencies, 50), 1),
-        latency_p95_ms=round(percentile(latencies, 95), 1),
-        latency_max_ms=round(max(latencies, default=0.0), 1),
-        lock_wait_ms=round(sum(waited_ms(events) for events in phases.values()), 1),
+        latency=Latency(
+            round(percentile(latencies, 50), 1),
+            round(percentile(latencies, 95), 1),
+            round(max(latencies, default=0.0), 1),
+        ),
+        lock_wait_ms=round(sum((waited_ms(events) for events in phases.values()), 0.0), 1),
         verdict=verdict(
             missing=missing,
             duplicate_movies=duplicate_movies,
@@ -165,4 +241,16 @@ def measure(
             failed_jobs=failed,
             unanswered=len(requests) - len(answered),
         ),
+    )
+
+
+def aftermath(database: Database, requests: list[RequestRecord]) -> Aftermath:
+    """Unanswered requests, jobs that never ended, retried jobs, slots still held."""
+    return Aftermath(
+        unanswered_requests=sum(1 for r in requests if not r.answered),
+        unfinished_jobs=_count(
+            database, "SELECT count(*) FROM jobs WHERE status IN ('PENDING', 'IN_PROGRESS')"
+        ),
+        retried_jobs=_count(database, "SELECT count(*) FROM jobs WHERE attempts > 1"),
+        open_slots=_count(database, "SELECT count(*) FROM generation_slots"),
     )

@@ -1,9 +1,9 @@
 """Racing strategies: the scenario's requests, dispatched and run by the production code.
 
-Each request is a thread: it waits for its arrival (all together behind a
-barrier, or spread out), then does what ``MovieMind.request`` does: inside one
-``BEGIN IMMEDIATE`` it answers from the stored text or lets the strategy
-dispatch a job, and then waits for that job to end. Jobs run through
+Each request waits for its arrival (all together behind a barrier, or spread
+out), then does what ``MovieMind.request`` does: inside one ``BEGIN
+IMMEDIATE`` it answers from the stored text or lets the strategy dispatch a
+job, and then waits for that job to end. Jobs run through
 :class:`JobRunner` and :class:`JobBody`: in a :class:`ThreadPoolRunner` of
 ``workers`` threads (threads mode), or in ``workers`` processes running the
 durable :class:`~moviemind_lite.jobs.worker.Worker` (processes mode).
@@ -16,12 +16,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from moviemind_lite.domain import KINDS
 from moviemind_lite.errors import InvalidInput, MovieMindError
 from moviemind_lite.jobs.model import JobRequest
 from moviemind_lite.lab.drivers import Answers, JobDriver, ThreadWorkers
-from moviemind_lite.lab.metrics import Metrics, RequestRecord, measure
+from moviemind_lite.lab.metrics import Aftermath, Metrics, RequestRecord, aftermath, measure
 from moviemind_lite.lab.processes import ProcessWorkers
 from moviemind_lite.lab.rig import Rig, lab_settings, prepare_scratch, scratch_home, scratch_logging
 from moviemind_lite.lab.scenario import CONTEXT_TAG, LOCALE, Scenario
@@ -77,8 +78,20 @@ def dispatch_request(rig: Rig, request: JobRequest) -> tuple[str, str | None]:
     return ("created" if dispatch.created else "joined"), dispatch.job.id
 
 
+# Request threads at most: a bigger crowd shares them, each thread issuing its
+# requests in arrival order, so that 10,000 requests do not need 10,000 threads.
+MAX_CLIENTS = 64
+
+
 class RequestCrowd:
-    """The scenario's requests, one thread each, released together and then spread out."""
+    """The scenario's requests, released together behind a barrier, then spread out.
+
+    Up to :data:`MAX_CLIENTS` requests each get a thread of their own; beyond
+    that, request ``i`` is issued by thread ``i % MAX_CLIENTS``. A request's
+    latency runs from its arrival (the release, plus its spread offset) to
+    its answer, so time spent waiting for a free client thread counts, as a
+    queue in front of a server would.
+    """
 
     def __init__(
         self,
@@ -95,81 +108,143 @@ class RequestCrowd:
         self.log = log
         self.answers = answers
         self.on_answer = on_answer
-        self.records: list[RequestRecord | None] = [None] * scenario.requests
+        count = scenario.requests
+        self._how: list[str] = ["error"] * count
+        self._job: list[str | None] = [None] * count
+        self._arrived: list[float | None] = [None] * count
+        self._answered: list[float | None] = [None] * count
+        self._error: list[str | None] = [None] * count
+        self._is_settled = [False] * count
+        self._settled = 0
+        self._all_settled = threading.Event()
         self._released: list[float] = []
-        self._answered = 0
         self._lock = threading.Lock()
         # Generous: a run this late has hung (a bug, or every worker dead).
-        self.deadline_s = 60 + 3 * scenario.requests * scenario.slowest_job_ms / 1000
+        self.deadline_s = 60 + 3 * count * scenario.slowest_job_ms / 1000
 
     def run(self) -> list[RequestRecord]:
-        """Release every request and wait for all of them to be answered."""
-        barrier = threading.Barrier(
-            self.scenario.requests, action=lambda: self._released.append(time.monotonic())
-        )
+        """Release every request and wait until each is answered (or the deadline passes)."""
+        clients = min(self.scenario.requests, MAX_CLIENTS)
+        barrier = threading.Barrier(clients, action=lambda: self._released.append(time.monotonic()))
         threads = [
-            threading.Thread(target=self._serve, args=(index, barrier), name=f"request-{index}")
-            for index in range(self.scenario.requests)
+            threading.Thread(target=self._issue, args=(client, barrier), name=f"request-{client}")
+            for client in range(clients)
         ]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        # A thread that died on a bug (its traceback is printed) is a request
-        # that got no answer, not a request that never was.
         released = self._released[0] if self._released else time.monotonic()
-        return [
-            record
-            or RequestRecord(
-                index,
-                self.scenario.slug_for(index),
-                "error",
-                None,
-                released,
-                None,
-                "the request's thread crashed",
-            )
-            for index, record in enumerate(self.records)
-        ]
+        # A client thread that died on a bug (its traceback is printed) leaves
+        # requests that got no answer, not requests that never were.
+        for index, arrived in enumerate(self._arrived):
+            if arrived is None:
+                self._arrived[index] = released
+                self._settle(index, None, "the request's thread crashed")
+        self._all_settled.wait(max(released + self.deadline_s - time.monotonic(), 0.0))
+        with self._lock:
+            return [
+                RequestRecord(
+                    index,
+                    self.scenario.slug_for(index),
+                    self._how[index],
+                    self._job[index],
+                    self._arrived[index] or released,
+                    self._answered[index],
+                    self._error[index]
+                    or (None if self._answered[index] else "no answer before the race's deadline"),
+                )
+                for index in range(self.scenario.requests)
+            ]
 
-    def _serve(self, index: int, barrier: threading.Barrier) -> None:
+    def _issue(self, client: int, barrier: threading.Barrier) -> None:
         barrier.wait()
         released = self._released[0]
-        delay = released + self.scenario.arrival.offset_ms(index) / 1000 - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        slug = self.scenario.slug_for(index)
-        arrived = time.monotonic()
-        how, job_id, error = "error", None, None
+        for index in range(client, self.scenario.requests, MAX_CLIENTS):
+            arrival = released + self.scenario.arrival.offset_ms(index) / 1000
+            delay = arrival - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            try:
+                self._request(index, arrival)
+            except BaseException as crash:
+                # A bug: settle the request (the race must not wait for its
+                # deadline), then let the thread die with its traceback.
+                self._settle(index, None, f"the request crashed: {type(crash).__name__}: {crash}")
+                raise
+
+    def _request(self, index: int, arrived: float) -> None:
+        self._arrived[index] = arrived
         try:
-            how, job_id = dispatch_request(self.rig, JobRequest("movie", slug, LOCALE, CONTEXT_TAG))
-            if job_id is not None and how == "created":
-                self.log.record(job_id, QUEUED)
-                self.driver.submit(job_id)
-            if job_id is not None:
-                error = self.answers.wait(job_id, released + self.deadline_s - time.monotonic())
+            how, job_id = dispatch_request(
+                self.rig, JobRequest("movie", self.scenario.slug_for(index), LOCALE, CONTEXT_TAG)
+            )
         except MovieMindError as failure:
-            error = str(failure)
-        self.records[index] = RequestRecord(
-            index, slug, how, job_id, arrived, time.monotonic() if error is None else None, error
-        )
+            self._settle(index, None, str(failure))
+            return
+        self._how[index], self._job[index] = how, job_id
+        if job_id is None:
+            self._settle(index, time.monotonic(), None)
+            return
+        if how == "created":
+            self.log.record(job_id, QUEUED)
+            self.driver.submit(job_id)
+        self.answers.when_ended(job_id, lambda error: self._settle(index, time.monotonic(), error))
+
+    def _settle(self, index: int, answered_at: float | None, error: str | None) -> None:
         with self._lock:
-            self._answered += 1
-            answered = self._answered
-        self.on_answer(answered)
+            if self._is_settled[index]:
+                return
+            self._is_settled[index] = True
+            self._answered[index], self._error[index] = answered_at, error
+            self._settled += 1
+            settled = self._settled
+            if settled == self.scenario.requests:
+                self._all_settled.set()
+        self.on_answer(settled)
 
 
 @dataclass(frozen=True)
 class RaceResult:
-    """One strategy's race: its metrics and its jobs' timeline."""
+    """One strategy's race: its metrics, its jobs' phases and timeline, what it left behind."""
 
     label: str
     strategy: str
     scenario: Scenario
     metrics: Metrics
+    aftermath: Aftermath
+    phases: dict[str, list[tuple[str, float]]]
     timeline: tuple[TimelineRow, ...]
     span_ms: float
     kept_home: Path | None
+
+    @property
+    def correct(self) -> bool:
+        """One movie and one description per slug, no duplicates, no failed job."""
+        return self.metrics.correct
+
+    def to_json(self) -> dict[str, Any]:
+        """``race --json``: the scenario, the metrics and whether the outcome was correct."""
+        return {
+            "scenario": self.scenario.to_json(),
+            "metrics": self.metrics.to_json(),
+            "correct": self.correct,
+        }
+
+
+def compare_json(scenario: Scenario, results: list[RaceResult]) -> dict[str, Any]:
+    """``compare --json``: the scenario once, then each strategy's metrics and correctness."""
+    return {
+        "scenario": scenario.to_json(),
+        "results": [
+            {
+                "strategy": result.label,
+                "metrics": result.metrics.to_json(),
+                "correct": result.correct,
+            }
+            for result in results
+        ],
+    }
 
 
 def _endings(rig: Rig) -> tuple[dict[str, str], dict[str, str]]:
@@ -220,6 +295,7 @@ def run_race(
                     driver.stop()
                 phases = log.by_job()
                 metrics = measure(rig.database, scenario.all_slugs(), records, phases)
+                left = aftermath(rig.database, records)
                 start = min(record.arrived_at for record in records)
                 end = max(
                     [record.answered_at or record.arrived_at for record in records]
@@ -234,6 +310,8 @@ def run_race(
         strategy,
         scenario,
         metrics,
+        left,
+        phases,
         tuple(rows),
         round((end - start) * 1000, 1),
         home if scenario.keep else None,

@@ -15,7 +15,9 @@ from moviemind_lite.errors import InvalidInput
 
 Mode = Literal["threads", "processes"]
 MODES: tuple[Mode, ...] = ("threads", "processes")
-MAX_REQUESTS = 1000
+# Enough for a benchmark-sized crowd (1000 slugs x 10); requests beyond
+# MAX_CLIENTS share the client threads (see race.RequestCrowd).
+MAX_REQUESTS = 10_000
 MAX_WORKERS = 64
 LOCALE = "en-US"
 CONTEXT_TAG = "default"

@@ -58,13 +58,39 @@ class PhaseLog:
             }
 
 
+def spans(events: list[tuple[str, float]], phase: str) -> list[tuple[float, float]]:
+    """When a job was in ``phase``: (start, end) pairs, each lasting until its next event."""
+    return [(start, end) for (name, start), (_, end) in pairwise(events) if name == phase]
+
+
 def waited_ms(events: list[tuple[str, float]]) -> float:
-    """How long a job spent in ``waiting`` phases (each lasts until its next event)."""
-    total = 0.0
-    for (phase, start), (_, end) in pairwise(events):
-        if phase == WAITING:
-            total += end - start
-    return total * 1000
+    """How long a job spent in ``waiting`` phases."""
+    return sum(end - start for start, end in spans(events, WAITING)) * 1000
+
+
+def peak_overlap(events_by_job: dict[str, list[tuple[str, float]]], phase: str) -> int:
+    """The most jobs that were in ``phase`` at the same moment."""
+    edges = [
+        edge
+        for events in events_by_job.values()
+        for start, end in spans(events, phase)
+        for edge in ((start, 1), (end, -1))
+    ]
+    # At equal times an end sorts before a start: spans that only touch do not overlap.
+    peak = current = 0
+    for _, step in sorted(edges):
+        current += step
+        peak = max(peak, current)
+    return peak
+
+
+def entered(
+    events_by_job: dict[str, list[tuple[str, float]]], phase: str
+) -> list[tuple[float, str]]:
+    """Every (time, job id) at which a job entered ``phase``, earliest first."""
+    return sorted(
+        (at, job) for job, events in events_by_job.items() for name, at in events if name == phase
+    )
 
 
 @dataclass(frozen=True)

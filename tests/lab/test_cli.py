@@ -11,43 +11,43 @@ import pytest
 from click.testing import CliRunner, Result
 
 from moviemind_lite.cli import cli
-from moviemind_lite.lab.teaching import LESSONS, Check
+from moviemind_lite.lab.lesson import Check, LessonReport
+from moviemind_lite.lab.metrics import LATENCY_KEYS, METRIC_KEYS
+from moviemind_lite.lab.scenario import Scenario
+from moviemind_lite.lab.teaching import LESSONS, TOUR, RaceLesson
 
-METRIC_KEYS = [
-    "requests",
-    "jobs_dispatched",
-    "deduplicated_at_dispatch",
-    "ai_calls",
-    "movies",
-    "descriptions",
-    "duplicate_movies",
-    "duplicate_descriptions",
-    "failed_jobs",
-    "stale_writes_rejected",
-    "wall_ms",
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "latency_max_ms",
-    "lock_wait_ms",
-    "verdict",
-]
 FAST = ["--requests", "3", "--latency", "1", "--jitter", "0"]
+SCENARIO_KEYS = set(Scenario().to_json())
 
 
 def run(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args))
 
 
-def test_race_json_has_exactly_the_metric_keys(home: Path) -> None:
+def assert_metrics_shape(metrics: dict[str, object]) -> None:
+    assert list(metrics) == list(METRIC_KEYS)
+    assert isinstance(metrics["latency_ms"], dict)
+    assert list(metrics["latency_ms"]) == list(LATENCY_KEYS)
+    assert isinstance(metrics["correct"], bool)
+
+
+def test_race_json_is_scenario_metrics_and_correct(home: Path) -> None:
     result = run("race", "--strategy", "two-level", *FAST, "--json")
     assert result.exit_code == 0, result.output
-    metrics = json.loads(result.stdout)
-    assert list(metrics) == METRIC_KEYS
-    assert (metrics["requests"], metrics["verdict"]) == (3, "correct")
+    raced = json.loads(result.stdout)
+    assert list(raced) == ["scenario", "metrics", "correct"]
+    assert set(raced["scenario"]) == SCENARIO_KEYS
+    assert (raced["scenario"]["requests"], raced["scenario"]["latency_ms"]) == (3, 1.0)
+    assert_metrics_shape(raced["metrics"])
+    assert (raced["metrics"]["requests"], raced["correct"], raced["metrics"]["correct"]) == (
+        3,
+        True,
+        True,
+    )
     assert not home.exists()  # never the user's home
 
 
-def test_race_prints_table_timeline_and_spelled_out_verdict() -> None:
+def test_race_prints_one_row_per_strategy_a_timeline_and_the_verdict() -> None:
     result = run(
         "race",
         "--strategy",
@@ -64,7 +64,8 @@ def test_race_prints_table_timeline_and_spelled_out_verdict() -> None:
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert out.startswith("scenario: --requests 3 --workers 3 --latency 150 --jitter 0\n")
-    assert re.search(r"verdict\s+│\s+wrong: 2 duplicate descriptions", out)
+    assert re.search(r"┃ strategy +┃ requests ┃ jobs ┃ dedup ┃ AI calls ┃", out)
+    assert re.search(r"│ cache-lock │ +3 │ +3 │ +0 │ +3 │ .* │ 2 duplicate descriptions │", out)
     assert "timeline: cache-lock (0 to " in out
     assert len(re.findall(r"race-movie-001 \w{4} \|[ .+=#~X-]+\| ", out)) == 3
     assert "\nlegend: . queued  - waiting  + locked  = generating" in out
@@ -75,19 +76,33 @@ def test_compare_json_csv_and_order(tmp_path: Path) -> None:
     result = run("compare", "--strategies", "two-level,none", *FAST, "--json", "--csv", str(target))
     assert result.exit_code == 0, result.output
     compared = json.loads(result.stdout)
-    assert list(compared) == ["two-level", "none"]
-    assert all(list(metrics) == METRIC_KEYS for metrics in compared.values())
+    assert list(compared) == ["scenario", "results"]
+    assert set(compared["scenario"]) == SCENARIO_KEYS
+    assert [entry["strategy"] for entry in compared["results"]] == ["two-level", "none"]
+    for entry in compared["results"]:
+        assert list(entry) == ["strategy", "metrics", "correct"]
+        assert_metrics_shape(entry["metrics"])
+        assert entry["correct"] is entry["metrics"]["correct"]
     rows = list(csv.reader(target.open(encoding="utf-8")))
-    assert rows[0] == ["strategy", *METRIC_KEYS]
+    assert rows[0][:4] == ["strategy", "requests", "jobs_dispatched", "deduplicated"]
+    assert rows[0][-7:] == [
+        "wall_ms",
+        "latency_p50_ms",
+        "latency_p95_ms",
+        "latency_max_ms",
+        "lock_wait_ms",
+        "correct",
+        "verdict",
+    ]
     assert [row[0] for row in rows[1:]] == ["two-level", "none"]
-    assert rows[1][-1] == compared["two-level"]["verdict"]
+    assert rows[1][-1] == "correct"
 
 
-def test_compare_all_is_every_strategy_side_by_side() -> None:
+def test_compare_all_is_every_strategy_one_row_each() -> None:
     result = run("compare", *FAST)
     assert result.exit_code == 0, result.output
-    header = next(line for line in result.stdout.splitlines() if "metric" in line)
-    assert re.findall(r"[a-z-]+(?= ┃| *$)", header.replace("┃ metric", ""))[:7] == [
+    strategies = re.findall(r"^│ ([a-z-]+) +│", result.stdout, re.MULTILINE)
+    assert strategies == [
         "none",
         "cache-lock",
         "cache-lock-recheck",
@@ -122,19 +137,19 @@ def assert_usage_error(result: Result, text: str) -> None:
             "unknown strategy 'fast'; expected one of: cache-lock, cache-lock-recheck, for-update, "
             "none, setnx, two-level, unique-index",
         ),
-        (["compare", "--strategies", "none,fast"], "unknown strategy 'fast'"),
-        (["race", "--strategy", "none", "--requests", "-1"], "requests must be 1..1000, got -1"),
+        (["compare", "--strategies", "none,fast"], "unknown strategy 'fast'; expected one of: "),
+        (["race", "--strategy", "none", "--requests", "0"], "requests must be 1..10000, got 0"),
+        (["race", "--strategy", "none", "--ttl", "-5"], "ttl must be > 0 ms, got -5"),
+        (["race", "--strategy", "none", "--fail-rate", "2"], "fail rate must be between 0 and 1"),
+        (["race", "--strategy", "none", "--kill-holder"], "--kill-holder needs --mode processes"),
+        (["compare", "--kill-holder"], "--kill-holder needs --mode processes"),
         (["race", "--strategy", "none", "--latency", "-5"], "latency must be >= 0 ms, got -5"),
         (["race", "--strategy", "none", "--workers", "0"], "workers must be 1..64, got 0"),
-        (["race", "--strategy", "none", "--ttl", "-1"], "ttl must be > 0 ms"),
-        (["race", "--strategy", "none", "--fail-rate", "2"], "fail rate must be between 0 and 1"),
         (["race", "--strategy", "none", "--arrival", "trickle"], "bad arrival 'trickle'"),
-        (["race", "--strategy", "none", "--arrival", "spread:-3"], "bad arrival 'spread:-3'"),
-        (["race", "--strategy", "none", "--kill-holder"], "--kill-holder needs --mode processes"),
         (["race", "--strategy", "none", "--requests", "many"], "'many' is not a valid integer"),
         (["race", "--strategy", "none", "--mode", "fibers"], "'fibers' is not one of"),
         (["race"], "Missing option '--strategy'"),
-        (["lab", "run", "nope"], "unknown lab scenario 'nope'; expected one of: shipped-bug"),
+        (["lab", "run", "nope"], "unknown lab scenario 'nope'; expected one of: thundering-herd"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], text: str) -> None:
@@ -148,49 +163,92 @@ def test_lab_list() -> None:
         assert re.search(rf"^{name} +{re.escape(lesson.title)}$", human.stdout, re.MULTILINE)
     listed = json.loads(run("lab", "list", "--json").stdout)
     assert [entry["name"] for entry in listed] == list(LESSONS)
-    assert set(listed[0]) == {"name", "title", "explanation", "runs"}
-    assert listed[0]["runs"][0]["command"].startswith("moviemind race --strategy cache-lock ")
+    assert all(set(entry) == {"name", "title", "explanation", "commands"} for entry in listed)
+    assert listed[1]["commands"][0].startswith("moviemind race --strategy cache-lock ")
 
 
-def test_lab_run_reports_and_checks() -> None:
-    result = run("lab", "run", "two-level")
-    assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("two-level: Two-level dedup: one job and one AI call per key\n")
-    assert "$ moviemind race --strategy two-level --requests 12 --slugs 3" in result.stdout
-    assert "check PASSED: 12 requests for 3 slugs: 3 jobs, 9 deduplicated at dispatch" in (
-        result.stdout
-    )
-    as_json = json.loads(run("lab", "run", "two-level", "--json").stdout)
-    assert as_json["scenario"] == "two-level" and as_json["passed"] is True
-    assert list(as_json["results"]["two-level"]) == METRIC_KEYS
-
-
-def test_lab_run_exits_1_when_the_lesson_did_not_happen(monkeypatch: pytest.MonkeyPatch) -> None:
-    lesson = LESSONS["two-level"]
-    failing = lesson.__class__(
-        lesson.name,
-        lesson.title,
-        lesson.explanation,
-        lesson.scenario,
-        lesson.runs,
-        lambda scenario, metrics: Check(False, "nothing happened"),
-    )
-    monkeypatch.setitem(LESSONS, "two-level", failing)
-    result = run("lab", "run", "two-level")
-    assert result.exit_code == 1
-    assert "check FAILED: nothing happened" in result.stdout
-    assert result.stderr == "Error: the lesson 'two-level' did not show what it should\n"
-    assert run("lab", "run", "two-level", "--json").exit_code == 1
-
-
-def test_demo_ends_with_the_race() -> None:
-    result = run("demo")
+def test_lab_run_explains_replays_and_checks() -> None:
+    result = run("lab", "run", "wasted-ai-calls", "--fast")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert out.index("Thomas Anderson za dnia") < out.index(
-        "$ moviemind compare --strategies cache-lock,two-level"
+    assert out.startswith(
+        "wasted-ai-calls: The UNIQUE index alone is correct, and every racer pays\n"
     )
-    assert "What happened: 5 requests for the same unknown movie arrived at once." in out
-    assert (
-        "- two-level gave all 5 requests one job (4 deduplicated at dispatch): 1 AI call, " in out
+    assert "$ moviemind race --strategy unique-index --requests 8 --workers 8 --latency 80" in out
+    assert re.search(r"│ unique-index │ +8 │ +8 │ +0 │ +8 │", out)
+    assert "timeline: two-level (0 to " in out
+    assert "check PASSED: both wrote 1 movie and 1 description (same rows); unique-index " in out
+
+
+def test_lab_run_json() -> None:
+    result = run("lab", "run", "the-original-bug", "--fast", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert list(report) == ["name", "title", "fast", "passed", "check", "runs"]
+    assert [entry["label"] for entry in report["runs"]] == ["cache-lock", "cache-lock-recheck"]
+    assert report["runs"][0]["correct"] is False and report["runs"][1]["correct"] is True
+
+
+def test_lab_run_prints_the_flag_lessons_as_a_table() -> None:
+    result = run("lab", "run", "baseline-regenerate", "--fast")
+    assert result.exit_code == 0, result.output
+    assert re.search(
+        r"│ baseline locking off │ +16 │ .* │ +16 │ alternative_appended x16 │", (result.stdout)
     )
+    assert re.search(r"│ baseline locking on +│ +16 │ .* 1 -> 17 │", result.stdout)
+
+
+def test_lab_run_exits_1_with_the_reason_when_the_lesson_did_not_happen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lesson = LESSONS["wasted-ai-calls"]
+    assert isinstance(lesson, RaceLesson)
+
+    def never(results: object) -> Check:
+        return Check(False, "nothing happened")
+
+    monkeypatch.setitem(
+        LESSONS,
+        "wasted-ai-calls",
+        RaceLesson(
+            lesson.name, lesson.title, lesson.explanation, lesson.scenario, lesson.runs, never
+        ),
+    )
+    result = run("lab", "run", "wasted-ai-calls", "--fast")
+    assert result.exit_code == 1
+    assert "check FAILED: nothing happened" in result.stdout
+    assert result.stderr == (
+        "Error: the lesson 'wasted-ai-calls' did not show what it should: nothing happened\n"
+    )
+    as_json = run("lab", "run", "wasted-ai-calls", "--fast", "--json")
+    assert as_json.exit_code == 1 and json.loads(as_json.stdout)["passed"] is False
+
+
+def test_demo_tours_the_catalog_then_the_lab(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each lesson's own run is tested in test_teaching; here the tour's order,
+    # its headings and its exit status, with every lesson answering at once.
+    from moviemind_lite.lab import teaching
+
+    played: list[tuple[str, bool]] = []
+
+    def instant(name: str, *, fast: bool = False, on_progress: object = None) -> LessonReport:
+        played.append((name, fast))
+        passed = name != failing
+        return LessonReport(LESSONS[name], fast, (), (), Check(passed, f"{name} checked"))
+
+    monkeypatch.setattr(teaching, "run_lesson", instant)
+    failing = ""
+    result = run("demo", "--fast")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert played == [(name, True) for name in TOUR]
+    assert out.index("Thomas Anderson za dnia") < out.index("[1/7] $ moviemind lab run ")
+    for number, name in enumerate(TOUR, start=1):
+        assert f"[{number}/{len(TOUR)}] $ moviemind lab run {name}\n{name}: " in out
+        assert f"check PASSED: {name} checked" in out
+        assert LESSONS[name].explanation[:40] in out.replace("\n", " ")
+    assert re.search(r"\nThe tour took \d+ s\. More: `moviemind lab list`", out)
+    failing = "fencing"
+    result = run("demo")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: the tour's checks failed for: fencing\n"

@@ -7,6 +7,8 @@ from tests.test_import_hygiene import imported_after
 LAB_CORE = [
     "moviemind_lite.lab.race",
     "moviemind_lite.lab.teaching",
+    "moviemind_lite.lab.flag_lessons",
+    "moviemind_lite.lab.lesson",
     "moviemind_lite.lab.processes",
     "moviemind_lite.locks",
     "moviemind_lite.strategies",

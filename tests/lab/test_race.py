@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from moviemind_lite.errors import InvalidInput
-from moviemind_lite.lab.metrics import CORRECT, METRIC_NAMES, percentile, verdict
-from moviemind_lite.lab.race import TEACHING_ORDER, run_compare, run_race, strategy_names
+from moviemind_lite.jobs.model import JobRequest
+from moviemind_lite.lab import race
+from moviemind_lite.lab.metrics import CORRECT, METRIC_KEYS, percentile, verdict
+from moviemind_lite.lab.race import (
+    MAX_CLIENTS,
+    TEACHING_ORDER,
+    compare_json,
+    run_compare,
+    run_race,
+    strategy_names,
+)
+from moviemind_lite.lab.rig import Rig
 from moviemind_lite.lab.scenario import Arrival, Scenario
-from moviemind_lite.lab.timeline import LEGEND, draw_bar, waited_ms
+from moviemind_lite.lab.timeline import (
+    GENERATING,
+    LEGEND,
+    draw_bar,
+    entered,
+    peak_overlap,
+    waited_ms,
+)
 from moviemind_lite.store.db import Database
 
 FAST = Scenario(latency_ms=1, jitter_ms=0)
-
-
-@pytest.fixture(autouse=True)
-def scratch_parent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Scratch homes go under the test's folder, so leftovers can be seen."""
-    parent = tmp_path / "tmp"
-    parent.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(parent))
-    return parent
 
 
 def test_two_level_burst_counts(home: Path, scratch_parent: Path) -> None:
@@ -31,13 +38,21 @@ def test_two_level_burst_counts(home: Path, scratch_parent: Path) -> None:
     scenario = Scenario(requests=6, slugs=2, workers=3, latency_ms=200, jitter_ms=0)
     result = run_race(scenario, "two-level")
     m = result.metrics
-    assert (m.requests, m.jobs_dispatched, m.deduplicated_at_dispatch, m.ai_calls) == (6, 2, 4, 2)
+    assert (m.requests, m.jobs_dispatched, m.deduplicated, m.ai_calls) == (6, 2, 4, 2)
     assert (m.movies, m.descriptions, m.duplicate_movies, m.duplicate_descriptions) == (2, 2, 0, 0)
     assert (m.failed_jobs, m.stale_writes_rejected, m.lock_wait_ms) == (0, 0, 0)
     assert m.verdict == CORRECT and m.correct
-    assert 0 <= m.latency_p50_ms <= m.latency_p95_ms <= m.latency_max_ms <= m.wall_ms
-    assert tuple(m.to_json()) == METRIC_NAMES
+    assert 0 <= m.latency.p50_ms <= m.latency.p95_ms <= m.latency.max_ms <= m.wall_ms
+    assert tuple(m.to_json()) == METRIC_KEYS
+    assert m.to_json()["latency_ms"] == {
+        "p50": m.latency.p50_ms,
+        "p95": m.latency.p95_ms,
+        "max": m.latency.max_ms,
+    }
+    assert m.to_json()["correct"] is True
     assert len(result.timeline) == 2 and result.kept_home is None
+    left = result.aftermath
+    assert (left.unanswered_requests, left.unfinished_jobs, left.open_slots) == (0, 0, 0)
     # The race used a scratch home: the user's home was never created, and
     # the scratch folder is gone.
     assert not home.exists()
@@ -60,7 +75,7 @@ def test_without_the_unique_index_racers_write_duplicate_movies() -> None:
 
 def test_spread_requests_after_the_job_are_served_from_the_stored_text() -> None:
     m = run_race(FAST.changed(requests=3, arrival=Arrival.parse("spread:150")), "none").metrics
-    assert (m.jobs_dispatched, m.deduplicated_at_dispatch, m.ai_calls) == (1, 0, 1)
+    assert (m.jobs_dispatched, m.deduplicated, m.ai_calls) == (1, 0, 1)
     assert m.correct
 
 
@@ -77,15 +92,41 @@ def test_keep_leaves_the_scratch_home_with_its_database() -> None:
     assert (result.kept_home / "logs" / "moviemind.log").exists()
 
 
-def test_fifty_bursts_of_two_level_make_one_job_and_one_ai_call_per_key() -> None:
-    scenario = Scenario(requests=6, slugs=2, workers=3, latency_ms=1, jitter_ms=0)
-    for round_number in range(50):
-        m = run_race(scenario.changed(seed=round_number), "two-level").metrics
-        assert (m.jobs_dispatched, m.ai_calls, m.movies, m.descriptions) == (2, 2, 2, 2), (
-            round_number,
-            m,
-        )
-        assert m.correct
+def test_a_crowd_bigger_than_the_client_threads_is_served_in_arrival_order() -> None:
+    requests = MAX_CLIENTS * 2 + 5
+    scenario = Scenario(requests=requests, slugs=requests, workers=8, latency_ms=0, jitter_ms=0)
+    result = run_race(scenario, "two-level")
+    m = result.metrics
+    assert (m.requests, m.jobs_dispatched, m.movies, m.descriptions) == (requests,) * 4
+    assert m.correct and result.aftermath.unanswered_requests == 0
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_request_that_crashes_is_unanswered_and_the_race_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = race.dispatch_request
+
+    def crashing(rig: Rig, request: JobRequest) -> tuple[str, str | None]:
+        if request.slug == "race-movie-002":
+            raise RuntimeError("a bug")
+        return real(rig, request)
+
+    monkeypatch.setattr(race, "dispatch_request", crashing)
+    result = run_race(FAST.changed(requests=2, slugs=2), "two-level")
+    assert result.metrics.verdict == "1 slug without a description, 1 unanswered request"
+    assert not result.metrics.correct and result.aftermath.unanswered_requests == 1
+
+
+def test_the_json_of_race_and_compare() -> None:
+    scenario = FAST.changed(requests=2)
+    results = run_compare(scenario, ["two-level", "none"])
+    assert set(results[0].to_json()) == {"scenario", "metrics", "correct"}
+    assert results[0].to_json()["scenario"] == scenario.to_json()
+    compared = compare_json(scenario, results)
+    assert set(compared) == {"scenario", "results"}
+    assert [entry["strategy"] for entry in compared["results"]] == ["two-level", "none"]
+    assert all(set(entry) == {"strategy", "metrics", "correct"} for entry in compared["results"])
 
 
 def test_processes_mode_survives_a_killed_holder() -> None:
@@ -155,6 +196,17 @@ def test_verdict_names_every_problem() -> None:
         "2 duplicate descriptions, 1 duplicate movie, 1 slug without a description, "
         "1 failed job, 3 unanswered requests"
     )
+
+
+def test_peak_overlap_and_entered() -> None:
+    phases = {
+        "a": [("generating", 0.0), ("persisting", 1.0), ("ended", 1.1)],
+        "b": [("generating", 0.5), ("persisting", 1.5), ("ended", 1.6)],
+        "c": [("generating", 1.5), ("persisting", 2.0), ("ended", 2.1)],  # touches b
+    }
+    assert peak_overlap(phases, GENERATING) == 2
+    assert peak_overlap(phases, "waiting") == 0
+    assert entered(phases, "persisting") == [(1.0, "a"), (1.5, "b"), (2.0, "c")]
 
 
 def test_timeline_bars_and_lock_wait() -> None:

@@ -1,85 +1,120 @@
-"""The named teaching scenarios: they exist, they are runnable commands, they check out."""
+"""The named teaching scenarios: they exist, replay as commands, and show what they promise."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections import Counter
 
 import pytest
 
 from moviemind_lite.cli.lab import build_scenario, race
 from moviemind_lite.errors import InvalidInput
-from moviemind_lite.lab.metrics import Metrics
-from moviemind_lite.lab.teaching import LESSONS, lesson_named, run_lesson
+from moviemind_lite.lab.flag_lessons import Regenerated, RolledOut
+from moviemind_lite.lab.metrics import METRIC_KEYS
+from moviemind_lite.lab.race import TEACHING_ORDER, run_race
+from moviemind_lite.lab.scenario import Scenario
+from moviemind_lite.lab.teaching import (
+    LESSONS,
+    RACE_LESSONS,
+    TOUR,
+    RaceLesson,
+    lesson_named,
+    run_lesson,
+)
+from moviemind_lite.strategies import STRATEGIES
+
+REQUIRED = [
+    "thundering-herd",
+    "the-original-bug",
+    "wasted-ai-calls",
+    "for-update-serialises",
+    "lease-expiry",
+    "fencing",
+    "holder-crash",
+    "no-unique-index",
+    "flaky-ai",
+    "baseline-regenerate",
+    "canary-rollback",
+]
 
 
-def metrics(**changes: Any) -> Metrics:
-    base: dict[str, Any] = dict(
-        requests=4,
-        jobs_dispatched=1,
-        deduplicated_at_dispatch=3,
-        ai_calls=1,
-        movies=1,
-        descriptions=1,
-        duplicate_movies=0,
-        duplicate_descriptions=0,
-        failed_jobs=0,
-        stale_writes_rejected=0,
-        wall_ms=100.0,
-        latency_p50_ms=90.0,
-        latency_p95_ms=99.0,
-        latency_max_ms=100.0,
-        lock_wait_ms=0.0,
-        verdict="correct",
-    )
-    return Metrics(**{**base, **changes})
-
-
-def test_there_are_at_least_five_lessons_each_explained() -> None:
-    assert len(LESSONS) >= 5
+def test_the_named_scenarios_are_there_and_explained() -> None:
+    assert list(LESSONS) == REQUIRED
+    assert set(TOUR) <= set(LESSONS)
     for lesson in LESSONS.values():
-        assert lesson.title and len(lesson.explanation) > 100
-        assert lesson.runs
+        assert lesson.title and len(lesson.explanation) > 200
+        assert lesson.commands() and lesson.commands(fast=True)
 
 
-@pytest.mark.parametrize("name", list(LESSONS))
-def test_each_run_is_a_race_command_that_rebuilds_its_scenario(name: str) -> None:
-    lesson = LESSONS[name]
+@pytest.mark.parametrize("fast", [False, True], ids=["full", "fast"])
+@pytest.mark.parametrize("lesson", RACE_LESSONS, ids=lambda lesson: lesson.name)
+def test_each_run_is_a_race_command_that_rebuilds_its_scenario(
+    lesson: RaceLesson, fast: bool
+) -> None:
     for run in lesson.runs:
-        words = lesson.command(run).split()
+        words = lesson.command(run, fast).split()
         assert words[:2] == ["moviemind", "race"]
         context = race.make_context("race", words[2:])
         values = dict(context.params)
         assert values.pop("strategy") == run.strategy
         values.pop("as_json")
-        assert build_scenario(values) == lesson.scenario_for(run)
+        assert build_scenario(values) == lesson.scenario_for(run, fast)
+
+
+def test_the_thundering_herd_races_32_requests_under_every_strategy() -> None:
+    herd = LESSONS["thundering-herd"]
+    assert isinstance(herd, RaceLesson)
+    assert [run.strategy for run in herd.runs] == list(TEACHING_ORDER)
+    assert set(TEACHING_ORDER) == set(STRATEGIES)
+    assert {
+        herd.scenario_for(run, fast).requests for run in herd.runs for fast in (False, True)
+    } == {32}
 
 
 def test_an_unknown_lesson_lists_the_known_ones() -> None:
     with pytest.raises(
-        InvalidInput, match="unknown lab scenario 'x'; expected one of: shipped-bug"
+        InvalidInput, match="unknown lab scenario 'x'; expected one of: thundering-herd, "
     ):
         lesson_named("x")
 
 
-def test_checks_pass_only_on_the_expected_outcome() -> None:
-    shipped = LESSONS["shipped-bug"]
-    bug = metrics(
-        descriptions=4, duplicate_descriptions=3, ai_calls=4, verdict="3 duplicate descriptions"
-    )
-    assert shipped.check(shipped.scenario, {"cache-lock": bug, "cache-lock-recheck": metrics()})
-    assert not shipped.check(
-        shipped.scenario, {"cache-lock": metrics(), "cache-lock-recheck": metrics()}
-    ).passed
-    serial = LESSONS["for-update-serialises"]
-    slow, fast = metrics(wall_ms=900.0), metrics(wall_ms=300.0)
-    assert serial.check(serial.scenario, {"for-update": slow, "two-level": fast}).passed
-    assert not serial.check(serial.scenario, {"for-update": fast, "two-level": fast}).passed
-    assert "3.0x" in serial.check(serial.scenario, {"for-update": slow, "two-level": fast}).message
-
-
-@pytest.mark.parametrize("name", ["shipped-bug", "two-level", "lease-expiry"])
-def test_lessons_show_what_they_promise(name: str) -> None:
-    report = run_lesson(name)
+# Every scenario, once, in its reduced variant, under the check `lab run` uses.
+@pytest.mark.parametrize("name", REQUIRED)
+def test_each_scenario_shows_what_it_promises(name: str) -> None:
+    report = run_lesson(name, fast=True)
     assert report.check.passed, report.check.message
-    assert set(report.to_json()) == {"scenario", "passed", "check", "results"}
-    assert list(report.to_json()["results"]) == [run.label for run in LESSONS[name].runs]
+    as_json = report.to_json()
+    assert set(as_json) == {"name", "title", "fast", "passed", "check", "runs"}
+    assert (as_json["name"], as_json["fast"], as_json["passed"]) == (name, True, True)
+    lesson = LESSONS[name]
+    if isinstance(lesson, RaceLesson):
+        assert [run["label"] for run in as_json["runs"]] == [run.label for run in lesson.runs]
+        for run in as_json["runs"]:
+            assert set(run) == {"label", "strategy", "scenario", "metrics", "correct"}
+            assert tuple(run["metrics"]) == METRIC_KEYS
+    else:
+        assert all(outcome.as_expected for outcome in report.outcomes)
+        assert len(as_json["runs"]) == 2
+
+
+def test_a_race_check_fails_when_its_lesson_did_not_happen() -> None:
+    correct = run_race(Scenario(requests=2, latency_ms=0, jitter_ms=0), "two-level")
+    bug = LESSONS["the-original-bug"]
+    assert isinstance(bug, RaceLesson)
+    check = bug.check({"cache-lock": correct, "cache-lock-recheck": correct})
+    assert not check.passed
+    assert check.message.startswith("cache-lock wrote 1 descriptions for 1 movie (1 AI call)")
+
+
+def test_the_flag_lessons_judge_what_each_mode_promises() -> None:
+    def regenerated(locking: bool, after: int, alternatives: int, rewritten: bool) -> Regenerated:
+        return Regenerated(locking, 16, 16, 1, after, rewritten, alternatives, Counter())
+
+    assert regenerated(False, 1, 16, False).as_promised
+    assert not regenerated(False, 1, 15, False).as_promised  # an alternative was lost
+    assert not regenerated(False, 2, 16, True).as_promised  # the baseline was touched
+    assert regenerated(True, 17, 0, True).as_promised
+    assert not regenerated(True, 9, 0, True).as_promised  # lost updates
+    rolled_back = RolledOut("x", 0.8, 3, 1, 2, 2, (10, 50, 100), 10, "rolled_back", "why", False)
+    assert rolled_back.outcome("rolled_back").as_expected
+    assert not rolled_back.outcome("completed").as_expected
+    assert rolled_back.summary == "rolled back at 10%: why"

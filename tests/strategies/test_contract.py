@@ -95,7 +95,7 @@ def test_racers_on_one_slug_get_what_the_strategy_promises(
     assert metrics.failed_jobs == promise.failed_jobs
     if promise.jobs is not None:
         assert metrics.jobs_dispatched == promise.jobs
-        assert metrics.deduplicated_at_dispatch == RACERS - promise.jobs
+        assert metrics.deduplicated == RACERS - promise.jobs
     endings = Counter(row.ending for row in racing.timeline)
     for ending, count in promise.endings:
         assert endings[ending] == count, endings
