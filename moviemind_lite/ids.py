@@ -49,4 +49,5 @@ def after(milliseconds: float) -> str:
 
 def parse_timestamp(value: str) -> datetime:
     """The aware datetime of a stored timestamp."""
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    # fromisoformat (C, understands "Z" since 3.11) is ~20x faster than strptime.
+    return datetime.fromisoformat(value)

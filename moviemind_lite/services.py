@@ -25,6 +25,7 @@ from moviemind_lite.domain import (
 from moviemind_lite.errors import EntityNotFound, HomeNotUsable, InvalidInput, NotFound
 from moviemind_lite.flags.service import FlagService
 from moviemind_lite.jobs.body import JobEnvironment, baseline_key
+from moviemind_lite.jobs.dispatch import dispatch_request
 from moviemind_lite.jobs.model import DONE, FAILED, IN_PROGRESS_ELSEWHERE, Job, JobRequest
 from moviemind_lite.jobs.runner import JobRunner
 from moviemind_lite.jobs.slots import acquire_slot, slot_key
@@ -333,31 +334,28 @@ class MovieMind:
         cached = answer_cache.lookup(self.database, key)
         if cached is not None:
             return RequestOutcome(kind, "done", None, EntityView.from_cache(kind, cached))
-        request = JobRequest(kind.name, slug, locale, context_tag)
-        strategy = self.strategy()
-        with self.database.write() as conn:
-            entity = catalog.find_entity(conn, kind, slug)
-            text = (
-                catalog.find_baseline(conn, kind, entity.id, locale, context_tag)
-                if entity
-                else None
-            )
-            if entity is not None and text is not None:
-                view = EntityView(entity, locale, context_tag, text)
-                answer_cache.store(conn, key, kind, entity.id, view.to_cache())
-                return RequestOutcome(kind, "done", None, view)
+        if not self._generation_enabled(kind, slug):
+            entity = catalog.find_entity(self.database, kind, slug)
             if entity is None:
-                self._check_generation_enabled(kind, slug)
-            elif not self._generation_enabled(kind, slug):
-                # A known entity without this text: show it as it is.
-                return RequestOutcome(
-                    kind, "done", None, EntityView(entity, locale, context_tag, None)
-                )
-            dispatch = strategy.dispatch(conn, request)
+                self._check_generation_enabled(kind, slug)  # raises: not found
+            assert entity is not None
+            # A known entity: show what is stored, without generating.
+            text = catalog.find_baseline(self.database, kind, entity.id, locale, context_tag)
+            return RequestOutcome(kind, "done", None, EntityView(entity, locale, context_tag, text))
+        dispatched = dispatch_request(
+            self.database, self.strategy(), JobRequest(kind.name, slug, locale, context_tag)
+        )
+        if dispatched.how == "stored":
+            assert dispatched.entity is not None
+            view = EntityView(dispatched.entity, locale, context_tag, dispatched.text)
+            with self.database.write() as conn:
+                answer_cache.store(conn, key, kind, dispatched.entity.id, view.to_cache())
+            return RequestOutcome(kind, "done", None, view)
+        assert dispatched.job is not None
         if not wait:
-            status = "queued" if dispatch.created else "in_progress"
-            return RequestOutcome(kind, status, dispatch.job, None)
-        return self._outcome(self.runner.drive(dispatch.job.id, timeout_s), kind)
+            status = "queued" if dispatched.how == "created" else "in_progress"
+            return RequestOutcome(kind, status, dispatched.job, None)
+        return self._outcome(self.runner.drive(dispatched.job.id, timeout_s), kind)
 
     def regenerate(
         self,

@@ -114,8 +114,10 @@ class JobRunner:
 
     def _run(self, job: Job) -> Job | None:
         self.leases.hold(job)
+        body = JobBody(self.env, job)
+        body.on_written = lambda conn, outcome: self.jobs.complete_in(conn, job, outcome)
         try:
-            outcome = self.strategy_for(job.strategy).execute(JobBody(self.env, job))
+            outcome = self.strategy_for(job.strategy).execute(body)
         except CircuitOpen as error:
             # Not the job's fault: put it back without burning an attempt.
             return self.jobs.defer(job, str(error), error.retry_at)
@@ -132,6 +134,8 @@ class JobRunner:
             return self.jobs.fail(job, f"{type(error).__name__}: {error}", retryable=False)
         finally:
             self.leases.drop(job)
+        if body.ended_in_write:
+            return body.completed
         return self.jobs.complete(job, outcome)
 
     def drive(

@@ -214,27 +214,31 @@ class JobStore:
 
     def complete(self, job: Job, outcome: JobOutcome) -> Job | None:
         """Mark DONE with the outcome and free the slot; ``None`` if the lease was lost."""
-        stamp = now()
         with self.database.write() as conn:
-            row = conn.execute(
-                "UPDATE jobs SET status = 'DONE', result = ?, entity_id = ?, text_id = ?, "
-                "error = NULL, lease_until = NULL, finished_at = ?, updated_at = ? "
-                "WHERE id = ? AND worker_id = ? AND attempts = ? AND status = 'IN_PROGRESS' "
-                "RETURNING *",
-                (
-                    outcome.result,
-                    outcome.entity_id,
-                    outcome.text_id,
-                    stamp,
-                    stamp,
-                    job.id,
-                    job.worker_id,
-                    job.attempts,
-                ),
-            ).fetchone()
-            if row is None:
-                return None
-            release_slot(conn, slot_key(job.request), job.id)
+            return self.complete_in(conn, job, outcome)
+
+    def complete_in(self, conn: sqlite3.Connection, job: Job, outcome: JobOutcome) -> Job | None:
+        """:meth:`complete` inside the caller's transaction (the one that wrote the rows)."""
+        stamp = now()
+        row = conn.execute(
+            "UPDATE jobs SET status = 'DONE', result = ?, entity_id = ?, text_id = ?, "
+            "error = NULL, lease_until = NULL, finished_at = ?, updated_at = ? "
+            "WHERE id = ? AND worker_id = ? AND attempts = ? AND status = 'IN_PROGRESS' "
+            "RETURNING *",
+            (
+                outcome.result,
+                outcome.entity_id,
+                outcome.text_id,
+                stamp,
+                stamp,
+                job.id,
+                job.worker_id,
+                job.attempts,
+            ),
+        ).fetchone()
+        if row is None:
+            return None
+        release_slot(conn, slot_key(job.request), job.id)
         done = Job.from_row(row)
         log_transition(done, "Job done")
         return done

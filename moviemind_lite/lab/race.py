@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from moviemind_lite.domain import KINDS
 from moviemind_lite.errors import InvalidInput, MovieMindError
+from moviemind_lite.jobs import dispatch as job_dispatch
 from moviemind_lite.jobs.model import JobRequest
 from moviemind_lite.lab.drivers import Answers, JobDriver, ThreadWorkers
 from moviemind_lite.lab.metrics import Aftermath, Metrics, RequestRecord, aftermath, measure
@@ -28,7 +28,6 @@ from moviemind_lite.lab.rig import Rig, lab_settings, prepare_scratch, scratch_h
 from moviemind_lite.lab.scenario import CONTEXT_TAG, LOCALE, Scenario
 from moviemind_lite.lab.timeline import QUEUED, PhaseLog, TimelineRow, timeline_rows
 from moviemind_lite.locks import STALE_WRITE
-from moviemind_lite.store import catalog
 from moviemind_lite.strategies import STRATEGIES
 from moviemind_lite.strategies.base import strategy_factory
 
@@ -67,15 +66,8 @@ def dispatch_request(rig: Rig, request: JobRequest) -> tuple[str, str | None]:
     ``how`` is ``stored`` (the text is there: no job), ``created`` or
     ``joined`` (the strategy handed back a job already on its way).
     """
-    kind = KINDS[request.kind]
-    with rig.database.write() as conn:
-        entity = catalog.find_entity(conn, kind, request.slug)
-        if entity is not None and catalog.find_baseline(
-            conn, kind, entity.id, request.locale, request.context_tag
-        ):
-            return "stored", None
-        dispatch = rig.strategy.dispatch(conn, request)
-    return ("created" if dispatch.created else "joined"), dispatch.job.id
+    dispatched = job_dispatch.dispatch_request(rig.database, rig.strategy, request)
+    return dispatched.how, dispatched.job.id if dispatched.job else None
 
 
 # Request threads at most: a bigger crowd shares them, each thread issuing its

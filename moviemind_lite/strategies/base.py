@@ -60,6 +60,10 @@ class Strategy(Protocol):
 
     name: str
 
+    def peek(self, request: JobRequest) -> Job | None:
+        """A job already on its way for ``request``, found by reads alone (or ``None``)."""
+        ...
+
     def dispatch(self, conn: sqlite3.Connection, request: JobRequest) -> Dispatch:
         """Turn a request into a job (a new one, or one already on its way)."""
         ...
@@ -108,6 +112,10 @@ class NewJobPerRequest:
 
     def __init__(self, context: StrategyContext) -> None:
         self.context = context
+
+    def peek(self, request: JobRequest) -> Job | None:
+        """Nothing to join: these strategies never share a job between requests."""
+        return None
 
     def dispatch(self, conn: sqlite3.Connection, request: JobRequest) -> Dispatch:
         """A new PENDING job for every request."""

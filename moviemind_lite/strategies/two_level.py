@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from moviemind_lite.ids import new_id
+from moviemind_lite.ids import new_id, now
 from moviemind_lite.jobs.body import JobBody
 from moviemind_lite.jobs.model import FINISHED, Job, JobOutcome, JobRequest
 from moviemind_lite.jobs.slots import acquire_slot, slot_key, take_over_slot
@@ -19,6 +19,22 @@ class TwoLevel:
 
     def __init__(self, context: StrategyContext) -> None:
         self.context = context
+
+    def peek(self, request: JobRequest) -> Job | None:
+        """The unfinished job holding the key's live slot, read without a write lock.
+
+        Most requests in a herd end here; the write path below stays the one
+        that decides when no live holder is seen.
+        """
+        database = self.context.database
+        row = database.query_one(
+            "SELECT jobs.* FROM generation_slots JOIN jobs ON jobs.id = generation_slots.job_id "
+            "WHERE generation_slots.key = ? AND generation_slots.expires_at > ?",
+            (slot_key(request), now()),
+        )
+        if row is None or row["status"] in FINISHED:
+            return None
+        return Job.from_row(row)
 
     def dispatch(self, conn: sqlite3.Connection, request: JobRequest) -> Dispatch:
         """Take the key's slot with a new job, or hand back the job holding it."""

@@ -1,0 +1,61 @@
+"""Turning a request into a job: the one dispatch step ``show`` and the lab share.
+
+Cheap reads come first, outside any write transaction: a key whose job is
+already on its way (the strategy's ``peek``) or whose text is stored needs no
+write at all. Only a request that may create a job opens ``BEGIN IMMEDIATE``,
+looks again (another request may have just written the text) and lets the
+strategy dispatch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from moviemind_lite.domain import KINDS
+from moviemind_lite.jobs.model import Job, JobRequest
+from moviemind_lite.store import catalog
+from moviemind_lite.store.catalog import Entity, Text
+from moviemind_lite.store.db import Database
+from moviemind_lite.strategies.base import Strategy
+
+How = Literal["stored", "created", "joined"]
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    """Where a request ended: on stored text, on a new job, or on a job on its way."""
+
+    how: How
+    job: Job | None = None
+    entity: Entity | None = None
+    text: Text | None = None
+
+
+def _stored(database: Database, request: JobRequest) -> Dispatched | None:
+    kind = KINDS[request.kind]
+    entity = catalog.find_entity(database, kind, request.slug)
+    if entity is None:
+        return None
+    text = catalog.find_baseline(database, kind, entity.id, request.locale, request.context_tag)
+    return Dispatched("stored", entity=entity, text=text) if text is not None else None
+
+
+def dispatch_request(database: Database, strategy: Strategy, request: JobRequest) -> Dispatched:
+    """Answer from the store, join a job on its way, or let ``strategy`` dispatch."""
+    joined = strategy.peek(request)
+    if joined is not None:
+        return Dispatched("joined", job=joined)
+    stored = _stored(database, request)
+    if stored is not None:
+        return stored
+    with database.write() as conn:
+        # Looked up again inside the transaction: the text may have just landed.
+        kind = KINDS[request.kind]
+        entity = catalog.find_entity(conn, kind, request.slug)
+        if entity is not None:
+            text = catalog.find_baseline(conn, kind, entity.id, request.locale, request.context_tag)
+            if text is not None:
+                return Dispatched("stored", entity=entity, text=text)
+        dispatch = strategy.dispatch(conn, request)
+    return Dispatched("created" if dispatch.created else "joined", job=dispatch.job, entity=entity)
