@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from moviemind_lite.ai.breaker import CircuitBreaker, GuardedGenerator
-from moviemind_lite.ai.generator import CallRecord, Generator, make_generator
 from moviemind_lite.config import Settings
 from moviemind_lite.domain import (
     DEFAULT_CONTEXT,
@@ -23,24 +22,27 @@ from moviemind_lite.domain import (
     validate_slug,
 )
 from moviemind_lite.errors import EntityNotFound, HomeNotUsable, InvalidInput, NotFound
-from moviemind_lite.flags.service import FlagService
-from moviemind_lite.jobs.body import JobEnvironment, baseline_key
-from moviemind_lite.jobs.dispatch import dispatch_request
 from moviemind_lite.jobs.model import DONE, FAILED, IN_PROGRESS_ELSEWHERE, Job, JobRequest
-from moviemind_lite.jobs.runner import JobRunner
 from moviemind_lite.jobs.slots import acquire_slot, slot_key
 from moviemind_lite.jobs.store import JobStore, validate_job_id
-from moviemind_lite.locks.file_lock import KeyedFileLocks
 from moviemind_lite.logs import configure_logging
-from moviemind_lite.rollout import RolloutService
-from moviemind_lite.stats import JobStats
-from moviemind_lite.stats import collect as collect_stats
 from moviemind_lite.store import answer_cache, catalog
 from moviemind_lite.store.catalog import Entity, Text
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.migrations import migrate
 from moviemind_lite.store.sample_catalog import load_sample_catalog
-from moviemind_lite.strategies import Strategy, StrategyContext, StrategyOptions, make_strategy
+
+if TYPE_CHECKING:
+    # The job machinery is imported when first used: a ``show`` answered from
+    # the store or the answer cache should not pay for strategies, filelock,
+    # the rollout guard or the AI (about a third of its start-up time).
+    from moviemind_lite.ai.breaker import CircuitBreaker
+    from moviemind_lite.ai.generator import CallRecord, Generator
+    from moviemind_lite.flags.service import FlagService
+    from moviemind_lite.jobs.runner import JobRunner
+    from moviemind_lite.rollout import RolloutService
+    from moviemind_lite.stats import JobStats
+    from moviemind_lite.strategies import Strategy
 
 GENERATION_FLAGS = {"movie": "ai_description_generation", "person": "ai_bio_generation"}
 BASELINE_LOCKING_FLAG = "ai_generation_baseline_locking"
@@ -143,12 +145,30 @@ class MovieMind:
         self.database = database
         self.created = created
         self.jobs = JobStore(database, settings.jobs)
-        self.calls = CallRecord(database)
         self._strategies: dict[str, Strategy] = {}
         self._generator: Generator | None = None
         self._runner: JobRunner | None = None
-        self.flags = FlagService(database, settings.environment)
-        self.rollouts = RolloutService(database, settings.environment)
+
+    @cached_property
+    def calls(self) -> CallRecord:
+        """Every AI call made on this database, by any process."""
+        from moviemind_lite.ai.generator import CallRecord
+
+        return CallRecord(self.database)
+
+    @cached_property
+    def flags(self) -> FlagService:
+        """Feature flags in this environment."""
+        from moviemind_lite.flags.service import FlagService
+
+        return FlagService(self.database, self.settings.environment)
+
+    @cached_property
+    def rollouts(self) -> RolloutService:
+        """Staged rollouts of flags in this environment."""
+        from moviemind_lite.rollout import RolloutService
+
+        return RolloutService(self.database, self.settings.environment)
 
     @classmethod
     def open(cls, settings: Settings, *, load_sample: bool = True) -> MovieMind:
@@ -233,6 +253,9 @@ class MovieMind:
     def generator(self) -> Generator:
         """The AI generator (the offline mock), built on first use."""
         if self._generator is None:
+            from moviemind_lite.ai.breaker import GuardedGenerator
+            from moviemind_lite.ai.generator import make_generator
+
             self._generator = GuardedGenerator(
                 make_generator("mock", self.settings.ai, self.calls), self.breaker
             )
@@ -241,6 +264,8 @@ class MovieMind:
     @property
     def breaker(self) -> CircuitBreaker:
         """The AI circuit breaker shared by every process on this database."""
+        from moviemind_lite.ai.breaker import CircuitBreaker
+
         return CircuitBreaker(
             self.database,
             threshold=self.settings.ai.breaker_threshold,
@@ -251,6 +276,8 @@ class MovieMind:
         """The strategy called ``name`` (default: the configured one, ``two-level``)."""
         name = name or self.settings.jobs.strategy
         if name not in self._strategies:
+            from moviemind_lite.strategies import StrategyContext, StrategyOptions, make_strategy
+
             options = StrategyOptions(slot_ttl_ms=self.settings.jobs.slot_ttl_ms)
             context = StrategyContext(self.database, self.settings.locks_dir, self.jobs, options)
             self._strategies[name] = make_strategy(name, context)
@@ -260,6 +287,9 @@ class MovieMind:
     def runner(self) -> JobRunner:
         """Runs jobs in this process (threads of the caller or of a pool)."""
         if self._runner is None:
+            from moviemind_lite.jobs.body import JobEnvironment
+            from moviemind_lite.jobs.runner import JobRunner
+
             env = JobEnvironment(
                 self.database,
                 self.generator,
@@ -275,6 +305,8 @@ class MovieMind:
         return self._runner
 
     def _baseline_lock(self, key: str) -> AbstractContextManager[object]:
+        from moviemind_lite.locks.file_lock import KeyedFileLocks
+
         return KeyedFileLocks(self.settings.locks_dir).hold(key)
 
     def promote(self, kind: EntityKind, slug: str, text_id: str) -> Text:
@@ -290,6 +322,8 @@ class MovieMind:
         text = catalog.find_text(self.database, kind, text_id)
         if text is None or text.id not in {t.id for t in self.texts(entity)}:
             raise NotFound(f"{slug} has no {kind.text_noun} with id {text_id}")
+        from moviemind_lite.jobs.body import baseline_key
+
         key = baseline_key(kind, entity.id, text.locale, text.context_tag)
         with self._baseline_lock(key), self.database.write() as conn:
             catalog.promote_to_baseline(conn, kind, entity.id, text)
@@ -342,6 +376,8 @@ class MovieMind:
             # A known entity: show what is stored, without generating.
             text = catalog.find_baseline(self.database, kind, entity.id, locale, context_tag)
             return RequestOutcome(kind, "done", None, EntityView(entity, locale, context_tag, text))
+        from moviemind_lite.jobs.dispatch import dispatch_request
+
         dispatched = dispatch_request(
             self.database, self.strategy(), JobRequest(kind.name, slug, locale, context_tag)
         )
@@ -417,7 +453,9 @@ class MovieMind:
 
     def stats(self) -> JobStats:
         """Queue and job statistics over every process using this database."""
-        collected = collect_stats(self.database)
+        from moviemind_lite.stats import collect
+
+        collected = collect(self.database)
         breaker = self.breaker.state()
         collected.extra.update(
             ai_circuit=breaker.state,
