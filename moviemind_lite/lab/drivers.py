@@ -12,11 +12,12 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future
+from contextlib import suppress
 from typing import Protocol
 
 from moviemind_lite.jobs.model import Job
 from moviemind_lite.jobs.runner import ThreadPoolRunner
-from moviemind_lite.lab.rig import Rig
+from moviemind_lite.lab.rig import RaceThreads, Rig
 from moviemind_lite.lab.timeline import ENDED, PhaseLog
 
 AnswerCallback = Callable[[str | None], None]
@@ -70,16 +71,53 @@ class JobDriver(Protocol):
         ...
 
 
-class ThreadWorkers:
-    """Threads mode: each created job is driven to its end in a pool of ``workers`` threads."""
+# How long the pool's threads may take to start, all of them.
+_POOL_START_S = 10.0
+STOPPED_BEFORE_RUN = "the race was stopped before this job ran"
 
-    def __init__(self, rig: Rig, workers: int, log: PhaseLog, answers: Answers) -> None:
+
+class ThreadWorkers:
+    """Threads mode: each created job is driven to its end in a pool of ``workers`` threads.
+
+    With ``race``, the pool's threads are started up front and join the race
+    (their log records are the race's). With ``stop``, a stopped race drops
+    the jobs still queued instead of running them.
+    """
+
+    def __init__(
+        self,
+        rig: Rig,
+        workers: int,
+        log: PhaseLog,
+        answers: Answers,
+        race: RaceThreads | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
         self.pool = ThreadPoolRunner(rig.runner, workers)
+        self.workers = workers
         self.log = log
         self.answers = answers
+        self.race = race
+        self.stop_event = stop
 
     def start(self) -> None:
-        """The pool starts its threads on first use."""
+        """Start the pool's threads, each joining the race (without a race: on first use)."""
+        race = self.race
+        if race is None:
+            return
+        # One task per thread, held at a barrier until every thread has one:
+        # the pool cannot hand two of them to the same thread, so it starts
+        # all of its threads, each of which joins the race before any job.
+        gathered = threading.Barrier(self.workers)
+
+        def join_race() -> None:
+            race.add_current_thread()
+            # A slow start breaks the barrier: the threads have joined all the same.
+            with suppress(threading.BrokenBarrierError):
+                gathered.wait(_POOL_START_S)
+
+        for started in [self.pool.executor.submit(join_race) for _ in range(self.workers)]:
+            started.result()
 
     def submit(self, job_id: str) -> None:
         """Drive ``job_id`` in the pool."""
@@ -88,9 +126,14 @@ class ThreadWorkers:
 
     def _ended(self, job_id: str, future: Future[Job]) -> None:
         self.log.record(job_id, ENDED)
+        if future.cancelled():
+            self.answers.finish(job_id, STOPPED_BEFORE_RUN)
+            return
         error = future.exception()
         self.answers.finish(job_id, None if error is None else f"{type(error).__name__}: {error}")
 
     def stop(self) -> None:
-        """Wait for the pool's threads."""
+        """Wait for the pool's threads (when the race was stopped: only for running jobs)."""
+        if self.stop_event is not None and self.stop_event.is_set():
+            self.pool.executor.shutdown(wait=False, cancel_futures=True)
         self.pool.shutdown()

@@ -20,8 +20,8 @@ from moviemind_lite.domain import MOVIE
 from moviemind_lite.errors import EntityNotFound
 from moviemind_lite.lab.lesson import Check, LessonReport, Outcome
 from moviemind_lite.lab.metrics import plural
-from moviemind_lite.lab.race import Progress
-from moviemind_lite.lab.rig import scratch_home, scratch_logging
+from moviemind_lite.lab.race import PhaseWatcher, Progress, RaceStopped
+from moviemind_lite.lab.rig import RaceThreads, scratch_home, scratch_logging
 from moviemind_lite.rollout import RolloutPlan
 from moviemind_lite.services import BASELINE_LOCKING_FLAG, GENERATION_FLAGS, MovieMind
 
@@ -31,19 +31,28 @@ _PATIENCE_S = 120.0
 
 
 @contextmanager
-def scratch_app(ai: AISettings, jobs: JobSettings) -> Iterator[MovieMind]:
-    """The application over a new, empty scratch home (no sample catalog), deleted afterwards."""
+def scratch_app(ai: AISettings, jobs: JobSettings) -> Iterator[tuple[MovieMind, RaceThreads]]:
+    """The application over a new, empty scratch home (no sample catalog), deleted afterwards.
+
+    Also yields the run's threads: those it starts must join them, so that
+    their log records go to the scratch home's log.
+    """
     with scratch_home(keep=False) as home:
         settings = Settings(home=home, busy_timeout_ms=600_000, ai=ai, jobs=jobs)
-        with scratch_logging(settings.log_path), MovieMind.open(settings, load_sample=False) as app:
-            yield app
+        with (
+            scratch_logging(settings.log_path) as race,
+            MovieMind.open(settings, load_sample=False) as app,
+        ):
+            yield app, race
 
 
-def at_once(count: int, work: Callable[[int], None]) -> None:
-    """Run ``work(0)`` .. ``work(count - 1)`` on as many threads, released together."""
+def at_once(count: int, work: Callable[[int], None], race: RaceThreads | None = None) -> None:
+    """Run ``work(0)`` .. ``work(count - 1)`` on as many threads (joining ``race``), together."""
     barrier = threading.Barrier(count)
 
     def run(index: int) -> None:
+        if race is not None:
+            race.add_current_thread()
         barrier.wait()
         work(index)
 
@@ -163,12 +172,26 @@ class BaselineRegenerate:
             regenerate,
         ]
 
-    def play(self, *, fast: bool = False, on_progress: Progress | None = None) -> LessonReport:
-        """Regenerate at once with the flag off, then on; check each did what it promises."""
+    def play(
+        self,
+        *,
+        fast: bool = False,
+        on_progress: Progress | None = None,
+        on_phase: PhaseWatcher | None = None,
+        stop: threading.Event | None = None,
+    ) -> LessonReport:
+        """Regenerate at once with the flag off, then on; check each did what it promises.
+
+        No job phases to watch here (``on_phase`` hears nothing); ``stop`` is
+        looked at before each of the two runs.
+        """
         latency = self.fast_latency_ms if fast else self.latency_ms
-        off, on = (
-            self.regenerate_at_once(locking, latency, on_progress) for locking in (False, True)
-        )
+        runs = []
+        for locking in (False, True):
+            if stop is not None and stop.is_set():
+                raise RaceStopped()
+            runs.append(self.regenerate_at_once(locking, latency, on_progress))
+        off, on = runs
         return LessonReport(
             self,
             fast,
@@ -183,7 +206,7 @@ class BaselineRegenerate:
         """Generate the movie, set the flag, regenerate it ``regenerations`` times at once."""
         label = f"baseline locking {'on' if locking else 'off'}"
         ai = AISettings(latency_ms=latency_ms, jitter_ms=0)
-        with scratch_app(ai, JobSettings(poll_ms=5.0)) as app:
+        with scratch_app(ai, JobSettings(poll_ms=5.0)) as (app, race):
             # The first request writes the baseline and builds the runner before
             # the threads share it.
             first = app.request(MOVIE, self.slug)
@@ -203,7 +226,7 @@ class BaselineRegenerate:
                 if on_progress is not None:
                     on_progress(label, done, self.regenerations)
 
-            at_once(self.regenerations, regenerate)
+            at_once(self.regenerations, regenerate, race)
             texts = app.texts(first.view.entity)
             after = next(text for text in texts if text.id == before.id)
             return Regenerated(
@@ -322,11 +345,22 @@ class CanaryRollback:
             "moviemind rollout status",
         ]
 
-    def play(self, *, fast: bool = False, on_progress: Progress | None = None) -> LessonReport:
-        """Roll out under a failing AI, then under a healthy one; check how each ended."""
+    def play(
+        self,
+        *,
+        fast: bool = False,
+        on_progress: Progress | None = None,
+        on_phase: PhaseWatcher | None = None,
+        stop: threading.Event | None = None,
+    ) -> LessonReport:
+        """Roll out under a failing AI, then under a healthy one; check how each ended.
+
+        No job phases to watch here (``on_phase`` hears nothing); ``stop`` is
+        looked at before each request.
+        """
         latency = self.fast_latency_ms if fast else self.latency_ms
-        failing = self.roll_out("AI failing often", self.failing_rate, latency, on_progress)
-        healthy = self.roll_out("healthy AI", 0.0, latency, on_progress)
+        failing = self.roll_out("AI failing often", self.failing_rate, latency, on_progress, stop)
+        healthy = self.roll_out("healthy AI", 0.0, latency, on_progress, stop)
         passed = (
             failing.status == "rolled_back"
             and not failing.flag_on
@@ -346,7 +380,12 @@ class CanaryRollback:
         )
 
     def roll_out(
-        self, label: str, fail_rate: float, latency_ms: float, on_progress: Progress | None = None
+        self,
+        label: str,
+        fail_rate: float,
+        latency_ms: float,
+        on_progress: Progress | None = None,
+        stop: threading.Event | None = None,
     ) -> RolledOut:
         """Start the rollout and send requests for new slugs until it ends."""
         # The breaker would defer the failing jobs instead of failing them; this
@@ -354,10 +393,12 @@ class CanaryRollback:
         ai = AISettings(
             latency_ms=latency_ms, jitter_ms=0, fail_rate=fail_rate, breaker_threshold=1_000_000
         )
-        with scratch_app(ai, JobSettings(backoff_ms=1.0, poll_ms=2.0)) as app:
+        with scratch_app(ai, JobSettings(backoff_ms=1.0, poll_ms=2.0)) as (app, _race):
             app.rollouts.start(ROLLOUT_FLAG, self.plan())
             requests = outside = jobs = failed = 0
             while requests < self.max_requests and app.rollouts.active(ROLLOUT_FLAG):
+                if stop is not None and stop.is_set():
+                    raise RaceStopped()
                 requests += 1
                 try:
                     outcome = app.request(MOVIE, f"canary-film-{requests:05d}")

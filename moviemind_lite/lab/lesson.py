@@ -9,11 +9,12 @@ the expected outcome occurred.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from moviemind_lite.lab.race import Progress, RaceResult
+from moviemind_lite.lab.race import PhaseWatcher, Progress, RaceResult
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,20 @@ class Lesson(Protocol):
         """Commands that replay the lesson's runs one by one, to vary them."""
         ...
 
-    def play(self, *, fast: bool = False, on_progress: Progress | None = None) -> LessonReport:
-        """Run the lesson (``fast``: its reduced variant) and check its outcome."""
+    def play(
+        self,
+        *,
+        fast: bool = False,
+        on_progress: Progress | None = None,
+        on_phase: PhaseWatcher | None = None,
+        stop: threading.Event | None = None,
+    ) -> LessonReport:
+        """Run the lesson (``fast``: its reduced variant) and check its outcome.
+
+        ``on_progress``, ``on_phase`` and ``stop`` work as for
+        :func:`~moviemind_lite.lab.race.run_race`; a stopped lesson raises
+        :class:`~moviemind_lite.lab.race.RaceStopped`.
+        """
         ...
 
 

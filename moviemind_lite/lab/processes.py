@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from multiprocessing.process import BaseProcess
 from multiprocessing.queues import SimpleQueue
 from pathlib import Path
@@ -61,6 +63,26 @@ def worker_main(spec: WorkerSpec, events: SimpleQueue[Event]) -> None:
         rig.database.close()
 
 
+def start_resource_tracker() -> None:
+    """Make sure multiprocessing's resource tracker runs, even under a captured stderr.
+
+    The tracker process is handed ``sys.stderr.fileno()``; a front end that
+    captures stderr (Textual's capture says -1) would make starting it, and so
+    making the race's queue, fail. The tracker gets the process's real stderr.
+    """
+    try:
+        usable = sys.stderr is None or sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        usable = True  # no descriptor at all: the tracker does without one
+    if usable or sys.__stderr__ is None:
+        return
+    captured, sys.stderr = sys.stderr, sys.__stderr__
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        sys.stderr = captured
+
+
 class ProcessWorkers:
     """``workers`` worker processes, plus a thread in this process reading their events."""
 
@@ -73,6 +95,7 @@ class ProcessWorkers:
         self.answers = answers
         # spawn, not fork: the racing process has threads (and locks held by them).
         self._context = multiprocessing.get_context("spawn")
+        start_resource_tracker()
         self.events: SimpleQueue[Event] = self._context.SimpleQueue()
         self.processes: list[BaseProcess] = []
         self._lock = threading.Lock()

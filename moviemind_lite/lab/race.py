@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,16 @@ from moviemind_lite.jobs.model import JobRequest
 from moviemind_lite.lab.drivers import Answers, JobDriver, ThreadWorkers
 from moviemind_lite.lab.metrics import Aftermath, Metrics, RequestRecord, aftermath, measure
 from moviemind_lite.lab.processes import ProcessWorkers
-from moviemind_lite.lab.rig import Rig, lab_settings, prepare_scratch, scratch_home, scratch_logging
+from moviemind_lite.lab.rig import (
+    RaceThreads,
+    Rig,
+    lab_settings,
+    prepare_scratch,
+    scratch_home,
+    scratch_logging,
+)
 from moviemind_lite.lab.scenario import CONTEXT_TAG, LOCALE, Scenario
-from moviemind_lite.lab.timeline import QUEUED, PhaseLog, TimelineRow, timeline_rows
+from moviemind_lite.lab.timeline import QUEUED, PhaseLog, TimelineRow, draw_bar, timeline_rows
 from moviemind_lite.locks import STALE_WRITE
 from moviemind_lite.strategies import STRATEGIES
 from moviemind_lite.strategies.base import strategy_factory
@@ -42,7 +49,23 @@ TEACHING_ORDER = (
     "two-level",
 )
 
+# (label, requests answered, requests): called on the answering thread, must not block.
 Progress = Callable[[str, int, int], None]
+# (label, job id, phase, time.monotonic()): each phase a job enters, as it enters it,
+# called on the job's (or request's) thread: it must not block either.
+PhaseWatcher = Callable[[str, str, str, float], None]
+# How often a stopped race's waits look at the stop event.
+_STOP_POLL_S = 0.05
+STOPPED = "the race was stopped"
+
+
+class RaceStopped(MovieMindError):
+    """The caller stopped a race (``stop`` was set) before it ended; ``finished`` ran to the end."""
+
+    def __init__(self, finished: tuple[RaceResult, ...] = ()) -> None:
+        done = f" after {len(finished)} finished" if finished else ""
+        super().__init__(STOPPED + done)
+        self.finished = finished
 
 
 def strategy_names(spec: str) -> list[str]:
@@ -82,7 +105,8 @@ class RequestCrowd:
     that, request ``i`` is issued by thread ``i % MAX_CLIENTS``. A request's
     latency runs from its arrival (the release, plus its spread offset) to
     its answer, so time spent waiting for a free client thread counts, as a
-    queue in front of a server would.
+    queue in front of a server would. Its threads join ``race`` (their log
+    records are the race's); once ``stop`` is set they issue nothing more.
     """
 
     def __init__(
@@ -93,6 +117,8 @@ class RequestCrowd:
         log: PhaseLog,
         answers: Answers,
         on_answer: Callable[[int], None],
+        race: RaceThreads | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.scenario = scenario
         self.rig = rig
@@ -100,6 +126,8 @@ class RequestCrowd:
         self.log = log
         self.answers = answers
         self.on_answer = on_answer
+        self.race = race
+        self.stop = stop
         count = scenario.requests
         self._how: list[str] = ["error"] * count
         self._job: list[str | None] = [None] * count
@@ -132,8 +160,10 @@ class RequestCrowd:
         for index, arrived in enumerate(self._arrived):
             if arrived is None:
                 self._arrived[index] = released
-                self._settle(index, None, "the request's thread crashed")
-        self._all_settled.wait(max(released + self.deadline_s - time.monotonic(), 0.0))
+                self._settle(
+                    index, None, STOPPED if self._stopped() else "the request's thread crashed"
+                )
+        self._wait_for_answers(released + self.deadline_s)
         with self._lock:
             return [
                 RequestRecord(
@@ -143,27 +173,58 @@ class RequestCrowd:
                     self._job[index],
                     self._arrived[index] or released,
                     self._answered[index],
-                    self._error[index]
-                    or (None if self._answered[index] else "no answer before the race's deadline"),
+                    self._error[index] or (None if self._answered[index] else self._no_answer()),
                 )
                 for index in range(self.scenario.requests)
             ]
 
+    def _stopped(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    def _no_answer(self) -> str:
+        return STOPPED if self._stopped() else "no answer before the race's deadline"
+
+    def _wait_for_answers(self, deadline: float) -> None:
+        if self.stop is None:
+            self._all_settled.wait(max(deadline - time.monotonic(), 0.0))
+            return
+        while not self._stopped():
+            left = deadline - time.monotonic()
+            if left <= 0 or self._all_settled.wait(min(left, _STOP_POLL_S)):
+                return
+
+    def _pause(self, seconds: float) -> None:
+        if self.stop is None:
+            time.sleep(seconds)
+        else:
+            self.stop.wait(seconds)
+
     def _issue(self, client: int, barrier: threading.Barrier) -> None:
-        barrier.wait()
-        released = self._released[0]
-        for index in range(client, self.scenario.requests, MAX_CLIENTS):
-            arrival = released + self.scenario.arrival.offset_ms(index) / 1000
-            delay = arrival - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            try:
-                self._request(index, arrival)
-            except BaseException as crash:
-                # A bug: settle the request (the race must not wait for its
-                # deadline), then let the thread die with its traceback.
-                self._settle(index, None, f"the request crashed: {type(crash).__name__}: {crash}")
-                raise
+        if self.race is not None:
+            self.race.add_current_thread()
+        try:
+            barrier.wait()
+            released = self._released[0]
+            for index in range(client, self.scenario.requests, MAX_CLIENTS):
+                arrival = released + self.scenario.arrival.offset_ms(index) / 1000
+                delay = arrival - time.monotonic()
+                if delay > 0:
+                    self._pause(delay)
+                if self._stopped():
+                    # Never issued: run() records it as arrived at the release.
+                    return
+                try:
+                    self._request(index, arrival)
+                except BaseException as crash:
+                    # A bug: settle the request (the race must not wait for its
+                    # deadline), then let the thread die with its traceback.
+                    self._settle(
+                        index, None, f"the request crashed: {type(crash).__name__}: {crash}"
+                    )
+                    raise
+        finally:
+            if self.race is not None:
+                self.race.remove_current_thread()
 
     def _request(self, index: int, arrived: float) -> None:
         self._arrived[index] = arrived
@@ -209,11 +270,23 @@ class RaceResult:
     timeline: tuple[TimelineRow, ...]
     span_ms: float
     kept_home: Path | None
+    # When the timeline begins and ends (time.monotonic()).
+    window: tuple[float, float] = (0.0, 0.0)
 
     @property
     def correct(self) -> bool:
         """One movie and one description per slug, no duplicates, no failed job."""
         return self.metrics.correct
+
+    def timeline_drawn(self, width: int) -> tuple[TimelineRow, ...]:
+        """The timeline with its bars redrawn ``width`` columns wide (same rows, same order)."""
+        start, end = self.window
+        return tuple(
+            replace(row, bar=draw_bar(self.phases[row.job_id], start, end, width))
+            if row.job_id in self.phases
+            else row
+            for row in self.timeline
+        )
 
     def to_json(self) -> dict[str, Any]:
         """``race --json``: the scenario, the metrics and whether the outcome was correct."""
@@ -257,20 +330,35 @@ def run_race(
     *,
     label: str | None = None,
     on_progress: Progress | None = None,
+    on_phase: PhaseWatcher | None = None,
+    stop: threading.Event | None = None,
 ) -> RaceResult:
-    """Race ``strategy`` through ``scenario`` in a scratch home; count what happened."""
+    """Race ``strategy`` through ``scenario`` in a scratch home; count what happened.
+
+    ``on_progress`` hears of each answer and ``on_phase`` of each phase a job
+    enters, as they happen, from the race's threads. Setting ``stop`` (from
+    any thread) ends the race early: no new request is issued, queued jobs are
+    dropped, running ones finish, and :class:`RaceStopped` is raised.
+    """
     scenario = scenario.validated()
     strategy_factory(strategy)
     label = label or strategy
+    if stop is not None and stop.is_set():
+        raise RaceStopped()
+
+    def watched(job_id: str, phase: str, at: float) -> None:
+        if on_phase is not None:
+            on_phase(label, job_id, phase, at)
+
     with scratch_home(scenario.keep) as home:
         settings = lab_settings(home, scenario, strategy)
         prepare_scratch(settings, scenario)
-        with scratch_logging(settings.log_path):
-            log, answers = PhaseLog(), Answers()
+        with scratch_logging(settings.log_path) as race:
+            log, answers = PhaseLog(watched if on_phase is not None else None), Answers()
             rig = Rig(home, scenario, strategy, log.record)
             try:
                 driver: JobDriver = (
-                    ThreadWorkers(rig, scenario.workers, log, answers)
+                    ThreadWorkers(rig, scenario.workers, log, answers, race, stop)
                     if scenario.mode == "threads"
                     else ProcessWorkers(home, scenario, strategy, log, answers)
                 )
@@ -279,12 +367,14 @@ def run_race(
                     if on_progress is not None:
                         on_progress(label, count, scenario.requests)
 
-                crowd = RequestCrowd(scenario, rig, driver, log, answers, answered)
+                crowd = RequestCrowd(scenario, rig, driver, log, answers, answered, race, stop)
                 driver.start()
                 try:
                     records = crowd.run()
                 finally:
                     driver.stop()
+                if stop is not None and stop.is_set():
+                    raise RaceStopped()
                 phases = log.by_job()
                 metrics = measure(rig.database, scenario.all_slugs(), records, phases)
                 left = aftermath(rig.database, records)
@@ -307,13 +397,31 @@ def run_race(
         tuple(rows),
         round((end - start) * 1000, 1),
         home if scenario.keep else None,
+        (start, end),
     )
 
 
 def run_compare(
-    scenario: Scenario, strategies: list[str], on_progress: Progress | None = None
+    scenario: Scenario,
+    strategies: list[str],
+    on_progress: Progress | None = None,
+    *,
+    on_phase: PhaseWatcher | None = None,
+    stop: threading.Event | None = None,
 ) -> list[RaceResult]:
-    """The same scenario raced under each strategy in turn, each in its own scratch home."""
+    """The same scenario raced under each strategy in turn, each in its own scratch home.
+
+    Stopped (see :func:`run_race`), it raises :class:`RaceStopped` carrying
+    the strategies that finished.
+    """
     for name in strategies:
         strategy_factory(name)
-    return [run_race(scenario, name, on_progress=on_progress) for name in strategies]
+    results: list[RaceResult] = []
+    for name in strategies:
+        try:
+            results.append(
+                run_race(scenario, name, on_progress=on_progress, on_phase=on_phase, stop=stop)
+            )
+        except RaceStopped:
+            raise RaceStopped(tuple(results)) from None
+    return results

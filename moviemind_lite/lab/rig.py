@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from moviemind_lite.jobs.runner import JobRunner
 from moviemind_lite.jobs.store import JobStore
 from moviemind_lite.lab.scenario import Scenario
 from moviemind_lite.lab.timeline import KILLED, PAUSED, PERSISTING
-from moviemind_lite.logs import ROOT_LOGGER, configure_logging
+from moviemind_lite.logs import ROOT_LOGGER, JsonFormatter
 from moviemind_lite.services import prepare_home
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.migrations import migrate
@@ -74,21 +75,100 @@ def scratch_home(keep: bool) -> Iterator[Path]:
             shutil.rmtree(home, ignore_errors=True)
 
 
+class RaceThreads(logging.Filter):
+    """The threads working for one race: their log records, and only theirs, are the race's.
+
+    A thread joins with :meth:`add_current_thread`. Threads are remembered as
+    objects, not just idents: once a member has died, a new thread that is
+    given its ident is not taken for a member.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._members: dict[int, threading.Thread] = {}
+        self._lock = threading.Lock()
+
+    def add_current_thread(self) -> None:
+        """The calling thread works for the race from now on."""
+        thread = threading.current_thread()
+        with self._lock:
+            self._members[threading.get_ident()] = thread
+
+    def remove_current_thread(self) -> None:
+        """The calling thread no longer works for the race."""
+        with self._lock:
+            self._members.pop(threading.get_ident(), None)
+
+    def includes(self, ident: int | None) -> bool:
+        """Whether the (live) thread ``ident`` works for the race."""
+        thread = self._members.get(ident) if ident is not None else None
+        return thread is not None and thread.is_alive()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Let through the records logged by the race's threads."""
+        return self.includes(record.thread)
+
+    def outsiders(self) -> logging.Filter:
+        """A filter letting through everyone else's records."""
+        return _Outsiders(self)
+
+    def clear(self) -> None:
+        """The race is over: no thread works for it any more."""
+        with self._lock:
+            self._members.clear()
+
+
+class _Outsiders(logging.Filter):
+    def __init__(self, race: RaceThreads) -> None:
+        super().__init__()
+        self.race = race
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not self.race.includes(record.thread)
+
+
+class _RaceLogHandler(logging.FileHandler):
+    """A race's scratch log: told apart from the handlers it must leave alone."""
+
+
 @contextmanager
-def scratch_logging(log_path: Path) -> Iterator[None]:
-    """Send MovieMind's log to the scratch home for the block, then put things back."""
+def scratch_logging(log_path: Path) -> Iterator[RaceThreads]:
+    """Send the race's log records to ``log_path`` for the block, and nobody else's.
+
+    The records of the threads in the :class:`RaceThreads` yielded (the
+    calling thread, and the threads the race adds) go to the scratch log and
+    are kept out of the handlers already there; every other thread's records
+    go where they went before. An app that runs a race in a worker thread
+    keeps its own log whole, and the race's lines stay in the scratch home.
+    """
     logger = logging.getLogger(ROOT_LOGGER)
-    saved = (list(logger.handlers), logger.level, logger.propagate)
-    configure_logging(log_path)
+    level, propagate = logger.level, logger.propagate
+    race = RaceThreads()
+    race.add_current_thread()
+    outsiders = race.outsiders()
+    handler = _RaceLogHandler(os.fspath(log_path.resolve()), encoding="utf-8", delay=True)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(race)
+    kept = [other for other in logger.handlers if not isinstance(other, _RaceLogHandler)]
+    for other in kept:
+        other.addFilter(outsiders)
+    # First in the list: MovieMind.open inside the race (the flag lessons)
+    # finds its log already configured there and leaves the others alone.
+    logger.handlers = [handler, *logger.handlers]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
     try:
-        yield
+        yield race
     finally:
-        for handler in logger.handlers:
-            if handler not in saved[0]:
-                handler.close()
-        logger.handlers[:] = saved[0]
-        logger.setLevel(saved[1])
-        logger.propagate = saved[2]
+        logger.handlers = [other for other in logger.handlers if other is not handler]
+        for other in kept:
+            other.removeFilter(outsiders)
+            if other not in logger.handlers:
+                logger.addHandler(other)  # something in the race replaced it
+        handler.close()
+        race.clear()
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 def prepare_scratch(settings: Settings, scenario: Scenario) -> None:

@@ -13,6 +13,7 @@ time), the bound it checks follows from the structure it also checks.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,14 @@ from moviemind_lite.jobs.model import IN_PROGRESS_ELSEWHERE
 from moviemind_lite.lab.flag_lessons import BASELINE_REGENERATE, CANARY_ROLLBACK
 from moviemind_lite.lab.lesson import Check, Lesson, LessonReport
 from moviemind_lite.lab.metrics import plural
-from moviemind_lite.lab.race import TEACHING_ORDER, Progress, RaceResult, run_race
+from moviemind_lite.lab.race import (
+    TEACHING_ORDER,
+    PhaseWatcher,
+    Progress,
+    RaceResult,
+    RaceStopped,
+    run_race,
+)
 from moviemind_lite.lab.scenario import Arrival, Scenario
 from moviemind_lite.lab.timeline import GENERATING, KILLED, entered, peak_overlap
 from moviemind_lite.strategies.base import LOCKED, WAITING
@@ -78,16 +86,31 @@ class RaceLesson:
         """Each run's ``moviemind race`` command."""
         return [self.command(run, fast) for run in self.runs]
 
-    def play(self, *, fast: bool = False, on_progress: Progress | None = None) -> LessonReport:
+    def play(
+        self,
+        *,
+        fast: bool = False,
+        on_progress: Progress | None = None,
+        on_phase: PhaseWatcher | None = None,
+        stop: threading.Event | None = None,
+    ) -> LessonReport:
         """Race every run, then check the outcome."""
-        results = tuple(
-            run_race(
-                self.scenario_for(run, fast), run.strategy, label=run.label, on_progress=on_progress
-            )
-            for run in self.runs
-        )
+        results: list[RaceResult] = []
+        for run in self.runs:
+            try:
+                result = run_race(
+                    self.scenario_for(run, fast),
+                    run.strategy,
+                    label=run.label,
+                    on_progress=on_progress,
+                    on_phase=on_phase,
+                    stop=stop,
+                )
+            except RaceStopped:
+                raise RaceStopped(tuple(results)) from None
+            results.append(result)
         check = self.check({result.label: result for result in results})
-        return LessonReport(self, fast, results, (), check)
+        return LessonReport(self, fast, tuple(results), (), check)
 
 
 # -- the checks --------------------------------------------------------------------------
@@ -454,7 +477,12 @@ def lesson_named(name: str) -> Lesson:
 
 
 def run_lesson(
-    name: str, *, fast: bool = False, on_progress: Progress | None = None
+    name: str,
+    *,
+    fast: bool = False,
+    on_progress: Progress | None = None,
+    on_phase: PhaseWatcher | None = None,
+    stop: threading.Event | None = None,
 ) -> LessonReport:
-    """Play the lesson ``name`` and check its outcome."""
-    return lesson_named(name).play(fast=fast, on_progress=on_progress)
+    """Play the lesson ``name`` and check its outcome (``stop``: see :func:`run_race`)."""
+    return lesson_named(name).play(fast=fast, on_progress=on_progress, on_phase=on_phase, stop=stop)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -35,19 +36,29 @@ GLYPHS: dict[str, str] = {
 }
 LEGEND = "  ".join(f"{glyph} {name}" for name, glyph in GLYPHS.items())
 
+# Told of each event as it is recorded: (job id, phase, time).
+EventListener = Callable[[str, str, float], None]
+
 
 class PhaseLog:
-    """Thread-safe list of (job id, phase, time) events."""
+    """Thread-safe list of (job id, phase, time) events.
 
-    def __init__(self) -> None:
+    ``on_record``, if given, hears of each event as it is recorded, on the
+    recording thread (a job's, a request's): it must return at once.
+    """
+
+    def __init__(self, on_record: EventListener | None = None) -> None:
         self._events: dict[str, list[tuple[str, float]]] = defaultdict(list)
         self._lock = threading.Lock()
+        self._on_record = on_record
 
     def record(self, job_id: str, phase: str, at: float | None = None) -> None:
         """Note that ``job_id`` entered ``phase`` (now, unless ``at`` says when)."""
         moment = time.monotonic() if at is None else at
         with self._lock:
             self._events[job_id].append((phase, moment))
+        if self._on_record is not None:
+            self._on_record(job_id, phase, moment)
 
     def by_job(self) -> dict[str, list[tuple[str, float]]]:
         """Every job's events in time order."""
@@ -95,11 +106,12 @@ def entered(
 
 @dataclass(frozen=True)
 class TimelineRow:
-    """One job's bar: who it was, what it did over the run, how it ended."""
+    """One job's bar: who it was, what it did over the run, how it ended (and its id)."""
 
     label: str
     bar: str
     ending: str
+    job_id: str = ""
 
 
 def draw_bar(events: list[tuple[str, float]], start: float, end: float, width: int) -> str:
@@ -135,6 +147,7 @@ def timeline_rows(
             labels.get(job, job[:8]),
             draw_bar(events_by_job[job], start, end, width),
             endings.get(job, "?"),
+            job,
         )
         for job in order
     ]

@@ -22,6 +22,7 @@ from textual.widgets import (
     Footer,
     Header,
     RichLog,
+    Select,
     Switch,
     TabbedContent,
     TabPane,
@@ -53,7 +54,7 @@ _FOCUS_ON_SHOW: dict[str, type[Widget] | None] = {
     "jobs": DataTable,
     "flags": Switch,
     "log": RichLog,
-    "lab": None,
+    "lab": Select,
 }
 
 

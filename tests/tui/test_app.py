@@ -1,4 +1,4 @@
-"""The app as a whole: tabs by key, the lab placeholder, the ``tui`` command."""
+"""The app as a whole: tabs by key, the lab tab, the ``tui`` command."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static, TabbedContent
+from textual.widgets import DataTable, Select, Static, TabbedContent
 
 from moviemind_lite.cli import cli
 from moviemind_lite.errors import InvalidSetting
+from moviemind_lite.lab.teaching import LESSONS
 from moviemind_lite.tui import TAB_IDS
 from moviemind_lite.tui.app import MovieMindApp, make_app
 from moviemind_lite.tui.jobs import JobsPane
@@ -40,12 +41,17 @@ def test_number_keys_switch_tabs(open_app: AppFactory) -> None:
     run_app(app, scenario)
 
 
-def test_lab_tab_is_a_placeholder_pane(open_app: AppFactory) -> None:
+def test_lab_tab_offers_every_named_scenario(open_app: AppFactory) -> None:
+    # How the tab races is tested in test_lab.py.
     app = open_app("lab")
 
     async def scenario(pilot: Pilot[None]) -> None:
         pane = app.query_one(LabPane)
-        assert "not available here yet" in plain(pane.query_one("#lab-placeholder", Static))
+        about = pane.query_one("#lab-about-text", Static)
+        for name in [*LESSONS, "custom"]:
+            pane.query_one("#lab-scenario", Select).value = name  # refused if not offered
+            await pilot.pause()
+            assert plain(about).startswith(f"{name}: ")
 
     run_app(app, scenario)
 
