@@ -7,6 +7,7 @@ nothing below this module knows about either of them.
 from __future__ import annotations
 
 import os
+import threading
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -146,6 +147,9 @@ class MovieMind:
         self.created = created
         self.jobs = JobStore(database, settings.jobs)
         self._strategies: dict[str, Strategy] = {}
+        # Threads share one MovieMind (the CLI's pool, the TUI's workers): the
+        # objects built on first use must be built once.
+        self._building = threading.RLock()
         self._generator: Generator | None = None
         self._runner: JobRunner | None = None
 
@@ -252,6 +256,10 @@ class MovieMind:
     @property
     def generator(self) -> Generator:
         """The AI generator (the offline mock), built on first use."""
+        with self._building:
+            return self._build_generator()
+
+    def _build_generator(self) -> Generator:
         if self._generator is None:
             from moviemind_lite.ai.breaker import GuardedGenerator
             from moviemind_lite.ai.generator import make_generator
@@ -275,6 +283,10 @@ class MovieMind:
     def strategy(self, name: str | None = None) -> Strategy:
         """The strategy called ``name`` (default: the configured one, ``two-level``)."""
         name = name or self.settings.jobs.strategy
+        with self._building:
+            return self._build_strategy(name)
+
+    def _build_strategy(self, name: str) -> Strategy:
         if name not in self._strategies:
             from moviemind_lite.strategies import StrategyContext, StrategyOptions, make_strategy
 
@@ -286,6 +298,10 @@ class MovieMind:
     @property
     def runner(self) -> JobRunner:
         """Runs jobs in this process (threads of the caller or of a pool)."""
+        with self._building:
+            return self._build_runner()
+
+    def _build_runner(self) -> JobRunner:
         if self._runner is None:
             from moviemind_lite.jobs.body import JobEnvironment
             from moviemind_lite.jobs.runner import JobRunner
