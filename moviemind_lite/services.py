@@ -23,7 +23,14 @@ from moviemind_lite.domain import (
     validate_slug,
 )
 from moviemind_lite.errors import EntityNotFound, HomeNotUsable, InvalidInput, NotFound
-from moviemind_lite.jobs.model import DONE, FAILED, IN_PROGRESS_ELSEWHERE, Job, JobRequest
+from moviemind_lite.jobs.model import (
+    DONE,
+    FAILED,
+    IN_PROGRESS,
+    IN_PROGRESS_ELSEWHERE,
+    Job,
+    JobRequest,
+)
 from moviemind_lite.jobs.slots import acquire_slot, slot_key
 from moviemind_lite.jobs.store import JobStore, validate_job_id
 from moviemind_lite.logs import configure_logging
@@ -394,8 +401,15 @@ class MovieMind:
             return RequestOutcome(kind, "done", None, EntityView(entity, locale, context_tag, text))
         from moviemind_lite.jobs.dispatch import dispatch_request
 
+        runner = self.runner if wait else None
         dispatched = dispatch_request(
-            self.database, self.strategy(), JobRequest(kind.name, slug, locale, context_tag)
+            self.database,
+            self.strategy(),
+            JobRequest(kind.name, slug, locale, context_tag),
+            # A waiting requester runs the job it creates: claim it right away.
+            on_created=(lambda job: self.jobs.claim(job.id, runner.worker_id()))
+            if runner is not None
+            else None,
         )
         if dispatched.how == "stored":
             assert dispatched.entity is not None
@@ -404,10 +418,14 @@ class MovieMind:
                 answer_cache.store(conn, key, kind, dispatched.entity.id, view.to_cache())
             return RequestOutcome(kind, "done", None, view)
         assert dispatched.job is not None
-        if not wait:
+        if runner is None:
             status = "queued" if dispatched.how == "created" else "in_progress"
             return RequestOutcome(kind, status, dispatched.job, None)
-        return self._outcome(self.runner.drive(dispatched.job.id, timeout_s), kind)
+        if dispatched.how == "created" and dispatched.job.status == IN_PROGRESS:
+            ended = runner.run_claimed(dispatched.job)
+            if ended is not None and ended.finished:
+                return self._outcome(ended, kind)
+        return self._outcome(runner.drive(dispatched.job.id, timeout_s), kind)
 
     def regenerate(
         self,

@@ -9,6 +9,7 @@ strategy dispatch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -41,8 +42,19 @@ def _stored(database: Database, request: JobRequest) -> Dispatched | None:
     return Dispatched("stored", entity=entity, text=text) if text is not None else None
 
 
-def dispatch_request(database: Database, strategy: Strategy, request: JobRequest) -> Dispatched:
-    """Answer from the store, join a job on its way, or let ``strategy`` dispatch."""
+def dispatch_request(
+    database: Database,
+    strategy: Strategy,
+    request: JobRequest,
+    on_created: Callable[[Job], Job | None] | None = None,
+) -> Dispatched:
+    """Answer from the store, join a job on its way, or let ``strategy`` dispatch.
+
+    ``on_created`` runs inside the dispatch transaction on a job this request
+    created, e.g. to claim it for the requester that is about to run it (one
+    transaction fewer than claiming it afterwards); what it returns replaces
+    the job in the answer.
+    """
     joined = strategy.peek(request)
     if joined is not None:
         return Dispatched("joined", job=joined)
@@ -58,4 +70,7 @@ def dispatch_request(database: Database, strategy: Strategy, request: JobRequest
             if text is not None:
                 return Dispatched("stored", entity=entity, text=text)
         dispatch = strategy.dispatch(conn, request)
-    return Dispatched("created" if dispatch.created else "joined", job=dispatch.job, entity=entity)
+        job: Job | None = dispatch.job
+        if dispatch.created and on_created is not None:
+            job = on_created(dispatch.job) or dispatch.job
+    return Dispatched("created" if dispatch.created else "joined", job=job, entity=entity)
