@@ -392,13 +392,13 @@ class MovieMind:
         if cached is not None:
             return RequestOutcome(kind, "done", None, EntityView.from_cache(kind, cached))
         if not self._generation_enabled(kind, slug):
-            entity = catalog.find_entity(self.database, kind, slug)
-            if entity is None:
-                self._check_generation_enabled(kind, slug)  # raises: not found
-            assert entity is not None
-            # A known entity: show what is stored, without generating.
-            text = catalog.find_baseline(self.database, kind, entity.id, locale, context_tag)
-            return RequestOutcome(kind, "done", None, EntityView(entity, locale, context_tag, text))
+            # Generation is off: show what is stored, and a slug nobody stored is not found.
+            try:
+                view = self.show_stored(kind, slug, locale=locale, context_tag=context_tag)
+            except EntityNotFound:
+                self._check_generation_enabled(kind, slug)  # the same error, naming the flag
+                raise
+            return RequestOutcome(kind, "done", None, view)
         from moviemind_lite.jobs.dispatch import dispatch_request
 
         runner = self.runner if wait else None

@@ -74,6 +74,8 @@ class JobBody:
         self.on_written: Callable[[sqlite3.Connection, JobOutcome], Job | None] | None = None
         self.completed: Job | None = None
         self.ended_in_write = False
+        # The entity the look-up read; facts do not change once stored.
+        self._seen_entity: catalog.Entity | None = None
         self.kind: EntityKind = KINDS[job.kind]
 
     def phase(self, name: str) -> None:
@@ -84,7 +86,7 @@ class JobBody:
     def look_up(self) -> Found | None:
         """The stored entity and baseline text this job would produce, if they exist."""
         entity = catalog.find_entity(self.env.database, self.kind, self.job.slug)
-        self._seen_entity: catalog.Entity | None = entity
+        self._seen_entity = entity
         if entity is None:
             return None
         text = catalog.find_baseline(
@@ -94,8 +96,7 @@ class JobBody:
 
     def facts(self) -> dict[str, Any]:
         """The entity's stored facts, or facts guessed from the slug."""
-        # Facts do not change once stored: reuse the look-up's read when there was one.
-        entity = getattr(self, "_seen_entity", None) or catalog.find_entity(
+        entity = self._seen_entity or catalog.find_entity(
             self.env.database, self.kind, self.job.slug
         )
         return dict(entity.facts) if entity else guess_facts(self.kind.name, self.job.slug)

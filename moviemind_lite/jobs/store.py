@@ -297,16 +297,6 @@ class JobStore:
         log_transition(failed, "Job failed", error=error)
         return failed
 
-    def release(self, job: Job) -> None:
-        """Hand a claimed job back untouched (a stopping worker that never started it)."""
-        with self.database.write() as conn:
-            conn.execute(
-                "UPDATE jobs SET status = 'PENDING', worker_id = NULL, lease_until = NULL, "
-                "attempts = max(attempts - 1, 0), updated_at = ? "
-                "WHERE id = ? AND worker_id = ? AND attempts = ? AND status = 'IN_PROGRESS'",
-                (now(), job.id, job.worker_id, job.attempts),
-            )
-
     def retry(self, conn: sqlite3.Connection, job_id: str) -> Job:
         """FAILED → PENDING with fresh attempts, inside the caller's transaction."""
         row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()

@@ -56,6 +56,31 @@ def pause_outside_a_write(process: subprocess.Popen[str], database: Path) -> Non
     pytest.fail("the worker never let go of the write lock")
 
 
+LEASE = {"MOVIEMIND_JOB_LEASE_MS": 600}
+
+
+def claimed_by_a_worker(
+    processes: Processes,
+    app: MovieMind,
+    slug: str,
+    *worker_args: str,
+    latency_ms: float,
+    **variables: str | float,
+) -> tuple[str, subprocess.Popen[str]]:
+    """Queue a job for ``slug``, start a worker whose AI takes ``latency_ms``, and wait
+    until that worker has claimed the job."""
+    job_id = app.request(MOVIE, slug, wait=False).job.id  # type: ignore[union-attr]
+    worker = processes.start(
+        "worker",
+        *worker_args,
+        MOVIEMIND_AI_LATENCY_MS=latency_ms,
+        MOVIEMIND_AI_JITTER_MS=0,
+        **variables,
+    )
+    wait_until(lambda: job_status(app, job_id) == IN_PROGRESS, what="the claim")
+    return job_id, worker
+
+
 @pytest.mark.parametrize("database", ["created-by-the-racers", "created-before"])
 def test_no_wait_processes_started_together_share_one_job(
     processes: Processes, home: Path, settings: Settings, database: str
@@ -146,20 +171,17 @@ def test_three_workers_drain_300_requests_over_100_slugs(
 def test_a_killed_workers_job_is_taken_back_after_its_lease(
     processes: Processes, home: Path, settings: Settings
 ) -> None:
-    lease = {"MOVIEMIND_JOB_LEASE_MS": 600}
     with MovieMind.open(settings) as app:
         slug = "the-crashing-worker-2011"
-        job_id = app.request(MOVIE, slug, wait=False).job.id  # type: ignore[union-attr]
-        doomed = processes.start(
-            "worker", "--once", **lease, MOVIEMIND_AI_LATENCY_MS=3000, MOVIEMIND_AI_JITTER_MS=0
+        job_id, doomed = claimed_by_a_worker(
+            processes, app, slug, "--once", latency_ms=3000, **LEASE
         )
-        wait_until(lambda: job_status(app, job_id) == IN_PROGRESS, what="the first claim")
         first_claim = app.job(job_id)
         doomed.kill()
         doomed.communicate(timeout=10)
 
         # --max-jobs 1: wait for the lease to run out, take the job back, then exit.
-        code, output = processes.run("worker", "--max-jobs", "1", **lease, **QUICK_AI)
+        code, output = processes.run("worker", "--max-jobs", "1", **LEASE, **QUICK_AI)
         assert code == 0, output
         assert output.splitlines()[0] == f"DONE {job_id}"
 
@@ -177,17 +199,14 @@ def test_a_killed_workers_job_is_taken_back_after_its_lease(
 def test_a_paused_worker_that_lost_its_lease_cannot_finish_the_job(
     processes: Processes, home: Path, settings: Settings
 ) -> None:
-    lease = {"MOVIEMIND_JOB_LEASE_MS": 600}
     with MovieMind.open(settings) as app:
         slug = "the-paused-worker-2012"
-        job_id = app.request(MOVIE, slug, wait=False).job.id  # type: ignore[union-attr]
-        paused = processes.start(
-            "worker", "--once", **lease, MOVIEMIND_AI_LATENCY_MS=1500, MOVIEMIND_AI_JITTER_MS=0
+        job_id, paused = claimed_by_a_worker(
+            processes, app, slug, "--once", latency_ms=1500, **LEASE
         )
-        wait_until(lambda: job_status(app, job_id) == IN_PROGRESS, what="the first claim")
         pause_outside_a_write(paused, settings.database_path)
         try:
-            code, output = processes.run("worker", "--max-jobs", "1", **lease, **QUICK_AI)
+            code, output = processes.run("worker", "--max-jobs", "1", **LEASE, **QUICK_AI)
             assert code == 0, output
         finally:
             paused.send_signal(signal.SIGCONT)
@@ -260,11 +279,9 @@ def test_a_stopped_worker_finishes_its_running_job_and_exits_0(
     processes: Processes, settings: Settings, signum: signal.Signals
 ) -> None:
     with MovieMind.open(settings) as app:
-        job_id = app.request(MOVIE, "the-last-job-1999", wait=False).job.id  # type: ignore[union-attr]
-        worker = processes.start(
-            "worker", "--threads", "2", MOVIEMIND_AI_LATENCY_MS=800, MOVIEMIND_AI_JITTER_MS=0
+        job_id, worker = claimed_by_a_worker(
+            processes, app, "the-last-job-1999", "--threads", "2", latency_ms=800
         )
-        wait_until(lambda: job_status(app, job_id) == IN_PROGRESS, what="the claim")
         worker.send_signal(signum)
         output, _ = worker.communicate(timeout=20)
         assert worker.returncode == 0, output
@@ -300,11 +317,7 @@ def test_a_waiting_request_follows_the_job_another_process_runs(
 ) -> None:
     slug = "the-followed-job-2003"
     with MovieMind.open(settings.with_ai(latency_ms=0, jitter_ms=0)) as app:
-        job_id = app.request(MOVIE, slug, wait=False).job.id  # type: ignore[union-attr]
-        worker = processes.start(
-            "worker", "--once", MOVIEMIND_AI_LATENCY_MS=1000, MOVIEMIND_AI_JITTER_MS=0
-        )
-        wait_until(lambda: job_status(app, job_id) == IN_PROGRESS, what="the claim")
+        job_id, worker = claimed_by_a_worker(processes, app, slug, "--once", latency_ms=1000)
         # Asked while the worker runs the job: the same job, followed to its end.
         outcome = app.request(MOVIE, slug, timeout_s=30)
         assert outcome.status == "done"

@@ -141,8 +141,6 @@ def test_attempts_fence_off_a_stale_claim(database: Database) -> None:
     assert jobs.heartbeat(stale) is False
     assert jobs.complete(stale, DONE_OUTCOME) is None
     assert jobs.fail(stale, "late", retryable=False) is None
-    jobs.release(stale)
-    assert jobs.get(stale.id).status == IN_PROGRESS
     assert jobs.heartbeat(fresh) is True
     done = jobs.complete(fresh, DONE_OUTCOME)
     assert done is not None and (done.status, done.result, done.attempts) == (DONE, CREATED, 2)
@@ -206,21 +204,6 @@ def test_a_non_retryable_failure_ends_the_job_at_once(database: Database) -> Non
     assert claimed is not None
     failed = jobs.fail(claimed, "duplicate", retryable=False)
     assert failed is not None and (failed.status, failed.attempts) == (FAILED, 1)
-
-
-def test_release_hands_a_job_back_untouched(database: Database) -> None:
-    jobs = make_store(database)
-    job = jobs.create(request(), "two-level")
-    claimed = jobs.claim_next("w1")
-    assert claimed is not None
-    jobs.release(claimed)
-    back = jobs.get(job.id)
-    assert (back.status, back.attempts, back.worker_id, back.lease_until) == (
-        PENDING,
-        0,
-        None,
-        None,
-    )
 
 
 def test_retry_puts_a_failed_job_back_with_fresh_attempts(database: Database) -> None:
