@@ -32,9 +32,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from moviemind_lite.catalog_files import import_catalog, read_catalog_file
-from moviemind_lite.domain import MOVIE
-from moviemind_lite.errors import UniqueViolation
+from moviemind_lite.app.files import import_catalog, read_catalog_file
+from moviemind_lite.core.domain import MOVIE
+from moviemind_lite.core.errors import UniqueViolation
 from moviemind_lite.store.bulk import DEFAULT_BATCH_SIZE, write_entities
 from moviemind_lite.store.catalog import insert_entity
 from moviemind_lite.store.db import Database
@@ -149,9 +149,9 @@ def batch_import(console: Console, args: argparse.Namespace) -> None:
 
 def stagger_peak(console: Console, args: argparse.Namespace) -> None:
     """Peak jobs waiting for the AI: burst vs linear vs random dispatch of one batch."""
-    from moviemind_lite.batch import BatchInput, BatchItem, parse_stagger, run_batch
-    from moviemind_lite.config import load_settings
-    from moviemind_lite.services import MovieMind
+    from moviemind_lite.app.batch import BatchInput, BatchItem, parse_stagger, run_batch
+    from moviemind_lite.app.services import MovieMind
+    from moviemind_lite.core.config import load_settings
 
     latency, workers = args.latency, args.workers
     # Linear spacing that matches the pool's service rate: one job per

@@ -14,7 +14,7 @@ persists a movie and its description:
   persist, complete, then the answer is read back, as ``moviemind movies
   show`` does.
 - **worker drain**: the jobs are queued first (``wait=False``, untimed), then
-  a :class:`~moviemind_lite.jobs.worker.Worker` with that many threads claims
+  a :class:`~moviemind_lite.runtime.worker.Worker` with that many threads claims
   and runs them until none is left, as ``moviemind worker --once`` does.
 
 Beside them, the raw bound on the same database file and settings (WAL,
@@ -46,10 +46,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from moviemind_lite.config import Settings, load_settings
-from moviemind_lite.domain import MOVIE
-from moviemind_lite.jobs.worker import Worker
-from moviemind_lite.services import MovieMind
+from moviemind_lite.app.services import MovieMind
+from moviemind_lite.core.config import Settings, load_settings
+from moviemind_lite.core.domain import MOVIE
+from moviemind_lite.runtime.worker import Worker
 from moviemind_lite.store.db import Database
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"

@@ -24,10 +24,10 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Static
 
-from moviemind_lite.config import Settings, load_settings
-from moviemind_lite.ids import format_timestamp
-from moviemind_lite.jobs.model import JobRequest
-from moviemind_lite.services import MovieMind
+from moviemind_lite.app.services import MovieMind
+from moviemind_lite.core.config import Settings, load_settings
+from moviemind_lite.core.ids import format_timestamp
+from moviemind_lite.core.model import JobRequest
 from moviemind_lite.tui.app import make_app
 from moviemind_lite.tui.jobs import PAGE_SIZE
 

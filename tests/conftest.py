@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from moviemind_lite.config import Settings, load_settings
-from moviemind_lite.services import MovieMind
+from moviemind_lite.app.services import MovieMind
+from moviemind_lite.core.config import Settings, load_settings
 
 
 @pytest.fixture(autouse=True)

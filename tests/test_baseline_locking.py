@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from moviemind_lite.app.services import MovieMind
 from moviemind_lite.cli import cli
-from moviemind_lite.config import Settings
-from moviemind_lite.domain import MOVIE, PERSON
-from moviemind_lite.errors import EntityNotFound
-from moviemind_lite.services import MovieMind
+from moviemind_lite.core.config import Settings
+from moviemind_lite.core.domain import MOVIE, PERSON
+from moviemind_lite.core.errors import EntityNotFound
+from moviemind_lite.core.model import Text
 from moviemind_lite.store import catalog
 
 RACERS = 16
@@ -41,7 +42,7 @@ def regenerate_together(settings: Settings, slug: str) -> list[str]:
     return results
 
 
-def texts_of(app: MovieMind, slug: str) -> list[catalog.Text]:
+def texts_of(app: MovieMind, slug: str) -> list[Text]:
     entity = catalog.find_entity(app.database, MOVIE, slug)
     assert entity is not None
     return [t for t in app.texts(entity) if t.locale == "en-US" and t.context_tag == "default"]

@@ -15,13 +15,13 @@ from click.testing import CliRunner
 
 from moviemind_lite.ai.breaker import CircuitBreaker, GuardedGenerator
 from moviemind_lite.ai.generator import GenerationRequest, MockGenerator
-from moviemind_lite.batch import parse_stagger, read_batch_file, run_batch
+from moviemind_lite.app.batch import parse_stagger, read_batch_file, run_batch
+from moviemind_lite.app.services import MovieMind
 from moviemind_lite.cli import cli
-from moviemind_lite.config import Settings
-from moviemind_lite.domain import MOVIE
-from moviemind_lite.errors import CircuitOpen, InvalidInput, TransientAIError
-from moviemind_lite.jobs.model import JobRequest
-from moviemind_lite.services import MovieMind
+from moviemind_lite.core.config import Settings
+from moviemind_lite.core.domain import MOVIE
+from moviemind_lite.core.errors import CircuitOpen, InvalidInput, TransientAIError
+from moviemind_lite.core.model import JobRequest
 
 INVALID = ["Bad Slug", "../x", "UPPER", "a--b", "trailing-"]
 

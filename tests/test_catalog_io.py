@@ -14,20 +14,22 @@ import pytest
 from click.testing import CliRunner, Result
 from rich.console import Console
 
-from moviemind_lite import catalog_files
-from moviemind_lite.catalog_files import (
+from moviemind_lite.app import files as catalog_files
+from moviemind_lite.app.files import (
     export_catalog,
     import_catalog,
     read_catalog_file,
     validate_row,
 )
-from moviemind_lite.cli import catalog_io, cli
-from moviemind_lite.config import Settings
-from moviemind_lite.domain import MOVIE, PERSON, EntityKind
-from moviemind_lite.errors import InvalidCatalogFile, InvalidInput
-from moviemind_lite.services import MovieMind
+from moviemind_lite.app.services import MovieMind
+from moviemind_lite.cli import catalog as catalog_io
+from moviemind_lite.cli import cli
+from moviemind_lite.core.config import Settings
+from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind
+from moviemind_lite.core.errors import InvalidCatalogFile, InvalidInput
+from moviemind_lite.core.model import Entity
 from moviemind_lite.store import bulk
-from moviemind_lite.store.catalog import Entity, list_entities
+from moviemind_lite.store.catalog import list_entities
 from moviemind_lite.store.db import Database
 
 MOVIES_HEADER = "slug,title,year,director,genres\n"
@@ -67,7 +69,7 @@ def assert_one_line_error(result: Result, code: int, text: str) -> None:
 @pytest.fixture
 def empty(tmp_path: Path) -> Iterator[MovieMind]:
     """An application over a new database without the sample catalog."""
-    from moviemind_lite.config import load_settings
+    from moviemind_lite.core.config import load_settings
 
     with MovieMind.open(load_settings(tmp_path / "empty-home"), load_sample=False) as opened:
         yield opened

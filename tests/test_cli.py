@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from moviemind_lite import __version__
 from moviemind_lite.cli import cli
-from moviemind_lite.domain import describe_bad_slug
+from moviemind_lite.core.domain import describe_bad_slug
 
 MATRIX_EN = (
     "Computer programmer Thomas Anderson, who moonlights as the hacker Neo, is contacted by the "

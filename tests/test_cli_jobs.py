@@ -12,12 +12,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 from moviemind_lite.ai.generator import GenerationRequest, MockGenerator, guess_facts
+from moviemind_lite.app.services import MovieMind
 from moviemind_lite.cli import cli
-from moviemind_lite.config import load_settings
-from moviemind_lite.domain import KindName
-from moviemind_lite.ids import new_id
-from moviemind_lite.jobs.model import Job
-from moviemind_lite.services import MovieMind
+from moviemind_lite.core.config import load_settings
+from moviemind_lite.core.domain import KindName
+from moviemind_lite.core.ids import new_id
+from moviemind_lite.core.model import Job
 
 UNKNOWN_JOB = new_id()
 

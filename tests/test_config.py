@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from moviemind_lite.config import load_settings
-from moviemind_lite.errors import InvalidSetting
+from moviemind_lite.core.config import load_settings
+from moviemind_lite.core.errors import InvalidSetting
 
 
 def test_home_precedence(tmp_path: Path) -> None:

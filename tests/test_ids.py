@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from moviemind_lite import ids
+from moviemind_lite.core import ids
 
 
 def test_row_ids_are_uuid7_and_sort_by_creation() -> None:

@@ -35,9 +35,12 @@ def imported_after(code: str) -> set[str]:
 
 
 def test_core_imports_neither_click_nor_textual() -> None:
-    assert {"moviemind_lite.services", "moviemind_lite.lab.race", "moviemind_lite.rollout"} <= set(
-        CORE_MODULES
-    )
+    expected = {
+        "moviemind_lite.app.services",
+        "moviemind_lite.lab.race",
+        "moviemind_lite.policy.rollout",
+    }
+    assert expected <= set(CORE_MODULES)
     loaded = imported_after("\n".join(f"import {module}" for module in CORE_MODULES))
     assert "moviemind_lite" in loaded
     assert "click" not in loaded

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
+from moviemind_lite.app.services import MovieMind
 from moviemind_lite.cli import cli
-from moviemind_lite.domain import MOVIE
-from moviemind_lite.ids import format_timestamp
-from moviemind_lite.services import MovieMind
-from moviemind_lite.stats import collect, percentile, prometheus_text
+from moviemind_lite.core.domain import MOVIE
+from moviemind_lite.core.ids import format_timestamp
+from moviemind_lite.policy.stats import collect, percentile, prometheus_text
 
 
 def test_percentile_nearest_rank() -> None:
@@ -51,7 +51,7 @@ def insert_finished(
 
 
 def app_request():  # type: ignore[no-untyped-def]
-    from moviemind_lite.jobs.model import JobRequest
+    from moviemind_lite.core.model import JobRequest
 
     return JobRequest("movie", "alien-1979", "en-US", "default")
 

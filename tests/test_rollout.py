@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from moviemind_lite.app.services import BASELINE_LOCKING_FLAG, GENERATION_FLAGS, MovieMind
 from moviemind_lite.cli import cli
-from moviemind_lite.config import JobSettings, Settings
-from moviemind_lite.domain import MOVIE, PERSON
-from moviemind_lite.errors import (
+from moviemind_lite.core.config import JobSettings, Settings
+from moviemind_lite.core.domain import MOVIE, PERSON
+from moviemind_lite.core.errors import (
     EntityNotFound,
     FlagNotTogglable,
     InvalidRolloutPlan,
@@ -25,10 +26,9 @@ from moviemind_lite.errors import (
     RolloutNotFound,
     UnknownFlag,
 )
-from moviemind_lite.jobs.model import CREATED, Job, JobOutcome, JobRequest
-from moviemind_lite.jobs.store import JobStore
-from moviemind_lite.logs import read_log
-from moviemind_lite.rollout import (
+from moviemind_lite.core.logs import read_log
+from moviemind_lite.core.model import CREATED, Job, JobOutcome, JobRequest
+from moviemind_lite.policy.rollout import (
     DEFAULT_MAX_ERROR_RATE,
     DEFAULT_MAX_P95_MS,
     DEFAULT_MIN_JOBS,
@@ -42,7 +42,7 @@ from moviemind_lite.rollout import (
     judge,
     parse_stages,
 )
-from moviemind_lite.services import BASELINE_LOCKING_FLAG, GENERATION_FLAGS, MovieMind
+from moviemind_lite.store.jobs import JobStore
 
 DESCRIPTIONS = "ai_description_generation"
 KNOWN = (
@@ -650,7 +650,7 @@ def test_status_json_keys_and_table() -> None:
 EVALUATE_IN_A_PROCESS = """
 import sys, time
 from pathlib import Path
-from moviemind_lite.rollout import RolloutService
+from moviemind_lite.policy.rollout import RolloutService
 from moviemind_lite.store.db import Database
 
 home, flag = Path(sys.argv[1]), sys.argv[2]

@@ -4,7 +4,7 @@ closed ──N consecutive failures──▶ open ──cool-down passed──�
   ▲                                  ▲                            │
   └────────── probe succeeds ────────┼──────── probe fails ───────┘
 
-While open, calls fail fast with :class:`~moviemind_lite.errors.CircuitOpen`
+While open, calls fail fast with :class:`~moviemind_lite.core.errors.CircuitOpen`
 (the runner defers the job instead of burning an attempt); after the cool-down
 one caller is let through as a probe, and its result closes or re-opens it.
 """
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from moviemind_lite.ai.generator import GenerationRequest, Generator
-from moviemind_lite.errors import CircuitOpen, TransientAIError
-from moviemind_lite.ids import after, now
+from moviemind_lite.core.errors import CircuitOpen, TransientAIError
+from moviemind_lite.core.ids import after, now
 from moviemind_lite.store.db import Database
 
 log = logging.getLogger("moviemind.ai")

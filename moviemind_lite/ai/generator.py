@@ -1,7 +1,7 @@
 """AI generators: one Protocol, a name registry, and the offline mock.
 
 Every generator takes a :class:`GenerationRequest` and returns text, raising
-:class:`~moviemind_lite.errors.TransientAIError` when a retry may help. Calls
+:class:`~moviemind_lite.core.errors.TransientAIError` when a retry may help. Calls
 are written to a :class:`CallRecord` so the lab can count them across threads
 and processes.
 """
@@ -22,11 +22,10 @@ from moviemind_lite.ai.mock_text import (
     guess_movie_facts,
     guess_person_facts,
 )
-from moviemind_lite.config import AISettings
-from moviemind_lite.domain import KindName
-from moviemind_lite.errors import InvalidInput, TransientAIError
-from moviemind_lite.ids import now
-from moviemind_lite.store.db import Database
+from moviemind_lite.core.config import AISettings
+from moviemind_lite.core.domain import KindName
+from moviemind_lite.core.errors import InvalidInput, TransientAIError
+from moviemind_lite.store.calls import CallRecord
 
 
 @dataclass(frozen=True)
@@ -61,31 +60,6 @@ class Generator(Protocol):
     def generate(self, request: GenerationRequest) -> str:
         """The text for ``request``; raises ``TransientAIError`` on a retryable failure."""
         ...
-
-
-class CallRecord:
-    """Every AI call, in SQLite so that all threads and processes share one count."""
-
-    def __init__(self, database: Database) -> None:
-        self.database = database
-
-    def record(self, key: str, *, ok: bool, duration_ms: float) -> None:
-        """Write one call (its own transaction, or the caller's if one is open)."""
-        with self.database.write() as conn:
-            conn.execute(
-                "INSERT INTO ai_calls (key, ok, duration_ms, pid, at) VALUES (?, ?, ?, ?, ?)",
-                (key, int(ok), duration_ms, os.getpid(), now()),
-            )
-
-    def counts(self) -> dict[str, int]:
-        """Calls made per key, failed ones included (they are paid for too)."""
-        rows = self.database.query("SELECT key, count(*) FROM ai_calls GROUP BY key")
-        return {row[0]: int(row[1]) for row in rows}
-
-    def total(self) -> int:
-        """All calls made."""
-        row = self.database.query_one("SELECT count(*) FROM ai_calls")
-        return int(row[0]) if row else 0
 
 
 class MockGenerator:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from moviemind_lite import __version__
-from moviemind_lite.cli import catalog, catalog_io, flags, jobs, lab, monitor, rollout, tui
+from moviemind_lite.cli import catalog, entities, flags, jobs, lab, monitor, rollout, tui
 from moviemind_lite.cli.base import MovieMindGroup, Session
 
 __all__ = ["cli", "main"]
@@ -32,11 +32,11 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 
 for command in (
-    catalog.init,
-    catalog.movies,
-    catalog.people,
-    catalog.demo,
-    catalog_io.catalog,
+    entities.init,
+    entities.movies,
+    entities.people,
+    entities.demo,
+    catalog.catalog,
     jobs.jobs,
     jobs.worker,
     monitor.stats,

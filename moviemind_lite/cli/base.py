@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from moviemind_lite.domain import CONTEXT_TAGS, LOCALES
-from moviemind_lite.errors import InvalidInput, MovieMindError
+from moviemind_lite.core.domain import CONTEXT_TAGS, LOCALES
+from moviemind_lite.core.errors import InvalidInput, MovieMindError
 
 if TYPE_CHECKING:
-    from moviemind_lite.config import Settings
-    from moviemind_lite.services import MovieMind
+    from moviemind_lite.app.services import MovieMind
+    from moviemind_lite.core.config import Settings
 
 
 class UsageProblem(click.ClickException):
@@ -42,7 +42,7 @@ class Session:
 
     def settings(self) -> Settings:
         """Settings from ``--home``, the environment and AI options, validated once."""
-        from moviemind_lite.config import load_settings
+        from moviemind_lite.core.config import load_settings
 
         settings = load_settings(self.home)
         return settings.with_ai(**self.ai_overrides) if self.ai_overrides else settings
@@ -50,7 +50,7 @@ class Session:
     def app(self) -> MovieMind:
         """The application over the home's database, opened on first use."""
         if self._app is None:
-            from moviemind_lite.services import MovieMind
+            from moviemind_lite.app.services import MovieMind
 
             self._app = MovieMind.open(self.settings())
         return self._app

@@ -1,355 +1,198 @@
-"""Catalog commands: init, movies and people (list, show), demo."""
+"""``moviemind catalog import`` and ``export``: catalog files in and out."""
 
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from moviemind_lite.cli.base import (
     Session,
-    ai_options,
-    context_option,
+    UsageProblem,
     core_errors,
     json_option,
-    locale_option,
     pass_session,
     print_json,
-    spinner,
-    table_console,
-    timeout_option,
 )
-from moviemind_lite.domain import MOVIE, PERSON, EntityKind
 
 if TYPE_CHECKING:
-    from moviemind_lite.services import EntityView, RequestOutcome
+    from rich.console import Console
+
+    from moviemind_lite.app.files import FileFormat, ImportReport
+    from moviemind_lite.store.bulk import OnConflict, ProgressCallback
+
+# Spelled out rather than imported so that ``--help`` does not load the store;
+# tests/test_catalog_io.py checks they match ON_CONFLICT_CHOICES and FORMATS.
+ON_CONFLICT = ("skip", "update")
+FORMATS = ("csv", "json", "jsonl")
+KINDS = ("movies", "people")
+BATCH_SIZE = 2000
+FAILURES_SHOWN = 20
 
 
-@click.command()
-@click.option("--reset", is_flag=True, help="Delete the database first and start over.")
-@click.option("--yes", is_flag=True, help="Do not ask before --reset deletes data.")
-@pass_session
-def init(session: Session, reset: bool, yes: bool) -> None:
-    """Create the database and load the sample catalog (safe to run again)."""
-    from moviemind_lite.services import reset_home
-
-    with core_errors():
-        settings = session.settings()
-        if reset:
-            if not yes:
-                click.confirm(
-                    f"Delete {settings.database_path} with every job and text in it?", abort=True
-                )
-            reset_home(settings)
-        report = session.app().initialise()
-    counts = ", ".join(f"{number} {table}" for table, number in report.counts.items())
-    verb = "Created" if report.created else "Ready:"
-    click.echo(f"{verb} {report.database_path} ({counts})")
-
-
-def _headline(view_entity: Any) -> str:
-    facts = view_entity.facts
-    year = facts.get("year")
-    return f"{view_entity.label} ({year})" if year else str(view_entity.label)
-
-
-def _fact_line(kind: EntityKind, facts: dict[str, Any]) -> str:
-    parts = []
-    for name in kind.fields:
-        value = facts.get(name)
-        if name in (kind.label_column, "year") or value in (None, "", []):
-            continue
-        shown = ", ".join(value) if isinstance(value, list) else str(value)
-        parts.append(f"{name.replace('_', ' ')}: {shown}")
-    return " · ".join(parts)
-
-
-def print_view(view: EntityView) -> None:
-    """Print an entity and its text the way ``show`` does."""
-    entity = view.entity
-    click.echo(_headline(entity))
-    facts = _fact_line(entity.kind, entity.facts)
-    click.echo(f"slug: {entity.slug}" + (f" · {facts}" if facts else ""))
-    click.echo()
-    if view.text is None:
-        click.echo(f"No {view.locale} {entity.kind.text_noun} ({view.context_tag}) yet.")
-        return
-    text = view.text
-    click.echo(text.text)
-    click.echo()
-    click.echo(f"[{text.locale} · {text.context_tag} · v{text.version} · {text.origin}]")
+@click.group(name="catalog")
+def catalog() -> None:
+    """Import and export movies and people as CSV, JSON or JSON Lines."""
 
 
 @contextmanager
-def batch_progress(total: int, quiet: bool) -> Iterator[Callable[[Any], None] | None]:
-    """A rich progress bar on stderr (when it is a terminal) fed by the batch's callback."""
-    if quiet or not sys.stderr.isatty():
+def progress_bar(console: Console, description: str) -> Iterator[ProgressCallback | None]:
+    """A progress callback drawing a bar on ``console``; ``None`` when nothing would show."""
+    if console.quiet or not console.is_terminal:
         yield None
         return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    with Progress(
-        TextColumn("[bold]generating"),
+    columns = (
+        "[progress.description]{task.description}",
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn(
-            "dispatched {task.fields[dispatched]} · failed {task.fields[failed]} · "
-            "waiting {task.fields[waiting]} · {task.fields[rate]:.1f} AI calls/s"
-        ),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task("batch", total=total, dispatched=0, failed=0, waiting=0, rate=0.0)
-
-        def update(progress: Any) -> None:
-            bar.update(
-                task,
-                completed=progress.done + progress.failed,
-                dispatched=progress.dispatched,
-                failed=progress.failed,
-                waiting=progress.waiting,
-                rate=progress.ai_calls_per_s,
-            )
-
-        yield update
-
-
-def print_outcome(outcome: RequestOutcome, as_json: bool) -> None:
-    """Print how a show or regenerate request ended; a failed job exits 1."""
-    job = outcome.job
-    if as_json:
-        print_json(outcome.to_json())
-    elif outcome.status == "queued" and job:
-        click.echo(f"queued {job.id}")
-    elif outcome.status == "in_progress" and job:
-        click.echo(f"in progress {job.id}")
-    elif outcome.view is not None:
-        print_view(outcome.view)
-        if job is not None:
-            click.echo(f"job {job.id}: {job.result}")
-    if outcome.status == "failed" and job:
-        raise click.ClickException(
-            f"job {job.id} failed after {job.attempts} attempt(s): {job.error}"
-        )
-
-
-def _list_columns(kind: EntityKind) -> list[str]:
-    return ["slug", *(name for name in kind.fields if name != "genres")]
-
-
-def entity_group(kind: EntityKind) -> click.Group:
-    """The ``movies`` or ``people`` command group; both kinds share every line."""
-    noun, plural = kind.name, kind.plural
-
-    @click.group(name=plural, help=f"Browse and show {plural}.")
-    def group() -> None:
-        pass
-
-    @group.command(name="list", help=f"List stored {plural}, sorted by {kind.label_column}.")
-    @click.option(
-        "--search",
-        metavar="TEXT",
-        help=f"Only {plural} whose slug or {kind.label_column} contains TEXT.",
+        TimeRemainingColumn(),
     )
-    @click.option("--limit", type=click.IntRange(min=0), metavar="N", help="Show at most N.")
-    @json_option
-    @pass_session
-    def list_command(
-        session: Session, search: str | None, limit: int | None, as_json: bool
-    ) -> None:
-        with core_errors():
-            entities = session.app().list_entities(kind, search=search, limit=limit)
-        if as_json:
-            print_json([entity.summary() for entity in entities])
-            return
-        if not entities:
-            click.echo(f"No {plural} found.")
-            return
-        from rich.table import Table
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(description, total=None)
 
-        table = Table(box=None, header_style="bold")
-        columns = _list_columns(kind)
-        for name in columns:
-            table.add_column(name.replace("_", " "), no_wrap=name == "slug")
-        for entity in entities:
-            row = {"slug": entity.slug, **entity.facts}
-            table.add_row(*("" if row[name] is None else str(row[name]) for name in columns))
-        table_console().print(table)
-        click.echo(f"{len(entities)} {plural if len(entities) != 1 else noun}")
+        def on_progress(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
 
-    def request_command(name: str, help_text: str, action: str) -> None:
-        """``show`` and ``regenerate``: the same options, one core call each."""
-
-        @group.command(name=name, help=help_text)
-        @click.argument("slug")
-        @locale_option
-        @context_option
-        @click.option("--no-wait", is_flag=True, help="Queue the job for workers and exit.")
-        @timeout_option
-        @ai_options
-        @json_option
-        @pass_session
-        def command(
-            session: Session,
-            slug: str,
-            locale: str | None,
-            context_tag: str,
-            no_wait: bool,
-            timeout: float | None,
-            as_json: bool,
-        ) -> None:
-            quiet = as_json or no_wait
-            with core_errors(), spinner(f"Writing the {kind.text_noun} of {slug}", quiet):
-                app = session.app()
-                call = app.request if action == "request" else app.regenerate
-                outcome = call(
-                    kind,
-                    slug,
-                    locale=locale,
-                    context_tag=context_tag,
-                    wait=not no_wait,
-                    timeout_s=timeout,
-                )
-            print_outcome(outcome, as_json)
-
-    request_command(
-        "show",
-        f"Show a {noun} and its {kind.text_noun}; an unknown one is generated by a job.",
-        "request",
-    )
-    request_command(
-        "regenerate", f"Write another {kind.text_noun} for a stored {noun}.", "regenerate"
-    )
-
-    @group.command(
-        name="generate",
-        help=f"Generate {kind.text_noun}s for many {plural} "
-        "listed in a file (one slug per line, or CSV / JSON / JSON Lines).",
-    )
-    @click.option(
-        "--from-file",
-        "path",
-        required=True,
-        metavar="FILE",
-        type=click.Path(path_type=Path),
-        help="Slugs, or catalog rows with facts.",
-    )
-    @locale_option
-    @context_option
-    @click.option(
-        "--stagger",
-        default="none",
-        show_default=True,
-        metavar="SPEC",
-        help="Dispatch spacing: none, linear:MS or random:MIN-MAX.",
-    )
-    @click.option(
-        "--workers",
-        type=click.IntRange(1, 256),
-        default=8,
-        show_default=True,
-        metavar="N",
-        help="Jobs run at once.",
-    )
-    @ai_options
-    @json_option
-    @pass_session
-    def generate_command(
-        session: Session,
-        path: Path,
-        locale: str | None,
-        context_tag: str,
-        stagger: str,
-        workers: int,
-        as_json: bool,
-    ) -> None:
-        from moviemind_lite.batch import parse_stagger, read_batch_file, run_batch
-
-        with core_errors():
-            spacing = parse_stagger(stagger)
-            app = session.app()
-            batch = read_batch_file(path, kind)
-            with batch_progress(len(batch.items), quiet=as_json) as on_progress:
-                report = run_batch(
-                    app,
-                    kind,
-                    batch,
-                    locale=locale,
-                    context_tag=context_tag,
-                    stagger=spacing,
-                    workers=workers,
-                    on_progress=on_progress,
-                )
-        if as_json:
-            print_json(report.to_json())
-        else:
-            click.echo(report.summary())
-            for where, why in report.invalid:
-                click.echo(f"  invalid {where}: {why}")
-            for slug, why in report.failed:
-                click.echo(f"  failed {slug}: {why}")
-            if report.deferred:
-                click.echo(f"  deferred until the AI recovers: {', '.join(report.deferred)}")
-        if not report.complete:
-            raise SystemExit(1)
-
-    return group
+        yield on_progress
 
 
-@click.command()
-@click.option("--fast", is_flag=True, help="Play the lab scenarios' reduced variants.")
+def print_import_report(report: ImportReport) -> None:
+    """Print an import's summary per kind, its failures and what it ignored."""
+    for result in report.results:
+        click.echo(result.summary())
+        for failure in result.failed[:FAILURES_SHOWN]:
+            click.echo(f"  {failure.location}: {failure.reason}")
+        hidden = len(result.failed) - FAILURES_SHOWN
+        if hidden > 0:
+            click.echo(f"  ... and {hidden} more (--json lists them all)")
+    if report.ignored:
+        click.echo(f"Ignored fields: {', '.join(report.ignored)} (import takes facts only).")
+    if not report.changed and not report.failed:
+        click.echo("Nothing changed.")
+
+
+@catalog.command(name="import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--kind",
+    type=click.Choice(KINDS),
+    help="What the file holds (default: the sections of a JSON document, else movies).",
+)
+@click.option(
+    "--on-conflict",
+    type=click.Choice(ON_CONFLICT),
+    default="skip",
+    show_default=True,
+    help="For a slug already stored: leave it as it is (skip) or overwrite its facts (update).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=BATCH_SIZE,
+    show_default=True,
+    metavar="N",
+    help="Rows written per transaction.",
+)
+@json_option
 @pass_session
-def demo(session: Session, fast: bool) -> None:
-    """The guided tour: the catalog, then the race lab's scenarios, explained and checked."""
-    started = time.monotonic()
+def import_command(
+    session: Session,
+    file: Path,
+    kind: str | None,
+    on_conflict: str,
+    batch_size: int,
+    as_json: bool,
+) -> None:
+    """Import movies or people from FILE (.csv, .json, .jsonl or .ndjson).
+
+    Exit status: 0 when every row landed or was skipped, 1 when some rows
+    failed (each is listed with its line and reason), 2 when the file cannot
+    be used at all. A home without a database gets one holding only the file's
+    rows, not the sample catalog.
+    """
+    from rich.console import Console
+
+    from moviemind_lite.app.files import import_rows, read_catalog_file
+    from moviemind_lite.app.services import MovieMind
+    from moviemind_lite.core.domain import kind_named
+
     with core_errors():
-        app = session.app()
-        counts = app.counts()
-        click.echo(
-            f"MovieMind Lite: {counts['movies']} movies and {counts['people']} people in "
-            f"{app.settings.database_path}.\n"
-        )
-        steps: list[tuple[str, Callable[[], EntityView]]] = [
-            (
-                "moviemind movies show the-matrix-1999",
-                lambda: app.show_stored(MOVIE, "the-matrix-1999"),
-            ),
-            (
-                "moviemind movies show the-matrix-1999 --locale pl-PL",
-                lambda: app.show_stored(MOVIE, "the-matrix-1999", locale="pl-PL"),
-            ),
-            ("moviemind people show keanu-reeves", lambda: app.show_stored(PERSON, "keanu-reeves")),
-        ]
-        for command, step in steps:
-            click.secho(f"$ {command}", bold=True)
-            print_view(step())
-            click.echo()
-    from moviemind_lite.cli.lab import demo_tour
-
-    click.echo(
-        click.wrap_text(
-            "An unknown slug becomes a generation job. Many requests for the same unknown "
-            "slug at once must make one movie, one description and, ideally, one paid AI "
-            "call. The race lab races the production job pipeline under each locking "
-            "strategy MovieMind tried, in scratch databases (your catalog is not touched), "
-            "and checks that each lesson showed what it should.",
-            88,
-        )
-    )
-    failed = demo_tour(fast=fast)
-    click.echo(
-        f"\nThe tour took {time.monotonic() - started:.0f} s. More: `moviemind lab list`, "
-        "`moviemind compare --help`, `moviemind movies list --search star`, `moviemind --help`."
-    )
-    if failed:
-        raise click.ClickException(f"the tour's checks failed for: {', '.join(failed)}")
+        # Read first, so an unusable file leaves the home untouched.
+        catalog_file = read_catalog_file(file, kind_named(kind) if kind else None)
+        console = Console(stderr=True, quiet=as_json)
+        with (
+            MovieMind.open(session.settings(), load_sample=False) as app,
+            progress_bar(console, f"Importing {file.name}") as on_progress,
+        ):
+            report = import_rows(
+                app.database,
+                catalog_file,
+                on_conflict=cast("OnConflict", on_conflict),
+                batch_size=batch_size,
+                on_progress=on_progress,
+            )
+    if as_json:
+        print_json(report.to_json())
+    else:
+        print_import_report(report)
+    if report.failed:
+        click.get_current_context().exit(1)
 
 
-movies = entity_group(MOVIE)
-people = entity_group(PERSON)
+@catalog.command(name="export")
+@click.option(
+    "--kind",
+    type=click.Choice((*KINDS, "all")),
+    default="movies",
+    show_default=True,
+    help="What to export; 'all' writes a JSON document with both.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="File format (default: from the --output extension, else csv).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write to FILE instead of standard output.",
+)
+@pass_session
+def export_command(session: Session, kind: str, fmt: str | None, output: Path | None) -> None:
+    """Export stored movies or people (slugs and facts, sorted by slug)."""
+    from moviemind_lite.app.files import export_catalog, format_for
+    from moviemind_lite.core.domain import MOVIE, PERSON, kind_named
+
+    with core_errors():
+        chosen = cast("FileFormat", fmt or (format_for(output) if output else "csv"))
+        kinds = [MOVIE, PERSON] if kind == "all" else [kind_named(kind)]
+        if chosen != "json" and len(kinds) > 1:
+            raise UsageProblem(f"--kind all needs --format json; a {chosen} file holds one kind")
+        database = session.app().database
+        if output is None:
+            export_catalog(database, kinds, chosen, sys.stdout)
+            return
+        # Written beside the target and renamed into place, so a failed export
+        # never leaves a half-written file where a good one was.
+        partial = output.with_name(f".{output.name}.partial")
+        try:
+            with partial.open("w", encoding="utf-8", newline="") as stream:
+                counts = export_catalog(database, kinds, chosen, stream)
+            partial.replace(output)
+        except OSError as error:
+            raise click.ClickException(
+                f"cannot write {output}: {error.strerror or error}"
+            ) from None
+        finally:
+            partial.unlink(missing_ok=True)
+    written = " and ".join(f"{number} {plural}" for plural, number in counts.items())
+    click.echo(f"Exported {written} to {output}")

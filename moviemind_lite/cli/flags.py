@@ -16,7 +16,7 @@ from moviemind_lite.cli.base import (
 )
 
 if TYPE_CHECKING:
-    from moviemind_lite.flags import FlagChange, FlagService, FlagState
+    from moviemind_lite.policy.flags import FlagChange, FlagService, FlagState
 
 
 def on_off(ctx: click.Context, param: click.Parameter, value: str | None) -> bool | None:
@@ -34,7 +34,8 @@ def on_off(ctx: click.Context, param: click.Parameter, value: str | None) -> boo
 
 def _service(session: Session, name: str | None = None) -> FlagService:
     """The flags of this environment; an unknown ``name`` fails before the database opens."""
-    from moviemind_lite.flags import FlagService, flag_named
+    from moviemind_lite.policy.flag_registry import flag_named
+    from moviemind_lite.policy.flags import FlagService
 
     if name is not None:
         flag_named(name)
@@ -64,7 +65,7 @@ def print_change(change: FlagChange) -> None:
 
 
 def _note_if_forced(service: FlagService, name: str) -> None:
-    from moviemind_lite.flags import flag_named
+    from moviemind_lite.policy.flag_registry import flag_named
 
     if service.evaluate(name).source == "environment-variable":
         variable = flag_named(name).environment_variable

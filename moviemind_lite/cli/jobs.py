@@ -18,7 +18,7 @@ from moviemind_lite.cli.base import (
 )
 
 if TYPE_CHECKING:
-    from moviemind_lite.jobs.model import Job
+    from moviemind_lite.core.model import Job
 
 STATUS_STYLE = {"PENDING": "yellow", "IN_PROGRESS": "cyan", "DONE": "green", "FAILED": "red"}
 
@@ -133,7 +133,7 @@ def retry_job(session: Session, job_id: str) -> None:
 @pass_session
 def worker(session: Session, threads: int, once: bool, max_jobs: int | None) -> None:
     """Claim and run PENDING jobs until stopped (SIGINT/SIGTERM finish running jobs first)."""
-    from moviemind_lite.jobs.worker import Worker
+    from moviemind_lite.runtime.worker import Worker
 
     def on_job(job_id: str, status: str) -> None:
         click.echo(f"{status} {job_id}")

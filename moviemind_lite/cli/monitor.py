@@ -26,7 +26,7 @@ def _ms(value: float | None) -> str:
 @pass_session
 def stats(session: Session, as_json: bool, prometheus: bool) -> None:
     """Jobs per minute, runtimes, wait times, queue depth and recent failures."""
-    from moviemind_lite import stats as job_stats
+    from moviemind_lite.policy import stats as job_stats
 
     if as_json and prometheus:
         raise click.UsageError("choose one of --json and --prometheus")
@@ -77,8 +77,8 @@ def logs(
     session: Session, job_id: str | None, grep: str | None, follow: bool, as_json: bool
 ) -> None:
     """Read the JSON log, human-readable by default."""
-    from moviemind_lite.jobs.store import validate_job_id
-    from moviemind_lite.logs import follow_log, format_record, read_log
+    from moviemind_lite.core.logs import follow_log, format_record, read_log
+    from moviemind_lite.store.jobs import validate_job_id
 
     with core_errors():
         if job_id is not None:

@@ -16,7 +16,7 @@ from moviemind_lite.cli.base import (
 )
 
 if TYPE_CHECKING:
-    from moviemind_lite.rollout import RolloutReport, RolloutService, RolloutStep
+    from moviemind_lite.policy.rollout import RolloutReport, RolloutService, RolloutStep
 
 STATUS_STYLE = {
     "active": "cyan",
@@ -28,7 +28,7 @@ STATUS_STYLE = {
 
 def _service(session: Session, flag: str | None = None) -> RolloutService:
     """The rollouts of this environment; an unknown ``flag`` fails before the database opens."""
-    from moviemind_lite.flags import flag_named
+    from moviemind_lite.policy.flag_registry import flag_named
 
     if flag is not None:
         flag_named(flag)
@@ -154,8 +154,8 @@ def start_command(
     max_p95_ms: float,
 ) -> None:
     """Roll FLAG out in stages; the jobs that finish under it judge each stage."""
-    from moviemind_lite.flags import flag_named
-    from moviemind_lite.rollout import RolloutPlan, parse_stages
+    from moviemind_lite.policy.flag_registry import flag_named
+    from moviemind_lite.policy.rollout import RolloutPlan, parse_stages
 
     with core_errors():
         # Bad input is refused before the database is opened.

@@ -15,10 +15,10 @@ from concurrent.futures import Future
 from contextlib import suppress
 from typing import Protocol
 
-from moviemind_lite.jobs.model import Job
-from moviemind_lite.jobs.runner import ThreadPoolRunner
+from moviemind_lite.core.model import Job
 from moviemind_lite.lab.rig import RaceThreads, Rig
 from moviemind_lite.lab.timeline import ENDED, PhaseLog
+from moviemind_lite.runtime.runner import ThreadPoolRunner
 
 AnswerCallback = Callable[[str | None], None]
 

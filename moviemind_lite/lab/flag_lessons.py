@@ -1,10 +1,10 @@
 """The flag scenarios: baseline locking and a staged rollout, driven through the application.
 
 These lessons race no strategy against another: they drive
-:class:`~moviemind_lite.services.MovieMind` itself (``regenerate``,
+:class:`~moviemind_lite.app.services.MovieMind` itself (``regenerate``,
 ``request``) on a scratch home of their own, flipping a flag through its
-:class:`~moviemind_lite.flags.FlagService` and rolling one out through its
-:class:`~moviemind_lite.rollout.RolloutService`, and count what happened.
+:class:`~moviemind_lite.policy.flags.FlagService` and rolling one out through its
+:class:`~moviemind_lite.policy.rollout.RolloutService`, and count what happened.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from moviemind_lite.config import AISettings, JobSettings, Settings
-from moviemind_lite.domain import MOVIE
-from moviemind_lite.errors import EntityNotFound
+from moviemind_lite.app.services import BASELINE_LOCKING_FLAG, GENERATION_FLAGS, MovieMind
+from moviemind_lite.core.config import AISettings, JobSettings, Settings
+from moviemind_lite.core.domain import MOVIE
+from moviemind_lite.core.errors import EntityNotFound
 from moviemind_lite.lab.lesson import Check, LessonReport, Outcome
 from moviemind_lite.lab.metrics import plural
 from moviemind_lite.lab.race import PhaseWatcher, Progress, RaceStopped
 from moviemind_lite.lab.rig import RaceThreads, scratch_home, scratch_logging
-from moviemind_lite.rollout import RolloutPlan
-from moviemind_lite.services import BASELINE_LOCKING_FLAG, GENERATION_FLAGS, MovieMind
+from moviemind_lite.policy.rollout import RolloutPlan
 
 ROLLOUT_FLAG = GENERATION_FLAGS["movie"]
 # Waits that only a hung run reaches: a concurrent regeneration is seconds at most.

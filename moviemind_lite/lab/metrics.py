@@ -14,10 +14,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from moviemind_lite.ai.generator import CallRecord
 from moviemind_lite.lab.timeline import waited_ms
-from moviemind_lite.locks import STALE_WRITE
+from moviemind_lite.store.calls import CallRecord
 from moviemind_lite.store.db import Database
+from moviemind_lite.store.leases import STALE_WRITE
 
 CORRECT = "correct"
 

@@ -21,14 +21,14 @@ from multiprocessing.process import BaseProcess
 from multiprocessing.queues import SimpleQueue
 from pathlib import Path
 
-from moviemind_lite.errors import StoreError
-from moviemind_lite.jobs.model import FINISHED
-from moviemind_lite.jobs.worker import Worker
+from moviemind_lite.core.errors import StoreError
+from moviemind_lite.core.logs import configure_logging
+from moviemind_lite.core.model import FINISHED
 from moviemind_lite.lab.drivers import Answers
 from moviemind_lite.lab.rig import Rig
 from moviemind_lite.lab.scenario import Scenario
 from moviemind_lite.lab.timeline import ENDED, KILLED, PhaseLog
-from moviemind_lite.logs import configure_logging
+from moviemind_lite.runtime.worker import Worker
 
 # (what, job id or pid, phase or status, time.monotonic())
 Event = tuple[str, str, str, float]

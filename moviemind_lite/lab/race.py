@@ -6,7 +6,7 @@ IMMEDIATE`` it answers from the stored text or lets the strategy dispatch a
 job, and then waits for that job to end. Jobs run through
 :class:`JobRunner` and :class:`JobBody`: in a :class:`ThreadPoolRunner` of
 ``workers`` threads (threads mode), or in ``workers`` processes running the
-durable :class:`~moviemind_lite.jobs.worker.Worker` (processes mode).
+durable :class:`~moviemind_lite.runtime.worker.Worker` (processes mode).
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from moviemind_lite.errors import InvalidInput, MovieMindError
-from moviemind_lite.jobs import dispatch as job_dispatch
-from moviemind_lite.jobs.model import JobRequest
+from moviemind_lite.core.errors import InvalidInput, MovieMindError
+from moviemind_lite.core.model import JobRequest
 from moviemind_lite.lab.drivers import Answers, JobDriver, ThreadWorkers
 from moviemind_lite.lab.metrics import Aftermath, Metrics, RequestRecord, aftermath, measure
 from moviemind_lite.lab.processes import ProcessWorkers
@@ -34,9 +33,10 @@ from moviemind_lite.lab.rig import (
 )
 from moviemind_lite.lab.scenario import CONTEXT_TAG, LOCALE, Scenario
 from moviemind_lite.lab.timeline import QUEUED, PhaseLog, TimelineRow, draw_bar, timeline_rows
-from moviemind_lite.locks import STALE_WRITE
-from moviemind_lite.strategies import STRATEGIES
-from moviemind_lite.strategies.base import strategy_factory
+from moviemind_lite.pipeline import dispatch as job_dispatch
+from moviemind_lite.pipeline.strategies import STRATEGIES
+from moviemind_lite.pipeline.strategies.base import strategy_factory
+from moviemind_lite.store.leases import STALE_WRITE
 
 # The order the lab shows strategies in: from no protection to the shipped design.
 TEACHING_ORDER = (

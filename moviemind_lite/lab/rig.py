@@ -21,18 +21,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from moviemind_lite.ai.generator import CallRecord, make_generator
-from moviemind_lite.config import AISettings, JobSettings, Settings
-from moviemind_lite.jobs.body import JobEnvironment, PhaseObserver
-from moviemind_lite.jobs.runner import JobRunner
-from moviemind_lite.jobs.store import JobStore
+from moviemind_lite.ai.generator import make_generator
+from moviemind_lite.app.services import prepare_home
+from moviemind_lite.core.config import AISettings, JobSettings, Settings
+from moviemind_lite.core.logs import ROOT_LOGGER, JsonFormatter
 from moviemind_lite.lab.scenario import Scenario
 from moviemind_lite.lab.timeline import KILLED, PAUSED, PERSISTING
-from moviemind_lite.logs import ROOT_LOGGER, JsonFormatter
-from moviemind_lite.services import prepare_home
+from moviemind_lite.pipeline.body import JobEnvironment, PhaseObserver
+from moviemind_lite.pipeline.strategies import (
+    Strategy,
+    StrategyContext,
+    StrategyOptions,
+    make_strategy,
+)
+from moviemind_lite.runtime.runner import JobRunner
+from moviemind_lite.store.calls import CallRecord
 from moviemind_lite.store.db import Database
+from moviemind_lite.store.jobs import JobStore
 from moviemind_lite.store.migrations import migrate
-from moviemind_lite.strategies import Strategy, StrategyContext, StrategyOptions, make_strategy
 
 # The named UNIQUE indexes --no-unique-index drops: the dedup at persist.
 UNIQUE_INDEXES = (

@@ -11,7 +11,7 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
-from moviemind_lite.errors import InvalidInput
+from moviemind_lite.core.errors import InvalidInput
 
 Mode = Literal["threads", "processes"]
 MODES: tuple[Mode, ...] = ("threads", "processes")

@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from moviemind_lite.errors import InvalidInput
-from moviemind_lite.jobs.model import IN_PROGRESS_ELSEWHERE
+from moviemind_lite.core.errors import InvalidInput
+from moviemind_lite.core.model import IN_PROGRESS_ELSEWHERE
 from moviemind_lite.lab.flag_lessons import BASELINE_REGENERATE, CANARY_ROLLBACK
 from moviemind_lite.lab.lesson import Check, Lesson, LessonReport
 from moviemind_lite.lab.metrics import plural
@@ -33,7 +33,7 @@ from moviemind_lite.lab.race import (
 )
 from moviemind_lite.lab.scenario import Arrival, Scenario
 from moviemind_lite.lab.timeline import GENERATING, KILLED, entered, peak_overlap
-from moviemind_lite.strategies.base import LOCKED, WAITING
+from moviemind_lite.pipeline.strategies.base import LOCKED, WAITING
 
 # The strategies that must stay correct under any burst (setnx: with a lease
 # longer than the AI call).

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 
-from moviemind_lite.strategies.base import LOCKED, WAITING
+from moviemind_lite.pipeline.strategies.base import LOCKED, WAITING
 
 QUEUED = "queued"
 GENERATING = "generating"

@@ -1,1 +1,1 @@
-"""SQLite storage: connections, migrations and queries."""
+"""Layer 2, the store: every SQL statement, the schema and its migrations."""

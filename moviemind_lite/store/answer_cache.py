@@ -11,8 +11,8 @@ import json
 import sqlite3
 from typing import Any
 
-from moviemind_lite.domain import EntityKind
-from moviemind_lite.ids import key_id, now
+from moviemind_lite.core.domain import EntityKind
+from moviemind_lite.core.ids import key_id, now
 from moviemind_lite.store.db import Database
 
 

@@ -23,9 +23,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from moviemind_lite.domain import EntityKind, describe_bad_slug
-from moviemind_lite.errors import InvalidInput, UniqueViolation
-from moviemind_lite.ids import new_id, now
+from moviemind_lite.core.domain import EntityKind, describe_bad_slug
+from moviemind_lite.core.errors import InvalidInput, UniqueViolation
+from moviemind_lite.core.ids import new_id, now
 from moviemind_lite.store.db import Database, translate
 
 OnConflict = Literal["skip", "update"]

@@ -4,65 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from typing import Any
 
-from moviemind_lite.domain import EntityKind
-from moviemind_lite.ids import new_id, now
+from moviemind_lite.core.domain import EntityKind
+from moviemind_lite.core.ids import new_id, now
+from moviemind_lite.core.model import Entity, Text
 from moviemind_lite.store import answer_cache
 from moviemind_lite.store.db import Database, translate
-
-
-@dataclass(frozen=True)
-class Text:
-    """One description or bio."""
-
-    id: str
-    locale: str
-    context_tag: str
-    text: str
-    origin: str
-    ai_model: str | None
-    version: int
-    is_baseline: bool
-    job_id: str | None
-    created_at: str
-    updated_at: str
-
-    def summary(self) -> dict[str, Any]:
-        """The fields ``show --json`` prints."""
-        return {
-            "id": self.id,
-            "locale": self.locale,
-            "context_tag": self.context_tag,
-            "text": self.text,
-            "version": self.version,
-            "origin": self.origin,
-            "ai_model": self.ai_model,
-            "is_baseline": self.is_baseline,
-            "updated_at": self.updated_at,
-        }
-
-
-@dataclass(frozen=True)
-class Entity:
-    """A movie or a person: its slug, its facts and the id of its first baseline."""
-
-    kind: EntityKind
-    id: str
-    slug: str
-    facts: dict[str, Any]
-    baseline_id: str | None
-    created_at: str
-
-    @property
-    def label(self) -> str:
-        """The title of a movie, the name of a person."""
-        return str(self.facts[self.kind.label_column])
-
-    def summary(self) -> dict[str, Any]:
-        """Slug and facts, as ``list --json`` prints them."""
-        return {"id": self.id, "slug": self.slug, **self.facts}
 
 
 def _entity(kind: EntityKind, row: sqlite3.Row) -> Entity:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from moviemind_lite.errors import CorruptDatabase, HomeNotUsable, StoreError, UniqueViolation
+from moviemind_lite.core.errors import CorruptDatabase, HomeNotUsable, StoreError, UniqueViolation
 
 if TYPE_CHECKING:
     import sqlite_utils

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from moviemind_lite.ids import now
+from moviemind_lite.core.ids import now
 from moviemind_lite.store.db import Database
 
 Migration = Callable[[sqlite3.Connection], None]

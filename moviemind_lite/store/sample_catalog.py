@@ -11,8 +11,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from moviemind_lite.domain import MOVIE, PERSON, EntityKind, validate_locale, validate_slug
-from moviemind_lite.ids import new_id, now
+from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind, validate_locale, validate_slug
+from moviemind_lite.core.ids import new_id, now
 from moviemind_lite.store.db import Database
 
 _TEXT_LISTS = {MOVIE.name: "descriptions", PERSON.name: "bios"}

@@ -2,7 +2,7 @@
 
 :func:`make_app` builds it for ``moviemind tui``, the tests and the benchmark
 alike. The app is a front end like the CLI: every tab calls the same
-:class:`~moviemind_lite.services.MovieMind` methods, from worker threads, and
+:class:`~moviemind_lite.app.services.MovieMind` methods, from worker threads, and
 shows what comes back.
 """
 
@@ -29,9 +29,9 @@ from textual.widgets import (
     Tabs,
 )
 
-from moviemind_lite.config import Settings, load_settings
-from moviemind_lite.errors import InvalidSetting
-from moviemind_lite.services import MovieMind
+from moviemind_lite.app.services import MovieMind
+from moviemind_lite.core.config import Settings, load_settings
+from moviemind_lite.core.errors import InvalidSetting
 from moviemind_lite.tui import TAB_IDS
 from moviemind_lite.tui.catalog import CatalogPane
 from moviemind_lite.tui.flags import FlagsPane

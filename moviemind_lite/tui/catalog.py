@@ -26,11 +26,10 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
-from moviemind_lite.domain import LOCALES, MOVIE, PERSON, EntityKind
-from moviemind_lite.jobs.model import DONE, FAILED, Job
-from moviemind_lite.services import EntityView, MovieMind
-from moviemind_lite.store.catalog import Entity
-from moviemind_lite.store.catalog import Text as StoredText
+from moviemind_lite.app.services import EntityView, MovieMind
+from moviemind_lite.core.domain import LOCALES, MOVIE, PERSON, EntityKind
+from moviemind_lite.core.model import DONE, FAILED, Entity, Job
+from moviemind_lite.core.model import Text as StoredText
 from moviemind_lite.tui.cells import STATUS_STYLE, clip
 from moviemind_lite.tui.pane import CorePane
 

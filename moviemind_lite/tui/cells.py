@@ -10,8 +10,8 @@ from datetime import datetime
 
 from rich.text import Text
 
-from moviemind_lite.ids import parse_timestamp
-from moviemind_lite.jobs.model import DONE, FAILED, IN_PROGRESS, PENDING, Job
+from moviemind_lite.core.ids import parse_timestamp
+from moviemind_lite.core.model import DONE, FAILED, IN_PROGRESS, PENDING, Job
 
 STATUS_STYLE: dict[str, str] = {
     PENDING: "bold yellow",

@@ -4,10 +4,10 @@ Each togglable flag has a switch (stored on/off); a flag fixed at run time has
 a disabled one and says why. Below, a form acts on one chosen flag: a
 percentage rollout, an override for one scope (``slug:the-matrix-1999``,
 ``user:42``) or clearing what is stored. Every change goes through
-:class:`~moviemind_lite.flags.service.FlagService`, which records who made it;
+:class:`~moviemind_lite.policy.flags.FlagService`, which records who made it;
 its refusals (a fixed flag, a bad percentage, a bad scope) come back as error
 notifications. At the bottom, the rollouts of this environment
-(:mod:`moviemind_lite.rollout`) with their guardrail readings.
+(:mod:`moviemind_lite.policy.rollout`) with their guardrail readings.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Select, Static, Switch
 
-from moviemind_lite.errors import MovieMindError
-from moviemind_lite.flags.registry import FLAGS
-from moviemind_lite.flags.service import FlagChange, FlagState
-from moviemind_lite.rollout import RolloutReport
-from moviemind_lite.services import MovieMind
+from moviemind_lite.app.services import MovieMind
+from moviemind_lite.core.errors import MovieMindError
+from moviemind_lite.policy.flag_registry import FLAGS
+from moviemind_lite.policy.flags import FlagChange, FlagState
+from moviemind_lite.policy.rollout import RolloutReport
 from moviemind_lite.tui.pane import CorePane
 
 ROLLOUT_STYLE = {

@@ -22,11 +22,11 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, RichLog, Static
 from textual.worker import Worker, get_current_worker
 
-from moviemind_lite.errors import MovieMindError
-from moviemind_lite.jobs.model import DONE, FAILED, IN_PROGRESS, PENDING, STATUSES, Job
-from moviemind_lite.logs import format_record, read_log
-from moviemind_lite.services import MovieMind
-from moviemind_lite.stats import JobStats
+from moviemind_lite.app.services import MovieMind
+from moviemind_lite.core.errors import MovieMindError
+from moviemind_lite.core.logs import format_record, read_log
+from moviemind_lite.core.model import DONE, FAILED, IN_PROGRESS, PENDING, STATUSES, Job
+from moviemind_lite.policy.stats import JobStats
 from moviemind_lite.tui.cells import (
     LEVEL_STYLE,
     STATUS_LABEL,

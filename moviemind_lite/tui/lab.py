@@ -42,12 +42,12 @@ from textual.widgets import (
 )
 from textual.worker import Worker, get_current_worker
 
-from moviemind_lite.errors import InvalidInput, MovieMindError
+from moviemind_lite.app.services import MovieMind
+from moviemind_lite.core.errors import InvalidInput, MovieMindError
 from moviemind_lite.lab.lesson import Lesson, LessonReport
 from moviemind_lite.lab.race import RaceResult, RaceStopped, run_compare
 from moviemind_lite.lab.teaching import LESSONS, RaceLesson, run_lesson
 from moviemind_lite.lab.timeline import LEGEND
-from moviemind_lite.services import MovieMind
 from moviemind_lite.tui.lab_drawing import (
     RACE_COLUMNS,
     ROWS_PER_RUN,

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from moviemind_lite.errors import InvalidInput
+from moviemind_lite.core.errors import InvalidInput
 from moviemind_lite.lab.lesson import Lesson
 from moviemind_lite.lab.race import strategy_names
 from moviemind_lite.lab.scenario import Arrival, Scenario

@@ -1,6 +1,6 @@
 """The Log tab: the JSON log, human-readable, following new lines as they come.
 
-A worker thread runs :func:`moviemind_lite.logs.follow_log` (the reader behind
+A worker thread runs :func:`moviemind_lite.core.logs.follow_log` (the reader behind
 ``moviemind logs --follow``) and posts the formatted lines in batches. Typing
 in the filter box restarts it with the new filter: a job id keeps that job's
 lines, anything else is searched for as text. The follower starts the first
@@ -21,10 +21,10 @@ from textual.timer import Timer
 from textual.widgets import Input, RichLog, Static
 from textual.worker import get_current_worker
 
-from moviemind_lite.errors import InvalidInput
-from moviemind_lite.jobs.store import validate_job_id
-from moviemind_lite.logs import follow_log, format_record
-from moviemind_lite.services import MovieMind
+from moviemind_lite.app.services import MovieMind
+from moviemind_lite.core.errors import InvalidInput
+from moviemind_lite.core.logs import follow_log, format_record
+from moviemind_lite.store.jobs import validate_job_id
 from moviemind_lite.tui.cells import LEVEL_STYLE
 from moviemind_lite.tui.pane import CorePane
 

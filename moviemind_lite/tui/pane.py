@@ -3,7 +3,7 @@
 Database work runs in thread workers; a worker never touches a widget. It
 posts a message to its pane (``post_message`` is thread-safe), and the pane's
 handler, back on the event loop, updates the widgets. A refusal from the core
-(:class:`~moviemind_lite.errors.MovieMindError`) becomes an error notification;
+(:class:`~moviemind_lite.core.errors.MovieMindError`) becomes an error notification;
 anything else a worker raises is a bug, logged with its traceback and shown as
 an error notification instead of taking the app down.
 """
@@ -18,8 +18,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
-from moviemind_lite.errors import MovieMindError
-from moviemind_lite.services import MovieMind
+from moviemind_lite.app.services import MovieMind
+from moviemind_lite.core.errors import MovieMindError
 
 log = logging.getLogger("moviemind.tui")
 

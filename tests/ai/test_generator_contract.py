@@ -25,9 +25,9 @@ from moviemind_lite.ai.generator import (
     MockGenerator,
     make_generator,
 )
-from moviemind_lite.config import AISettings
-from moviemind_lite.domain import LOCALES
-from moviemind_lite.errors import InvalidInput, TransientAIError
+from moviemind_lite.core.config import AISettings
+from moviemind_lite.core.domain import LOCALES
+from moviemind_lite.core.errors import InvalidInput, TransientAIError
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.migrations import migrate
 
@@ -197,7 +197,7 @@ CHILD = """
 import sys
 from pathlib import Path
 from moviemind_lite.ai.generator import CallRecord, GenerationRequest, make_generator
-from moviemind_lite.config import AISettings
+from moviemind_lite.core.config import AISettings
 from moviemind_lite.store.db import Database
 
 name, path = sys.argv[1], Path(sys.argv[2])

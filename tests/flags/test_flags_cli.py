@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from moviemind_lite.cli import cli
-from moviemind_lite.flags import rollout_bucket
+from moviemind_lite.policy.flags import rollout_bucket
 
 LOCKING = "ai_generation_baseline_locking"
 KNOWN = (

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from moviemind_lite.errors import InvalidInput, UnknownFlag
-from moviemind_lite.flags import FLAGS, Flag, flag_named
+from moviemind_lite.core.errors import InvalidInput, UnknownFlag
+from moviemind_lite.policy.flag_registry import FLAGS, Flag, flag_named
 
 
 def test_registered_flags_and_defaults() -> None:
@@ -52,7 +52,7 @@ def test_environment_variable_name() -> None:
 
 def test_flags_core_imports_no_front_end() -> None:
     probe = (
-        "import moviemind_lite.flags, moviemind_lite.flags.service, sys, json\n"
+        "import moviemind_lite.policy.flag_registry, moviemind_lite.policy.flags, sys, json\n"
         "print(json.dumps(sorted(sys.modules)))"
     )
     output = subprocess.run(

@@ -8,16 +8,16 @@ import threading
 
 import pytest
 
-from moviemind_lite.errors import (
+from moviemind_lite.app.services import MovieMind
+from moviemind_lite.core.errors import (
     FlagNotTogglable,
     InvalidInput,
     InvalidScope,
     InvalidSetting,
     UnknownFlag,
 )
-from moviemind_lite.flags import FlagService, rollout_bucket, validate_scope
-from moviemind_lite.flags import service as flag_service
-from moviemind_lite.services import MovieMind
+from moviemind_lite.policy import flags as flag_service
+from moviemind_lite.policy.flags import FlagService, rollout_bucket, validate_scope
 
 LOCKING = "ai_generation_baseline_locking"
 DESCRIPTIONS = "ai_description_generation"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from moviemind_lite.domain import EntityKind
+from moviemind_lite.core.domain import EntityKind
 from moviemind_lite.store.db import Database
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from moviemind_lite.config import Settings
-from moviemind_lite.domain import MOVIE
-from moviemind_lite.jobs.model import CREATED, DONE, FAILED, IN_PROGRESS
-from moviemind_lite.services import MovieMind
+from moviemind_lite.app.services import MovieMind
+from moviemind_lite.core.config import Settings
+from moviemind_lite.core.domain import MOVIE
+from moviemind_lite.core.model import CREATED, DONE, FAILED, IN_PROGRESS
 
 from .conftest import Processes, count, entity_rows, wait_until
 

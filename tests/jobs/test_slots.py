@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from moviemind_lite.config import JobSettings
-from moviemind_lite.ids import new_id
-from moviemind_lite.jobs.model import JobRequest
-from moviemind_lite.jobs.slots import acquire_slot, release_slot, slot_key, take_over_slot
-from moviemind_lite.jobs.store import JobStore
+from moviemind_lite.core.config import JobSettings
+from moviemind_lite.core.ids import new_id
+from moviemind_lite.core.model import JobRequest
+from moviemind_lite.pipeline.strategies import StrategyContext, make_strategy
 from moviemind_lite.store.db import Database
+from moviemind_lite.store.jobs import JobStore
 from moviemind_lite.store.migrations import migrate
-from moviemind_lite.strategies import StrategyContext, make_strategy
+from moviemind_lite.store.slots import acquire_slot, release_slot, slot_key, take_over_slot
 
 from .conftest import count
 

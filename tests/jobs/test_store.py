@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from moviemind_lite.config import JobSettings
-from moviemind_lite.errors import InvalidInput, JobNotFound
-from moviemind_lite.ids import new_id, parse_timestamp
-from moviemind_lite.jobs.model import (
+from moviemind_lite.core.config import JobSettings
+from moviemind_lite.core.errors import InvalidInput, JobNotFound
+from moviemind_lite.core.ids import new_id, parse_timestamp
+from moviemind_lite.core.model import (
     CREATED,
     DONE,
     FAILED,
@@ -23,8 +23,8 @@ from moviemind_lite.jobs.model import (
     JobOutcome,
     JobRequest,
 )
-from moviemind_lite.jobs.store import JobStore
 from moviemind_lite.store.db import Database
+from moviemind_lite.store.jobs import JobStore
 from moviemind_lite.store.migrations import migrate
 
 

@@ -12,10 +12,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from moviemind_lite.config import Settings
-from moviemind_lite.domain import MOVIE, PERSON, EntityKind
-from moviemind_lite.jobs.model import CREATED, DONE
-from moviemind_lite.services import MovieMind, RequestOutcome
+from moviemind_lite.app.services import MovieMind, RequestOutcome
+from moviemind_lite.core.config import Settings
+from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind
+from moviemind_lite.core.model import CREATED, DONE
 
 from .conftest import count, entity_rows
 

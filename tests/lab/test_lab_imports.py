@@ -10,8 +10,8 @@ LAB_CORE = [
     "moviemind_lite.lab.flag_lessons",
     "moviemind_lite.lab.lesson",
     "moviemind_lite.lab.processes",
-    "moviemind_lite.locks",
-    "moviemind_lite.strategies",
+    "moviemind_lite.pipeline.locks",
+    "moviemind_lite.pipeline.strategies",
 ]
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from moviemind_lite.errors import InvalidInput
-from moviemind_lite.jobs.model import JobRequest
+from moviemind_lite.core.errors import InvalidInput
+from moviemind_lite.core.model import JobRequest
 from moviemind_lite.lab import race
 from moviemind_lite.lab.metrics import CORRECT, METRIC_KEYS, percentile, verdict
 from moviemind_lite.lab.race import (

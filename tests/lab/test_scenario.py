@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from moviemind_lite.errors import InvalidInput
+from moviemind_lite.core.errors import InvalidInput
 from moviemind_lite.lab.scenario import Arrival, Scenario
 
 

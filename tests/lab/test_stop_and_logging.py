@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from moviemind_lite.config import load_settings
+from moviemind_lite.app.services import MovieMind
+from moviemind_lite.core.config import load_settings
+from moviemind_lite.core.logs import ROOT_LOGGER, configure_logging, read_log
 from moviemind_lite.lab.race import Progress, RaceStopped, run_compare, run_race
 from moviemind_lite.lab.rig import scratch_logging
 from moviemind_lite.lab.scenario import Arrival, Scenario
 from moviemind_lite.lab.teaching import run_lesson
 from moviemind_lite.lab.timeline import ENDED, QUEUED
-from moviemind_lite.logs import ROOT_LOGGER, configure_logging, read_log
-from moviemind_lite.services import MovieMind
 
 FAST = Scenario(requests=6, slugs=2, workers=3, latency_ms=5, jitter_ms=0)
 app_log = logging.getLogger("moviemind.app-under-test")

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from moviemind_lite.cli.lab import build_scenario, race
-from moviemind_lite.errors import InvalidInput
+from moviemind_lite.core.errors import InvalidInput
 from moviemind_lite.lab.flag_lessons import Regenerated, RolledOut
 from moviemind_lite.lab.metrics import METRIC_KEYS
 from moviemind_lite.lab.race import TEACHING_ORDER, run_race
@@ -20,7 +20,7 @@ from moviemind_lite.lab.teaching import (
     lesson_named,
     run_lesson,
 )
-from moviemind_lite.strategies import STRATEGIES
+from moviemind_lite.pipeline.strategies import STRATEGIES
 
 REQUIRED = [
     "thundering-herd",

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from moviemind_lite.domain import MOVIE, PERSON, EntityKind
-from moviemind_lite.errors import InvalidInput, StoreError
+from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind
+from moviemind_lite.core.errors import InvalidInput, StoreError
 from moviemind_lite.store import catalog
 from moviemind_lite.store.bulk import BulkReport, RowFailure, write_entities
 from moviemind_lite.store.db import Database

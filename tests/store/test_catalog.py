@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from moviemind_lite.domain import MOVIE, PERSON
-from moviemind_lite.services import MovieMind
+from moviemind_lite.app.services import MovieMind
+from moviemind_lite.core.domain import MOVIE, PERSON
 from moviemind_lite.store import catalog
 from moviemind_lite.store.sample_catalog import load_sample_catalog, sample_catalog_text
 

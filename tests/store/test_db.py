@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from moviemind_lite.domain import MOVIE, PERSON
-from moviemind_lite.errors import CorruptDatabase, HomeNotUsable, UniqueViolation
+from moviemind_lite.core.domain import MOVIE, PERSON
+from moviemind_lite.core.errors import CorruptDatabase, HomeNotUsable, UniqueViolation
 from moviemind_lite.store import catalog
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.migrations import migrate

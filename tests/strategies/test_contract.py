@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from moviemind_lite.config import Settings
-from moviemind_lite.domain import MOVIE
-from moviemind_lite.jobs.model import (
+from moviemind_lite.app.services import MovieMind
+from moviemind_lite.core.config import Settings
+from moviemind_lite.core.domain import MOVIE
+from moviemind_lite.core.model import (
     ALTERNATIVE_APPENDED,
     CREATED,
     IN_PROGRESS_ELSEWHERE,
@@ -26,8 +27,7 @@ from moviemind_lite.jobs.model import (
 )
 from moviemind_lite.lab.race import TEACHING_ORDER, RaceResult, run_race
 from moviemind_lite.lab.scenario import Arrival, Scenario
-from moviemind_lite.services import MovieMind
-from moviemind_lite.strategies import STRATEGIES
+from moviemind_lite.pipeline.strategies import STRATEGIES
 
 RACERS = 4
 

@@ -10,15 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from moviemind_lite.config import Settings
-from moviemind_lite.errors import HomeNotUsable, StaleWrite
-from moviemind_lite.jobs.body import JobBody, JobEnvironment
-from moviemind_lite.jobs.model import DONE, FAILED, IN_PROGRESS_ELSEWHERE, JobRequest
-from moviemind_lite.jobs.slots import slot_key
-from moviemind_lite.locks import STALE_WRITE, KeyedFileLocks, Leases, lock_file_name
-from moviemind_lite.services import MovieMind
+from moviemind_lite.app.services import MovieMind
+from moviemind_lite.core.config import Settings
+from moviemind_lite.core.errors import HomeNotUsable, StaleWrite
+from moviemind_lite.core.model import DONE, FAILED, IN_PROGRESS_ELSEWHERE, JobRequest
+from moviemind_lite.pipeline.body import JobBody, JobEnvironment
+from moviemind_lite.pipeline.locks import KeyedFileLocks, lock_file_name
+from moviemind_lite.pipeline.strategies import StrategyContext, StrategyOptions, make_strategy
 from moviemind_lite.store.db import Database
-from moviemind_lite.strategies import StrategyContext, StrategyOptions, make_strategy
+from moviemind_lite.store.leases import STALE_WRITE, Leases
+from moviemind_lite.store.slots import slot_key
 
 HEX_NAME = re.compile(r"[0-9a-f]{64}\.lock")
 

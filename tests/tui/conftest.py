@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from moviemind_lite.config import Settings
+from moviemind_lite.core.config import Settings
 from moviemind_lite.tui.app import MovieMindApp, make_app
 
 # Poll fast in tests so "follows other processes" does not mean waiting a second,

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from moviemind_lite.config import Settings, load_settings
-from moviemind_lite.services import MovieMind
+from moviemind_lite.app.services import MovieMind
+from moviemind_lite.core.config import Settings, load_settings
 from moviemind_lite.store.db import Database
 
 SIZE = (80, 24)

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Select, Static, TabbedContent
 
 from moviemind_lite.cli import cli
-from moviemind_lite.errors import InvalidSetting
+from moviemind_lite.core.errors import InvalidSetting
 from moviemind_lite.lab.teaching import LESSONS
 from moviemind_lite.tui import TAB_IDS
 from moviemind_lite.tui.app import MovieMindApp, make_app

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
-from moviemind_lite.config import Settings
-from moviemind_lite.domain import MOVIE
+from moviemind_lite.core.config import Settings
+from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.tui.app import MovieMindApp
 from moviemind_lite.tui.catalog import CatalogPane, SlugPrompt
 from tests.tui.driving import plain, row_keys, run_app, spy_notifications, wait_until

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 from textual.widgets import Input, Label, Select, Static, Switch
 
-from moviemind_lite.config import Settings
-from moviemind_lite.flags.service import FlagService
-from moviemind_lite.services import MovieMind
+from moviemind_lite.app.services import MovieMind
+from moviemind_lite.core.config import Settings
+from moviemind_lite.policy.flags import FlagService
 from moviemind_lite.tui.app import MovieMindApp
 from tests.tui.driving import plain, run_app, spy_notifications, wait_until
 
@@ -115,7 +115,7 @@ def test_refusals_are_error_notifications(open_app: AppFactory, settings: Settin
 
 
 def test_rollouts_box_shows_an_active_rollout(open_app: AppFactory, settings: Settings) -> None:
-    from moviemind_lite.rollout import RolloutPlan
+    from moviemind_lite.policy.rollout import RolloutPlan
 
     with MovieMind.open(settings) as core:
         core.rollouts.start("ai_bio_generation", RolloutPlan(stages=(5, 25, 100)))

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 from textual.widgets import DataTable, RichLog, Static
 
-from moviemind_lite.config import Settings
-from moviemind_lite.domain import MOVIE
-from moviemind_lite.ids import new_id, now
-from moviemind_lite.jobs.model import DONE, FAILED, JobRequest
-from moviemind_lite.services import MovieMind
+from moviemind_lite.app.services import MovieMind
+from moviemind_lite.core.config import Settings
+from moviemind_lite.core.domain import MOVIE
+from moviemind_lite.core.ids import new_id, now
+from moviemind_lite.core.model import DONE, FAILED, JobRequest
 from moviemind_lite.tui.app import MovieMindApp
 from moviemind_lite.tui.jobs import PAGE_SIZE, JobLogScreen, JobsPane
 from tests.tui.driving import log_text, plain, row_keys, run_app, spy_notifications, wait_until

@@ -11,8 +11,8 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import ContentSwitcher, DataTable, Input, Select, Static
 
-from moviemind_lite.config import Settings
-from moviemind_lite.logs import read_log
+from moviemind_lite.core.config import Settings
+from moviemind_lite.core.logs import read_log
 from moviemind_lite.tui.app import MovieMindApp
 from moviemind_lite.tui.lab import LabPane, Tick
 from tests.tui.driving import plain, row_keys, run_app, spy_notifications, wait_until

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 from textual.widgets import Input, RichLog, Static
 
-from moviemind_lite.config import Settings
-from moviemind_lite.domain import MOVIE
-from moviemind_lite.services import MovieMind
+from moviemind_lite.app.services import MovieMind
+from moviemind_lite.core.config import Settings
+from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.tui.app import MovieMindApp
 from moviemind_lite.tui.log import split_filter
 from tests.tui.driving import log_text, plain, run_app, wait_until

@@ -1,0 +1,603 @@
+"""Catalog files: movies and people as CSV, JSON or JSON Lines, in and out.
+
+The format comes from the file name: ``.csv``, ``.json``, ``.jsonl`` or
+``.ndjson``.
+
+- **CSV**: a header row, then one entity per row. Movies use the columns
+  ``slug,title,year,director,genres`` with the genres joined by ``|``
+  (``Action|Science Fiction``); people use ``slug,name,birth_date,birthplace``.
+  The header needs ``slug`` and the label (``title`` / ``name``); the other
+  columns may be left out. An empty cell is a missing value.
+- **JSON**: an array of objects with the same fields (``genres`` a list), or
+  the sample catalog's document shape ``{"movies": [...], "people": [...]}``.
+- **JSON Lines**: one such object per line.
+
+Fields named ``id`` (ids belong to the home that stores a row) and the text
+lists ``descriptions`` / ``bios`` are accepted and ignored: import takes facts
+only. Any other unknown field makes the whole file unusable, because it most
+likely means the file is of another kind or shape than the user thinks.
+
+A row that breaks a rule (bad slug, no label, a year that is not a year) is
+reported with its line (CSV, JSON Lines) or item number (JSON) and the
+reason; the good rows of the same file are still imported.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind, describe_bad_slug, kind_named
+from moviemind_lite.core.errors import InvalidCatalogFile, InvalidInput
+from moviemind_lite.store.bulk import (
+    DEFAULT_BATCH_SIZE,
+    BulkReport,
+    OnConflict,
+    ProgressCallback,
+    RowFailure,
+    write_entities,
+)
+from moviemind_lite.store.db import Database
+
+FileFormat = Literal["csv", "json", "jsonl"]
+FORMATS: tuple[FileFormat, ...] = ("csv", "json", "jsonl")
+EXTENSIONS: dict[str, FileFormat] = {
+    ".csv": "csv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+GENRE_SEPARATOR = "|"
+YEAR_MIN, YEAR_MAX = 1870, 2100
+"""Movie years accepted: from the first motion pictures to a generous future."""
+
+_TEXT_LISTS = {MOVIE.name: "descriptions", PERSON.name: "bios"}
+_PARTIAL_DATE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
+
+
+def columns(kind: EntityKind) -> tuple[str, ...]:
+    """The fields of a catalog file of ``kind``, in file order."""
+    return ("slug", *kind.fields)
+
+
+def ignored_fields(kind: EntityKind) -> frozenset[str]:
+    """Fields a file may carry that import accepts and does not store."""
+    return frozenset({"id", _TEXT_LISTS[kind.name]})
+
+
+def format_for(path: Path) -> FileFormat:
+    """The format named by ``path``'s extension, or :class:`InvalidCatalogFile`."""
+    found = EXTENSIONS.get(path.suffix.lower())
+    if found is None:
+        raise InvalidCatalogFile(
+            f"cannot tell the format of {path.name!r} from its extension; "
+            f"expected one of: {', '.join(EXTENSIONS)}"
+        )
+    return found
+
+
+# -- validation -----------------------------------------------------------------------
+
+
+def _text(value: Any, name: str, problems: list[str]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        problems.append(f"{name} must be text, got {json.dumps(value)}")
+        return None
+    return value.strip() or None
+
+
+def _year(value: Any, problems: list[str]) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit() and len(text) <= 4:
+        year = int(text)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        year = value
+    else:
+        problems.append(f"year {value!r} is not a whole number")
+        return None
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        problems.append(f"year {year} is outside {YEAR_MIN}-{YEAR_MAX}")
+        return None
+    return year
+
+
+def _birth_date(value: Any, problems: list[str]) -> str | None:
+    text = _text(value, "birth_date", problems)
+    if text is None:
+        return None
+    match = _PARTIAL_DATE.fullmatch(text)
+    if match is not None:
+        year, month, day = (int(part) if part else 1 for part in match.groups())
+        try:
+            # Check the parts that are given; a bare year or year-month is fine.
+            date(year, month, day)
+        except ValueError:
+            match = None
+    if match is None:
+        problems.append(f"birth_date {text!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
+        return None
+    return text
+
+
+def _genres(value: Any, problems: list[str]) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        items: list[Any] = value.split(GENRE_SEPARATOR)
+    elif isinstance(value, list):
+        items = value
+    else:
+        problems.append(f"genres must be a list or {GENRE_SEPARATOR!r}-separated text")
+        return []
+    genres: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            problems.append(f"genre {json.dumps(item)} is not text")
+            continue
+        if GENRE_SEPARATOR in item:
+            # It could not survive a CSV export, where the separator splits genres.
+            problems.append(f"genre {item!r} contains {GENRE_SEPARATOR!r}")
+            continue
+        if item.strip():
+            genres.append(item.strip())
+    return genres
+
+
+def validate_row(kind: EntityKind, raw: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The row to store for ``raw`` (slug plus facts), or ``None`` and every reason why not.
+
+    Values may be typed (JSON) or text (CSV): ``year`` may be ``1999`` or
+    ``"1999"``, ``genres`` a list or ``"Action|Drama"``; empty text is missing.
+    """
+    problems: list[str] = []
+    slug = raw.get("slug")
+    if not isinstance(slug, str):
+        problems.append("slug is missing" if slug is None else "slug must be text")
+    else:
+        slug = slug.strip()
+        problem = describe_bad_slug(slug)
+        if problem is not None:
+            problems.append(problem)
+    row: dict[str, Any] = {"slug": slug}
+    for name in kind.fields:
+        value = raw.get(name)
+        if name == "year":
+            row[name] = _year(value, problems)
+        elif name == "genres":
+            row[name] = _genres(value, problems)
+        elif name == "birth_date":
+            row[name] = _birth_date(value, problems)
+        else:
+            row[name] = _text(value, name, problems)
+    if row[kind.label_column] is None and not any(
+        problem.startswith(kind.label_column) for problem in problems
+    ):
+        problems.append(f"{kind.label_column} is required")
+    if problems:
+        return None, "; ".join(problems)
+    return row, ""
+
+
+# -- reading ----------------------------------------------------------------------------
+
+
+@dataclass
+class ParsedRows:
+    """The rows of one kind read from a file: valid ones to write, invalid ones reported."""
+
+    kind: EntityKind
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)
+    """The 1-based data-row number of each valid row, for ordering failures."""
+    locations: list[str] = field(default_factory=list)
+    failures: list[RowFailure] = field(default_factory=list)
+    total: int = 0
+    ignored: set[str] = field(default_factory=set)
+
+    def add(self, location: str, raw: Any, *, check_fields: bool = True) -> None:
+        """Validate one raw row (a mapping, or anything else a file may hold).
+
+        ``check_fields=False`` when the names were checked once already (a CSV header).
+        """
+        self.total += 1
+        if not isinstance(raw, Mapping):
+            self.failures.append(
+                RowFailure(self.total, location, None, "not an object with named fields")
+            )
+            return
+        if check_fields:
+            self.check_fields(location, raw.keys())
+        row, reason = validate_row(self.kind, raw)
+        if row is None:
+            slug = raw.get("slug")
+            self.failures.append(
+                RowFailure(self.total, location, slug if isinstance(slug, str) else None, reason)
+            )
+            return
+        self.rows.append(row)
+        self.numbers.append(self.total)
+        self.locations.append(location)
+
+    def check_fields(self, location: str, names: Any) -> None:
+        """Raise :class:`InvalidCatalogFile` for a field this kind does not have."""
+        known = columns(self.kind)
+        ignorable = ignored_fields(self.kind)
+        unknown = [name for name in names if name not in known and name not in ignorable]
+        if unknown:
+            hint = ""
+            other = PERSON if self.kind is MOVIE else MOVIE
+            if all(name in columns(other) for name in unknown):
+                hint = f" (is it a file of {other.plural}? use --kind {other.plural})"
+            raise InvalidCatalogFile(
+                f"{location}: unknown field{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(repr(name) for name in unknown)} for {self.kind.plural}; "
+                f"expected: {', '.join(known)}{hint}"
+            )
+        self.ignored.update(name for name in names if name in ignorable)
+
+
+def _open_text(path: Path) -> TextIO:
+    try:
+        # utf-8-sig: spreadsheet programs often start a CSV with a byte-order mark.
+        return path.open(encoding="utf-8-sig", newline="")
+    except FileNotFoundError:
+        raise InvalidCatalogFile(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise InvalidCatalogFile(f"{path} is a folder, not a file") from None
+    except OSError as error:
+        raise InvalidCatalogFile(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _read_csv(stream: TextIO, kind: EntityKind) -> ParsedRows:
+    parsed = ParsedRows(kind)
+    reader = csv.reader(stream)
+    header: list[str] | None = None
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            raise InvalidCatalogFile(f"line {start}: not readable as CSV ({error})") from None
+        if not any(cell.strip() for cell in cells):
+            continue
+        location = f"line {start}"
+        if header is None:
+            header = [cell.strip().lower() for cell in cells]
+            _check_header(header, kind, parsed)
+            continue
+        if len(cells) != len(header):
+            parsed.total += 1
+            parsed.failures.append(
+                RowFailure(
+                    parsed.total,
+                    location,
+                    None,
+                    f"has {len(cells)} fields, the header has {len(header)}",
+                )
+            )
+            continue
+        parsed.add(
+            location,
+            {name: cell or None for name, cell in zip(header, cells, strict=True)},
+            check_fields=False,
+        )
+    if header is None:
+        raise InvalidCatalogFile("the CSV file is empty: it needs a header row")
+    return parsed
+
+
+def _check_header(header: list[str], kind: EntityKind, parsed: ParsedRows) -> None:
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        raise InvalidCatalogFile(f"header repeats column {', '.join(map(repr, duplicated))}")
+    parsed.check_fields("header", header)
+    missing = [name for name in ("slug", kind.label_column) if name not in header]
+    if missing:
+        raise InvalidCatalogFile(
+            f"header lacks the column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(map(repr, missing))} needed for {kind.plural}"
+        )
+
+
+def _read_json(stream: TextIO, kind: EntityKind | None) -> list[ParsedRows]:
+    try:
+        document = json.load(stream)
+    except json.JSONDecodeError as error:
+        raise InvalidCatalogFile(
+            f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+        ) from None
+    except (ValueError, RecursionError) as error:
+        # Numbers longer than Python's int limit, or nesting deeper than its stack.
+        raise InvalidCatalogFile(f"not usable JSON: {error}") from None
+    if isinstance(document, list):
+        sections = {(kind or MOVIE).plural: document}
+    elif isinstance(document, dict):
+        sections = _document_sections(document, kind)
+    else:
+        raise InvalidCatalogFile(
+            'a JSON catalog is an array of objects or {"movies": [...], "people": [...]}'
+        )
+    results = []
+    for plural, items in sections.items():
+        parsed = ParsedRows(kind_named(plural))
+        for number, item in enumerate(items, start=1):
+            parsed.add(f"item {number}", item)
+        results.append(parsed)
+    return results
+
+
+def _document_sections(document: dict[str, Any], kind: EntityKind | None) -> dict[str, list[Any]]:
+    plurals = (MOVIE.plural, PERSON.plural)
+    unknown = [key for key in document if key not in plurals]
+    if unknown:
+        raise InvalidCatalogFile(
+            f"unknown section{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(map(repr, unknown))}; a catalog document holds 'movies' and 'people'"
+        )
+    wanted = [kind.plural] if kind is not None else [p for p in plurals if p in document]
+    sections: dict[str, list[Any]] = {}
+    for plural in wanted:
+        if plural not in document:
+            raise InvalidCatalogFile(f"the document has no {plural!r} list")
+        if not isinstance(document[plural], list):
+            raise InvalidCatalogFile(f"{plural!r} must be a list of objects")
+        sections[plural] = document[plural]
+    if not sections:
+        raise InvalidCatalogFile("the document holds neither 'movies' nor 'people'")
+    return sections
+
+
+def _read_jsonl(stream: TextIO, kind: EntityKind) -> ParsedRows:
+    parsed = ParsedRows(kind)
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except (ValueError, RecursionError) as error:
+            reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+            parsed.total += 1
+            parsed.failures.append(
+                RowFailure(parsed.total, f"line {number}", None, f"not valid JSON: {reason}")
+            )
+            continue
+        parsed.add(f"line {number}", item)
+    return parsed
+
+
+@dataclass
+class CatalogFile:
+    """A catalog file read and validated, ready to import."""
+
+    path: Path
+    format: FileFormat
+    sections: list[ParsedRows]
+
+    @property
+    def total(self) -> int:
+        """Data rows in the file, valid or not, over every kind."""
+        return sum(section.total for section in self.sections)
+
+    @property
+    def ignored(self) -> list[str]:
+        """Fields the file carries that import does not store, sorted."""
+        return sorted(set().union(*(section.ignored for section in self.sections)))
+
+
+def read_catalog_file(path: Path, kind: EntityKind | None = None) -> CatalogFile:
+    """Read and validate a catalog file, one :class:`ParsedRows` per kind it holds.
+
+    ``kind`` picks the kind of a CSV, JSON Lines or JSON-array file (default:
+    movies) or the one section of a document to read (default: every section).
+    Raises :class:`InvalidCatalogFile` when the file cannot be used at all.
+    """
+    fmt = format_for(path)
+    with _open_text(path) as stream:
+        try:
+            if fmt == "csv":
+                sections = [_read_csv(stream, kind or MOVIE)]
+            elif fmt == "jsonl":
+                sections = [_read_jsonl(stream, kind or MOVIE)]
+            else:
+                sections = _read_json(stream, kind)
+        except UnicodeDecodeError as error:
+            raise InvalidCatalogFile(
+                f"{path.name} is not UTF-8 text (byte {error.start} cannot be decoded)"
+            ) from None
+    return CatalogFile(path, fmt, sections)
+
+
+# -- importing --------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    """What an import did, per kind, and which fields it ignored."""
+
+    path: Path
+    format: FileFormat
+    on_conflict: OnConflict
+    results: list[BulkReport]
+    ignored: list[str]
+
+    @property
+    def failed(self) -> int:
+        """Rows that did not land, over every kind."""
+        return sum(len(result.failed) for result in self.results)
+
+    @property
+    def changed(self) -> bool:
+        """Whether any row was created or updated."""
+        return any(result.changed for result in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as ``import --json`` prints it."""
+        return {
+            "file": str(self.path),
+            "format": self.format,
+            "on_conflict": self.on_conflict,
+            "results": [result.to_json() for result in self.results],
+            "ignored_fields": self.ignored,
+        }
+
+
+def import_rows(
+    database: Database,
+    catalog_file: CatalogFile,
+    *,
+    on_conflict: OnConflict = "skip",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Write the valid rows of a read file in batches; report every row of it.
+
+    ``on_progress(done, total)`` counts rows over every kind in the file.
+    Invalid rows and rows the database refuses are both in the report's
+    failures, in file order.
+    """
+    grand_total = catalog_file.total
+    results: list[BulkReport] = []
+    done_before = 0
+    for parsed in catalog_file.sections:
+        progress = None
+        if on_progress is not None:
+            progress = _offset_progress(on_progress, done_before, parsed, grand_total)
+        written = write_entities(
+            database,
+            parsed.kind,
+            parsed.rows,
+            locations=parsed.locations,
+            on_conflict=on_conflict,
+            batch_size=batch_size,
+            on_progress=progress,
+        )
+        # The writer numbers rows among the valid ones; renumber by file row.
+        refused = [replace(f, row=parsed.numbers[f.row - 1]) for f in written.failed]
+        written.failed = sorted(parsed.failures + refused, key=lambda failure: failure.row)
+        written.total = parsed.total
+        results.append(written)
+        done_before += parsed.total
+    return ImportReport(
+        catalog_file.path, catalog_file.format, on_conflict, results, catalog_file.ignored
+    )
+
+
+def import_catalog(
+    database: Database,
+    path: Path,
+    *,
+    kind: EntityKind | None = None,
+    on_conflict: OnConflict = "skip",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Read, validate and import a catalog file (:func:`read_catalog_file`, :func:`import_rows`)."""
+    return import_rows(
+        database,
+        read_catalog_file(path, kind),
+        on_conflict=on_conflict,
+        batch_size=batch_size,
+        on_progress=on_progress,
+    )
+
+
+def _offset_progress(
+    on_progress: ProgressCallback, done_before: int, parsed: ParsedRows, grand_total: int
+) -> ProgressCallback:
+    invalid = len(parsed.failures)
+
+    def report(done: int, total: int) -> None:
+        # Invalid rows never reach the writer; count them done once it finishes.
+        extra = invalid if done == total else 0
+        on_progress(done_before + done + extra, grand_total)
+
+    return report
+
+
+# -- exporting --------------------------------------------------------------------------
+
+
+def entity_rows(database: Database, kind: EntityKind) -> list[dict[str, Any]]:
+    """Every stored entity of ``kind`` as a file row (slug plus facts), by slug."""
+    rows = database.query(f"SELECT slug, {', '.join(kind.fields)} FROM {kind.table} ORDER BY slug")
+    found = []
+    for row in rows:
+        item = {"slug": row["slug"], **{name: row[name] for name in kind.fields}}
+        if "genres" in item:
+            item["genres"] = json.loads(item["genres"] or "[]")
+        found.append(item)
+    return found
+
+
+def _csv_cells(kind: EntityKind, item: Mapping[str, Any]) -> list[str]:
+    cells = []
+    for name in columns(kind):
+        value = item.get(name)
+        if name == "genres":
+            for genre in value or []:
+                if GENRE_SEPARATOR in genre:
+                    raise InvalidInput(
+                        f"cannot write {item['slug']!r} as CSV: genre {genre!r} contains "
+                        f"{GENRE_SEPARATOR!r}; export it as JSON instead"
+                    )
+            value = GENRE_SEPARATOR.join(value or [])
+        cells.append("" if value is None else str(value))
+    return cells
+
+
+def write_catalog(
+    stream: TextIO, fmt: FileFormat, sections: Mapping[EntityKind, Sequence[Mapping[str, Any]]]
+) -> None:
+    """Write rows of one kind (or, as JSON, of both) to ``stream`` in ``fmt``.
+
+    JSON with several kinds takes the document shape ``{"movies": [...], ...}``;
+    CSV and JSON Lines hold one kind per file.
+    """
+    if fmt == "json":
+        document: Any
+        if len(sections) == 1:
+            document = [dict(item) for item in next(iter(sections.values()))]
+        else:
+            document = {
+                kind.plural: [dict(item) for item in items] for kind, items in sections.items()
+            }
+        stream.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        return
+    if len(sections) != 1:
+        raise InvalidInput(f"a {fmt} file holds one kind; choose movies or people")
+    ((kind, items),) = sections.items()
+    if fmt == "jsonl":
+        for item in items:
+            stream.write(json.dumps(dict(item), ensure_ascii=False) + "\n")
+        return
+    # Every row is turned into cells before the first is written, so a row that
+    # cannot be written as CSV stops the export before any output.
+    rows = [_csv_cells(kind, item) for item in items]
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(columns(kind))
+    writer.writerows(rows)
+
+
+def export_catalog(
+    database: Database, kinds: Sequence[EntityKind], fmt: FileFormat, stream: TextIO
+) -> dict[str, int]:
+    """Write the stored ``kinds`` to ``stream`` in ``fmt``; return the rows written per kind."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}")
+    if fmt != "json" and len(kinds) != 1:
+        raise InvalidInput(f"a {fmt} file holds one kind; choose movies or people")
+    sections = {kind: entity_rows(database, kind) for kind in kinds}
+    write_catalog(stream, fmt, sections)
+    return {kind.plural: len(items) for kind, items in sections.items()}

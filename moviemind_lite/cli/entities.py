@@ -1,0 +1,355 @@
+"""Catalog commands: init, movies and people (list, show), demo."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from moviemind_lite.cli.base import (
+    Session,
+    ai_options,
+    context_option,
+    core_errors,
+    json_option,
+    locale_option,
+    pass_session,
+    print_json,
+    spinner,
+    table_console,
+    timeout_option,
+)
+from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind
+
+if TYPE_CHECKING:
+    from moviemind_lite.app.services import EntityView, RequestOutcome
+
+
+@click.command()
+@click.option("--reset", is_flag=True, help="Delete the database first and start over.")
+@click.option("--yes", is_flag=True, help="Do not ask before --reset deletes data.")
+@pass_session
+def init(session: Session, reset: bool, yes: bool) -> None:
+    """Create the database and load the sample catalog (safe to run again)."""
+    from moviemind_lite.app.services import reset_home
+
+    with core_errors():
+        settings = session.settings()
+        if reset:
+            if not yes:
+                click.confirm(
+                    f"Delete {settings.database_path} with every job and text in it?", abort=True
+                )
+            reset_home(settings)
+        report = session.app().initialise()
+    counts = ", ".join(f"{number} {table}" for table, number in report.counts.items())
+    verb = "Created" if report.created else "Ready:"
+    click.echo(f"{verb} {report.database_path} ({counts})")
+
+
+def _headline(view_entity: Any) -> str:
+    facts = view_entity.facts
+    year = facts.get("year")
+    return f"{view_entity.label} ({year})" if year else str(view_entity.label)
+
+
+def _fact_line(kind: EntityKind, facts: dict[str, Any]) -> str:
+    parts = []
+    for name in kind.fields:
+        value = facts.get(name)
+        if name in (kind.label_column, "year") or value in (None, "", []):
+            continue
+        shown = ", ".join(value) if isinstance(value, list) else str(value)
+        parts.append(f"{name.replace('_', ' ')}: {shown}")
+    return " · ".join(parts)
+
+
+def print_view(view: EntityView) -> None:
+    """Print an entity and its text the way ``show`` does."""
+    entity = view.entity
+    click.echo(_headline(entity))
+    facts = _fact_line(entity.kind, entity.facts)
+    click.echo(f"slug: {entity.slug}" + (f" · {facts}" if facts else ""))
+    click.echo()
+    if view.text is None:
+        click.echo(f"No {view.locale} {entity.kind.text_noun} ({view.context_tag}) yet.")
+        return
+    text = view.text
+    click.echo(text.text)
+    click.echo()
+    click.echo(f"[{text.locale} · {text.context_tag} · v{text.version} · {text.origin}]")
+
+
+@contextmanager
+def batch_progress(total: int, quiet: bool) -> Iterator[Callable[[Any], None] | None]:
+    """A rich progress bar on stderr (when it is a terminal) fed by the batch's callback."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("[bold]generating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(
+            "dispatched {task.fields[dispatched]} · failed {task.fields[failed]} · "
+            "waiting {task.fields[waiting]} · {task.fields[rate]:.1f} AI calls/s"
+        ),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("batch", total=total, dispatched=0, failed=0, waiting=0, rate=0.0)
+
+        def update(progress: Any) -> None:
+            bar.update(
+                task,
+                completed=progress.done + progress.failed,
+                dispatched=progress.dispatched,
+                failed=progress.failed,
+                waiting=progress.waiting,
+                rate=progress.ai_calls_per_s,
+            )
+
+        yield update
+
+
+def print_outcome(outcome: RequestOutcome, as_json: bool) -> None:
+    """Print how a show or regenerate request ended; a failed job exits 1."""
+    job = outcome.job
+    if as_json:
+        print_json(outcome.to_json())
+    elif outcome.status == "queued" and job:
+        click.echo(f"queued {job.id}")
+    elif outcome.status == "in_progress" and job:
+        click.echo(f"in progress {job.id}")
+    elif outcome.view is not None:
+        print_view(outcome.view)
+        if job is not None:
+            click.echo(f"job {job.id}: {job.result}")
+    if outcome.status == "failed" and job:
+        raise click.ClickException(
+            f"job {job.id} failed after {job.attempts} attempt(s): {job.error}"
+        )
+
+
+def _list_columns(kind: EntityKind) -> list[str]:
+    return ["slug", *(name for name in kind.fields if name != "genres")]
+
+
+def entity_group(kind: EntityKind) -> click.Group:
+    """The ``movies`` or ``people`` command group; both kinds share every line."""
+    noun, plural = kind.name, kind.plural
+
+    @click.group(name=plural, help=f"Browse and show {plural}.")
+    def group() -> None:
+        pass
+
+    @group.command(name="list", help=f"List stored {plural}, sorted by {kind.label_column}.")
+    @click.option(
+        "--search",
+        metavar="TEXT",
+        help=f"Only {plural} whose slug or {kind.label_column} contains TEXT.",
+    )
+    @click.option("--limit", type=click.IntRange(min=0), metavar="N", help="Show at most N.")
+    @json_option
+    @pass_session
+    def list_command(
+        session: Session, search: str | None, limit: int | None, as_json: bool
+    ) -> None:
+        with core_errors():
+            entities = session.app().list_entities(kind, search=search, limit=limit)
+        if as_json:
+            print_json([entity.summary() for entity in entities])
+            return
+        if not entities:
+            click.echo(f"No {plural} found.")
+            return
+        from rich.table import Table
+
+        table = Table(box=None, header_style="bold")
+        columns = _list_columns(kind)
+        for name in columns:
+            table.add_column(name.replace("_", " "), no_wrap=name == "slug")
+        for entity in entities:
+            row = {"slug": entity.slug, **entity.facts}
+            table.add_row(*("" if row[name] is None else str(row[name]) for name in columns))
+        table_console().print(table)
+        click.echo(f"{len(entities)} {plural if len(entities) != 1 else noun}")
+
+    def request_command(name: str, help_text: str, action: str) -> None:
+        """``show`` and ``regenerate``: the same options, one core call each."""
+
+        @group.command(name=name, help=help_text)
+        @click.argument("slug")
+        @locale_option
+        @context_option
+        @click.option("--no-wait", is_flag=True, help="Queue the job for workers and exit.")
+        @timeout_option
+        @ai_options
+        @json_option
+        @pass_session
+        def command(
+            session: Session,
+            slug: str,
+            locale: str | None,
+            context_tag: str,
+            no_wait: bool,
+            timeout: float | None,
+            as_json: bool,
+        ) -> None:
+            quiet = as_json or no_wait
+            with core_errors(), spinner(f"Writing the {kind.text_noun} of {slug}", quiet):
+                app = session.app()
+                call = app.request if action == "request" else app.regenerate
+                outcome = call(
+                    kind,
+                    slug,
+                    locale=locale,
+                    context_tag=context_tag,
+                    wait=not no_wait,
+                    timeout_s=timeout,
+                )
+            print_outcome(outcome, as_json)
+
+    request_command(
+        "show",
+        f"Show a {noun} and its {kind.text_noun}; an unknown one is generated by a job.",
+        "request",
+    )
+    request_command(
+        "regenerate", f"Write another {kind.text_noun} for a stored {noun}.", "regenerate"
+    )
+
+    @group.command(
+        name="generate",
+        help=f"Generate {kind.text_noun}s for many {plural} "
+        "listed in a file (one slug per line, or CSV / JSON / JSON Lines).",
+    )
+    @click.option(
+        "--from-file",
+        "path",
+        required=True,
+        metavar="FILE",
+        type=click.Path(path_type=Path),
+        help="Slugs, or catalog rows with facts.",
+    )
+    @locale_option
+    @context_option
+    @click.option(
+        "--stagger",
+        default="none",
+        show_default=True,
+        metavar="SPEC",
+        help="Dispatch spacing: none, linear:MS or random:MIN-MAX.",
+    )
+    @click.option(
+        "--workers",
+        type=click.IntRange(1, 256),
+        default=8,
+        show_default=True,
+        metavar="N",
+        help="Jobs run at once.",
+    )
+    @ai_options
+    @json_option
+    @pass_session
+    def generate_command(
+        session: Session,
+        path: Path,
+        locale: str | None,
+        context_tag: str,
+        stagger: str,
+        workers: int,
+        as_json: bool,
+    ) -> None:
+        from moviemind_lite.app.batch import parse_stagger, read_batch_file, run_batch
+
+        with core_errors():
+            spacing = parse_stagger(stagger)
+            app = session.app()
+            batch = read_batch_file(path, kind)
+            with batch_progress(len(batch.items), quiet=as_json) as on_progress:
+                report = run_batch(
+                    app,
+                    kind,
+                    batch,
+                    locale=locale,
+                    context_tag=context_tag,
+                    stagger=spacing,
+                    workers=workers,
+                    on_progress=on_progress,
+                )
+        if as_json:
+            print_json(report.to_json())
+        else:
+            click.echo(report.summary())
+            for where, why in report.invalid:
+                click.echo(f"  invalid {where}: {why}")
+            for slug, why in report.failed:
+                click.echo(f"  failed {slug}: {why}")
+            if report.deferred:
+                click.echo(f"  deferred until the AI recovers: {', '.join(report.deferred)}")
+        if not report.complete:
+            raise SystemExit(1)
+
+    return group
+
+
+@click.command()
+@click.option("--fast", is_flag=True, help="Play the lab scenarios' reduced variants.")
+@pass_session
+def demo(session: Session, fast: bool) -> None:
+    """The guided tour: the catalog, then the race lab's scenarios, explained and checked."""
+    started = time.monotonic()
+    with core_errors():
+        app = session.app()
+        counts = app.counts()
+        click.echo(
+            f"MovieMind Lite: {counts['movies']} movies and {counts['people']} people in "
+            f"{app.settings.database_path}.\n"
+        )
+        steps: list[tuple[str, Callable[[], EntityView]]] = [
+            (
+                "moviemind movies show the-matrix-1999",
+                lambda: app.show_stored(MOVIE, "the-matrix-1999"),
+            ),
+            (
+                "moviemind movies show the-matrix-1999 --locale pl-PL",
+                lambda: app.show_stored(MOVIE, "the-matrix-1999", locale="pl-PL"),
+            ),
+            ("moviemind people show keanu-reeves", lambda: app.show_stored(PERSON, "keanu-reeves")),
+        ]
+        for command, step in steps:
+            click.secho(f"$ {command}", bold=True)
+            print_view(step())
+            click.echo()
+    from moviemind_lite.cli.lab import demo_tour
+
+    click.echo(
+        click.wrap_text(
+            "An unknown slug becomes a generation job. Many requests for the same unknown "
+            "slug at once must make one movie, one description and, ideally, one paid AI "
+            "call. The race lab races the production job pipeline under each locking "
+            "strategy MovieMind tried, in scratch databases (your catalog is not touched), "
+            "and checks that each lesson showed what it should.",
+            88,
+        )
+    )
+    failed = demo_tour(fast=fast)
+    click.echo(
+        f"\nThe tour took {time.monotonic() - started:.0f} s. More: `moviemind lab list`, "
+        "`moviemind compare --help`, `moviemind movies list --search star`, `moviemind --help`."
+    )
+    if failed:
+        raise click.ClickException(f"the tour's checks failed for: {', '.join(failed)}")
+
+
+movies = entity_group(MOVIE)
+people = entity_group(PERSON)

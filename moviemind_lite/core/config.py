@@ -1,0 +1,167 @@
+"""Settings, built and validated once from options and the environment.
+
+The home folder is ``--home`` if given, else ``MOVIEMIND_HOME``, else
+``./data``. It holds ``moviemind.db``, ``locks/`` and ``logs/``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from moviemind_lite.core.domain import validate_locale
+from moviemind_lite.core.errors import InvalidInput, InvalidSetting
+
+DEFAULT_HOME = Path("data")
+
+
+@dataclass(frozen=True)
+class AISettings:
+    """Knobs of the offline mock generator."""
+
+    latency_ms: float = 300.0
+    jitter_ms: float = 100.0
+    fail_rate: float = 0.0
+    seed: int = 0
+    model: str = "mock-1"
+    breaker_threshold: int = 5
+    breaker_cooldown_ms: float = 10_000.0
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """How jobs are leased, retried and deduplicated."""
+
+    lease_ms: float = 30_000.0
+    max_attempts: int = 3
+    backoff_ms: float = 500.0
+    slot_ttl_ms: float = 600_000.0
+    poll_ms: float = 20.0
+    strategy: str = "two-level"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything MovieMind reads from its surroundings, checked once."""
+
+    home: Path
+    default_locale: str = "en-US"
+    environment: str = "local"
+    busy_timeout_ms: int = 30_000
+    ai: AISettings = AISettings()
+    jobs: JobSettings = JobSettings()
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite database file."""
+        return self.home / "moviemind.db"
+
+    @property
+    def locks_dir(self) -> Path:
+        """Folder of lock files (one per key, named by a hash of the key)."""
+        return self.home / "locks"
+
+    @property
+    def logs_dir(self) -> Path:
+        """Folder of the JSON log."""
+        return self.home / "logs"
+
+    @property
+    def log_path(self) -> Path:
+        """The JSON-lines log file."""
+        return self.logs_dir / "moviemind.log"
+
+    def with_ai(self, **changes: float | int | str) -> Settings:
+        """A copy with some AI knobs changed (validated like the environment)."""
+        ai = replace(self.ai, **changes)  # type: ignore[arg-type]
+        _check_ai(ai)
+        return replace(self, ai=ai)
+
+    def with_jobs(self, **changes: float | int | str) -> Settings:
+        """A copy with some job settings changed (validated like the environment)."""
+        jobs = replace(self.jobs, **changes)  # type: ignore[arg-type]
+        _check_jobs(jobs)
+        return replace(self, jobs=jobs)
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidSetting(f"{name}={raw!r} is not a number") from None
+
+
+def _check_ai(ai: AISettings) -> None:
+    if ai.latency_ms < 0:
+        raise InvalidSetting(f"AI latency must be >= 0 ms, got {ai.latency_ms:g}")
+    if ai.jitter_ms < 0:
+        raise InvalidSetting(f"AI jitter must be >= 0 ms, got {ai.jitter_ms:g}")
+    if ai.breaker_threshold < 1 or ai.breaker_threshold != int(ai.breaker_threshold):
+        raise InvalidSetting(
+            f"breaker threshold must be a whole number >= 1, got {ai.breaker_threshold}"
+        )
+    if ai.breaker_cooldown_ms <= 0:
+        raise InvalidSetting(f"breaker cool-down must be > 0 ms, got {ai.breaker_cooldown_ms:g}")
+    if not 0.0 <= ai.fail_rate <= 1.0:
+        raise InvalidSetting(f"AI failure rate must be between 0 and 1, got {ai.fail_rate:g}")
+
+
+def _check_jobs(jobs: JobSettings) -> None:
+    for name in ("lease_ms", "slot_ttl_ms", "poll_ms"):
+        if getattr(jobs, name) <= 0:
+            raise InvalidSetting(
+                f"job {name.replace('_', ' ')} must be > 0, got {getattr(jobs, name):g}"
+            )
+    if jobs.backoff_ms < 0:
+        raise InvalidSetting(f"job backoff must be >= 0 ms, got {jobs.backoff_ms:g}")
+    if jobs.max_attempts < 1 or jobs.max_attempts != int(jobs.max_attempts):
+        raise InvalidSetting(
+            f"job max attempts must be a whole number >= 1, got {jobs.max_attempts}"
+        )
+
+
+def load_settings(home: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from an explicit home, then ``env`` (default: ``os.environ``)."""
+    env = os.environ if env is None else env
+    chosen = Path(home) if home is not None else Path(env.get("MOVIEMIND_HOME") or DEFAULT_HOME)
+    if str(chosen).strip() == "" or "\x00" in str(chosen):
+        raise InvalidSetting("home folder name is empty or contains a NUL byte")
+    if chosen.exists() and not chosen.is_dir():
+        raise InvalidSetting(f"home {str(chosen)!r} is not a folder")
+    try:
+        locale = validate_locale(env.get("MOVIEMIND_LOCALE", "en-US"))
+    except InvalidInput as error:
+        raise InvalidSetting(f"MOVIEMIND_LOCALE: {error}") from None
+    environment = env.get("MOVIEMIND_ENV", "local").strip() or "local"
+    seed = _number(env, "MOVIEMIND_AI_SEED", 0)
+    if seed != int(seed):
+        raise InvalidSetting(f"MOVIEMIND_AI_SEED={seed:g} is not a whole number")
+    ai = AISettings(
+        latency_ms=_number(env, "MOVIEMIND_AI_LATENCY_MS", AISettings.latency_ms),
+        jitter_ms=_number(env, "MOVIEMIND_AI_JITTER_MS", AISettings.jitter_ms),
+        fail_rate=_number(env, "MOVIEMIND_AI_FAIL_RATE", AISettings.fail_rate),
+        seed=int(seed),
+        model=env.get("MOVIEMIND_AI_MODEL", AISettings.model) or AISettings.model,
+        breaker_threshold=int(
+            _number(env, "MOVIEMIND_BREAKER_THRESHOLD", AISettings.breaker_threshold)
+        ),
+        breaker_cooldown_ms=_number(
+            env, "MOVIEMIND_BREAKER_COOLDOWN_MS", AISettings.breaker_cooldown_ms
+        ),
+    )
+    _check_ai(ai)
+    jobs = JobSettings(
+        lease_ms=_number(env, "MOVIEMIND_JOB_LEASE_MS", JobSettings.lease_ms),
+        max_attempts=int(_number(env, "MOVIEMIND_JOB_MAX_ATTEMPTS", JobSettings.max_attempts)),
+        backoff_ms=_number(env, "MOVIEMIND_JOB_BACKOFF_MS", JobSettings.backoff_ms),
+        slot_ttl_ms=_number(env, "MOVIEMIND_SLOT_TTL_MS", JobSettings.slot_ttl_ms),
+        poll_ms=_number(env, "MOVIEMIND_JOB_POLL_MS", JobSettings.poll_ms),
+        strategy=env.get("MOVIEMIND_STRATEGY", JobSettings.strategy) or JobSettings.strategy,
+    )
+    _check_jobs(jobs)
+    return Settings(home=chosen, default_locale=locale, environment=environment, ai=ai, jobs=jobs)

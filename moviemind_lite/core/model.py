@@ -1,0 +1,142 @@
+"""What MovieMind stores and passes around: entities, their texts, jobs and their outcomes."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from moviemind_lite.core.domain import EntityKind, KindName
+
+PENDING = "PENDING"
+IN_PROGRESS = "IN_PROGRESS"
+DONE = "DONE"
+FAILED = "FAILED"
+STATUSES = (PENDING, IN_PROGRESS, DONE, FAILED)
+FINISHED = (DONE, FAILED)
+
+Action = Literal["generate", "regenerate"]
+
+CREATED = "created"
+REUSED_EXISTING = "reused_existing"
+BASELINE_UPDATED = "baseline_updated"
+ALTERNATIVE_APPENDED = "alternative_appended"
+IN_PROGRESS_ELSEWHERE = "in_progress_elsewhere"
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """A request for text that may become a job."""
+
+    kind: KindName
+    slug: str
+    locale: str
+    context_tag: str
+    action: Action = "generate"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One row of the ``jobs`` table."""
+
+    id: str
+    kind: KindName
+    action: Action
+    slug: str
+    locale: str
+    context_tag: str
+    strategy: str
+    status: str
+    attempts: int
+    max_attempts: int
+    run_after: str
+    result: str | None
+    entity_id: str | None
+    text_id: str | None
+    error: str | None
+    worker_id: str | None
+    lease_until: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    updated_at: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Job:
+        """The job stored in ``row``."""
+        return cls(**{name: row[name] for name in row.keys()})  # noqa: SIM118
+
+    @property
+    def request(self) -> JobRequest:
+        """The request this job answers."""
+        return JobRequest(self.kind, self.slug, self.locale, self.context_tag, self.action)
+
+    @property
+    def finished(self) -> bool:
+        """DONE or FAILED."""
+        return self.status in FINISHED
+
+    def to_json(self) -> dict[str, Any]:
+        """Every column, for ``--json`` output."""
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """How a job body ended: the result and the rows it ended on."""
+
+    result: str
+    entity_id: str | None = None
+    text_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Text:
+    """One description or bio."""
+
+    id: str
+    locale: str
+    context_tag: str
+    text: str
+    origin: str
+    ai_model: str | None
+    version: int
+    is_baseline: bool
+    job_id: str | None
+    created_at: str
+    updated_at: str
+
+    def summary(self) -> dict[str, Any]:
+        """The fields ``show --json`` prints."""
+        return {
+            "id": self.id,
+            "locale": self.locale,
+            "context_tag": self.context_tag,
+            "text": self.text,
+            "version": self.version,
+            "origin": self.origin,
+            "ai_model": self.ai_model,
+            "is_baseline": self.is_baseline,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A movie or a person: its slug, its facts and the id of its first baseline."""
+
+    kind: EntityKind
+    id: str
+    slug: str
+    facts: dict[str, Any]
+    baseline_id: str | None
+    created_at: str
+
+    @property
+    def label(self) -> str:
+        """The title of a movie, the name of a person."""
+        return str(self.facts[self.kind.label_column])
+
+    def summary(self) -> dict[str, Any]:
+        """Slug and facts, as ``list --json`` prints them."""
+        return {"id": self.id, "slug": self.slug, **self.facts}

@@ -1,1 +1,0 @@
-"""Generation jobs: their status in SQLite, the job body, runners and workers."""

@@ -1,0 +1,306 @@
+"""The job body every strategy guards: look up, generate (slow AI call), persist.
+
+Strategies differ only in what they wrap around these steps and in what they
+do when persist meets a row another job wrote first; the steps themselves are
+written once, here, for movies and people alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from moviemind_lite.ai.generator import GenerationRequest, Generator, guess_facts
+from moviemind_lite.core.domain import KINDS, EntityKind
+from moviemind_lite.core.errors import DuplicateGeneration, UniqueViolation
+from moviemind_lite.core.ids import key_id
+from moviemind_lite.core.model import (
+    ALTERNATIVE_APPENDED,
+    BASELINE_UPDATED,
+    CREATED,
+    REUSED_EXISTING,
+    Entity,
+    Job,
+    JobOutcome,
+)
+from moviemind_lite.store import catalog
+from moviemind_lite.store.db import Database
+
+log = logging.getLogger("moviemind.jobs")
+
+OnDuplicate = Literal["reuse", "append", "fail"]
+PhaseObserver = Callable[[str, str], None]
+WriteGuard = Callable[[sqlite3.Connection], None]
+
+
+def baseline_key(kind: EntityKind, entity_id: str, locale: str, context_tag: str) -> str:
+    """The key of the narrow lock on one baseline (entity, locale and context)."""
+    return key_id("baseline", kind.name, entity_id, locale, context_tag)
+
+
+@dataclass
+class JobEnvironment:
+    """What a running job needs: the database, the AI and the lock folder."""
+
+    database: Database
+    generator: Generator
+    locks_dir: Path
+    observe: PhaseObserver | None = field(default=None)
+    # Whether regenerating this slug updates the baseline in place (flag
+    # ai_generation_baseline_locking), and the lock that makes it safe.
+    baseline_locking: Callable[[str], bool] = field(default=lambda slug: False)
+    baseline_lock: Callable[[str], AbstractContextManager[object]] | None = field(default=None)
+
+
+@dataclass(frozen=True)
+class Found:
+    """An entity that already has the text a job was asked for."""
+
+    entity_id: str
+    text_id: str
+
+
+class JobBody:
+    """The steps of one job; strategies call them in the order their guard allows."""
+
+    def __init__(self, env: JobEnvironment, job: Job) -> None:
+        self.env = env
+        self.job = job
+        # Set by the runner: ends the job inside the transaction that wrote its rows.
+        self.on_written: Callable[[sqlite3.Connection, JobOutcome], Job | None] | None = None
+        self.completed: Job | None = None
+        self.ended_in_write = False
+        # The entity the look-up read; facts do not change once stored.
+        self._seen_entity: Entity | None = None
+        self.kind: EntityKind = KINDS[job.kind]
+
+    def phase(self, name: str) -> None:
+        """Tell the observer (the lab's timeline, the TUI) which step the job is in."""
+        if self.env.observe is not None:
+            self.env.observe(self.job.id, name)
+
+    def look_up(self) -> Found | None:
+        """The stored entity and baseline text this job would produce, if they exist."""
+        entity = catalog.find_entity(self.env.database, self.kind, self.job.slug)
+        self._seen_entity = entity
+        if entity is None:
+            return None
+        text = catalog.find_baseline(
+            self.env.database, self.kind, entity.id, self.job.locale, self.job.context_tag
+        )
+        return Found(entity.id, text.id) if text is not None else None
+
+    def facts(self) -> dict[str, Any]:
+        """The entity's stored facts, or facts guessed from the slug."""
+        entity = self._seen_entity or catalog.find_entity(
+            self.env.database, self.kind, self.job.slug
+        )
+        return dict(entity.facts) if entity else guess_facts(self.kind.name, self.job.slug)
+
+    def generate(self, facts: dict[str, Any] | None = None) -> str:
+        """Call the AI (the slow, paid step)."""
+        self.phase("generating")
+        request = GenerationRequest(
+            kind=self.kind.name,
+            slug=self.job.slug,
+            locale=self.job.locale,
+            context_tag=self.job.context_tag,
+            facts=facts if facts is not None else self.facts(),
+        )
+        return self.env.generator.generate(request)
+
+    def persist(
+        self,
+        text: str,
+        facts: dict[str, Any],
+        *,
+        on_duplicate: OnDuplicate = "reuse",
+        guard: WriteGuard | None = None,
+    ) -> JobOutcome:
+        """Write the entity (if new) and its baseline text in one transaction.
+
+        Both inserts are blind: the UNIQUE indexes decide. On a clash,
+        ``on_duplicate`` says what this strategy does: end on the existing rows
+        (``reuse``), add the text anyway as another description (``append``,
+        the shipped bug), or fail the job (``fail``). ``guard`` runs first
+        inside the transaction, e.g. to check a fencing token.
+        """
+        # Announced before the write lock is taken: a holder stalled here (the
+        # lab's --pause-holder) must not block other writers while it stalls.
+        self.phase("persisting")
+        with self.env.database.write() as conn:
+            return self._written(conn, self._write_rows(conn, text, facts, on_duplicate, guard))
+
+    def persist_in(
+        self,
+        conn: sqlite3.Connection,
+        text: str,
+        facts: dict[str, Any],
+        *,
+        on_duplicate: OnDuplicate = "reuse",
+        guard: WriteGuard | None = None,
+    ) -> JobOutcome:
+        """Like :meth:`persist`, inside a transaction the caller already holds on ``conn``.
+
+        For strategies that keep ``BEGIN IMMEDIATE`` open across the whole body
+        (``for-update``), where a second ``BEGIN`` on the connection would fail.
+        """
+        self.phase("persisting")
+        return self._written(conn, self._write_rows(conn, text, facts, on_duplicate, guard))
+
+    def _written(self, conn: sqlite3.Connection, outcome: JobOutcome) -> JobOutcome:
+        """Let the runner end the job in the transaction that wrote its rows.
+
+        One transaction fewer per job, and no moment where the text is stored
+        but its job still looks unfinished.
+        """
+        if self.on_written is not None:
+            self.completed = self.on_written(conn, outcome)
+            self.ended_in_write = True
+        return outcome
+
+    def _write_rows(
+        self,
+        conn: sqlite3.Connection,
+        text: str,
+        facts: dict[str, Any],
+        on_duplicate: OnDuplicate,
+        guard: WriteGuard | None,
+    ) -> JobOutcome:
+        kind, job = self.kind, self.job
+        if guard is not None:
+            guard(conn)
+        try:
+            entity_id = catalog.insert_entity(conn, kind, job.slug, facts)
+        except UniqueViolation as clash:
+            if on_duplicate == "fail":
+                raise DuplicateGeneration(f"{job.slug}: {clash}") from clash
+            existing = catalog.find_entity(conn, kind, job.slug)
+            assert existing is not None  # the clash proves it exists
+            entity_id = existing.id
+        try:
+            text_id = self._insert_text(conn, entity_id, text, baseline=True)
+        except UniqueViolation as clash:
+            if on_duplicate == "fail":
+                raise DuplicateGeneration(f"{job.slug}: {clash}") from clash
+            if on_duplicate == "append":
+                text_id = self._insert_text(conn, entity_id, text, baseline=False)
+                return JobOutcome(ALTERNATIVE_APPENDED, entity_id, text_id)
+            baseline = catalog.find_baseline(conn, kind, entity_id, job.locale, job.context_tag)
+            assert baseline is not None
+            return JobOutcome(REUSED_EXISTING, entity_id, baseline.id)
+        return JobOutcome(CREATED, entity_id, text_id)
+
+    def regenerate(self) -> JobOutcome:
+        """Write another text for an existing entity.
+
+        With baseline locking on for the slug, the baseline is rewritten in
+        place (``version`` + 1) under a narrow lock keyed by entity, locale and
+        context; otherwise the new text is appended as an alternative and the
+        baseline is left alone.
+        """
+        entity = catalog.find_entity(self.env.database, self.kind, self.job.slug)
+        if entity is None:
+            raise DuplicateGeneration(f"{self.job.slug}: the {self.kind.name} disappeared")
+        locking = self.env.baseline_locking(self.job.slug)
+        if locking:
+            self._log_baseline("Baseline locking active", entity.id)
+        key = baseline_key(self.kind, entity.id, self.job.locale, self.job.context_tag)
+        lock = self.env.baseline_lock(key) if locking and self.env.baseline_lock else nullcontext()
+        with lock:
+            baseline = catalog.find_baseline(
+                self.env.database, self.kind, entity.id, self.job.locale, self.job.context_tag
+            )
+            text = self.generate(dict(entity.facts))
+            if baseline is None or not locking:
+                outcome = self.append_alternative(text, entity.id)
+            else:
+                self.phase("persisting")
+                with self.env.database.write() as conn:
+                    catalog.update_baseline_text(
+                        conn,
+                        self.kind,
+                        baseline,
+                        entity.id,
+                        text=text,
+                        ai_model=self.env.generator.model,
+                        job_id=self.job.id,
+                    )
+                    outcome = self._written(
+                        conn, JobOutcome(BASELINE_UPDATED, entity.id, baseline.id)
+                    )
+        baseline_id = baseline.id if baseline else outcome.text_id
+        self._log_baseline(
+            "Baseline locking result", entity.id, baseline_id, outcome.result, locking=locking
+        )
+        return outcome
+
+    def _log_baseline(
+        self,
+        message: str,
+        entity_id: str,
+        baseline_id: str | None = None,
+        result: str | None = None,
+        **extra: object,
+    ) -> None:
+        fields = {
+            "job_id": self.job.id,
+            "slug": self.job.slug,
+            "entity_id": entity_id,
+            "baseline_id": baseline_id,
+            "result": result,
+            **extra,
+        }
+        log.info(message, extra={"fields": fields})
+
+    def append_alternative(self, text: str, entity_id: str) -> JobOutcome:
+        """Add ``text`` next to the baseline (or as the baseline if there is none yet)."""
+        self.phase("persisting")
+        with self.env.database.write() as conn:
+            baseline = catalog.find_baseline(
+                conn, self.kind, entity_id, self.job.locale, self.job.context_tag
+            )
+            text_id = self._insert_text(conn, entity_id, text, baseline=baseline is None)
+            result = ALTERNATIVE_APPENDED if baseline else CREATED
+            return self._written(conn, JobOutcome(result, entity_id, text_id))
+
+    def _insert_text(
+        self, conn: sqlite3.Connection, entity_id: str, text: str, *, baseline: bool
+    ) -> str:
+        return catalog.insert_text(
+            conn,
+            self.kind,
+            entity_id,
+            locale=self.job.locale,
+            context_tag=self.job.context_tag,
+            text=text,
+            origin="generated",
+            ai_model=self.env.generator.model,
+            job_id=self.job.id,
+            baseline=baseline,
+        )
+
+    def stored_outcome(self) -> JobOutcome | None:
+        """The look-up as a job's end: ``reused_existing`` on the stored rows, or ``None``."""
+        found = self.look_up()
+        return JobOutcome(REUSED_EXISTING, found.entity_id, found.text_id) if found else None
+
+    def run_checked(
+        self, *, on_duplicate: OnDuplicate = "reuse", guard: WriteGuard | None = None
+    ) -> JobOutcome:
+        """The plain sequence: look up, and only if absent generate and persist.
+
+        ``on_duplicate`` and ``guard`` go to :meth:`persist` (see there).
+        """
+        if self.job.action == "regenerate":
+            return self.regenerate()
+        stored = self.stored_outcome()
+        if stored is not None:
+            return stored
+        facts = self.facts()
+        return self.persist(self.generate(facts), facts, on_duplicate=on_duplicate, guard=guard)

@@ -1,0 +1,51 @@
+"""Blocking named mutexes on lock files: one file per key, named by the key's SHA-256.
+
+The file name is a hash so that no key (a slug is user text) can name a path
+outside the lock folder or clash with another key after case folding or
+truncation. Each acquisition builds its own :class:`filelock.FileLock` in the
+calling thread and keeps filelock's default thread-local context: a lock
+object shared between threads with ``thread_local=False`` would let a second
+thread "re-enter" a lock that only the first one holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from filelock import FileLock
+
+from moviemind_lite.core.errors import HomeNotUsable
+
+
+def lock_file_name(key: str) -> str:
+    """The lock file name for ``key``: its SHA-256 in hex, plus ``.lock``."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest() + ".lock"
+
+
+class KeyedFileLocks:
+    """Named mutexes as lock files in one folder; works across threads and processes."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path_for(self, key: str) -> Path:
+        """Where the lock file for ``key`` lives."""
+        return self.folder / lock_file_name(key)
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        """Wait as long as it takes for the lock on ``key``; hold it for the block."""
+        lock = FileLock(self.path_for(key))
+        try:
+            lock.acquire()
+        except OSError as error:
+            raise HomeNotUsable(
+                f"cannot use lock folder {self.folder}: {error.strerror or error}"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()

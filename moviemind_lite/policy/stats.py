@@ -1,0 +1,177 @@
+"""Queue and job statistics, and their Prometheus text exposition.
+
+Everything is computed from the ``jobs`` table, so the numbers cover jobs run
+by every process on the database (workers, in-process runs, the TUI).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from moviemind_lite.core.ids import format_timestamp
+from moviemind_lite.core.model import STATUSES
+from moviemind_lite.store.db import Database
+
+_MS_BETWEEN = "(julianday({end}) - julianday({start})) * 86400000.0"
+
+
+def percentile(values: Sequence[float], fraction: float) -> float | None:
+    """The nearest-rank percentile of ``values`` (``None`` when empty)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return round(ordered[rank - 1], 1)
+
+
+@dataclass(frozen=True)
+class FailedJob:
+    """A job that failed recently, with its last error."""
+
+    id: str
+    kind: str
+    slug: str
+    attempts: int
+    error: str | None
+    finished_at: str
+
+
+@dataclass(frozen=True)
+class JobStats:
+    """The numbers ``moviemind stats`` shows."""
+
+    jobs_per_minute_5m: float
+    jobs_per_minute_60m: float
+    runtime_p50_ms: float | None
+    runtime_p95_ms: float | None
+    wait_p50_ms: float | None
+    wait_p95_ms: float | None
+    queue: dict[str, int]
+    results: dict[str, int]
+    failed_last_hour: list[FailedJob] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return asdict(self)
+
+
+def collect(database: Database, now: datetime | None = None) -> JobStats:
+    """Statistics over the jobs finished in the last hour and the current queue."""
+    moment = now or datetime.now(UTC)
+    hour_ago = format_timestamp(moment - timedelta(minutes=60))
+    five_ago = format_timestamp(moment - timedelta(minutes=5))
+    finished = database.query(
+        "SELECT status, finished_at, "
+        f"{_MS_BETWEEN.format(end='finished_at', start='started_at')} AS runtime_ms, "
+        f"{_MS_BETWEEN.format(end='started_at', start='created_at')} AS wait_ms "
+        "FROM jobs WHERE status IN ('DONE', 'FAILED') AND finished_at >= ?",
+        (hour_ago,),
+    )
+    done = [row for row in finished if row["status"] == "DONE"]
+    runtimes = [float(row["runtime_ms"]) for row in done if row["runtime_ms"] is not None]
+    waits = [float(row["wait_ms"]) for row in finished if row["wait_ms"] is not None]
+    recent = sum(1 for row in finished if row["finished_at"] >= five_ago)
+    queue_rows = database.query("SELECT status, count(*) FROM jobs GROUP BY status")
+    queue = {status: 0 for status in STATUSES} | {row[0]: int(row[1]) for row in queue_rows}
+    result_rows = database.query(
+        "SELECT result, count(*) FROM jobs WHERE result IS NOT NULL GROUP BY result ORDER BY 2 DESC"
+    )
+    failed = database.query(
+        "SELECT id, kind, slug, attempts, error, finished_at FROM jobs "
+        "WHERE status = 'FAILED' AND finished_at >= ? ORDER BY finished_at DESC LIMIT 20",
+        (hour_ago,),
+    )
+    return JobStats(
+        jobs_per_minute_5m=round(recent / 5, 2),
+        jobs_per_minute_60m=round(len(finished) / 60, 2),
+        runtime_p50_ms=percentile(runtimes, 0.50),
+        runtime_p95_ms=percentile(runtimes, 0.95),
+        wait_p50_ms=percentile(waits, 0.50),
+        wait_p95_ms=percentile(waits, 0.95),
+        queue=queue,
+        results={row[0]: int(row[1]) for row in result_rows},
+        failed_last_hour=[FailedJob(**dict(row)) for row in failed],
+    )
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def prometheus_text(stats: JobStats) -> str:
+    """The statistics in the Prometheus text exposition format (version 0.0.4)."""
+    lines: list[str] = []
+
+    def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
+        lines.append(f"# HELP {name} {help_text}")
+        lines.append(f"# TYPE {name} {kind}")
+        for labels, value in samples:
+            lines.append(f"{name}{labels} {value:g}")
+
+    metric(
+        "moviemind_jobs_per_minute",
+        "gauge",
+        "Jobs finished per minute.",
+        [
+            ('{window="5m"}', stats.jobs_per_minute_5m),
+            ('{window="60m"}', stats.jobs_per_minute_60m),
+        ],
+    )
+    metric(
+        "moviemind_queue_jobs",
+        "gauge",
+        "Jobs by status.",
+        [(f'{{status="{_escape(status)}"}}', count) for status, count in stats.queue.items()],
+    )
+    metric(
+        "moviemind_job_results",
+        "gauge",
+        "Finished jobs by result.",
+        [(f'{{result="{_escape(result)}"}}', count) for result, count in stats.results.items()],
+    )
+    for name, help_text, p50, p95 in (
+        (
+            "moviemind_job_runtime_ms",
+            "Job runtime over the last hour.",
+            stats.runtime_p50_ms,
+            stats.runtime_p95_ms,
+        ),
+        (
+            "moviemind_job_wait_ms",
+            "Time from queued to started over the last hour.",
+            stats.wait_p50_ms,
+            stats.wait_p95_ms,
+        ),
+    ):
+        metric(
+            name,
+            "gauge",
+            help_text,
+            [
+                (f'{{quantile="{q}"}}', value)
+                for q, value in (("0.5", p50), ("0.95", p95))
+                if value is not None
+            ],
+        )
+    metric(
+        "moviemind_failed_jobs_last_hour",
+        "gauge",
+        "Jobs that failed in the last hour.",
+        [
+            ("", len(stats.failed_last_hour)),
+        ],
+    )
+    for name, value in stats.extra.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            metric(
+                f"moviemind_{name}",
+                "gauge",
+                name.replace("_", " ").capitalize() + ".",
+                [("", value)],
+            )
+    return "\n".join(lines) + "\n"

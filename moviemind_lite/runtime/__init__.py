@@ -1,0 +1,1 @@
+"""Layer 5, where jobs run: the runner with its lease keeper, thread pools and workers."""

@@ -1,0 +1,142 @@
+"""The durable worker: claims PENDING jobs from SQLite until told to stop.
+
+Several worker processes may share one database: a claim is one
+``BEGIN IMMEDIATE`` transaction, so no two claim the same job, and a job whose
+worker died is taken back once its lease expires. SIGINT or SIGTERM stops
+claiming; jobs already running finish (or, if they cannot, their lease runs
+out and another worker takes them back).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from moviemind_lite.core.errors import InvalidInput, StoreError
+from moviemind_lite.core.model import DONE, FAILED
+from moviemind_lite.runtime.runner import JobRunner
+
+
+@dataclass
+class WorkerReport:
+    """What a worker did before it stopped."""
+
+    claimed: int = 0
+    done: int = 0
+    failed: int = 0
+    retried: int = 0
+    lost: int = 0
+    stopped_by: str = "idle"
+    results: dict[str, int] = field(default_factory=dict)
+
+
+class Worker:
+    """Claims and runs jobs on ``threads`` threads of this process."""
+
+    def __init__(
+        self,
+        runner: JobRunner,
+        *,
+        threads: int = 1,
+        once: bool = False,
+        max_jobs: int | None = None,
+        on_job: Callable[[str, str], None] | None = None,
+    ) -> None:
+        if threads < 1:
+            raise InvalidInput(f"threads must be >= 1, got {threads}")
+        if max_jobs is not None and max_jobs < 1:
+            raise InvalidInput(f"max jobs must be >= 1, got {max_jobs}")
+        self.runner = runner
+        self.threads = threads
+        self.once = once
+        self.max_jobs = max_jobs
+        self.on_job = on_job
+        self.stop = threading.Event()
+        self.report = WorkerReport()
+        self._lock = threading.Lock()
+
+    def request_stop(self, reason: str = "stopped") -> None:
+        """Stop claiming new jobs; running ones finish."""
+        with self._lock:
+            if not self.stop.is_set():
+                self.report.stopped_by = reason
+        self.stop.set()
+
+    def _take_ticket(self) -> bool:
+        with self._lock:
+            if self.max_jobs is not None and self.report.claimed >= self.max_jobs:
+                return False
+            self.report.claimed += 1
+            return True
+
+    def _return_ticket(self) -> None:
+        with self._lock:
+            self.report.claimed -= 1
+
+    def _record(self, status: str | None, result: str | None) -> None:
+        with self._lock:
+            if status is None:
+                self.report.lost += 1
+            elif status == DONE:
+                self.report.done += 1
+                key = result or "done"
+                self.report.results[key] = self.report.results.get(key, 0) + 1
+            elif status == FAILED:
+                self.report.failed += 1
+            else:
+                self.report.retried += 1
+
+    def _loop(self) -> None:
+        jobs, poll = self.runner.jobs, self.runner.jobs.settings.poll_ms / 1000
+        idle_wait = max(poll, 0.05)
+        while not self.stop.is_set():
+            if not self._take_ticket():
+                self.request_stop("max-jobs")
+                return
+            try:
+                job = jobs.claim_next(self.runner.worker_id())
+            except StoreError:
+                self._return_ticket()
+                self.stop.wait(idle_wait)
+                continue
+            if job is None:
+                self._return_ticket()
+                if self.once:
+                    return
+                self.stop.wait(idle_wait)
+                continue
+            ended = self.runner.run_claimed(job)
+            self._record(ended.status if ended else None, ended.result if ended else None)
+            if self.on_job is not None:
+                self.on_job(job.id, ended.status if ended else "LOST")
+
+    def run(self, handle_signals: bool = True) -> WorkerReport:
+        """Work until idle (``once``), ``max_jobs`` claimed, or a stop signal."""
+        previous: dict[signal.Signals, Any] = {}
+        if handle_signals and threading.current_thread() is threading.main_thread():
+
+            def on_signal(signum: int, frame: FrameType | None) -> None:
+                self.request_stop(signal.Signals(signum).name)
+
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous[signum] = signal.signal(signum, on_signal)
+        threads = [
+            threading.Thread(target=self._loop, name=f"worker-{index}")
+            for index in range(self.threads)
+        ]
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                # join with a timeout so the main thread keeps receiving signals
+                while thread.is_alive():
+                    thread.join(0.2)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            self.runner.close()
+        return self.report

@@ -1,0 +1,317 @@
+"""Job status in SQLite: create, claim, heartbeat, complete, fail, retry.
+
+Every transition is one ``BEGIN IMMEDIATE`` transaction and one JSON log line.
+A claim gives a worker a lease; only that claim (``worker_id`` and attempt
+number, which grows with every claim) may complete, fail or extend it, so a
+worker whose lease was taken back cannot overwrite the job's new life.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+import time
+from typing import Any
+
+from moviemind_lite.core.config import JobSettings
+from moviemind_lite.core.errors import InvalidInput, JobNotFound
+from moviemind_lite.core.ids import after, new_id, now, parse_timestamp
+from moviemind_lite.core.model import (
+    FAILED,
+    IN_PROGRESS,
+    STATUSES,
+    Job,
+    JobOutcome,
+    JobRequest,
+)
+from moviemind_lite.store.db import Database
+from moviemind_lite.store.slots import release_slot, slot_key
+
+log = logging.getLogger("moviemind.jobs")
+
+_JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def validate_job_id(job_id: str) -> str:
+    """Return ``job_id`` if it looks like a job id, else raise ``InvalidInput``."""
+    if _JOB_ID.fullmatch(job_id) is None:
+        raise InvalidInput(f"{job_id!r} is not a job id (expected a UUID such as 0199...)")
+    return job_id
+
+
+def _duration_ms(job: Job) -> float | None:
+    if job.started_at is None or job.finished_at is None:
+        return None
+    started, finished = parse_timestamp(job.started_at), parse_timestamp(job.finished_at)
+    return round((finished - started).total_seconds() * 1000, 1)
+
+
+def log_transition(job: Job, message: str, **extra: Any) -> None:
+    """One structured log line about ``job``."""
+    fields = {
+        "job_id": job.id,
+        "kind": job.kind,
+        "slug": job.slug,
+        "locale": job.locale,
+        "status": job.status,
+        "attempt": job.attempts,
+        "worker_id": job.worker_id,
+        "entity_id": job.entity_id,
+        "description_id": job.text_id,
+        "result": job.result,
+        "duration_ms": _duration_ms(job),
+        **extra,
+    }
+    log.info(message, extra={"fields": fields})
+
+
+class JobStore:
+    """The ``jobs`` table and its transitions."""
+
+    def __init__(self, database: Database, settings: JobSettings) -> None:
+        self.database = database
+        self.settings = settings
+
+    # -- reading ----------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job:
+        """The job with ``job_id``; raises ``JobNotFound``."""
+        validate_job_id(job_id)
+        row = self.database.query_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        if row is None:
+            raise JobNotFound(f"no job with id {job_id}")
+        return Job.from_row(row)
+
+    def list(self, *, status: str | None = None, limit: int | None = 50) -> list[Job]:
+        """Jobs, newest first, optionally of one status."""
+        sql, params = "SELECT * FROM jobs", list[Any]()
+        if status is not None:
+            if status.upper() not in STATUSES:
+                raise InvalidInput(
+                    f"unknown status {status!r}; expected one of: {', '.join(STATUSES)}"
+                )
+            sql += " WHERE status = ?"
+            params.append(status.upper())
+        sql += " ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [Job.from_row(row) for row in self.database.query(sql, params)]
+
+    def counts(self) -> dict[str, int]:
+        """Jobs per status (every status present, zeros included)."""
+        rows = self.database.query("SELECT status, count(*) FROM jobs GROUP BY status")
+        found = {row[0]: int(row[1]) for row in rows}
+        return {status: found.get(status, 0) for status in STATUSES}
+
+    def wait(self, job_id: str, timeout_s: float | None = None) -> Job:
+        """Poll until the job is DONE or FAILED (or the timeout passes); return it."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            job = self.get(job_id)
+            if job.finished or (deadline is not None and time.monotonic() >= deadline):
+                return job
+            time.sleep(self.settings.poll_ms / 1000)
+
+    # -- transitions ------------------------------------------------------------------
+
+    def insert(
+        self,
+        conn: sqlite3.Connection,
+        request: JobRequest,
+        strategy: str,
+        job_id: str | None = None,
+    ) -> Job:
+        """Create a PENDING job inside the caller's transaction."""
+        stamp = now()
+        row = conn.execute(
+            "INSERT INTO jobs (id, kind, action, slug, locale, context_tag, strategy, status, "
+            "attempts, max_attempts, run_after, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?, ?) RETURNING *",
+            (
+                job_id or new_id(),
+                request.kind,
+                request.action,
+                request.slug,
+                request.locale,
+                request.context_tag,
+                strategy,
+                self.settings.max_attempts,
+                stamp,
+                stamp,
+                stamp,
+            ),
+        ).fetchone()
+        job = Job.from_row(row)
+        log_transition(job, "Job queued", strategy=strategy)
+        return job
+
+    def create(self, request: JobRequest, strategy: str) -> Job:
+        """Create a PENDING job in its own transaction."""
+        with self.database.write() as conn:
+            return self.insert(conn, request, strategy)
+
+    def claim_next(self, worker_id: str) -> Job | None:
+        """Claim the oldest runnable job: PENDING and due, or IN_PROGRESS with a dead lease."""
+        return self._claim(worker_id, None)
+
+    def claim(self, job_id: str, worker_id: str) -> Job | None:
+        """Claim one job if it is runnable now; ``None`` if someone else has it or it ended."""
+        return self._claim(worker_id, job_id)
+
+    def _claim(self, worker_id: str, job_id: str | None) -> Job | None:
+        stamp = now()
+        runnable = (
+            "((status = 'PENDING' AND run_after <= :now) "
+            "OR (status = 'IN_PROGRESS' AND lease_until < :now))"
+        )
+        which = "id = :job_id AND " if job_id is not None else ""
+        params = {"now": stamp, "job_id": job_id}
+        with self.database.write() as conn:
+            while True:
+                row = conn.execute(
+                    f"SELECT * FROM jobs WHERE {which}{runnable} ORDER BY run_after, id LIMIT 1",
+                    params,
+                ).fetchone()
+                if row is None:
+                    return None
+                found = Job.from_row(row)
+                if found.status == IN_PROGRESS and found.attempts >= found.max_attempts:
+                    # Its worker died on the last attempt: do not run it again.
+                    self._finish_failed(
+                        conn,
+                        found,
+                        f"lease expired on attempt {found.attempts} "
+                        f"(worker {found.worker_id} stopped)",
+                    )
+                    continue
+                claimed = Job.from_row(
+                    conn.execute(
+                        "UPDATE jobs SET status = 'IN_PROGRESS', worker_id = ?, lease_until = ?, "
+                        "attempts = attempts + 1, started_at = ?, updated_at = ? "
+                        "WHERE id = ? RETURNING *",
+                        (worker_id, after(self.settings.lease_ms), stamp, stamp, found.id),
+                    ).fetchone()
+                )
+                taken_back = found.status == IN_PROGRESS
+                log_transition(
+                    claimed,
+                    "Job taken back after its lease expired" if taken_back else "Job claimed",
+                    previous_worker_id=found.worker_id if taken_back else None,
+                )
+                return claimed
+
+    def heartbeat(self, job: Job) -> bool:
+        """Extend the lease; ``False`` if this claim no longer holds the job."""
+        with self.database.write() as conn:
+            changed = conn.execute(
+                "UPDATE jobs SET lease_until = ?, updated_at = ? "
+                "WHERE id = ? AND worker_id = ? AND attempts = ? AND status = 'IN_PROGRESS'",
+                (after(self.settings.lease_ms), now(), job.id, job.worker_id, job.attempts),
+            ).rowcount
+        return changed == 1
+
+    def complete(self, job: Job, outcome: JobOutcome) -> Job | None:
+        """Mark DONE with the outcome and free the slot; ``None`` if the lease was lost."""
+        with self.database.write() as conn:
+            return self.complete_in(conn, job, outcome)
+
+    def complete_in(self, conn: sqlite3.Connection, job: Job, outcome: JobOutcome) -> Job | None:
+        """:meth:`complete` inside the caller's transaction (the one that wrote the rows)."""
+        stamp = now()
+        row = conn.execute(
+            "UPDATE jobs SET status = 'DONE', result = ?, entity_id = ?, text_id = ?, "
+            "error = NULL, lease_until = NULL, finished_at = ?, updated_at = ? "
+            "WHERE id = ? AND worker_id = ? AND attempts = ? AND status = 'IN_PROGRESS' "
+            "RETURNING *",
+            (
+                outcome.result,
+                outcome.entity_id,
+                outcome.text_id,
+                stamp,
+                stamp,
+                job.id,
+                job.worker_id,
+                job.attempts,
+            ),
+        ).fetchone()
+        if row is None:
+            return None
+        release_slot(conn, slot_key(job.request), job.id)
+        done = Job.from_row(row)
+        log_transition(done, "Job done")
+        return done
+
+    def fail(self, job: Job, error: str, *, retryable: bool) -> Job | None:
+        """Record a failed attempt: back to PENDING after a backoff, or FAILED for good."""
+        stamp = now()
+        with self.database.write() as conn:
+            current = conn.execute(
+                "SELECT * FROM jobs WHERE id = ? AND worker_id = ? AND attempts = ? "
+                "AND status = 'IN_PROGRESS'",
+                (job.id, job.worker_id, job.attempts),
+            ).fetchone()
+            if current is None:
+                return None
+            attempts = int(current["attempts"])
+            if retryable and attempts < int(current["max_attempts"]):
+                backoff = self.settings.backoff_ms * 2 ** (attempts - 1)
+                row = conn.execute(
+                    "UPDATE jobs SET status = 'PENDING', error = ?, worker_id = NULL, "
+                    "lease_until = NULL, run_after = ?, updated_at = ? WHERE id = ? RETURNING *",
+                    (error, after(backoff), stamp, job.id),
+                ).fetchone()
+                retried = Job.from_row(row)
+                log_transition(
+                    retried, "Job attempt failed; will retry", error=error, backoff_ms=backoff
+                )
+                return retried
+            return self._finish_failed(conn, Job.from_row(current), error)
+
+    def defer(self, job: Job, reason: str, run_after: str) -> Job | None:
+        """Send a claimed job back to PENDING until ``run_after``, its attempt not counted."""
+        with self.database.write() as conn:
+            row = conn.execute(
+                "UPDATE jobs SET status = 'PENDING', error = ?, worker_id = NULL, "
+                "lease_until = NULL, attempts = max(attempts - 1, 0), run_after = ?, "
+                "updated_at = ? WHERE id = ? AND worker_id = ? AND attempts = ? "
+                "AND status = 'IN_PROGRESS' RETURNING *",
+                (f"deferred: {reason}", run_after, now(), job.id, job.worker_id, job.attempts),
+            ).fetchone()
+        if row is None:
+            return None
+        deferred = Job.from_row(row)
+        log_transition(deferred, "Job deferred", reason=reason)
+        return deferred
+
+    def _finish_failed(self, conn: sqlite3.Connection, job: Job, error: str) -> Job:
+        stamp = now()
+        row = conn.execute(
+            "UPDATE jobs SET status = 'FAILED', error = ?, lease_until = NULL, finished_at = ?, "
+            "updated_at = ? WHERE id = ? RETURNING *",
+            (error, stamp, stamp, job.id),
+        ).fetchone()
+        release_slot(conn, slot_key(job.request), job.id)
+        failed = Job.from_row(row)
+        log_transition(failed, "Job failed", error=error)
+        return failed
+
+    def retry(self, conn: sqlite3.Connection, job_id: str) -> Job:
+        """FAILED → PENDING with fresh attempts, inside the caller's transaction."""
+        row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise JobNotFound(f"no job with id {job_id}")
+        if row["status"] != FAILED:
+            raise InvalidInput(f"job {job_id} is {row['status']}; only FAILED jobs can be retried")
+        stamp = now()
+        retried = Job.from_row(
+            conn.execute(
+                "UPDATE jobs SET status = 'PENDING', attempts = 0, error = NULL, worker_id = NULL, "
+                "lease_until = NULL, run_after = ?, started_at = NULL, finished_at = NULL, "
+                "updated_at = ? WHERE id = ? RETURNING *",
+                (stamp, stamp, job_id),
+            ).fetchone()
+        )
+        log_transition(retried, "Job queued again by retry")
+        return retried

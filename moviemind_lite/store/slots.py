@@ -1,0 +1,55 @@
+"""Generation slots: "a job for this key is already on its way".
+
+A slot is an add-if-absent row with a TTL, keyed by the UUID v5 of kind, slug,
+locale and context, holding the id of the job that took it. It is released
+when that job ends; the TTL frees it if the job's process died for good.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from moviemind_lite.core.ids import after, key_id, now
+from moviemind_lite.core.model import JobRequest
+
+
+def slot_key(request: JobRequest) -> str:
+    """The deterministic key of the slot guarding ``request``."""
+    return key_id(request.kind, request.slug, request.locale, request.context_tag)
+
+
+def acquire_slot(conn: sqlite3.Connection, key: str, job_id: str, ttl_ms: float) -> str:
+    """Take the slot for ``job_id`` unless a live one exists; return the holder's job id.
+
+    One statement: insert, or take over an expired slot, and hand back the
+    winner's job id either way.
+    """
+    stamp = now()
+    row = conn.execute(
+        "INSERT INTO generation_slots (key, job_id, expires_at, created_at) "
+        "VALUES (:key, :job_id, :expires_at, :now) "
+        "ON CONFLICT (key) DO UPDATE SET job_id = excluded.job_id, "
+        "expires_at = excluded.expires_at, created_at = excluded.created_at "
+        "WHERE generation_slots.expires_at <= :now "
+        "RETURNING job_id",
+        {"key": key, "job_id": job_id, "expires_at": after(ttl_ms), "now": stamp},
+    ).fetchone()
+    if row is not None:
+        return str(row[0])
+    holder = conn.execute("SELECT job_id FROM generation_slots WHERE key = ?", (key,)).fetchone()
+    return str(holder[0])
+
+
+def take_over_slot(conn: sqlite3.Connection, key: str, job_id: str, ttl_ms: float) -> None:
+    """Give the slot to ``job_id`` whoever holds it (its holder is known to be finished)."""
+    conn.execute(
+        "INSERT INTO generation_slots (key, job_id, expires_at, created_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET job_id = excluded.job_id, "
+        "expires_at = excluded.expires_at, created_at = excluded.created_at",
+        (key, job_id, after(ttl_ms), now()),
+    )
+
+
+def release_slot(conn: sqlite3.Connection, key: str, job_id: str) -> None:
+    """Free the slot if ``job_id`` still holds it."""
+    conn.execute("DELETE FROM generation_slots WHERE key = ? AND job_id = ?", (key, job_id))
