@@ -150,7 +150,7 @@ def batch_import(console: Console, args: argparse.Namespace) -> None:
 def stagger_peak(console: Console, args: argparse.Namespace) -> None:
     """Peak jobs waiting for the AI: burst vs linear vs random dispatch of one batch."""
     from moviemind_lite.app.batch import BatchInput, BatchItem, parse_stagger, run_batch
-    from moviemind_lite.app.services import MovieMind
+    from moviemind_lite.app.wiring import build_app
     from moviemind_lite.core.config import load_settings
 
     latency, workers = args.latency, args.workers
@@ -165,7 +165,7 @@ def stagger_peak(console: Console, args: argparse.Namespace) -> None:
     for spec in specs:
         with tempfile.TemporaryDirectory() as folder:
             settings = load_settings(Path(folder), {}).with_ai(latency_ms=latency, jitter_ms=0)
-            with MovieMind.open(settings, load_sample=False) as app:
+            with build_app(settings, load_sample=False) as app:
                 batch = BatchInput(
                     items=[BatchItem(f"line {n}", f"bench-film-{n}") for n in range(args.slugs)]
                 )

@@ -9,7 +9,7 @@ with the mock AI answering at once (0 ms latency, 0 jitter), two paths are
 timed over distinct slugs, so every job really looks up, generates and
 persists a movie and its description:
 
-- **request path**: each thread calls ``MovieMind.request(MOVIE, slug)`` and
+- **request path**: each thread calls ``App.request(MOVIE, slug)`` and
   waits: dispatch (generation slot + job row), claim, look-up, AI call,
   persist, complete, then the answer is read back, as ``moviemind movies
   show`` does.
@@ -46,7 +46,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings, load_settings
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.runtime.worker import Worker
@@ -107,9 +107,9 @@ def shares(items: list[str], threads: int) -> list[list[str]]:
     return [items[index::threads] for index in range(threads)]
 
 
-def check_done(app: MovieMind, expected: int) -> None:
+def check_done(app: App, expected: int) -> None:
     """Every job ended DONE with a new movie: the run measured real work."""
-    done = app.jobs.counts()["DONE"]
+    done = app.job_store.counts()["DONE"]
     created = int(app.database.query_one("SELECT count(*) FROM jobs WHERE result = 'created'")[0])  # type: ignore[index]
     if done != expected or created != expected or app.calls.total() != expected:
         raise SystemExit(f"benchmark run went wrong: {done} done, {created} created of {expected}")
@@ -117,13 +117,15 @@ def check_done(app: MovieMind, expected: int) -> None:
 
 def request_path(folder: Path, threads: int, jobs: int) -> float:
     """Jobs per second when ``threads`` threads each request and wait for their slugs."""
-    with MovieMind.open(scratch_settings(folder, f"request-{threads}")) as app:
-        app.request(MOVIE, "warm-up-0000")  # opens this thread's connection, builds the runner
+    with build_app(scratch_settings(folder, f"request-{threads}")) as app:
+        app.generation.request(
+            MOVIE, "warm-up-0000"
+        )  # opens this thread's connection, builds the runner
         parts = shares([f"bench-{threads}-{n:05d}" for n in range(jobs)], threads)
 
         def work(index: int) -> None:
             for slug in parts[index]:
-                outcome = app.request(MOVIE, slug)
+                outcome = app.generation.request(MOVIE, slug)
                 if outcome.status != "done":
                     raise RuntimeError(f"{slug}: {outcome.status}")
 
@@ -134,9 +136,9 @@ def request_path(folder: Path, threads: int, jobs: int) -> float:
 
 def worker_drain(folder: Path, threads: int, jobs: int) -> float:
     """Jobs per second when a ``threads``-thread worker drains ``jobs`` queued jobs."""
-    with MovieMind.open(scratch_settings(folder, f"drain-{threads}")) as app:
+    with build_app(scratch_settings(folder, f"drain-{threads}")) as app:
         for n in range(jobs):
-            app.request(MOVIE, f"drain-{threads}-{n:05d}", wait=False)
+            app.generation.request(MOVIE, f"drain-{threads}-{n:05d}", wait=False)
         worker = Worker(app.runner, threads=threads, once=True)
         started = time.perf_counter()
         report = worker.run(handle_signals=False)
@@ -202,12 +204,12 @@ def counting_statements() -> Iterator[Counter[str]]:
 
 def statements_per_job(folder: Path, jobs: int = 50) -> dict[str, float]:
     """Statements and write transactions one request-path job issues, on average."""
-    with MovieMind.open(scratch_settings(folder, "counted")) as app:
-        app.request(MOVIE, "warm-up-0000")
+    with build_app(scratch_settings(folder, "counted")) as app:
+        app.generation.request(MOVIE, "warm-up-0000")
 
         def work(index: int) -> None:
             for n in range(jobs):
-                app.request(MOVIE, f"counted-{n:03d}")
+                app.generation.request(MOVIE, f"counted-{n:03d}")
 
         with counting_statements() as counts:
             in_threads(1, work)  # a fresh thread opens a fresh, traced connection
@@ -296,7 +298,7 @@ def docs_section(rows: list[Row], counted: dict[str, float], args: argparse.Name
             f"{args.jobs} jobs per thread count over distinct slugs (so every job looks up, "
             "calls the AI and persists a new movie and description), mock AI at 0 ms, each "
             "thread count in a fresh scratch home. *Request path*: every thread calls "
-            "`MovieMind.request` and waits (what `moviemind movies show` does: dispatch, "
+            "`App.request` and waits (what `moviemind movies show` does: dispatch, "
             "claim, run, complete, read the answer back). *Worker drain*: the jobs are "
             "queued first, untimed, then a `Worker` with that many threads runs them "
             "(`moviemind worker --once`). *Raw commits*: single-row `BEGIN IMMEDIATE; "

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Static
 
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import build_app
 from moviemind_lite.core.config import Settings, load_settings
 from moviemind_lite.core.ids import format_timestamp
 from moviemind_lite.core.model import JobRequest
@@ -38,9 +38,9 @@ def fill_queue(settings: Settings, jobs: int, seed: int = 7) -> None:
     """Insert ``jobs`` jobs through the job store, then age them into a realistic mix."""
     rng = random.Random(seed)
     moment = datetime.now(UTC)
-    with MovieMind.open(settings) as core, core.database.write() as conn:
+    with build_app(settings) as core, core.database.write() as conn:
         ids = [
-            core.jobs.insert(
+            core.job_store.insert(
                 conn, JobRequest("movie", f"movie-{n}", "en-US", "default"), "two-level"
             ).id
             for n in range(jobs)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings, load_settings
 
 
@@ -33,7 +33,7 @@ def settings(home: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[MovieMind]:
+def app(settings: Settings) -> Iterator[App]:
     """The application over a new database holding the sample catalog."""
-    with MovieMind.open(settings) as opened:
+    with build_app(settings) as opened:
         yield opened

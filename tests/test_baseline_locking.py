@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.cli import cli
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE, PERSON
@@ -27,9 +27,9 @@ def regenerate_together(settings: Settings, slug: str) -> list[str]:
     lock = threading.Lock()
 
     def racer() -> None:
-        with MovieMind.open(settings) as app:
+        with build_app(settings) as app:
             barrier.wait()
-            outcome = app.regenerate(MOVIE, slug, timeout_s=60)
+            outcome = app.generation.regenerate(MOVIE, slug, timeout_s=60)
             assert outcome.job is not None
             with lock:
                 results.append(str(outcome.job.result))
@@ -42,15 +42,17 @@ def regenerate_together(settings: Settings, slug: str) -> list[str]:
     return results
 
 
-def texts_of(app: MovieMind, slug: str) -> list[Text]:
+def texts_of(app: App, slug: str) -> list[Text]:
     entity = catalog.find_entity(app.database, MOVIE, slug)
     assert entity is not None
-    return [t for t in app.texts(entity) if t.locale == "en-US" and t.context_tag == "default"]
+    return [
+        t for t in app.catalog.texts(entity) if t.locale == "en-US" and t.context_tag == "default"
+    ]
 
 
 @pytest.mark.timeout(120)
 def test_flag_on_updates_the_baseline_in_place_without_losing_an_update(
-    app: MovieMind, settings: Settings
+    app: App, settings: Settings
 ) -> None:
     app.flags.set("ai_generation_baseline_locking", True)
     settings = settings.with_ai(latency_ms=5, jitter_ms=5)
@@ -64,9 +66,7 @@ def test_flag_on_updates_the_baseline_in_place_without_losing_an_update(
 
 
 @pytest.mark.timeout(120)
-def test_flag_off_appends_alternatives_and_keeps_the_baseline(
-    app: MovieMind, settings: Settings
-) -> None:
+def test_flag_off_appends_alternatives_and_keeps_the_baseline(app: App, settings: Settings) -> None:
     (before,) = texts_of(app, "the-matrix-1999")
     results = regenerate_together(settings.with_ai(latency_ms=5, jitter_ms=5), "the-matrix-1999")
     assert results == ["alternative_appended"] * RACERS
@@ -76,25 +76,25 @@ def test_flag_off_appends_alternatives_and_keeps_the_baseline(
     assert len(texts) == 1 + RACERS
 
 
-def test_show_sees_the_new_baseline_after_the_cached_answer(app: MovieMind) -> None:
-    first = app.request(MOVIE, "the-matrix-1999")
-    again = app.request(MOVIE, "the-matrix-1999")  # served from the answer cache
+def test_show_sees_the_new_baseline_after_the_cached_answer(app: App) -> None:
+    first = app.generation.request(MOVIE, "the-matrix-1999")
+    again = app.generation.request(MOVIE, "the-matrix-1999")  # served from the answer cache
     assert first.view is not None and again.view is not None
     assert again.view.text == first.view.text
     assert app.database.query_one("SELECT count(*) FROM answer_cache")[0] == 1  # type: ignore[index]
     app.flags.set("ai_generation_baseline_locking", True)
-    app.regenerate(MOVIE, "the-matrix-1999")
+    app.generation.regenerate(MOVIE, "the-matrix-1999")
     assert app.database.query_one("SELECT count(*) FROM answer_cache")[0] == 0  # type: ignore[index]
-    after = app.request(MOVIE, "the-matrix-1999")
+    after = app.generation.request(MOVIE, "the-matrix-1999")
     assert after.view is not None and after.view.text is not None
     assert after.view.text.version == 2
     assert after.view.text.text != first.view.text.text  # type: ignore[union-attr]
 
 
-def test_both_modes_log_the_baseline_result(app: MovieMind, settings: Settings) -> None:
-    app.regenerate(MOVIE, "inception-2010")
+def test_both_modes_log_the_baseline_result(app: App, settings: Settings) -> None:
+    app.generation.regenerate(MOVIE, "inception-2010")
     app.flags.set("ai_generation_baseline_locking", True)
-    app.regenerate(MOVIE, "inception-2010")
+    app.generation.regenerate(MOVIE, "inception-2010")
     lines = [json.loads(line) for line in settings.log_path.read_text().splitlines()]
     baseline_lines = [line for line in lines if line["message"].startswith("Baseline locking")]
     assert [line["message"] for line in baseline_lines] == [
@@ -111,14 +111,14 @@ def test_both_modes_log_the_baseline_result(app: MovieMind, settings: Settings) 
     assert baseline_lines[-1]["baseline_id"] is not None
 
 
-def test_generation_flags_gate_the_request_path(app: MovieMind) -> None:
+def test_generation_flags_gate_the_request_path(app: App) -> None:
     app.flags.set("ai_description_generation", False)
     with pytest.raises(EntityNotFound, match="generation is off: ai_description_generation"):
-        app.request(MOVIE, "brand-new-film-2031")
-    assert app.jobs.counts()["PENDING"] == 0 and app.list_jobs() == []
-    stored = app.request(MOVIE, "the-matrix-1999", locale="de-DE")
+        app.generation.request(MOVIE, "brand-new-film-2031")
+    assert app.job_store.counts()["PENDING"] == 0 and app.jobs.list() == []
+    stored = app.generation.request(MOVIE, "the-matrix-1999", locale="de-DE")
     assert stored.view is not None and stored.view.text is None and stored.job is None
-    person = app.request(PERSON, "new-person", wait=False)
+    person = app.generation.request(PERSON, "new-person", wait=False)
     assert person.status == "queued"
 
 
@@ -133,20 +133,20 @@ def test_cli_not_found_when_generation_is_off(home: Path) -> None:
     assert json.loads(runner.invoke(cli, ["jobs", "list", "--json"]).output) == []
 
 
-def test_promoting_an_alternative_makes_it_the_baseline(app: MovieMind) -> None:
-    before = app.request(MOVIE, "inception-2010")
-    outcome = app.regenerate(MOVIE, "inception-2010")
+def test_promoting_an_alternative_makes_it_the_baseline(app: App) -> None:
+    before = app.generation.request(MOVIE, "inception-2010")
+    outcome = app.generation.regenerate(MOVIE, "inception-2010")
     assert outcome.job is not None and outcome.job.result == "alternative_appended"
     alternative_id = outcome.job.text_id
     assert alternative_id is not None
-    promoted = app.promote(MOVIE, "inception-2010", alternative_id)
+    promoted = app.catalog.promote(MOVIE, "inception-2010", alternative_id)
     assert promoted.is_baseline
-    after = app.request(MOVIE, "inception-2010")
+    after = app.generation.request(MOVIE, "inception-2010")
     assert after.view is not None and after.view.text is not None
     assert after.view.text.id == alternative_id != before.view.text.id  # type: ignore[union-attr]
     entity = catalog.find_entity(app.database, MOVIE, "inception-2010")
     assert entity is not None
-    baselines = [t for t in app.texts(entity) if t.is_baseline and t.locale == "en-US"]
+    baselines = [t for t in app.catalog.texts(entity) if t.is_baseline and t.locale == "en-US"]
     assert [t.id for t in baselines] == [alternative_id]
     with pytest.raises(EntityNotFound):
-        app.promote(MOVIE, "no-such-film", alternative_id)
+        app.catalog.promote(MOVIE, "no-such-film", alternative_id)

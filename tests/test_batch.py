@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from moviemind_lite.ai.breaker import CircuitBreaker, GuardedGenerator
 from moviemind_lite.ai.generator import GenerationRequest, MockGenerator
 from moviemind_lite.app.batch import parse_stagger, read_batch_file, run_batch
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import App
 from moviemind_lite.cli import cli
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE
@@ -34,7 +34,7 @@ def write_batch(path: Path, distinct: int = 185, repeats: int = 10) -> Path:
     return path
 
 
-def test_two_hundred_lines_generate_each_distinct_slug_once(app: MovieMind, tmp_path: Path) -> None:
+def test_two_hundred_lines_generate_each_distinct_slug_once(app: App, tmp_path: Path) -> None:
     batch = read_batch_file(write_batch(tmp_path / "slugs.txt"), MOVIE)
     assert (len(batch.items), len(batch.duplicates)) == (185, 10)
     lines = (tmp_path / "slugs.txt").read_text().splitlines()
@@ -54,9 +54,7 @@ def test_two_hundred_lines_generate_each_distinct_slug_once(app: MovieMind, tmp_
     assert (again.created, again.reused, again.ai_calls) == (0, 185, 0)
 
 
-def test_catalog_rows_give_their_facts_to_the_generated_text(
-    app: MovieMind, tmp_path: Path
-) -> None:
+def test_catalog_rows_give_their_facts_to_the_generated_text(app: App, tmp_path: Path) -> None:
     path = tmp_path / "films.jsonl"
     path.write_text(
         json.dumps(
@@ -77,7 +75,7 @@ def test_catalog_rows_give_their_facts_to_the_generated_text(
     assert [where for where, _ in batch.invalid] == ["line 2"]
     report = run_batch(app, MOVIE, batch, workers=2)
     assert report.created == 1
-    shown = app.request(MOVIE, "heat-1995")
+    shown = app.generation.request(MOVIE, "heat-1995")
     assert shown.view is not None and shown.view.text is not None
     assert "Michael Mann" in shown.view.text.text
 
@@ -105,7 +103,7 @@ def test_bad_stagger(spec: str) -> None:
 
 
 def guarded(
-    settings: Settings, app: MovieMind, threshold: int = 3, cooldown_ms: float = 60_000
+    settings: Settings, app: App, threshold: int = 3, cooldown_ms: float = 60_000
 ) -> tuple[CircuitBreaker, GuardedGenerator]:
     breaker = CircuitBreaker(app.database, threshold=threshold, cooldown_ms=cooldown_ms)
     return breaker, GuardedGenerator(MockGenerator(settings.ai, app.calls), breaker)
@@ -114,7 +112,7 @@ def guarded(
 REQUEST = GenerationRequest("movie", "alien-1979", "en-US", "default", {})
 
 
-def test_breaker_opens_after_threshold_and_fails_fast(app: MovieMind, settings: Settings) -> None:
+def test_breaker_opens_after_threshold_and_fails_fast(app: App, settings: Settings) -> None:
     breaker, generator = guarded(settings.with_ai(fail_rate=1.0), app)
     for _ in range(3):
         with pytest.raises(TransientAIError):
@@ -126,7 +124,7 @@ def test_breaker_opens_after_threshold_and_fails_fast(app: MovieMind, settings: 
     assert app.calls.total() == 3
 
 
-def test_breaker_probes_once_after_cooldown_then_closes(app: MovieMind, settings: Settings) -> None:
+def test_breaker_probes_once_after_cooldown_then_closes(app: App, settings: Settings) -> None:
     breaker, failing = guarded(settings.with_ai(fail_rate=1.0), app, cooldown_ms=1)
     for _ in range(3):
         with pytest.raises(TransientAIError):
@@ -143,7 +141,7 @@ def test_breaker_probes_once_after_cooldown_then_closes(app: MovieMind, settings
     assert breaker.state().consecutive_failures == 0
 
 
-def test_half_open_lets_one_probe_through(app: MovieMind, settings: Settings) -> None:
+def test_half_open_lets_one_probe_through(app: App, settings: Settings) -> None:
     breaker, failing = guarded(settings.with_ai(fail_rate=1.0), app, cooldown_ms=1)
     for _ in range(3):
         with pytest.raises(TransientAIError):
@@ -184,10 +182,10 @@ def test_failing_ai_costs_at_most_threshold_plus_in_flight_calls(
 
 
 @pytest.mark.timeout(90)
-def test_breaker_is_shared_by_two_worker_processes(app: MovieMind, home: Path) -> None:
+def test_breaker_is_shared_by_two_worker_processes(app: App, home: Path) -> None:
     with app.database.write() as conn:
         for number in range(60):
-            app.jobs.insert(
+            app.job_store.insert(
                 conn, JobRequest("movie", f"queued-{number}", "en-US", "default"), "two-level"
             )
     env = {
@@ -208,7 +206,7 @@ def test_breaker_is_shared_by_two_worker_processes(app: MovieMind, home: Path) -
         assert worker.returncode == 0
     assert app.breaker.state().state == "open"
     assert app.calls.total() <= 4 + 2 * 2  # threshold + what both processes had in flight
-    pending = app.jobs.counts()["PENDING"]
+    pending = app.job_store.counts()["PENDING"]
     assert pending >= 60 - app.calls.total()  # deferred, not burned
 
 

@@ -21,7 +21,7 @@ from moviemind_lite.app.files import (
     read_catalog_file,
     validate_row,
 )
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.cli import catalog as catalog_io
 from moviemind_lite.cli import cli
 from moviemind_lite.core.config import Settings
@@ -67,11 +67,11 @@ def assert_one_line_error(result: Result, code: int, text: str) -> None:
 
 
 @pytest.fixture
-def empty(tmp_path: Path) -> Iterator[MovieMind]:
+def empty(tmp_path: Path) -> Iterator[App]:
     """An application over a new database without the sample catalog."""
     from moviemind_lite.core.config import load_settings
 
-    with MovieMind.open(load_settings(tmp_path / "empty-home"), load_sample=False) as opened:
+    with build_app(load_settings(tmp_path / "empty-home"), load_sample=False) as opened:
         yield opened
 
 
@@ -81,7 +81,7 @@ def empty(tmp_path: Path) -> Iterator[MovieMind]:
 @pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])
 @pytest.mark.parametrize("kind", [MOVIE, PERSON], ids=lambda kind: kind.plural)
 def test_round_trip_through_the_core(
-    app: MovieMind, empty: MovieMind, tmp_path: Path, kind: EntityKind, fmt: str
+    app: App, empty: App, tmp_path: Path, kind: EntityKind, fmt: str
 ) -> None:
     path = tmp_path / f"export.{fmt}"
     with path.open("w", encoding="utf-8", newline="") as stream:
@@ -133,7 +133,7 @@ def test_document_round_trip_holds_both_kinds(tmp_path: Path) -> None:
     assert "movies" not in only_people.output
 
 
-def test_the_sample_catalog_file_imports_with_its_texts_ignored(empty: MovieMind) -> None:
+def test_the_sample_catalog_file_imports_with_its_texts_ignored(empty: App) -> None:
     sample = Path(__file__).resolve().parents[1] / "data" / "catalog.json"
     report = import_catalog(empty.database, sample)
     assert [result.kind for result in report.results] == [MOVIE, PERSON]
@@ -200,7 +200,7 @@ def test_invalid_rows_are_reported_with_their_lines_and_good_rows_land(
     assert stored(home, MOVIE)["multi-line"].label == "Two\nLines"
 
 
-def test_jsonl_and_json_failures_name_lines_and_items(empty: MovieMind, tmp_path: Path) -> None:
+def test_jsonl_and_json_failures_name_lines_and_items(empty: App, tmp_path: Path) -> None:
     lines = tmp_path / "people.jsonl"
     lines.write_text(
         '{"slug": "ada", "name": "Ada", "birth_date": "1815-12-10"}\n'
@@ -356,7 +356,7 @@ def test_a_file_that_is_not_utf8(tmp_path: Path) -> None:
     assert_one_line_error(run("catalog", "import", str(path)), 2, "latin1.csv is not UTF-8 text")
 
 
-def test_a_spreadsheet_csv_with_bom_and_crlf(empty: MovieMind, tmp_path: Path) -> None:
+def test_a_spreadsheet_csv_with_bom_and_crlf(empty: App, tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"
     path.write_bytes(b"\xef\xbb\xbfSlug,Title,Year\r\namelie-2001,Am\xc3\xa9lie,2001\r\n,,\r\n")
     (result,) = import_catalog(empty.database, path).results
@@ -449,7 +449,7 @@ def test_kind_defaults_to_the_document_sections_or_movies(tmp_path: Path) -> Non
 # -- progress and scale ------------------------------------------------------------------
 
 
-def test_progress_counts_every_row_of_every_kind(empty: MovieMind, tmp_path: Path) -> None:
+def test_progress_counts_every_row_of_every_kind(empty: App, tmp_path: Path) -> None:
     path = tmp_path / "both.json"
     path.write_text(
         json.dumps(
@@ -477,7 +477,7 @@ def test_progress_bar_draws_on_a_terminal_only() -> None:
     assert "Importing x.csv" in screen.getvalue()
 
 
-def test_100k_row_csv_import(empty: MovieMind, tmp_path: Path) -> None:
+def test_100k_row_csv_import(empty: App, tmp_path: Path) -> None:
     rows = 100_000
     path = tmp_path / "big.csv"
     with path.open("w", newline="", encoding="utf-8") as stream:
@@ -535,7 +535,7 @@ def test_export_options_that_do_not_fit(tmp_path: Path) -> None:
 
 
 def test_a_genre_csv_cannot_hold_stops_the_export_and_keeps_the_old_file(
-    app: MovieMind, settings: Settings, tmp_path: Path
+    app: App, settings: Settings, tmp_path: Path
 ) -> None:
     from moviemind_lite.store.catalog import insert_entity
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from moviemind_lite.ai.generator import GenerationRequest, MockGenerator, guess_facts
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import build_app
 from moviemind_lite.cli import cli
 from moviemind_lite.core.config import load_settings
 from moviemind_lite.core.domain import KindName
@@ -35,8 +35,8 @@ def run(*args: str) -> Result:
 
 
 def jobs_in_home() -> list[Job]:
-    with MovieMind.open(load_settings()) as app:
-        return app.list_jobs(limit=None)
+    with build_app(load_settings()) as app:
+        return app.jobs.list(limit=None)
 
 
 def only_job() -> Job:
@@ -159,7 +159,7 @@ def test_regenerate_appends_an_alternative_next_to_the_baseline() -> None:
     assert (job.action, job.status, job.result) == ("regenerate", "DONE", "alternative_appended")
     # The baseline is untouched: show still prints the curated text.
     assert run("movies", "show", "the-matrix-1999").output == before.output
-    with MovieMind.open(load_settings()) as app:
+    with build_app(load_settings()) as app:
         texts = app.database.query(
             "SELECT d.origin, d.is_baseline FROM descriptions d JOIN movies m ON d.movie_id = m.id "
             "WHERE m.slug = 'the-matrix-1999' AND d.locale = 'en-US' AND d.context_tag = 'default' "

@@ -36,7 +36,7 @@ def imported_after(code: str) -> set[str]:
 
 def test_core_imports_neither_click_nor_textual() -> None:
     expected = {
-        "moviemind_lite.app.services",
+        "moviemind_lite.app.wiring",
         "moviemind_lite.lab.race",
         "moviemind_lite.policy.rollout",
     }

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import App
 from moviemind_lite.cli import cli
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.core.ids import format_timestamp
@@ -23,7 +23,7 @@ def test_percentile_nearest_rank() -> None:
 
 
 def insert_finished(
-    app: MovieMind,
+    app: App,
     status: str,
     started_ms: int,
     runtime_ms: int,
@@ -34,7 +34,7 @@ def insert_finished(
     started = finished - timedelta(milliseconds=runtime_ms)
     created = started - timedelta(milliseconds=started_ms)
     with app.database.write() as conn:
-        job = app.jobs.insert(conn, app_request(), "two-level")
+        job = app.job_store.insert(conn, app_request(), "two-level")
         conn.execute(
             "UPDATE jobs SET status = ?, result = ?, error = ?, attempts = 1, created_at = ?, "
             "started_at = ?, finished_at = ? WHERE id = ?",
@@ -56,11 +56,11 @@ def app_request():  # type: ignore[no-untyped-def]
     return JobRequest("movie", "alien-1979", "en-US", "default")
 
 
-def test_stats_from_jobs(app: MovieMind) -> None:
+def test_stats_from_jobs(app: App) -> None:
     for minutes, runtime in ((1, 100), (2, 200), (30, 300), (90, 5000)):
         insert_finished(app, "DONE", started_ms=10, runtime_ms=runtime, ago_minutes=minutes)
     insert_finished(app, "FAILED", started_ms=20, runtime_ms=50, ago_minutes=3, error="boom")
-    app.jobs.create(app_request(), "two-level")
+    app.job_store.create(app_request(), "two-level")
     stats = collect(app.database)
     assert stats.queue == {"PENDING": 1, "IN_PROGRESS": 0, "DONE": 4, "FAILED": 1}
     assert stats.jobs_per_minute_5m == 3 / 5
@@ -71,7 +71,7 @@ def test_stats_from_jobs(app: MovieMind) -> None:
     assert [(f.slug, f.error) for f in stats.failed_last_hour] == [("alien-1979", "boom")]
 
 
-def test_prometheus_text_parses(app: MovieMind) -> None:
+def test_prometheus_text_parses(app: App) -> None:
     insert_finished(app, "DONE", started_ms=10, runtime_ms=100, ago_minutes=1)
     families = {
         f.name: f for f in text_string_to_metric_families(prometheus_text(collect(app.database)))
@@ -103,9 +103,9 @@ def test_stats_json_and_conflicting_flags() -> None:
     assert both.output.startswith("Error: choose one of --json and --prometheus")
 
 
-def test_logs_follow_a_job(app: MovieMind) -> None:
-    done = app.request(MOVIE, "arrival-2016", timeout_s=30)
-    other = app.request(MOVIE, "sicario-2015", timeout_s=30)
+def test_logs_follow_a_job(app: App) -> None:
+    done = app.generation.request(MOVIE, "arrival-2016", timeout_s=30)
+    other = app.generation.request(MOVIE, "sicario-2015", timeout_s=30)
     assert done.job is not None and other.job is not None
     result = CliRunner().invoke(cli, ["logs", "--job", done.job.id, "--json"])
     assert result.exit_code == 0

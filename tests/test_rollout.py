@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from moviemind_lite.app.services import BASELINE_LOCKING_FLAG, GENERATION_FLAGS, MovieMind
+from moviemind_lite.app.generation import BASELINE_LOCKING_FLAG, GENERATION_FLAGS
+from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.cli import cli
 from moviemind_lite.core.config import JobSettings, Settings
 from moviemind_lite.core.domain import MOVIE, PERSON
@@ -81,17 +82,17 @@ def failing_settings(settings: Settings) -> Settings:
     return settings.with_ai(fail_rate=1.0, breaker_threshold=1000).with_jobs(max_attempts=1)
 
 
-def request_movies(app: MovieMind, slugs: list[str], status: str = "done") -> None:
+def request_movies(app: App, slugs: list[str], status: str = "done") -> None:
     for slug in slugs:
-        assert app.request(MOVIE, slug).status == status, slug
+        assert app.generation.request(MOVIE, slug).status == status, slug
 
 
-def current(app: MovieMind, flag: str = DESCRIPTIONS) -> Rollout:
+def current(app: App, flag: str = DESCRIPTIONS) -> Rollout:
     reports = [r for r in app.rollouts.status() if r.rollout.flag == flag]
     return reports[0].rollout
 
 
-def rollout_events(app: MovieMind) -> list[tuple[str, str, dict[str, object]]]:
+def rollout_events(app: App) -> list[tuple[str, str, dict[str, object]]]:
     rows = app.database.query(
         "SELECT kind, actor, data FROM events WHERE kind LIKE 'rollout.%' ORDER BY rowid"
     )
@@ -212,7 +213,7 @@ def test_jobs_under_each_flag_follow_the_request_path() -> None:
 # -- starting -----------------------------------------------------------------------------
 
 
-def test_start_sets_the_first_percentage_and_records_the_rollout(app: MovieMind) -> None:
+def test_start_sets_the_first_percentage_and_records_the_rollout(app: App) -> None:
     step = app.rollouts.start(DESCRIPTIONS, plan(5, 25, 100, min_jobs=3))
     assert step.action == "started"
     assert (step.rollout.status, step.rollout.stage, step.rollout.percentage) == ("active", 1, 5)
@@ -222,7 +223,7 @@ def test_start_sets_the_first_percentage_and_records_the_rollout(app: MovieMind)
     assert app.rollouts.active(DESCRIPTIONS) == step.rollout
 
 
-def test_start_refuses_and_changes_nothing(app: MovieMind) -> None:
+def test_start_refuses_and_changes_nothing(app: App) -> None:
     app.rollouts.start(DESCRIPTIONS, plan(5, 25, 100))
     before = snapshot(app)
     with pytest.raises(RolloutAlreadyActive, match=r"already has an active rollout in local"):
@@ -236,7 +237,7 @@ def test_start_refuses_and_changes_nothing(app: MovieMind) -> None:
     assert snapshot(app) == before
 
 
-def test_the_schema_allows_one_active_rollout_per_flag_and_environment(app: MovieMind) -> None:
+def test_the_schema_allows_one_active_rollout_per_flag_and_environment(app: App) -> None:
     app.rollouts.start(DESCRIPTIONS, plan(5, 100))
     row = app.database.query_one("SELECT * FROM rollouts")
     assert row is not None
@@ -259,14 +260,14 @@ def test_the_schema_allows_one_active_rollout_per_flag_and_environment(app: Movi
 # -- evaluating with real jobs -----------------------------------------------------------
 
 
-def test_a_healthy_rollout_advances_stage_by_stage_and_completes(app: MovieMind) -> None:
+def test_a_healthy_rollout_advances_stage_by_stage_and_completes(app: App) -> None:
     app.rollouts.start(DESCRIPTIONS, plan(10, 50, 100, min_jobs=2, max_p95_ms=60_000))
     first, second = fresh_slugs(DESCRIPTIONS, 10, 2)
     request_movies(app, [first])
     # A person job is not under the description flag, and a slug outside 10% is not generated.
-    assert app.request(PERSON, "rollout-person-one").status == "done"
+    assert app.generation.request(PERSON, "rollout-person-one").status == "done"
     with pytest.raises(EntityNotFound, match="generation is off"):
-        app.request(MOVIE, outside_slug(DESCRIPTIONS, 10))
+        app.generation.request(MOVIE, outside_slug(DESCRIPTIONS, 10))
     assert (current(app).stage, app.rollouts.reading(current(app)).jobs) == (1, 1)
     request_movies(app, [second])
     assert (current(app).stage, current(app).percentage) == (2, 50)
@@ -291,14 +292,14 @@ def test_a_healthy_rollout_advances_stage_by_stage_and_completes(app: MovieMind)
 
 
 def test_failures_roll_back_as_soon_as_the_rate_at_min_jobs_is_certain(
-    app: MovieMind, settings: Settings
+    app: App, settings: Settings
 ) -> None:
     app.rollouts.start(
         DESCRIPTIONS, plan(10, 50, 100, min_jobs=4, max_error_rate=0.25, max_p95_ms=60_000)
     )
     good, bad_one, bad_two = fresh_slugs(DESCRIPTIONS, 10, 3)
     request_movies(app, [good])
-    with MovieMind.open(failing_settings(settings)) as failing:
+    with build_app(failing_settings(settings)) as failing:
         request_movies(failing, [bad_one], status="failed")
         assert current(app).status == "active"  # 1 failure of 4 is still allowed
         request_movies(failing, [bad_two], status="failed")
@@ -308,13 +309,11 @@ def test_failures_roll_back_as_soon_as_the_rate_at_min_jobs_is_certain(
     assert_flag_off_with_event_and_log(app, ended, stage=1, percentage=10)
 
 
-def test_an_error_rate_over_the_limit_at_min_jobs_rolls_back(
-    app: MovieMind, settings: Settings
-) -> None:
+def test_an_error_rate_over_the_limit_at_min_jobs_rolls_back(app: App, settings: Settings) -> None:
     app.rollouts.start(DESCRIPTIONS, plan(10, 100, min_jobs=2, max_error_rate=0.4))
     app.rollouts.advance(DESCRIPTIONS)  # to 100%: any new slug is under the flag
     request_movies(app, fresh_slugs(DESCRIPTIONS, 100, 1))
-    with MovieMind.open(failing_settings(settings)) as failing:
+    with build_app(failing_settings(settings)) as failing:
         request_movies(failing, fresh_slugs(DESCRIPTIONS, 100, 1), status="failed")
     ended = current(app)
     assert (ended.status, ended.reason) == ("rolled_back", "error rate 0.5 > 0.4")
@@ -322,7 +321,7 @@ def test_an_error_rate_over_the_limit_at_min_jobs_rolls_back(
 
 
 def test_a_slow_p95_rolls_back(settings: Settings) -> None:
-    with MovieMind.open(settings.with_ai(latency_ms=30)) as slow:
+    with build_app(settings.with_ai(latency_ms=30)) as slow:
         slow.rollouts.start(DESCRIPTIONS, plan(10, 100, min_jobs=2, max_p95_ms=5))
         first, second = fresh_slugs(DESCRIPTIONS, 10, 2)
         request_movies(slow, [first])
@@ -336,7 +335,7 @@ def test_a_slow_p95_rolls_back(settings: Settings) -> None:
 
 
 def assert_flag_off_with_event_and_log(
-    app: MovieMind, ended: Rollout, *, stage: int, percentage: int
+    app: App, ended: Rollout, *, stage: int, percentage: int
 ) -> None:
     value = app.flags.evaluate(DESCRIPTIONS, f"slug:{fresh_slugs(DESCRIPTIONS, 10, 1)[0]}")
     assert (value.enabled, value.source) == (False, "stored")
@@ -359,7 +358,7 @@ def assert_flag_off_with_event_and_log(
 
 
 @pytest.fixture
-def store(app: MovieMind) -> JobStore:
+def store(app: App) -> JobStore:
     return JobStore(app.database, JobSettings(backoff_ms=0))
 
 
@@ -370,9 +369,7 @@ def claimed(store: JobStore, slug: str) -> Job:
     return taken
 
 
-def test_retried_and_deferred_jobs_count_only_once_they_end(
-    app: MovieMind, store: JobStore
-) -> None:
+def test_retried_and_deferred_jobs_count_only_once_they_end(app: App, store: JobStore) -> None:
     app.rollouts.start(DESCRIPTIONS, plan(10, 100, min_jobs=5))
     retried, deferred = fresh_slugs(DESCRIPTIONS, 10, 2)
     job = claimed(store, retried)
@@ -390,7 +387,7 @@ def test_retried_and_deferred_jobs_count_only_once_they_end(
     assert (reading.jobs, reading.failed) == (1, 0)
 
 
-def test_concurrent_evaluations_advance_one_stage_only(app: MovieMind, store: JobStore) -> None:
+def test_concurrent_evaluations_advance_one_stage_only(app: App, store: JobStore) -> None:
     app.rollouts.start(DESCRIPTIONS, plan(10, 50, 100, min_jobs=3))
     for slug in fresh_slugs(DESCRIPTIONS, 10, 3):
         assert store.complete(claimed(store, slug), JobOutcome(CREATED)) is not None
@@ -416,7 +413,7 @@ def test_concurrent_evaluations_advance_one_stage_only(app: MovieMind, store: Jo
 # -- by hand ------------------------------------------------------------------------------
 
 
-def test_advance_by_hand_then_abort_then_start_again(app: MovieMind) -> None:
+def test_advance_by_hand_then_abort_then_start_again(app: App) -> None:
     app.rollouts.start(DESCRIPTIONS, plan(5, 25, 100))
     step = app.rollouts.advance(DESCRIPTIONS)
     assert (step.action, step.previous_percentage, step.rollout.percentage) == ("advanced", 5, 25)
@@ -446,7 +443,7 @@ def run(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args))
 
 
-def snapshot(app: MovieMind) -> list[list[tuple[object, ...]]]:
+def snapshot(app: App) -> list[list[tuple[object, ...]]]:
     return [
         [tuple(row) for row in app.database.query(f"SELECT * FROM {table} ORDER BY rowid")]
         for table in ("rollouts", "flags", "flag_overrides", "events")
@@ -454,9 +451,9 @@ def snapshot(app: MovieMind) -> list[list[tuple[object, ...]]]:
 
 
 @pytest.fixture
-def opened(settings: Settings) -> Iterator[MovieMind]:
+def opened(settings: Settings) -> Iterator[App]:
     assert run("rollout", "start", DESCRIPTIONS, "--stages", "5,25,100").exit_code == 0
-    with MovieMind.open(settings) as app:
+    with build_app(settings) as app:
         yield app
 
 
@@ -514,7 +511,7 @@ START = ("rollout", "start", DESCRIPTIONS)
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_changes_nothing(
-    opened: MovieMind, args: tuple[str, ...], message: str
+    opened: App, args: tuple[str, ...], message: str
 ) -> None:
     before = snapshot(opened)
     result = run(*args)
@@ -531,9 +528,7 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(
         ("rollout", "start", "ai_bio_generation", "--stages", "5", "--max-p95-ms", "slow"),
     ],
 )
-def test_options_click_refuses_are_one_line_exit_2(
-    opened: MovieMind, args: tuple[str, ...]
-) -> None:
+def test_options_click_refuses_are_one_line_exit_2(opened: App, args: tuple[str, ...]) -> None:
     before = snapshot(opened)
     result = run(*args)
     assert result.exit_code == 2
@@ -542,7 +537,7 @@ def test_options_click_refuses_are_one_line_exit_2(
 
 
 @pytest.mark.parametrize("command", ["advance", "abort"])
-def test_advance_or_abort_without_a_rollout_exits_1(opened: MovieMind, command: str) -> None:
+def test_advance_or_abort_without_a_rollout_exits_1(opened: App, command: str) -> None:
     result = run("rollout", command, "ai_bio_generation")
     assert (result.exit_code, result.output) == (
         1,
@@ -663,7 +658,7 @@ print(service.evaluate(flag).action)
 
 
 def test_processes_evaluating_at_once_advance_one_stage_only(
-    app: MovieMind, store: JobStore, home: Path
+    app: App, store: JobStore, home: Path
 ) -> None:
     app.rollouts.start(DESCRIPTIONS, plan(10, 50, 100, min_jobs=2))
     for slug in fresh_slugs(DESCRIPTIONS, 10, 2):

@@ -77,9 +77,10 @@ class CircuitBreaker:
         return row is None or (row[0] == "closed" and row[1] == 0)
 
     def state(self) -> BreakerState:
-        """The breaker as stored now."""
-        with self.database.write() as conn:
-            row = self._row(conn)
+        """The breaker as stored now (read only: a breaker never stored is closed)."""
+        row = self.database.query_one("SELECT * FROM circuit_breakers WHERE name = ?", (self.name,))
+        if row is None:
+            return BreakerState(self.name, "closed", 0, None, 0)
         return BreakerState(
             row["name"],
             row["state"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -25,6 +26,7 @@ from moviemind_lite.ai.mock_text import (
 from moviemind_lite.core.config import AISettings
 from moviemind_lite.core.domain import KindName
 from moviemind_lite.core.errors import InvalidInput, TransientAIError
+from moviemind_lite.core.logs import announce_phase
 from moviemind_lite.store.calls import CallRecord
 
 
@@ -37,6 +39,8 @@ class GenerationRequest:
     locale: str
     context_tag: str
     facts: Mapping[str, Any]
+    # The job asking, for the log and the lab's timeline (None outside a job).
+    job_id: str | None = None
 
     @property
     def key(self) -> str:
@@ -47,6 +51,11 @@ class GenerationRequest:
 def guess_facts(kind: KindName, slug: str) -> dict[str, Any]:
     """Plausible facts for a slug the catalog does not know."""
     return guess_movie_facts(slug) if kind == "movie" else guess_person_facts(slug)
+
+
+# The phases a holder struck by the mock's fault enters (the lab's timeline shows them).
+PAUSED = "paused"
+KILLED = "killed"
 
 
 class Generator(Protocol):
@@ -68,6 +77,12 @@ class MockGenerator:
     Text is deterministic for a seed and request. Latency is ``latency_ms``
     plus a uniform jitter of up to ``jitter_ms``; a call fails with
     probability ``fail_rate`` after waiting, as a slow upstream would.
+
+    ``holder_fault`` (the lab's ``--pause-holder`` and ``--kill-holder``)
+    strikes the first call of any process on the home to finish (the
+    ``holder_marker`` file is created exclusively to decide which): it then
+    stalls for ``holder_pause_ms``, or kills its own process, before the
+    text reaches the job, as a holder frozen or crashed before its write.
     """
 
     def __init__(
@@ -102,7 +117,28 @@ class MockGenerator:
             raise TransientAIError(f"mock AI failed for {request.key} (fail rate {rate:g})")
         text = self.compose(request)
         self._record(request, ok=True, started=started)
+        if self.settings.holder_fault != "none" and self._first_to_finish():
+            self._strike(request)
         return text
+
+    def _first_to_finish(self) -> bool:
+        marker = self.settings.holder_marker
+        if marker is None:
+            return False
+        # Creating a file exclusively is atomic across threads and processes.
+        try:
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return False
+        return True
+
+    def _strike(self, request: GenerationRequest) -> None:
+        job_id = request.job_id or request.key
+        if self.settings.holder_fault == "kill":
+            announce_phase(job_id, KILLED)
+            os.kill(os.getpid(), signal.SIGKILL)  # nothing runs after this line
+        announce_phase(job_id, PAUSED)
+        self._sleep(self.settings.holder_pause_ms / 1000)
 
     def compose(self, request: GenerationRequest) -> str:
         """The text for ``request`` without waiting, failing or recording."""

@@ -18,9 +18,11 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from moviemind_lite.app.files import CatalogFile, import_rows, read_catalog_file
+from moviemind_lite.app.files import CatalogFile, read_catalog_file
+from moviemind_lite.app.generation import deferred
+from moviemind_lite.app.wiring import App
 from moviemind_lite.core.domain import (
     EntityKind,
     describe_bad_slug,
@@ -28,10 +30,7 @@ from moviemind_lite.core.domain import (
     validate_locale,
 )
 from moviemind_lite.core.errors import InvalidInput, MovieMindError
-from moviemind_lite.core.model import DONE, FAILED, PENDING, Job
-
-if TYPE_CHECKING:
-    from moviemind_lite.app.services import MovieMind
+from moviemind_lite.core.model import DONE, FAILED, Job
 
 _STRUCTURED = {".csv", ".json", ".jsonl", ".ndjson"}
 _STAGGER = re.compile(r"none|linear:(\d+(?:\.\d+)?)|random:(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)")
@@ -200,12 +199,8 @@ class BatchReport:
         }
 
 
-def _deferred(job: Job) -> bool:
-    return job.status == PENDING and (job.error or "").startswith("deferred:")
-
-
 def run_batch(
-    app: MovieMind,
+    app: App,
     kind: EntityKind,
     batch: BatchInput,
     *,
@@ -227,7 +222,7 @@ def run_batch(
         total=len(batch.items), invalid=list(batch.invalid), duplicates=len(batch.duplicates)
     )
     if batch.metadata is not None:
-        import_rows(app.database, batch.metadata, on_conflict="skip")
+        app.catalog.import_file(batch.metadata, on_conflict="skip")
     progress = BatchProgress(total=len(batch.items))
     lock = threading.Lock()
 
@@ -264,7 +259,7 @@ def run_batch(
 
         def finish(item: BatchItem, job_id: str) -> None:
             try:
-                job = app.runner.drive(job_id, give_up=_deferred)
+                job = app.generation.drive(job_id, give_up=deferred)
             except MovieMindError as error:
                 ended(item, None, str(error), queued=True)
                 return
@@ -276,7 +271,7 @@ def run_batch(
             if delay > 0:
                 time.sleep(delay)
             try:
-                outcome = app.request(
+                outcome = app.generation.request(
                     kind, item.slug, locale=locale, context_tag=context_tag, wait=False
                 )
             except MovieMindError as error:

@@ -15,7 +15,7 @@ from moviemind_lite.core.domain import CONTEXT_TAGS, LOCALES
 from moviemind_lite.core.errors import InvalidInput, MovieMindError
 
 if TYPE_CHECKING:
-    from moviemind_lite.app.services import MovieMind
+    from moviemind_lite.app.wiring import App
     from moviemind_lite.core.config import Settings
 
 
@@ -38,7 +38,7 @@ class Session:
 
     home: str | None
     ai_overrides: dict[str, float] = field(default_factory=dict)
-    _app: MovieMind | None = field(default=None, repr=False)
+    _app: App | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:
         """Settings from ``--home``, the environment and AI options, validated once."""
@@ -47,12 +47,16 @@ class Session:
         settings = load_settings(self.home)
         return settings.with_ai(**self.ai_overrides) if self.ai_overrides else settings
 
-    def app(self) -> MovieMind:
-        """The application over the home's database, opened on first use."""
-        if self._app is None:
-            from moviemind_lite.app.services import MovieMind
+    def app(self, *, load_sample: bool = True) -> App:
+        """The application over the home's database, opened on first use.
 
-            self._app = MovieMind.open(self.settings())
+        A database created now gets the sample catalog unless ``load_sample``
+        is off (an import into a new home holds only the file's rows).
+        """
+        if self._app is None:
+            from moviemind_lite.app.wiring import build_app
+
+            self._app = build_app(self.settings(), load_sample=load_sample)
         return self._app
 
     def close(self) -> None:

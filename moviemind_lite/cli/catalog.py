@@ -118,20 +118,16 @@ def import_command(
     """
     from rich.console import Console
 
-    from moviemind_lite.app.files import import_rows, read_catalog_file
-    from moviemind_lite.app.services import MovieMind
+    from moviemind_lite.app.files import read_catalog_file
     from moviemind_lite.core.domain import kind_named
 
     with core_errors():
         # Read first, so an unusable file leaves the home untouched.
         catalog_file = read_catalog_file(file, kind_named(kind) if kind else None)
         console = Console(stderr=True, quiet=as_json)
-        with (
-            MovieMind.open(session.settings(), load_sample=False) as app,
-            progress_bar(console, f"Importing {file.name}") as on_progress,
-        ):
-            report = import_rows(
-                app.database,
+        catalog = session.app(load_sample=False).catalog
+        with progress_bar(console, f"Importing {file.name}") as on_progress:
+            report = catalog.import_file(
                 catalog_file,
                 on_conflict=cast("OnConflict", on_conflict),
                 batch_size=batch_size,
@@ -169,7 +165,7 @@ def import_command(
 @pass_session
 def export_command(session: Session, kind: str, fmt: str | None, output: Path | None) -> None:
     """Export stored movies or people (slugs and facts, sorted by slug)."""
-    from moviemind_lite.app.files import export_catalog, format_for
+    from moviemind_lite.app.files import format_for
     from moviemind_lite.core.domain import MOVIE, PERSON, kind_named
 
     with core_errors():
@@ -177,16 +173,16 @@ def export_command(session: Session, kind: str, fmt: str | None, output: Path | 
         kinds = [MOVIE, PERSON] if kind == "all" else [kind_named(kind)]
         if chosen != "json" and len(kinds) > 1:
             raise UsageProblem(f"--kind all needs --format json; a {chosen} file holds one kind")
-        database = session.app().database
+        catalog = session.app().catalog
         if output is None:
-            export_catalog(database, kinds, chosen, sys.stdout)
+            catalog.export(kinds, chosen, sys.stdout)
             return
         # Written beside the target and renamed into place, so a failed export
         # never leaves a half-written file where a good one was.
         partial = output.with_name(f".{output.name}.partial")
         try:
             with partial.open("w", encoding="utf-8", newline="") as stream:
-                counts = export_catalog(database, kinds, chosen, stream)
+                counts = catalog.export(kinds, chosen, stream)
             partial.replace(output)
         except OSError as error:
             raise click.ClickException(

@@ -27,7 +27,7 @@ from moviemind_lite.cli.base import (
 from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind
 
 if TYPE_CHECKING:
-    from moviemind_lite.app.services import EntityView, RequestOutcome
+    from moviemind_lite.app.views import EntityView, RequestOutcome
 
 
 @click.command()
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 @pass_session
 def init(session: Session, reset: bool, yes: bool) -> None:
     """Create the database and load the sample catalog (safe to run again)."""
-    from moviemind_lite.app.services import reset_home
+    from moviemind_lite.app.home import reset_home
 
     with core_errors():
         settings = session.settings()
@@ -46,7 +46,7 @@ def init(session: Session, reset: bool, yes: bool) -> None:
                     f"Delete {settings.database_path} with every job and text in it?", abort=True
                 )
             reset_home(settings)
-        report = session.app().initialise()
+        report = session.app().catalog.initialise()
     counts = ", ".join(f"{number} {table}" for table, number in report.counts.items())
     verb = "Created" if report.created else "Ready:"
     click.echo(f"{verb} {report.database_path} ({counts})")
@@ -164,7 +164,7 @@ def entity_group(kind: EntityKind) -> click.Group:
         session: Session, search: str | None, limit: int | None, as_json: bool
     ) -> None:
         with core_errors():
-            entities = session.app().list_entities(kind, search=search, limit=limit)
+            entities = session.app().catalog.list_entities(kind, search=search, limit=limit)
         if as_json:
             print_json([entity.summary() for entity in entities])
             return
@@ -206,8 +206,8 @@ def entity_group(kind: EntityKind) -> click.Group:
         ) -> None:
             quiet = as_json or no_wait
             with core_errors(), spinner(f"Writing the {kind.text_noun} of {slug}", quiet):
-                app = session.app()
-                call = app.request if action == "request" else app.regenerate
+                generation = session.app().generation
+                call = generation.request if action == "request" else generation.regenerate
                 outcome = call(
                     kind,
                     slug,
@@ -310,7 +310,7 @@ def demo(session: Session, fast: bool) -> None:
     started = time.monotonic()
     with core_errors():
         app = session.app()
-        counts = app.counts()
+        counts = app.catalog.counts()
         click.echo(
             f"MovieMind Lite: {counts['movies']} movies and {counts['people']} people in "
             f"{app.settings.database_path}.\n"
@@ -318,13 +318,16 @@ def demo(session: Session, fast: bool) -> None:
         steps: list[tuple[str, Callable[[], EntityView]]] = [
             (
                 "moviemind movies show the-matrix-1999",
-                lambda: app.show_stored(MOVIE, "the-matrix-1999"),
+                lambda: app.catalog.show(MOVIE, "the-matrix-1999"),
             ),
             (
                 "moviemind movies show the-matrix-1999 --locale pl-PL",
-                lambda: app.show_stored(MOVIE, "the-matrix-1999", locale="pl-PL"),
+                lambda: app.catalog.show(MOVIE, "the-matrix-1999", locale="pl-PL"),
             ),
-            ("moviemind people show keanu-reeves", lambda: app.show_stored(PERSON, "keanu-reeves")),
+            (
+                "moviemind people show keanu-reeves",
+                lambda: app.catalog.show(PERSON, "keanu-reeves"),
+            ),
         ]
         for command, step in steps:
             click.secho(f"$ {command}", bold=True)

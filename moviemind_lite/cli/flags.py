@@ -35,12 +35,10 @@ def on_off(ctx: click.Context, param: click.Parameter, value: str | None) -> boo
 def _service(session: Session, name: str | None = None) -> FlagService:
     """The flags of this environment; an unknown ``name`` fails before the database opens."""
     from moviemind_lite.policy.flag_registry import flag_named
-    from moviemind_lite.policy.flags import FlagService
 
     if name is not None:
         flag_named(name)
-    app = session.app()
-    return FlagService(app.database, app.settings.environment)
+    return session.app().flags
 
 
 def _shown(value: str | None) -> str:

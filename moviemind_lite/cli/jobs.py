@@ -40,7 +40,7 @@ def jobs() -> None:
 def list_jobs(session: Session, status: str | None, limit: int, as_json: bool) -> None:
     """List jobs, newest first."""
     with core_errors():
-        found = session.app().list_jobs(status=status, limit=limit)
+        found = session.app().jobs.list(status=status, limit=limit)
     if as_json:
         print_json([job.to_json() for job in found])
         return
@@ -80,7 +80,7 @@ def print_job(job: Job) -> None:
 def show_job(session: Session, job_id: str, as_json: bool) -> None:
     """Show one job: status, attempts, result, error, worker and lease."""
     with core_errors():
-        job = session.app().job(job_id)
+        job = session.app().jobs.get(job_id)
     if as_json:
         print_json(job.to_json())
     else:
@@ -112,7 +112,7 @@ def wait_job(session: Session, job_id: str, timeout: float | None, as_json: bool
 def retry_job(session: Session, job_id: str) -> None:
     """Queue a FAILED job again with fresh attempts (run it with `moviemind worker`)."""
     with core_errors():
-        job = session.app().retry_job(job_id)
+        job = session.app().jobs.retry(job_id)
     click.echo(f"queued {job.id}")
 
 
@@ -133,16 +133,11 @@ def retry_job(session: Session, job_id: str) -> None:
 @pass_session
 def worker(session: Session, threads: int, once: bool, max_jobs: int | None) -> None:
     """Claim and run PENDING jobs until stopped (SIGINT/SIGTERM finish running jobs first)."""
-    from moviemind_lite.runtime.worker import Worker
-
-    def on_job(job_id: str, status: str) -> None:
-        click.echo(f"{status} {job_id}")
-
     with core_errors():
-        app = session.app()
-        report = Worker(
-            app.runner, threads=threads, once=once, max_jobs=max_jobs, on_job=on_job
-        ).run()
+        run = session.app().jobs.work(threads=threads, once=once, max_jobs=max_jobs)
+        for job in run:
+            click.echo(f"{job.status} {job.id}")
+    report = run.report
     click.echo(
         f"worker stopped ({report.stopped_by}): {report.done} done, {report.failed} failed, "
         f"{report.retried} to retry, {report.lost} lost"

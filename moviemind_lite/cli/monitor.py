@@ -31,8 +31,7 @@ def stats(session: Session, as_json: bool, prometheus: bool) -> None:
     if as_json and prometheus:
         raise click.UsageError("choose one of --json and --prometheus")
     with core_errors():
-        app = session.app()
-        collected = app.stats()
+        collected = session.app().jobs.stats()
     if prometheus:
         click.echo(job_stats.prometheus_text(collected), nl=False)
         return

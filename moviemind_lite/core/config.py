@@ -28,6 +28,11 @@ class AISettings:
     model: str = "mock-1"
     breaker_threshold: int = 5
     breaker_cooldown_ms: float = 10_000.0
+    # A fault for the first call to finish ("none", "pause" or "kill"): the lab's
+    # stalled or crashed lock holder. The marker file decides which call is first.
+    holder_fault: str = "none"
+    holder_pause_ms: float = 0.0
+    holder_marker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,9 @@ class JobSettings:
     slot_ttl_ms: float = 600_000.0
     poll_ms: float = 20.0
     strategy: str = "two-level"
+    # The setnx strategy's lease, and whether its writes check the fencing token.
+    setnx_lease_ms: float = 30_000.0
+    fencing: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,7 +120,7 @@ def _check_ai(ai: AISettings) -> None:
 
 
 def _check_jobs(jobs: JobSettings) -> None:
-    for name in ("lease_ms", "slot_ttl_ms", "poll_ms"):
+    for name in ("lease_ms", "slot_ttl_ms", "poll_ms", "setnx_lease_ms"):
         if getattr(jobs, name) <= 0:
             raise InvalidSetting(
                 f"job {name.replace('_', ' ')} must be > 0, got {getattr(jobs, name):g}"

@@ -21,6 +21,7 @@
     │   ├── CorruptDatabase
     │   ├── HomeNotUsable
     │   └── StaleWrite          a lock holder whose lease ran out tried to write
+    ├── CatalogReadOnly         a catalog write while catalog_read_only_mode is on; exit 1
     ├── AIError                 the generator failed
     │   ├── TransientAIError    worth retrying
     │   └── CircuitOpen         the shared circuit breaker refuses AI calls for now
@@ -92,6 +93,10 @@ class HomeNotUsable(StoreError):
 
 class StaleWrite(StoreError):
     """A write by a lock holder whose lease expired, refused by the fencing token."""
+
+
+class CatalogReadOnly(MovieMindError):
+    """A catalog write refused because ``catalog_read_only_mode`` is on."""
 
 
 class AIError(MovieMindError):

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,26 @@ from typing import Any
 from moviemind_lite.core.ids import format_timestamp
 
 ROOT_LOGGER = "moviemind"
+PHASES_LOGGER = "moviemind.phases"
+
+# Phase records are for whoever listens (the lab's timelines), not for the log
+# file: they stay out of the root logger's handlers, and cost one level check
+# when nobody listens.
+_phases = logging.getLogger(PHASES_LOGGER)
+_phases.propagate = False
+if _phases.level == logging.NOTSET:
+    _phases.setLevel(logging.WARNING)
+
+
+def announce_phase(job_id: str, phase: str) -> None:
+    """Record that job ``job_id`` enters ``phase`` (waiting, generating, persisting, ...).
+
+    The record goes to the ``moviemind.phases`` logger at DEBUG level, with
+    ``job_id`` and ``phase`` as attributes; nothing is built unless a
+    listener lowered that logger's level (:func:`listening_to_phases`).
+    """
+    if _phases.isEnabledFor(logging.DEBUG):
+        _phases.debug(phase, extra={"job_id": job_id, "phase": phase})
 
 
 class JsonFormatter(logging.Formatter):
@@ -38,6 +60,32 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False, default=str)
+
+
+_listeners = 0
+_listeners_lock = threading.Lock()
+
+
+@contextmanager
+def listening_to_phases(handler: logging.Handler) -> Iterator[None]:
+    """Send every phase announcement to ``handler`` for the block (see :func:`announce_phase`).
+
+    The handler gets each record in the thread that announced it; the record
+    carries ``job_id`` and ``phase`` attributes and ``created`` is when.
+    """
+    global _listeners
+    with _listeners_lock:
+        _listeners += 1
+        _phases.addHandler(handler)
+        _phases.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        with _listeners_lock:
+            _listeners -= 1
+            _phases.removeHandler(handler)
+            if _listeners == 0:
+                _phases.setLevel(logging.WARNING)
 
 
 def configure_logging(log_path: Path) -> None:

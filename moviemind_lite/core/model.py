@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from moviemind_lite.core.domain import EntityKind, KindName
 
@@ -24,6 +23,12 @@ ALTERNATIVE_APPENDED = "alternative_appended"
 IN_PROGRESS_ELSEWHERE = "in_progress_elsewhere"
 
 
+class Row(Protocol):
+    """A stored row: its values by column name (``sqlite3.Row``, a dict, ...)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
 @dataclass(frozen=True)
 class JobRequest:
     """A request for text that may become a job."""
@@ -33,6 +38,9 @@ class JobRequest:
     locale: str
     context_tag: str
     action: Action = "generate"
+    # Decided when the request is made (flag ai_generation_baseline_locking) and
+    # kept with the job: a regeneration updates the baseline in place under a lock.
+    baseline_locking: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ class Job:
     slug: str
     locale: str
     context_tag: str
+    baseline_locking: bool
     strategy: str
     status: str
     attempts: int
@@ -62,14 +71,18 @@ class Job:
     updated_at: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Job:
+    def from_row(cls, row: Row) -> Job:
         """The job stored in ``row``."""
-        return cls(**{name: row[name] for name in row.keys()})  # noqa: SIM118
+        values = {name: row[name] for name in _JOB_COLUMNS}
+        values["baseline_locking"] = bool(values["baseline_locking"])
+        return cls(**values)
 
     @property
     def request(self) -> JobRequest:
         """The request this job answers."""
-        return JobRequest(self.kind, self.slug, self.locale, self.context_tag, self.action)
+        return JobRequest(
+            self.kind, self.slug, self.locale, self.context_tag, self.action, self.baseline_locking
+        )
 
     @property
     def finished(self) -> bool:
@@ -81,13 +94,23 @@ class Job:
         return dict(self.__dict__)
 
 
+_JOB_COLUMNS = tuple(name for name in Job.__dataclass_fields__)
+
+
 @dataclass(frozen=True)
 class JobOutcome:
-    """How a job body ended: the result and the rows it ended on."""
+    """How a job body ended: the result and the rows it ended on.
+
+    ``ended_in_write`` says the body also ended the job, in the transaction
+    that wrote its rows; ``ended`` is the job as it ended then (``None``: its
+    claim had been lost meanwhile, and another worker has the job now).
+    """
 
     result: str
     entity_id: str | None = None
     text_id: str | None = None
+    ended_in_write: bool = False
+    ended: Job | None = None
 
 
 @dataclass(frozen=True)

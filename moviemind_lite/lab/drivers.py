@@ -1,9 +1,9 @@
 """Where a race's jobs run, and how the waiting requests learn that they ended.
 
-Threads mode drives each created job in a :class:`ThreadPoolRunner` of
-``workers`` threads; processes mode (:mod:`.processes`) leaves PENDING jobs to
-worker processes. Either way a job's end reaches :class:`Answers`, where its
-requests wait.
+Threads mode gives the application a pool of ``workers`` threads, to which it
+hands each job a request creates; processes mode (:mod:`.processes`) leaves
+PENDING jobs to worker processes. Either way a job's end reaches
+:class:`Answers`, where its requests wait.
 """
 
 from __future__ import annotations
@@ -11,14 +11,13 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from typing import Protocol
 
 from moviemind_lite.core.model import Job
-from moviemind_lite.lab.rig import RaceThreads, Rig
+from moviemind_lite.lab.rig import RaceThreads
 from moviemind_lite.lab.timeline import ENDED, PhaseLog
-from moviemind_lite.runtime.runner import ThreadPoolRunner
 
 AnswerCallback = Callable[[str | None], None]
 
@@ -62,8 +61,8 @@ class JobDriver(Protocol):
         """Be ready to run jobs."""
         ...
 
-    def submit(self, job_id: str) -> None:
-        """A request created ``job_id``: see that it runs."""
+    def running(self, job_id: str, future: Future[Job] | None) -> None:
+        """A request created ``job_id``; ``future`` is its run in this process, if any."""
         ...
 
     def stop(self) -> None:
@@ -77,23 +76,22 @@ STOPPED_BEFORE_RUN = "the race was stopped before this job ran"
 
 
 class ThreadWorkers:
-    """Threads mode: each created job is driven to its end in a pool of ``workers`` threads.
+    """Threads mode: the application hands each created job to this pool of ``workers`` threads.
 
     With ``race``, the pool's threads are started up front and join the race
-    (their log records are the race's). With ``stop``, a stopped race drops
-    the jobs still queued instead of running them.
+    (their log records and phases are the race's). With ``stop``, a stopped
+    race drops the jobs still queued instead of running them.
     """
 
     def __init__(
         self,
-        rig: Rig,
         workers: int,
         log: PhaseLog,
         answers: Answers,
         race: RaceThreads | None = None,
         stop: threading.Event | None = None,
     ) -> None:
-        self.pool = ThreadPoolRunner(rig.runner, workers)
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="job")
         self.workers = workers
         self.log = log
         self.answers = answers
@@ -116,12 +114,12 @@ class ThreadWorkers:
             with suppress(threading.BrokenBarrierError):
                 gathered.wait(_POOL_START_S)
 
-        for started in [self.pool.executor.submit(join_race) for _ in range(self.workers)]:
+        for started in [self.executor.submit(join_race) for _ in range(self.workers)]:
             started.result()
 
-    def submit(self, job_id: str) -> None:
-        """Drive ``job_id`` in the pool."""
-        future = self.pool.submit(job_id)
+    def running(self, job_id: str, future: Future[Job] | None) -> None:
+        """Hear when the pool's run of ``job_id`` ends."""
+        assert future is not None, "threads mode runs every created job in its pool"
         future.add_done_callback(lambda done: self._ended(job_id, done))
 
     def _ended(self, job_id: str, future: Future[Job]) -> None:
@@ -134,6 +132,5 @@ class ThreadWorkers:
 
     def stop(self) -> None:
         """Wait for the pool's threads (when the race was stopped: only for running jobs)."""
-        if self.stop_event is not None and self.stop_event.is_set():
-            self.pool.executor.shutdown(wait=False, cancel_futures=True)
-        self.pool.shutdown()
+        stopped = self.stop_event is not None and self.stop_event.is_set()
+        self.executor.shutdown(wait=True, cancel_futures=stopped)

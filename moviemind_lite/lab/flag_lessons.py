@@ -1,8 +1,8 @@
 """The flag scenarios: baseline locking and a staged rollout, driven through the application.
 
-These lessons race no strategy against another: they drive
-:class:`~moviemind_lite.app.services.MovieMind` itself (``regenerate``,
-``request``) on a scratch home of their own, flipping a flag through its
+These lessons race no strategy against another: they drive the application
+itself (its ``regenerate`` and ``request`` use cases), built by the same
+composition root over a scratch home of their own, flipping a flag through its
 :class:`~moviemind_lite.policy.flags.FlagService` and rolling one out through its
 :class:`~moviemind_lite.policy.rollout.RolloutService`, and count what happened.
 """
@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from moviemind_lite.app.services import BASELINE_LOCKING_FLAG, GENERATION_FLAGS, MovieMind
+from moviemind_lite.app.generation import BASELINE_LOCKING_FLAG, GENERATION_FLAGS
+from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import AISettings, JobSettings, Settings
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.core.errors import EntityNotFound
@@ -31,7 +32,7 @@ _PATIENCE_S = 120.0
 
 
 @contextmanager
-def scratch_app(ai: AISettings, jobs: JobSettings) -> Iterator[tuple[MovieMind, RaceThreads]]:
+def scratch_app(ai: AISettings, jobs: JobSettings) -> Iterator[tuple[App, RaceThreads]]:
     """The application over a new, empty scratch home (no sample catalog), deleted afterwards.
 
     Also yields the run's threads: those it starts must join them, so that
@@ -41,7 +42,7 @@ def scratch_app(ai: AISettings, jobs: JobSettings) -> Iterator[tuple[MovieMind, 
         settings = Settings(home=home, busy_timeout_ms=600_000, ai=ai, jobs=jobs)
         with (
             scratch_logging(settings.log_path) as race,
-            MovieMind.open(settings, load_sample=False) as app,
+            build_app(settings, load_sample=False) as app,
         ):
             yield app, race
 
@@ -207,9 +208,8 @@ class BaselineRegenerate:
         label = f"baseline locking {'on' if locking else 'off'}"
         ai = AISettings(latency_ms=latency_ms, jitter_ms=0)
         with scratch_app(ai, JobSettings(poll_ms=5.0)) as (app, race):
-            # The first request writes the baseline and builds the runner before
-            # the threads share it.
-            first = app.request(MOVIE, self.slug)
+            # The first request writes the baseline the regenerations rewrite.
+            first = app.generation.request(MOVIE, self.slug)
             assert first.view is not None and first.view.text is not None
             before = first.view.text
             app.flags.set(BASELINE_LOCKING_FLAG, locking)
@@ -217,7 +217,7 @@ class BaselineRegenerate:
             lock = threading.Lock()
 
             def regenerate(index: int) -> None:
-                outcome = app.regenerate(MOVIE, self.slug)
+                outcome = app.generation.regenerate(MOVIE, self.slug)
                 job = outcome.job
                 ending = (job.result or job.status) if job is not None else outcome.status
                 with lock:
@@ -227,7 +227,7 @@ class BaselineRegenerate:
                     on_progress(label, done, self.regenerations)
 
             at_once(self.regenerations, regenerate, race)
-            texts = app.texts(first.view.entity)
+            texts = app.catalog.texts(first.view.entity)
             after = next(text for text in texts if text.id == before.id)
             return Regenerated(
                 locking,
@@ -401,7 +401,7 @@ class CanaryRollback:
                     raise RaceStopped()
                 requests += 1
                 try:
-                    outcome = app.request(MOVIE, f"canary-film-{requests:05d}")
+                    outcome = app.generation.request(MOVIE, f"canary-film-{requests:05d}")
                 except EntityNotFound:
                     outside += 1  # generation is off for this slug at this stage
                     continue

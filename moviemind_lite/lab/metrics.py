@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from moviemind_lite.lab.timeline import waited_ms
-from moviemind_lite.store.calls import CallRecord
-from moviemind_lite.store.db import Database
-from moviemind_lite.store.leases import STALE_WRITE
+from moviemind_lite.store.tallies import Tally
 
 CORRECT = "correct"
 
@@ -153,11 +151,6 @@ def percentile(values: list[float], percent: float) -> float:
     return ordered[rank - 1]
 
 
-def _count(database: Database, sql: str) -> int:
-    row = database.query_one(sql)
-    return int(row[0]) if row else 0
-
-
 def plural(number: int, noun: str) -> str:
     """``1 job``, ``2 jobs``."""
     return f"{number} {noun}{'' if number == 1 else 's'}"
@@ -184,34 +177,15 @@ def verdict(
 
 
 def measure(
-    database: Database,
+    tally: Tally,
     slugs: list[str],
     requests: list[RequestRecord],
     phases: dict[str, list[tuple[str, float]]],
 ) -> Metrics:
-    """The metrics of a finished race over ``database``, its requests and its jobs' phases."""
-    movies_per_slug = {
-        row[0]: int(row[1])
-        for row in database.query("SELECT slug, count(*) FROM movies GROUP BY slug")
-    }
-    texts_per_slug = {
-        row[0]: int(row[1])
-        for row in database.query(
-            "SELECT m.slug, count(d.id) FROM movies m JOIN descriptions d ON d.movie_id = m.id "
-            "GROUP BY m.slug"
-        )
-    }
-    failed = _count(
-        database,
-        f"SELECT count(*) FROM jobs WHERE status = 'FAILED' AND error NOT LIKE '{STALE_WRITE}%'",
-    )
-    stale = _count(
-        database,
-        f"SELECT count(*) FROM jobs WHERE status = 'FAILED' AND error LIKE '{STALE_WRITE}%'",
-    )
-    duplicate_movies = sum(max(0, count - 1) for count in movies_per_slug.values())
-    duplicate_texts = sum(max(0, count - 1) for count in texts_per_slug.values())
-    missing = sum(1 for slug in slugs if texts_per_slug.get(slug, 0) == 0)
+    """The metrics of a finished race: what it left in the store, its requests, its jobs' phases."""
+    duplicate_movies = sum(max(0, count - 1) for count in tally.entities_per_slug.values())
+    duplicate_texts = sum(max(0, count - 1) for count in tally.texts_per_slug.values())
+    missing = sum(1 for slug in slugs if tally.texts_per_slug.get(slug, 0) == 0)
     answered = [r for r in requests if r.answered]
     latencies = [(r.answered_at - r.arrived_at) * 1000 for r in answered if r.answered_at]
     started = min((r.arrived_at for r in requests), default=0.0)
@@ -220,13 +194,13 @@ def measure(
         requests=len(requests),
         jobs_dispatched=sum(1 for r in requests if r.dispatch == "created"),
         deduplicated=sum(1 for r in requests if r.dispatch == "joined"),
-        ai_calls=CallRecord(database).total(),
-        movies=sum(movies_per_slug.values()),
-        descriptions=_count(database, "SELECT count(*) FROM descriptions"),
+        ai_calls=tally.ai_calls,
+        movies=sum(tally.entities_per_slug.values()),
+        descriptions=tally.texts,
         duplicate_movies=duplicate_movies,
         duplicate_descriptions=duplicate_texts,
-        failed_jobs=failed,
-        stale_writes_rejected=stale,
+        failed_jobs=tally.failed_jobs,
+        stale_writes_rejected=tally.stale_writes_refused,
         wall_ms=round((ended - started) * 1000, 1),
         latency=Latency(
             round(percentile(latencies, 50), 1),
@@ -238,19 +212,17 @@ def measure(
             missing=missing,
             duplicate_movies=duplicate_movies,
             duplicate_descriptions=duplicate_texts,
-            failed_jobs=failed,
+            failed_jobs=tally.failed_jobs,
             unanswered=len(requests) - len(answered),
         ),
     )
 
 
-def aftermath(database: Database, requests: list[RequestRecord]) -> Aftermath:
+def aftermath(tally: Tally, requests: list[RequestRecord]) -> Aftermath:
     """Unanswered requests, jobs that never ended, retried jobs, slots still held."""
     return Aftermath(
         unanswered_requests=sum(1 for r in requests if not r.answered),
-        unfinished_jobs=_count(
-            database, "SELECT count(*) FROM jobs WHERE status IN ('PENDING', 'IN_PROGRESS')"
-        ),
-        retried_jobs=_count(database, "SELECT count(*) FROM jobs WHERE attempts > 1"),
-        open_slots=_count(database, "SELECT count(*) FROM generation_slots"),
+        unfinished_jobs=tally.unfinished_jobs,
+        retried_jobs=tally.retried_jobs,
+        open_slots=tally.open_slots,
     )

@@ -1,34 +1,37 @@
 """Processes mode: the race's jobs run in worker processes, as ``moviemind worker`` runs them.
 
-Each worker process builds its own :class:`Rig` over the scratch home and runs
-the durable :class:`Worker` loop, which claims PENDING jobs from SQLite. Its
-jobs' phases and ends travel back to the racing process on one queue. When the
-scenario kills the holder, the worker SIGKILLs itself after its AI call and
-before its write; a replacement process is started, and the dead worker's job
-is taken back by whichever worker claims it once its lease runs out.
+Each worker process builds the application over the scratch home (the same
+composition root, the same settings) and works as ``moviemind worker`` does,
+claiming PENDING jobs from SQLite. Its jobs' phases and ends travel back to the
+racing process on one queue. When the scenario kills the holder, the mock AI
+SIGKILLs its worker after the AI call and before the write; a replacement
+process is started, and the dead worker's job is taken back by whichever
+worker claims it once its lease runs out.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import sys
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing import resource_tracker
 from multiprocessing.process import BaseProcess
 from multiprocessing.queues import SimpleQueue
 from pathlib import Path
 
+from moviemind_lite.app.wiring import build_app
 from moviemind_lite.core.errors import StoreError
-from moviemind_lite.core.logs import configure_logging
-from moviemind_lite.core.model import FINISHED
+from moviemind_lite.core.logs import listening_to_phases
+from moviemind_lite.core.model import FINISHED, Job
 from moviemind_lite.lab.drivers import Answers
-from moviemind_lite.lab.rig import Rig
+from moviemind_lite.lab.rig import lab_settings
 from moviemind_lite.lab.scenario import Scenario
 from moviemind_lite.lab.timeline import ENDED, KILLED, PhaseLog
-from moviemind_lite.runtime.worker import Worker
 
 # (what, job id or pid, phase or status, time.monotonic())
 Event = tuple[str, str, str, float]
@@ -44,23 +47,30 @@ class WorkerSpec:
     strategy: str
 
 
+class _SendPhases(logging.Handler):
+    """Sends this worker's phase announcements to the racing process."""
+
+    def __init__(self, events: SimpleQueue[Event]) -> None:
+        super().__init__(logging.DEBUG)
+        self.events = events
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Send the phase, stamped now (the announcing thread is still in it)."""
+        job_id, phase = getattr(record, "job_id", ""), getattr(record, "phase", "")
+        self.events.put(("phase", job_id, phase, time.monotonic()))
+
+
 def worker_main(spec: WorkerSpec, events: SimpleQueue[Event]) -> None:
     """A worker process: claim and run the race's jobs until SIGTERM, reporting on ``events``."""
-
-    def record(job_id: str, phase: str) -> None:
-        events.put(("phase", job_id, phase, time.monotonic()))
-
-    def ended(job_id: str, status: str) -> None:
-        events.put(("end", job_id, status, time.monotonic()))
-
-    rig = Rig(spec.home, spec.scenario, spec.strategy, record)
-    configure_logging(rig.settings.log_path)
-    worker = Worker(rig.runner, threads=1, on_job=ended)
-    events.put(("ready", str(os.getpid()), "", time.monotonic()))
-    try:
-        worker.run()
-    finally:
-        rig.database.close()
+    settings = lab_settings(spec.home, spec.scenario, spec.strategy)
+    with (
+        build_app(settings, load_sample=False) as app,
+        listening_to_phases(_SendPhases(events)),
+    ):
+        run = app.jobs.work(threads=1)
+        events.put(("ready", str(os.getpid()), "", time.monotonic()))
+        for job in run:
+            events.put(("end", job.id, job.status, time.monotonic()))
 
 
 def start_resource_tracker() -> None:
@@ -123,7 +133,7 @@ class ProcessWorkers:
                     else f"the lab's worker processes did not start in {_START_TIMEOUT_S:g} s"
                 )
 
-    def submit(self, job_id: str) -> None:
+    def running(self, job_id: str, future: Future[Job] | None) -> None:
         """Nothing to do: the workers claim PENDING jobs from the database."""
 
     def _spawn(self) -> None:

@@ -1,12 +1,13 @@
-"""Racing strategies: the scenario's requests, dispatched and run by the production code.
+"""Racing strategies: the scenario's requests, asked and answered by the production code.
 
-Each request waits for its arrival (all together behind a barrier, or spread
-out), then does what ``MovieMind.request`` does: inside one ``BEGIN
-IMMEDIATE`` it answers from the stored text or lets the strategy dispatch a
-job, and then waits for that job to end. Jobs run through
-:class:`JobRunner` and :class:`JobBody`: in a :class:`ThreadPoolRunner` of
-``workers`` threads (threads mode), or in ``workers`` processes running the
-durable :class:`~moviemind_lite.runtime.worker.Worker` (processes mode).
+A race builds the application over a scratch home with the composition root
+every front end uses, then each request waits for its arrival (all together
+behind a barrier, or spread out) and asks exactly what ``moviemind movies
+show --no-wait`` asks: :meth:`Generation.request` (the answer cache, the
+generation flag, the strategy's dispatch). A request then waits for its job to
+end. Jobs run as the application runs them: in a pool of ``workers`` threads
+that the application hands each new job to (threads mode), or in ``workers``
+processes working as ``moviemind worker`` does (processes mode).
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from moviemind_lite.app.wiring import App, build_app
+from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.core.errors import InvalidInput, MovieMindError
-from moviemind_lite.core.model import JobRequest
+from moviemind_lite.core.logs import listening_to_phases
 from moviemind_lite.lab.drivers import Answers, JobDriver, ThreadWorkers
 from moviemind_lite.lab.metrics import Aftermath, Metrics, RequestRecord, aftermath, measure
 from moviemind_lite.lab.processes import ProcessWorkers
 from moviemind_lite.lab.rig import (
+    PhaseListener,
     RaceThreads,
-    Rig,
     lab_settings,
     prepare_scratch,
     scratch_home,
@@ -33,10 +36,9 @@ from moviemind_lite.lab.rig import (
 )
 from moviemind_lite.lab.scenario import CONTEXT_TAG, LOCALE, Scenario
 from moviemind_lite.lab.timeline import QUEUED, PhaseLog, TimelineRow, draw_bar, timeline_rows
-from moviemind_lite.pipeline import dispatch as job_dispatch
-from moviemind_lite.pipeline.strategies import STRATEGIES
-from moviemind_lite.pipeline.strategies.base import strategy_factory
+from moviemind_lite.pipeline.strategies import STRATEGIES, strategy_factory
 from moviemind_lite.store.leases import STALE_WRITE
+from moviemind_lite.store.tallies import tally
 
 # The order the lab shows strategies in: from no protection to the shipped design.
 TEACHING_ORDER = (
@@ -83,14 +85,9 @@ def strategy_names(spec: str) -> list[str]:
     return names
 
 
-def dispatch_request(rig: Rig, request: JobRequest) -> tuple[str, str | None]:
-    """What ``MovieMind.request`` does before it waits: ``(how, job id)``.
-
-    ``how`` is ``stored`` (the text is there: no job), ``created`` or
-    ``joined`` (the strategy handed back a job already on its way).
-    """
-    dispatched = job_dispatch.dispatch_request(rig.database, rig.strategy, request)
-    return dispatched.how, dispatched.job.id if dispatched.job else None
+# How a request was answered, by the status of its outcome: from the stored text,
+# by a job it created, or by a job already on its way that it joined.
+_HOW = {"done": "stored", "queued": "created", "in_progress": "joined"}
 
 
 # Request threads at most: a bigger crowd shares them, each thread issuing its
@@ -112,7 +109,7 @@ class RequestCrowd:
     def __init__(
         self,
         scenario: Scenario,
-        rig: Rig,
+        app: App,
         driver: JobDriver,
         log: PhaseLog,
         answers: Answers,
@@ -121,7 +118,7 @@ class RequestCrowd:
         stop: threading.Event | None = None,
     ) -> None:
         self.scenario = scenario
-        self.rig = rig
+        self.app = app
         self.driver = driver
         self.log = log
         self.answers = answers
@@ -229,19 +226,25 @@ class RequestCrowd:
     def _request(self, index: int, arrived: float) -> None:
         self._arrived[index] = arrived
         try:
-            how, job_id = dispatch_request(
-                self.rig, JobRequest("movie", self.scenario.slug_for(index), LOCALE, CONTEXT_TAG)
+            outcome = self.app.generation.request(
+                MOVIE,
+                self.scenario.slug_for(index),
+                locale=LOCALE,
+                context_tag=CONTEXT_TAG,
+                wait=False,
             )
         except MovieMindError as failure:
             self._settle(index, None, str(failure))
             return
+        how = _HOW[outcome.status]
+        job_id = outcome.job.id if outcome.job else None
         self._how[index], self._job[index] = how, job_id
         if job_id is None:
             self._settle(index, time.monotonic(), None)
             return
         if how == "created":
             self.log.record(job_id, QUEUED)
-            self.driver.submit(job_id)
+            self.driver.running(job_id, outcome.running)
         self.answers.when_ended(job_id, lambda error: self._settle(index, time.monotonic(), error))
 
     def _settle(self, index: int, answered_at: float | None, error: str | None) -> None:
@@ -312,15 +315,15 @@ def compare_json(scenario: Scenario, results: list[RaceResult]) -> dict[str, Any
     }
 
 
-def _endings(rig: Rig) -> tuple[dict[str, str], dict[str, str]]:
+def _endings(app: App) -> tuple[dict[str, str], dict[str, str]]:
     labels, endings = {}, {}
-    for row in rig.database.query("SELECT id, slug, status, result, error FROM jobs"):
-        labels[row["id"]] = f"{row['slug']} {row['id'][-4:]}"
-        if row["status"] == "FAILED":
-            error = str(row["error"] or "")
-            endings[row["id"]] = STALE_WRITE if error.startswith(STALE_WRITE) else "failed"
+    for job in app.jobs.list(limit=None):
+        labels[job.id] = f"{job.slug} {job.id[-4:]}"
+        if job.status == "FAILED":
+            error = job.error or ""
+            endings[job.id] = STALE_WRITE if error.startswith(STALE_WRITE) else "failed"
         else:
-            endings[row["id"]] = str(row["result"] or row["status"])
+            endings[job.id] = job.result or job.status
     return labels, endings
 
 
@@ -352,22 +355,30 @@ def run_race(
 
     with scratch_home(scenario.keep) as home:
         settings = lab_settings(home, scenario, strategy)
-        prepare_scratch(settings, scenario)
         with scratch_logging(settings.log_path) as race:
+            prepare_scratch(settings, scenario)
             log, answers = PhaseLog(watched if on_phase is not None else None), Answers()
-            rig = Rig(home, scenario, strategy, log.record)
-            try:
-                driver: JobDriver = (
-                    ThreadWorkers(rig, scenario.workers, log, answers, race, stop)
-                    if scenario.mode == "threads"
-                    else ProcessWorkers(home, scenario, strategy, log, answers)
-                )
+            threads = (
+                ThreadWorkers(scenario.workers, log, answers, race, stop)
+                if scenario.mode == "threads"
+                else None
+            )
+            driver: JobDriver = threads or ProcessWorkers(home, scenario, strategy, log, answers)
+            with (
+                build_app(
+                    settings,
+                    load_sample=False,
+                    executor=threads.executor if threads is not None else None,
+                ) as app,
+                listening_to_phases(PhaseListener(log, race)),
+            ):
+                app.catalog.check_writable(f"race {strategy}")
 
                 def answered(count: int) -> None:
                     if on_progress is not None:
                         on_progress(label, count, scenario.requests)
 
-                crowd = RequestCrowd(scenario, rig, driver, log, answers, answered, race, stop)
+                crowd = RequestCrowd(scenario, app, driver, log, answers, answered, race, stop)
                 driver.start()
                 try:
                     records = crowd.run()
@@ -376,17 +387,16 @@ def run_race(
                 if stop is not None and stop.is_set():
                     raise RaceStopped()
                 phases = log.by_job()
-                metrics = measure(rig.database, scenario.all_slugs(), records, phases)
-                left = aftermath(rig.database, records)
+                counted = tally(app.database, MOVIE)
+                metrics = measure(counted, scenario.all_slugs(), records, phases)
+                left = aftermath(counted, records)
                 start = min(record.arrived_at for record in records)
                 end = max(
                     [record.answered_at or record.arrived_at for record in records]
                     + [events[-1][1] for events in phases.values()]
                 )
-                labels, endings = _endings(rig)
+                labels, endings = _endings(app)
                 rows = timeline_rows(phases, labels, endings, start, end)
-            finally:
-                rig.close()
     return RaceResult(
         label,
         strategy,

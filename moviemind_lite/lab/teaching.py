@@ -33,7 +33,7 @@ from moviemind_lite.lab.race import (
 )
 from moviemind_lite.lab.scenario import Arrival, Scenario
 from moviemind_lite.lab.timeline import GENERATING, KILLED, entered, peak_overlap
-from moviemind_lite.pipeline.strategies.base import LOCKED, WAITING
+from moviemind_lite.pipeline.body import LOCKED, WAITING
 
 # The strategies that must stay correct under any burst (setnx: with a lease
 # longer than the AI call).

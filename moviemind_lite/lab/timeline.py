@@ -1,9 +1,9 @@
 """What every job did when: the phases the job body announces, turned into bar lines.
 
 Jobs announce their phases through ``JobBody.phase`` (``waiting`` for a lock,
-``locked``, ``generating``, ``persisting``); the lab adds when a job was
-``queued`` and when it ``ended``, and the faults it injected (``paused``,
-``killed``). Times are ``time.monotonic()`` seconds, one clock for every
+``locked``, ``generating``, ``persisting``) and the mock AI the faults it
+injected (``paused``, ``killed``); the lab adds when a job was ``queued`` and
+when it ``ended``. Times are ``time.monotonic()`` seconds, one clock for every
 process on the machine.
 """
 
@@ -16,13 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 
-from moviemind_lite.pipeline.strategies.base import LOCKED, WAITING
+from moviemind_lite.ai.generator import KILLED as KILLED
+from moviemind_lite.ai.generator import PAUSED as PAUSED
+from moviemind_lite.pipeline.body import GENERATING as GENERATING
+from moviemind_lite.pipeline.body import LOCKED as LOCKED
+from moviemind_lite.pipeline.body import PERSISTING as PERSISTING
+from moviemind_lite.pipeline.body import WAITING as WAITING
 
 QUEUED = "queued"
-GENERATING = "generating"
-PERSISTING = "persisting"
-PAUSED = "paused"
-KILLED = "killed"
 ENDED = "ended"
 
 GLYPHS: dict[str, str] = {

@@ -3,6 +3,11 @@
 Strategies differ only in what they wrap around these steps and in what they
 do when persist meets a row another job wrote first; the steps themselves are
 written once, here, for movies and people alike.
+
+The body reads the entity once, writes the job's rows and ends the job in one
+transaction, and announces each step it enters as a ``moviemind.phases`` log
+record (see :func:`moviemind_lite.core.logs.announce_phase`), which the lab's
+timelines read; it calls nothing above itself.
 """
 
 from __future__ import annotations
@@ -11,14 +16,14 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from moviemind_lite.ai.generator import GenerationRequest, Generator, guess_facts
 from moviemind_lite.core.domain import KINDS, EntityKind
 from moviemind_lite.core.errors import DuplicateGeneration, UniqueViolation
 from moviemind_lite.core.ids import key_id
+from moviemind_lite.core.logs import announce_phase
 from moviemind_lite.core.model import (
     ALTERNATIVE_APPENDED,
     BASELINE_UPDATED,
@@ -28,14 +33,21 @@ from moviemind_lite.core.model import (
     Job,
     JobOutcome,
 )
+from moviemind_lite.pipeline.locks import KeyedFileLocks
 from moviemind_lite.store import catalog
 from moviemind_lite.store.db import Database
+from moviemind_lite.store.jobs import JobStore
 
 log = logging.getLogger("moviemind.jobs")
 
 OnDuplicate = Literal["reuse", "append", "fail"]
-PhaseObserver = Callable[[str, str], None]
 WriteGuard = Callable[[sqlite3.Connection], None]
+
+# The steps of a job, as announced: the lab's timeline and lock-wait total read them.
+WAITING = "waiting"
+LOCKED = "locked"
+GENERATING = "generating"
+PERSISTING = "persisting"
 
 
 def baseline_key(kind: EntityKind, entity_id: str, locale: str, context_tag: str) -> str:
@@ -43,18 +55,14 @@ def baseline_key(kind: EntityKind, entity_id: str, locale: str, context_tag: str
     return key_id("baseline", kind.name, entity_id, locale, context_tag)
 
 
-@dataclass
+@dataclass(frozen=True)
 class JobEnvironment:
-    """What a running job needs: the database, the AI and the lock folder."""
+    """What a running job needs: the database, the AI, the lock folder and the job table."""
 
     database: Database
     generator: Generator
-    locks_dir: Path
-    observe: PhaseObserver | None = field(default=None)
-    # Whether regenerating this slug updates the baseline in place (flag
-    # ai_generation_baseline_locking), and the lock that makes it safe.
-    baseline_locking: Callable[[str], bool] = field(default=lambda slug: False)
-    baseline_lock: Callable[[str], AbstractContextManager[object]] | None = field(default=None)
+    locks: KeyedFileLocks
+    jobs: JobStore
 
 
 @dataclass(frozen=True)
@@ -71,23 +79,27 @@ class JobBody:
     def __init__(self, env: JobEnvironment, job: Job) -> None:
         self.env = env
         self.job = job
-        # Set by the runner: ends the job inside the transaction that wrote its rows.
-        self.on_written: Callable[[sqlite3.Connection, JobOutcome], Job | None] | None = None
-        self.completed: Job | None = None
-        self.ended_in_write = False
-        # The entity the look-up read; facts do not change once stored.
-        self._seen_entity: Entity | None = None
         self.kind: EntityKind = KINDS[job.kind]
+        # The entity as the look-up read it; facts do not change once stored.
+        self._entity: Entity | None = None
+        self._looked_up = False
 
     def phase(self, name: str) -> None:
-        """Tell the observer (the lab's timeline, the TUI) which step the job is in."""
-        if self.env.observe is not None:
-            self.env.observe(self.job.id, name)
+        """Announce the step this job enters (the lab's timeline, lock-wait totals)."""
+        announce_phase(self.job.id, name)
+
+    def entity(self) -> Entity | None:
+        """The stored entity of this job's slug, read once (``None``: not stored yet)."""
+        if not self._looked_up:
+            self._entity = catalog.find_entity(self.env.database, self.kind, self.job.slug)
+            self._looked_up = True
+        return self._entity
 
     def look_up(self) -> Found | None:
         """The stored entity and baseline text this job would produce, if they exist."""
-        entity = catalog.find_entity(self.env.database, self.kind, self.job.slug)
-        self._seen_entity = entity
+        # Looked up afresh every time: a guard may call this again after waiting.
+        self._looked_up = False
+        entity = self.entity()
         if entity is None:
             return None
         text = catalog.find_baseline(
@@ -97,20 +109,19 @@ class JobBody:
 
     def facts(self) -> dict[str, Any]:
         """The entity's stored facts, or facts guessed from the slug."""
-        entity = self._seen_entity or catalog.find_entity(
-            self.env.database, self.kind, self.job.slug
-        )
+        entity = self.entity()
         return dict(entity.facts) if entity else guess_facts(self.kind.name, self.job.slug)
 
     def generate(self, facts: dict[str, Any] | None = None) -> str:
         """Call the AI (the slow, paid step)."""
-        self.phase("generating")
+        self.phase(GENERATING)
         request = GenerationRequest(
             kind=self.kind.name,
             slug=self.job.slug,
             locale=self.job.locale,
             context_tag=self.job.context_tag,
             facts=facts if facts is not None else self.facts(),
+            job_id=self.job.id,
         )
         return self.env.generator.generate(request)
 
@@ -122,7 +133,7 @@ class JobBody:
         on_duplicate: OnDuplicate = "reuse",
         guard: WriteGuard | None = None,
     ) -> JobOutcome:
-        """Write the entity (if new) and its baseline text in one transaction.
+        """Write the entity (if new) and its baseline text, and end the job, in one transaction.
 
         Both inserts are blind: the UNIQUE indexes decide. On a clash,
         ``on_duplicate`` says what this strategy does: end on the existing rows
@@ -130,11 +141,11 @@ class JobBody:
         the shipped bug), or fail the job (``fail``). ``guard`` runs first
         inside the transaction, e.g. to check a fencing token.
         """
-        # Announced before the write lock is taken: a holder stalled here (the
-        # lab's --pause-holder) must not block other writers while it stalls.
-        self.phase("persisting")
+        # Announced before the write lock is taken: a holder stalled here must
+        # not block other writers while it stalls.
+        self.phase(PERSISTING)
         with self.env.database.write() as conn:
-            return self._written(conn, self._write_rows(conn, text, facts, on_duplicate, guard))
+            return self._end(conn, self._write_rows(conn, text, facts, on_duplicate, guard))
 
     def persist_in(
         self,
@@ -150,19 +161,17 @@ class JobBody:
         For strategies that keep ``BEGIN IMMEDIATE`` open across the whole body
         (``for-update``), where a second ``BEGIN`` on the connection would fail.
         """
-        self.phase("persisting")
-        return self._written(conn, self._write_rows(conn, text, facts, on_duplicate, guard))
+        self.phase(PERSISTING)
+        return self._end(conn, self._write_rows(conn, text, facts, on_duplicate, guard))
 
-    def _written(self, conn: sqlite3.Connection, outcome: JobOutcome) -> JobOutcome:
-        """Let the runner end the job in the transaction that wrote its rows.
+    def _end(self, conn: sqlite3.Connection, outcome: JobOutcome) -> JobOutcome:
+        """End the job in the transaction that wrote its rows.
 
         One transaction fewer per job, and no moment where the text is stored
         but its job still looks unfinished.
         """
-        if self.on_written is not None:
-            self.completed = self.on_written(conn, outcome)
-            self.ended_in_write = True
-        return outcome
+        ended = self.env.jobs.complete_in(conn, self.job, outcome)
+        return replace(outcome, ended_in_write=True, ended=ended)
 
     def _write_rows(
         self,
@@ -192,26 +201,28 @@ class JobBody:
                 text_id = self._insert_text(conn, entity_id, text, baseline=False)
                 return JobOutcome(ALTERNATIVE_APPENDED, entity_id, text_id)
             baseline = catalog.find_baseline(conn, kind, entity_id, job.locale, job.context_tag)
-            assert baseline is not None
+            assert baseline is not None  # the clash proves it exists
             return JobOutcome(REUSED_EXISTING, entity_id, baseline.id)
         return JobOutcome(CREATED, entity_id, text_id)
 
     def regenerate(self) -> JobOutcome:
         """Write another text for an existing entity.
 
-        With baseline locking on for the slug, the baseline is rewritten in
-        place (``version`` + 1) under a narrow lock keyed by entity, locale and
-        context; otherwise the new text is appended as an alternative and the
-        baseline is left alone.
+        With baseline locking (decided when the job was requested), the
+        baseline is rewritten in place (``version`` + 1) under a narrow lock
+        keyed by entity, locale and context; otherwise the new text is appended
+        as an alternative and the baseline is left alone.
         """
-        entity = catalog.find_entity(self.env.database, self.kind, self.job.slug)
+        entity = self.entity()
         if entity is None:
             raise DuplicateGeneration(f"{self.job.slug}: the {self.kind.name} disappeared")
-        locking = self.env.baseline_locking(self.job.slug)
+        locking = self.job.baseline_locking
         if locking:
             self._log_baseline("Baseline locking active", entity.id)
         key = baseline_key(self.kind, entity.id, self.job.locale, self.job.context_tag)
-        lock = self.env.baseline_lock(key) if locking and self.env.baseline_lock else nullcontext()
+        lock: AbstractContextManager[object] = (
+            self.env.locks.hold(key) if locking else nullcontext()
+        )
         with lock:
             baseline = catalog.find_baseline(
                 self.env.database, self.kind, entity.id, self.job.locale, self.job.context_tag
@@ -220,7 +231,7 @@ class JobBody:
             if baseline is None or not locking:
                 outcome = self.append_alternative(text, entity.id)
             else:
-                self.phase("persisting")
+                self.phase(PERSISTING)
                 with self.env.database.write() as conn:
                     catalog.update_baseline_text(
                         conn,
@@ -231,9 +242,7 @@ class JobBody:
                         ai_model=self.env.generator.model,
                         job_id=self.job.id,
                     )
-                    outcome = self._written(
-                        conn, JobOutcome(BASELINE_UPDATED, entity.id, baseline.id)
-                    )
+                    outcome = self._end(conn, JobOutcome(BASELINE_UPDATED, entity.id, baseline.id))
         baseline_id = baseline.id if baseline else outcome.text_id
         self._log_baseline(
             "Baseline locking result", entity.id, baseline_id, outcome.result, locking=locking
@@ -260,14 +269,14 @@ class JobBody:
 
     def append_alternative(self, text: str, entity_id: str) -> JobOutcome:
         """Add ``text`` next to the baseline (or as the baseline if there is none yet)."""
-        self.phase("persisting")
+        self.phase(PERSISTING)
         with self.env.database.write() as conn:
             baseline = catalog.find_baseline(
                 conn, self.kind, entity_id, self.job.locale, self.job.context_tag
             )
             text_id = self._insert_text(conn, entity_id, text, baseline=baseline is None)
             result = ALTERNATIVE_APPENDED if baseline else CREATED
-            return self._written(conn, JobOutcome(result, entity_id, text_id))
+            return self._end(conn, JobOutcome(result, entity_id, text_id))
 
     def _insert_text(
         self, conn: sqlite3.Connection, entity_id: str, text: str, *, baseline: bool

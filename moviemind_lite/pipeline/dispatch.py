@@ -1,15 +1,15 @@
-"""Turning a request into a job: the one dispatch step ``show`` and the lab share.
+"""Turning a request into a job: the one dispatch step every request takes.
 
 Cheap reads come first, outside any write transaction: a key whose job is
 already on its way (the strategy's ``peek``) or whose text is stored needs no
-write at all. Only a request that may create a job opens ``BEGIN IMMEDIATE``,
-looks again (another request may have just written the text) and lets the
-strategy dispatch.
+write at all. Only a request that may create a job opens ``BEGIN IMMEDIATE``
+and lets the strategy dispatch; a requester that will run the job itself
+claims it in that same transaction. (A text that lands between the reads and
+the transaction costs no AI call: the job's own look-up finds it.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,6 +18,7 @@ from moviemind_lite.core.model import Entity, Job, JobRequest, Text
 from moviemind_lite.pipeline.strategies.base import Strategy
 from moviemind_lite.store import catalog
 from moviemind_lite.store.db import Database
+from moviemind_lite.store.jobs import JobStore
 
 How = Literal["stored", "created", "joined"]
 
@@ -32,7 +33,8 @@ class Dispatched:
     text: Text | None = None
 
 
-def _stored(database: Database, request: JobRequest) -> Dispatched | None:
+def stored(database: Database, request: JobRequest) -> Dispatched | None:
+    """The stored entity and text ``request`` asks for, or ``None`` if either is missing."""
     kind = KINDS[request.kind]
     entity = catalog.find_entity(database, kind, request.slug)
     if entity is None:
@@ -43,33 +45,46 @@ def _stored(database: Database, request: JobRequest) -> Dispatched | None:
 
 def dispatch_request(
     database: Database,
+    jobs: JobStore,
     strategy: Strategy,
     request: JobRequest,
-    on_created: Callable[[Job], Job | None] | None = None,
+    *,
+    claim_for: str | None = None,
 ) -> Dispatched:
     """Answer from the store, join a job on its way, or let ``strategy`` dispatch.
 
-    ``on_created`` runs inside the dispatch transaction on a job this request
-    created, e.g. to claim it for the requester that is about to run it (one
-    transaction fewer than claiming it afterwards); what it returns replaces
-    the job in the answer.
+    With ``claim_for`` (a worker id), a job this request creates is claimed
+    for that worker in the dispatch transaction: one transaction fewer than
+    claiming it afterwards, for a requester about to run it.
     """
     joined = strategy.peek(request)
     if joined is not None:
         return Dispatched("joined", job=joined)
-    stored = _stored(database, request)
-    if stored is not None:
-        return stored
-    with database.write() as conn:
-        # Looked up again inside the transaction: the text may have just landed.
-        kind = KINDS[request.kind]
-        entity = catalog.find_entity(conn, kind, request.slug)
-        if entity is not None:
-            text = catalog.find_baseline(conn, kind, entity.id, request.locale, request.context_tag)
-            if text is not None:
-                return Dispatched("stored", entity=entity, text=text)
-        dispatch = strategy.dispatch(conn, request)
+    found = stored(database, request)
+    if found is not None:
+        return found
+    with database.write() as tx:
+        dispatch = strategy.dispatch(tx, request)
         job: Job | None = dispatch.job
-        if dispatch.created and on_created is not None:
-            job = on_created(dispatch.job) or dispatch.job
-    return Dispatched("created" if dispatch.created else "joined", job=job, entity=entity)
+        if dispatch.created and claim_for is not None:
+            job = jobs.claim_in(tx, claim_for, dispatch.job.id) or dispatch.job
+    return Dispatched("created" if dispatch.created else "joined", job=job)
+
+
+def create_job(
+    database: Database,
+    jobs: JobStore,
+    request: JobRequest,
+    strategy: str,
+    *,
+    claim_for: str | None = None,
+) -> Job:
+    """A new job for ``request``, whatever else is on its way (a regeneration's "another").
+
+    With ``claim_for``, the job is claimed for that worker in the same transaction.
+    """
+    with database.write() as tx:
+        job = jobs.insert(tx, request, strategy)
+        if claim_for is not None:
+            job = jobs.claim_in(tx, claim_for, job.id) or job
+    return job

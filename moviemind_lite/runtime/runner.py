@@ -1,8 +1,10 @@
 """Running jobs: claim, run the body under its strategy, record the end.
 
 :class:`JobRunner` runs one claimed job at a time per calling thread and keeps
-its lease alive; :class:`ThreadPoolRunner` runs many in a thread pool (the CLI
-and the lab use it); the durable worker process builds on the same runner.
+its lease alive; :class:`ThreadPoolRunner` runs many in a thread pool; the
+durable worker builds on the same runner. Each run returns the job as it
+ended: what to make of that (an answer, a rollout's guardrails) is decided by
+the caller.
 """
 
 from __future__ import annotations
@@ -27,12 +29,10 @@ from moviemind_lite.core.errors import (
 from moviemind_lite.core.ids import now
 from moviemind_lite.core.model import IN_PROGRESS, PENDING, Job
 from moviemind_lite.pipeline.body import JobBody, JobEnvironment
-from moviemind_lite.pipeline.strategies.base import Strategy
+from moviemind_lite.pipeline.strategies import Strategies
 from moviemind_lite.store.jobs import JobStore
 
 log = logging.getLogger("moviemind.jobs")
-
-StrategyResolver = Callable[[str], Strategy]
 
 
 def worker_name(prefix: str = "w") -> str:
@@ -86,38 +86,28 @@ class JobRunner:
     """Runs claimed jobs under the strategy recorded on each job."""
 
     def __init__(
-        self,
-        env: JobEnvironment,
-        jobs: JobStore,
-        strategy_for: StrategyResolver,
-        worker_prefix: str | None = None,
+        self, env: JobEnvironment, strategies: Strategies, worker_prefix: str | None = None
     ) -> None:
         self.env = env
-        self.jobs = jobs
-        self.strategy_for = strategy_for
+        self.jobs = env.jobs
+        self.strategies = strategies
         self.worker_prefix = worker_prefix or worker_name("run")
-        self.leases = LeaseKeeper(jobs)
-        # Called with every job this runner ended or sent back (rollout guardrails).
-        self.on_finished: list[Callable[[Job], None]] = []
+        self.leases = LeaseKeeper(env.jobs)
 
     def worker_id(self) -> str:
         """This thread's worker id."""
         return f"{self.worker_prefix}/{threading.current_thread().name}"
 
     def run_claimed(self, job: Job) -> Job | None:
-        """Run a job this thread has claimed; return it as it ended (``None``: lease lost)."""
-        ended = self._run(job)
-        if ended is not None:
-            for listener in self.on_finished:
-                listener(ended)
-        return ended
+        """Run a job this thread has claimed; return it as it ended (``None``: lease lost).
 
-    def _run(self, job: Job) -> Job | None:
+        "Ended" includes sent back: PENDING again after a failed attempt that
+        will be retried, or deferred while the AI circuit is open.
+        """
         self.leases.hold(job)
         body = JobBody(self.env, job)
-        body.on_written = lambda conn, outcome: self.jobs.complete_in(conn, job, outcome)
         try:
-            outcome = self.strategy_for(job.strategy).execute(body)
+            outcome = self.strategies.get(job.strategy).execute(body)
         except CircuitOpen as error:
             # Not the job's fault: put it back without burning an attempt.
             return self.jobs.defer(job, str(error), error.retry_at)
@@ -134,8 +124,8 @@ class JobRunner:
             return self.jobs.fail(job, f"{type(error).__name__}: {error}", retryable=False)
         finally:
             self.leases.drop(job)
-        if body.ended_in_write:
-            return body.completed
+        if outcome.ended_in_write:
+            return outcome.ended
         return self.jobs.complete(job, outcome)
 
     def drive(

@@ -5,19 +5,24 @@ Several worker processes may share one database: a claim is one
 worker died is taken back once its lease expires. SIGINT or SIGTERM stops
 claiming; jobs already running finish (or, if they cannot, their lease runs
 out and another worker takes them back).
+
+:meth:`Worker.ended_jobs` hands each job back to the caller as it ends, in the
+caller's thread, so that whoever runs the worker decides what a job's end
+means (the application judges its rollouts there).
 """
 
 from __future__ import annotations
 
+import queue
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
 from moviemind_lite.core.errors import InvalidInput, StoreError
-from moviemind_lite.core.model import DONE, FAILED
+from moviemind_lite.core.model import DONE, FAILED, Job
 from moviemind_lite.runtime.runner import JobRunner
 
 
@@ -44,7 +49,6 @@ class Worker:
         threads: int = 1,
         once: bool = False,
         max_jobs: int | None = None,
-        on_job: Callable[[str, str], None] | None = None,
     ) -> None:
         if threads < 1:
             raise InvalidInput(f"threads must be >= 1, got {threads}")
@@ -54,8 +58,9 @@ class Worker:
         self.threads = threads
         self.once = once
         self.max_jobs = max_jobs
-        self.on_job = on_job
         self.stop = threading.Event()
+        # Jobs as they end, for ended_jobs(); None marks a thread that stopped.
+        self._ended: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self.report = WorkerReport()
         self._lock = threading.Lock()
 
@@ -91,6 +96,12 @@ class Worker:
                 self.report.retried += 1
 
     def _loop(self) -> None:
+        try:
+            self._claim_and_run()
+        finally:
+            self._ended.put(None)
+
+    def _claim_and_run(self) -> None:
         jobs, poll = self.runner.jobs, self.runner.jobs.settings.poll_ms / 1000
         idle_wait = max(poll, 0.05)
         while not self.stop.is_set():
@@ -111,11 +122,22 @@ class Worker:
                 continue
             ended = self.runner.run_claimed(job)
             self._record(ended.status if ended else None, ended.result if ended else None)
-            if self.on_job is not None:
-                self.on_job(job.id, ended.status if ended else "LOST")
+            if ended is not None:
+                self._ended.put(ended)
 
     def run(self, handle_signals: bool = True) -> WorkerReport:
-        """Work until idle (``once``), ``max_jobs`` claimed, or a stop signal."""
+        """Work until idle (``once``), ``max_jobs`` claimed, or a stop signal; the report."""
+        for _ in self.ended_jobs(handle_signals):
+            pass
+        return self.report
+
+    def ended_jobs(self, handle_signals: bool = True) -> Iterator[Job]:
+        """Work as :meth:`run` does, yielding each job as it ends (or is sent back).
+
+        The jobs are yielded in the calling thread, which also receives the
+        stop signals; a job whose claim was lost is not yielded (it is counted
+        as ``lost`` in :attr:`report`).
+        """
         previous: dict[signal.Signals, Any] = {}
         if handle_signals and threading.current_thread() is threading.main_thread():
 
@@ -131,12 +153,20 @@ class Worker:
         try:
             for thread in threads:
                 thread.start()
-            for thread in threads:
-                # join with a timeout so the main thread keeps receiving signals
-                while thread.is_alive():
-                    thread.join(0.2)
+            running = len(threads)
+            while running:
+                try:
+                    # A timeout, so the main thread keeps receiving signals.
+                    ended = self._ended.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                if ended is None:
+                    running -= 1
+                else:
+                    yield ended
         finally:
+            self.stop.set()  # the caller may stop early: the threads stop claiming
+            for thread in threads:
+                thread.join()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-            self.runner.close()
-        return self.report

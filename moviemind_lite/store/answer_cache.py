@@ -8,12 +8,11 @@ so the next ``show`` reads the new text.
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from moviemind_lite.core.domain import EntityKind
 from moviemind_lite.core.ids import key_id, now
-from moviemind_lite.store.db import Database
+from moviemind_lite.store.db import Database, Tx
 
 
 def cache_key(kind: EntityKind, slug: str, locale: str, context_tag: str) -> str:
@@ -27,19 +26,30 @@ def lookup(database: Database, key: str) -> dict[str, Any] | None:
     return json.loads(row[0]) if row is not None else None
 
 
-def store(
-    conn: sqlite3.Connection, key: str, kind: EntityKind, entity_id: str, answer: dict[str, Any]
-) -> None:
+def store_if_free(
+    database: Database, key: str, kind: EntityKind, entity_id: str, answer: dict[str, Any]
+) -> bool:
+    """Cache ``answer`` under ``key`` unless another writer holds the database; whether it did.
+
+    A cache write must never make a read wait: when the write lock is taken
+    the answer is simply not cached this time.
+    """
+    with database.write_if_free() as tx:
+        if tx is None:
+            return False
+        store(tx, key, kind, entity_id, answer)
+    return True
+
+
+def store(tx: Tx, key: str, kind: EntityKind, entity_id: str, answer: dict[str, Any]) -> None:
     """Cache ``answer`` under ``key``."""
-    conn.execute(
+    tx.execute(
         "INSERT OR REPLACE INTO answer_cache (key, kind, entity_id, answer, created_at) "
         "VALUES (?, ?, ?, ?, ?)",
         (key, kind.name, entity_id, json.dumps(answer, ensure_ascii=False), now()),
     )
 
 
-def invalidate(conn: sqlite3.Connection, kind: EntityKind, entity_id: str) -> None:
+def invalidate(tx: Tx, kind: EntityKind, entity_id: str) -> None:
     """Drop every cached answer about one entity."""
-    conn.execute(
-        "DELETE FROM answer_cache WHERE kind = ? AND entity_id = ?", (kind.name, entity_id)
-    )
+    tx.execute("DELETE FROM answer_cache WHERE kind = ? AND entity_id = ?", (kind.name, entity_id))

@@ -76,9 +76,14 @@ def list_entities(
     return [_entity(kind, row) for row in db.query(sql, params)]
 
 
-def count_entities(db: Database, kind: EntityKind) -> int:
-    """How many entities of ``kind`` are stored."""
-    row = db.query_one(f"SELECT count(*) FROM {kind.table}")
+CATALOG_TABLES = ("movies", "descriptions", "people", "bios")
+
+
+def count_rows(db: Database, table: str) -> int:
+    """How many rows one catalog table holds."""
+    if table not in CATALOG_TABLES:
+        raise ValueError(f"not a catalog table: {table!r}")
+    row = db.query_one(f"SELECT count(*) FROM {table}")
     return int(row[0]) if row else 0
 
 

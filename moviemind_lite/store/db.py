@@ -23,7 +23,16 @@ if TYPE_CHECKING:
 
 Params = Sequence[Any] | dict[str, Any]
 
+Tx = sqlite3.Connection
+"""An open write transaction, as :meth:`Database.write` yields it.
+
+Layers above the store hold it only to hand it back to store functions, so
+that several writes share one transaction; they never run SQL on it.
+"""
+
 _UNIQUE_CODES = (2067, 1555)  # SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
+_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, 261, 517)  # + BUSY_RECOVERY, _SNAPSHOT
+_NO_WAIT_MS = 0
 _UNIQUE_MESSAGE = re.compile(r"UNIQUE constraint failed: (.+)")
 
 
@@ -119,6 +128,45 @@ class Database:
                     conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    @contextmanager
+    def write_if_free(self) -> Iterator[Tx | None]:
+        """Like :meth:`write`, but yield ``None`` at once when another writer holds the lock.
+
+        For optional writes (a cache fill) that must not make a reader wait.
+        """
+        conn = self.connection()
+        if conn.in_transaction:
+            yield conn
+            return
+        if not self._write_lock.acquire(blocking=False):
+            yield None
+            return
+        try:
+            with self.errors():
+                conn.execute(f"PRAGMA busy_timeout = {_NO_WAIT_MS}")
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as busy:
+                    if busy.sqlite_errorcode not in _BUSY_CODES:
+                        raise
+                    began = False
+                else:
+                    began = True
+                finally:
+                    conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+                if not began:
+                    yield None
+                    return
+                try:
+                    yield conn
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+        finally:
+            self._write_lock.release()
 
     def query(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """All rows of a read-only statement."""

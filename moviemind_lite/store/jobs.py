@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 import time
 from typing import Any
 
@@ -25,7 +24,7 @@ from moviemind_lite.core.model import (
     JobOutcome,
     JobRequest,
 )
-from moviemind_lite.store.db import Database
+from moviemind_lite.store.db import Database, Tx
 from moviemind_lite.store.slots import release_slot, slot_key
 
 log = logging.getLogger("moviemind.jobs")
@@ -83,6 +82,11 @@ class JobStore:
             raise JobNotFound(f"no job with id {job_id}")
         return Job.from_row(row)
 
+    def find_in(self, tx: Tx, job_id: str) -> Job | None:
+        """The job with ``job_id`` as the caller's transaction sees it, or ``None``."""
+        row = tx.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return Job.from_row(row) if row is not None else None
+
     def list(self, *, status: str | None = None, limit: int | None = 50) -> list[Job]:
         """Jobs, newest first, optionally of one status."""
         sql, params = "SELECT * FROM jobs", list[Any]()
@@ -118,17 +122,17 @@ class JobStore:
 
     def insert(
         self,
-        conn: sqlite3.Connection,
+        tx: Tx,
         request: JobRequest,
         strategy: str,
         job_id: str | None = None,
     ) -> Job:
         """Create a PENDING job inside the caller's transaction."""
         stamp = now()
-        row = conn.execute(
-            "INSERT INTO jobs (id, kind, action, slug, locale, context_tag, strategy, status, "
-            "attempts, max_attempts, run_after, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?, ?) RETURNING *",
+        row = tx.execute(
+            "INSERT INTO jobs (id, kind, action, slug, locale, context_tag, baseline_locking, "
+            "strategy, status, attempts, max_attempts, run_after, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?, ?) RETURNING *",
             (
                 job_id or new_id(),
                 request.kind,
@@ -136,6 +140,7 @@ class JobStore:
                 request.slug,
                 request.locale,
                 request.context_tag,
+                int(request.baseline_locking),
                 strategy,
                 self.settings.max_attempts,
                 stamp,
@@ -149,18 +154,21 @@ class JobStore:
 
     def create(self, request: JobRequest, strategy: str) -> Job:
         """Create a PENDING job in its own transaction."""
-        with self.database.write() as conn:
-            return self.insert(conn, request, strategy)
+        with self.database.write() as tx:
+            return self.insert(tx, request, strategy)
 
     def claim_next(self, worker_id: str) -> Job | None:
         """Claim the oldest runnable job: PENDING and due, or IN_PROGRESS with a dead lease."""
-        return self._claim(worker_id, None)
+        with self.database.write() as tx:
+            return self.claim_in(tx, worker_id)
 
     def claim(self, job_id: str, worker_id: str) -> Job | None:
         """Claim one job if it is runnable now; ``None`` if someone else has it or it ended."""
-        return self._claim(worker_id, job_id)
+        with self.database.write() as tx:
+            return self.claim_in(tx, worker_id, job_id)
 
-    def _claim(self, worker_id: str, job_id: str | None) -> Job | None:
+    def claim_in(self, tx: Tx, worker_id: str, job_id: str | None = None) -> Job | None:
+        """:meth:`claim` (without ``job_id``: :meth:`claim_next`) in the caller's transaction."""
         stamp = now()
         runnable = (
             "((status = 'PENDING' AND run_after <= :now) "
@@ -168,44 +176,42 @@ class JobStore:
         )
         which = "id = :job_id AND " if job_id is not None else ""
         params = {"now": stamp, "job_id": job_id}
-        with self.database.write() as conn:
-            while True:
-                row = conn.execute(
-                    f"SELECT * FROM jobs WHERE {which}{runnable} ORDER BY run_after, id LIMIT 1",
-                    params,
+        while True:
+            row = tx.execute(
+                f"SELECT * FROM jobs WHERE {which}{runnable} ORDER BY run_after, id LIMIT 1",
+                params,
+            ).fetchone()
+            if row is None:
+                return None
+            found = Job.from_row(row)
+            if found.status == IN_PROGRESS and found.attempts >= found.max_attempts:
+                # Its worker died on the last attempt: do not run it again.
+                self._finish_failed(
+                    tx,
+                    found,
+                    f"lease expired on attempt {found.attempts} (worker {found.worker_id} stopped)",
+                )
+                continue
+            claimed = Job.from_row(
+                tx.execute(
+                    "UPDATE jobs SET status = 'IN_PROGRESS', worker_id = ?, lease_until = ?, "
+                    "attempts = attempts + 1, started_at = ?, updated_at = ? "
+                    "WHERE id = ? RETURNING *",
+                    (worker_id, after(self.settings.lease_ms), stamp, stamp, found.id),
                 ).fetchone()
-                if row is None:
-                    return None
-                found = Job.from_row(row)
-                if found.status == IN_PROGRESS and found.attempts >= found.max_attempts:
-                    # Its worker died on the last attempt: do not run it again.
-                    self._finish_failed(
-                        conn,
-                        found,
-                        f"lease expired on attempt {found.attempts} "
-                        f"(worker {found.worker_id} stopped)",
-                    )
-                    continue
-                claimed = Job.from_row(
-                    conn.execute(
-                        "UPDATE jobs SET status = 'IN_PROGRESS', worker_id = ?, lease_until = ?, "
-                        "attempts = attempts + 1, started_at = ?, updated_at = ? "
-                        "WHERE id = ? RETURNING *",
-                        (worker_id, after(self.settings.lease_ms), stamp, stamp, found.id),
-                    ).fetchone()
-                )
-                taken_back = found.status == IN_PROGRESS
-                log_transition(
-                    claimed,
-                    "Job taken back after its lease expired" if taken_back else "Job claimed",
-                    previous_worker_id=found.worker_id if taken_back else None,
-                )
-                return claimed
+            )
+            taken_back = found.status == IN_PROGRESS
+            log_transition(
+                claimed,
+                "Job taken back after its lease expired" if taken_back else "Job claimed",
+                previous_worker_id=found.worker_id if taken_back else None,
+            )
+            return claimed
 
     def heartbeat(self, job: Job) -> bool:
         """Extend the lease; ``False`` if this claim no longer holds the job."""
-        with self.database.write() as conn:
-            changed = conn.execute(
+        with self.database.write() as tx:
+            changed = tx.execute(
                 "UPDATE jobs SET lease_until = ?, updated_at = ? "
                 "WHERE id = ? AND worker_id = ? AND attempts = ? AND status = 'IN_PROGRESS'",
                 (after(self.settings.lease_ms), now(), job.id, job.worker_id, job.attempts),
@@ -214,13 +220,13 @@ class JobStore:
 
     def complete(self, job: Job, outcome: JobOutcome) -> Job | None:
         """Mark DONE with the outcome and free the slot; ``None`` if the lease was lost."""
-        with self.database.write() as conn:
-            return self.complete_in(conn, job, outcome)
+        with self.database.write() as tx:
+            return self.complete_in(tx, job, outcome)
 
-    def complete_in(self, conn: sqlite3.Connection, job: Job, outcome: JobOutcome) -> Job | None:
+    def complete_in(self, tx: Tx, job: Job, outcome: JobOutcome) -> Job | None:
         """:meth:`complete` inside the caller's transaction (the one that wrote the rows)."""
         stamp = now()
-        row = conn.execute(
+        row = tx.execute(
             "UPDATE jobs SET status = 'DONE', result = ?, entity_id = ?, text_id = ?, "
             "error = NULL, lease_until = NULL, finished_at = ?, updated_at = ? "
             "WHERE id = ? AND worker_id = ? AND attempts = ? AND status = 'IN_PROGRESS' "
@@ -238,7 +244,7 @@ class JobStore:
         ).fetchone()
         if row is None:
             return None
-        release_slot(conn, slot_key(job.request), job.id)
+        release_slot(tx, slot_key(job.request), job.id)
         done = Job.from_row(row)
         log_transition(done, "Job done")
         return done
@@ -246,8 +252,8 @@ class JobStore:
     def fail(self, job: Job, error: str, *, retryable: bool) -> Job | None:
         """Record a failed attempt: back to PENDING after a backoff, or FAILED for good."""
         stamp = now()
-        with self.database.write() as conn:
-            current = conn.execute(
+        with self.database.write() as tx:
+            current = tx.execute(
                 "SELECT * FROM jobs WHERE id = ? AND worker_id = ? AND attempts = ? "
                 "AND status = 'IN_PROGRESS'",
                 (job.id, job.worker_id, job.attempts),
@@ -257,7 +263,7 @@ class JobStore:
             attempts = int(current["attempts"])
             if retryable and attempts < int(current["max_attempts"]):
                 backoff = self.settings.backoff_ms * 2 ** (attempts - 1)
-                row = conn.execute(
+                row = tx.execute(
                     "UPDATE jobs SET status = 'PENDING', error = ?, worker_id = NULL, "
                     "lease_until = NULL, run_after = ?, updated_at = ? WHERE id = ? RETURNING *",
                     (error, after(backoff), stamp, job.id),
@@ -267,12 +273,12 @@ class JobStore:
                     retried, "Job attempt failed; will retry", error=error, backoff_ms=backoff
                 )
                 return retried
-            return self._finish_failed(conn, Job.from_row(current), error)
+            return self._finish_failed(tx, Job.from_row(current), error)
 
     def defer(self, job: Job, reason: str, run_after: str) -> Job | None:
         """Send a claimed job back to PENDING until ``run_after``, its attempt not counted."""
-        with self.database.write() as conn:
-            row = conn.execute(
+        with self.database.write() as tx:
+            row = tx.execute(
                 "UPDATE jobs SET status = 'PENDING', error = ?, worker_id = NULL, "
                 "lease_until = NULL, attempts = max(attempts - 1, 0), run_after = ?, "
                 "updated_at = ? WHERE id = ? AND worker_id = ? AND attempts = ? "
@@ -285,28 +291,28 @@ class JobStore:
         log_transition(deferred, "Job deferred", reason=reason)
         return deferred
 
-    def _finish_failed(self, conn: sqlite3.Connection, job: Job, error: str) -> Job:
+    def _finish_failed(self, tx: Tx, job: Job, error: str) -> Job:
         stamp = now()
-        row = conn.execute(
+        row = tx.execute(
             "UPDATE jobs SET status = 'FAILED', error = ?, lease_until = NULL, finished_at = ?, "
             "updated_at = ? WHERE id = ? RETURNING *",
             (error, stamp, stamp, job.id),
         ).fetchone()
-        release_slot(conn, slot_key(job.request), job.id)
+        release_slot(tx, slot_key(job.request), job.id)
         failed = Job.from_row(row)
         log_transition(failed, "Job failed", error=error)
         return failed
 
-    def retry(self, conn: sqlite3.Connection, job_id: str) -> Job:
+    def retry(self, tx: Tx, job_id: str) -> Job:
         """FAILED → PENDING with fresh attempts, inside the caller's transaction."""
-        row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        row = tx.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise JobNotFound(f"no job with id {job_id}")
         if row["status"] != FAILED:
             raise InvalidInput(f"job {job_id} is {row['status']}; only FAILED jobs can be retried")
         stamp = now()
         retried = Job.from_row(
-            conn.execute(
+            tx.execute(
                 "UPDATE jobs SET status = 'PENDING', attempts = 0, error = NULL, worker_id = NULL, "
                 "lease_until = NULL, run_after = ?, started_at = NULL, finished_at = NULL, "
                 "updated_at = ? WHERE id = ? RETURNING *",

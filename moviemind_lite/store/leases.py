@@ -9,12 +9,11 @@ can refuse to write (:meth:`Leases.check_fence`).
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from moviemind_lite.core.errors import StaleWrite
 from moviemind_lite.core.ids import after, new_owner_token, now
-from moviemind_lite.store.db import Database
+from moviemind_lite.store.db import Database, Tx
 
 # Every StaleWrite message starts with this, so a failed job's stored error
 # tells a refused stale write apart from other failures.
@@ -63,13 +62,13 @@ class Leases:
             ).rowcount
         return released == 1
 
-    def check_fence(self, conn: sqlite3.Connection, grant: LeaseGrant) -> None:
+    def check_fence(self, tx: Tx, grant: LeaseGrant) -> None:
         """Raise ``StaleWrite`` if ``name`` was granted again after ``grant``.
 
         Meant to run inside the write transaction (a ``persist`` guard), so no
         new grant can slip in between the check and the write.
         """
-        row = conn.execute(
+        row = tx.execute(
             "SELECT fencing_token FROM leases WHERE name = ?", (grant.name,)
         ).fetchone()
         current = int(row[0]) if row is not None else 0
@@ -78,3 +77,18 @@ class Leases:
                 f"{STALE_WRITE}: lease {grant.name} is at fencing token {current}, "
                 f"this holder has {grant.fencing_token}"
             )
+
+
+def lock_control_row(tx: Tx, name: str, holder: str) -> None:
+    """Write the key's control row, the stand-in for ``SELECT ... FOR UPDATE``.
+
+    The row lives in ``leases`` (name prefixed ``for-update:``) and is never a
+    lease: its lock is the open transaction, gone at commit or rollback.
+    """
+    stamp = now()
+    tx.execute(
+        "INSERT INTO leases (name, owner_token, expires_at, fencing_token, acquired_at) "
+        "VALUES (?, ?, ?, 0, ?) ON CONFLICT (name) DO UPDATE SET "
+        "owner_token = excluded.owner_token, acquired_at = excluded.acquired_at",
+        (name, holder, stamp, stamp),
+    )

@@ -2,7 +2,10 @@
 
 Each migration is a function decorated with :func:`migration`; they run in the
 order they are defined, each once, inside one ``BEGIN IMMEDIATE`` transaction
-so that processes opening a new database at the same moment do not race.
+so that processes opening a new database at the same moment do not race. A
+new database gets its sample catalog in that same transaction, so nobody ever
+sees a home with the schema but without the catalog. An up-to-date database
+is recognised by reads alone (:func:`pending`) and costs no write.
 Never edit a migration that has shipped: add a new one.
 """
 
@@ -13,6 +16,7 @@ from collections.abc import Callable
 
 from moviemind_lite.core.ids import now
 from moviemind_lite.store.db import Database
+from moviemind_lite.store.sample_catalog import load_sample_rows
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -25,8 +29,12 @@ def migration(function: Migration) -> Migration:
     return function
 
 
-def migrate(database: Database) -> list[str]:
-    """Apply the migrations ``database`` lacks; return the names applied."""
+def migrate(database: Database, *, load_sample: bool = False) -> list[str]:
+    """Apply the migrations ``database`` lacks; return the names applied.
+
+    With ``load_sample``, a database created by this call (its first
+    migration applied here) gets the sample catalog in the same transaction.
+    """
     applied: list[str] = []
     with database.write() as conn:
         conn.execute(
@@ -43,7 +51,25 @@ def migrate(database: Database) -> list[str]:
                 (function.__name__, now()),
             )
             applied.append(function.__name__)
+        if load_sample and MIGRATIONS[0].__name__ in applied:
+            load_sample_rows(conn)
     return applied
+
+
+# The named UNIQUE indexes the lab's --no-unique-index drops: the dedup at persist.
+UNIQUE_INDEXES = (
+    "movies_unique_slug",
+    "people_unique_slug",
+    "descriptions_one_baseline",
+    "bios_one_baseline",
+)
+
+
+def drop_unique_indexes(database: Database) -> None:
+    """Drop the dedup at persist (the lab shows what happens without it; never the catalog)."""
+    with database.write() as tx:
+        for index in UNIQUE_INDEXES:
+            tx.execute(f"DROP INDEX IF EXISTS {index}")
 
 
 def run_script(conn: sqlite3.Connection, script: str) -> None:
@@ -312,4 +338,13 @@ def m007_rollouts(conn: sqlite3.Connection) -> None:
         -- The guardrails read the jobs finished since a stage started.
         CREATE INDEX IF NOT EXISTS jobs_by_finished_at ON jobs (finished_at);
         """,
+    )
+
+
+@migration
+def m008_job_baseline_locking(conn: sqlite3.Connection) -> None:
+    """Whether a regeneration updates the baseline in place, decided when it is requested."""
+    conn.execute(
+        "ALTER TABLE jobs ADD COLUMN baseline_locking INTEGER NOT NULL DEFAULT 0 "
+        "CHECK (baseline_locking IN (0, 1))"
     )

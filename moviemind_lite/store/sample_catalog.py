@@ -7,6 +7,7 @@ checkout reads ``data/catalog.json`` directly.
 from __future__ import annotations
 
 import json
+import sqlite3
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -65,25 +66,39 @@ def _rows(
     return entities, texts
 
 
-def load_sample_catalog(database: Database) -> dict[str, int]:
-    """Bulk-load the sample catalog into an empty catalog, in one transaction.
+def _insert_all(conn: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    columns = list(rows[0])
+    conn.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+        [tuple(row[column] for column in columns) for row in rows],
+    )
+
+
+def load_sample_rows(conn: sqlite3.Connection) -> dict[str, int]:
+    """Insert the sample catalog inside the caller's transaction, unless the catalog has rows.
 
     Returns the rows added per table: none when the catalog already holds
-    movies or people (so processes opening a new database together load it once).
+    movies or people.
     """
+    if conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM movies UNION ALL SELECT 1 FROM people)"
+    ).fetchone()[0]:
+        return {}
     document = json.loads(sample_catalog_text())
     stamp = now()
     counts: dict[str, int] = {}
-    with database.write() as conn:
-        if conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM movies UNION ALL SELECT 1 FROM people)"
-        ).fetchone()[0]:
-            return counts
-        db = database.utils()
-        for kind in (MOVIE, PERSON):
-            entities, texts = _rows(kind, document[kind.plural], stamp)
-            db.table(kind.table).insert_all(entities)
-            db.table(kind.text_table).insert_all(texts)
-            counts[kind.table] = len(entities)
-            counts[kind.text_table] = len(texts)
+    for kind in (MOVIE, PERSON):
+        entities, texts = _rows(kind, document[kind.plural], stamp)
+        _insert_all(conn, kind.table, entities)
+        _insert_all(conn, kind.text_table, texts)
+        counts[kind.table] = len(entities)
+        counts[kind.text_table] = len(texts)
     return counts
+
+
+def load_sample_catalog(database: Database) -> dict[str, int]:
+    """:func:`load_sample_rows` in a transaction of its own."""
+    with database.write() as conn:
+        return load_sample_rows(conn)

@@ -7,10 +7,9 @@ when that job ends; the TTL frees it if the job's process died for good.
 
 from __future__ import annotations
 
-import sqlite3
-
 from moviemind_lite.core.ids import after, key_id, now
-from moviemind_lite.core.model import JobRequest
+from moviemind_lite.core.model import Job, JobRequest
+from moviemind_lite.store.db import Database, Tx
 
 
 def slot_key(request: JobRequest) -> str:
@@ -18,14 +17,24 @@ def slot_key(request: JobRequest) -> str:
     return key_id(request.kind, request.slug, request.locale, request.context_tag)
 
 
-def acquire_slot(conn: sqlite3.Connection, key: str, job_id: str, ttl_ms: float) -> str:
+def holder(database: Database, key: str) -> Job | None:
+    """The job holding the live slot ``key`` (finished or not), read without a write lock."""
+    row = database.query_one(
+        "SELECT jobs.* FROM generation_slots JOIN jobs ON jobs.id = generation_slots.job_id "
+        "WHERE generation_slots.key = ? AND generation_slots.expires_at > ?",
+        (key, now()),
+    )
+    return Job.from_row(row) if row is not None else None
+
+
+def acquire_slot(tx: Tx, key: str, job_id: str, ttl_ms: float) -> str:
     """Take the slot for ``job_id`` unless a live one exists; return the holder's job id.
 
     One statement: insert, or take over an expired slot, and hand back the
     winner's job id either way.
     """
     stamp = now()
-    row = conn.execute(
+    row = tx.execute(
         "INSERT INTO generation_slots (key, job_id, expires_at, created_at) "
         "VALUES (:key, :job_id, :expires_at, :now) "
         "ON CONFLICT (key) DO UPDATE SET job_id = excluded.job_id, "
@@ -36,13 +45,13 @@ def acquire_slot(conn: sqlite3.Connection, key: str, job_id: str, ttl_ms: float)
     ).fetchone()
     if row is not None:
         return str(row[0])
-    holder = conn.execute("SELECT job_id FROM generation_slots WHERE key = ?", (key,)).fetchone()
+    holder = tx.execute("SELECT job_id FROM generation_slots WHERE key = ?", (key,)).fetchone()
     return str(holder[0])
 
 
-def take_over_slot(conn: sqlite3.Connection, key: str, job_id: str, ttl_ms: float) -> None:
+def take_over_slot(tx: Tx, key: str, job_id: str, ttl_ms: float) -> None:
     """Give the slot to ``job_id`` whoever holds it (its holder is known to be finished)."""
-    conn.execute(
+    tx.execute(
         "INSERT INTO generation_slots (key, job_id, expires_at, created_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (key) DO UPDATE SET job_id = excluded.job_id, "
         "expires_at = excluded.expires_at, created_at = excluded.created_at",
@@ -50,6 +59,6 @@ def take_over_slot(conn: sqlite3.Connection, key: str, job_id: str, ttl_ms: floa
     )
 
 
-def release_slot(conn: sqlite3.Connection, key: str, job_id: str) -> None:
+def release_slot(tx: Tx, key: str, job_id: str) -> None:
     """Free the slot if ``job_id`` still holds it."""
-    conn.execute("DELETE FROM generation_slots WHERE key = ? AND job_id = ?", (key, job_id))
+    tx.execute("DELETE FROM generation_slots WHERE key = ? AND job_id = ?", (key, job_id))

@@ -2,7 +2,7 @@
 
 :func:`make_app` builds it for ``moviemind tui``, the tests and the benchmark
 alike. The app is a front end like the CLI: every tab calls the same
-:class:`~moviemind_lite.app.services.MovieMind` methods, from worker threads, and
+the application's use cases, from worker threads, and
 shows what comes back.
 """
 
@@ -29,7 +29,8 @@ from textual.widgets import (
     Tabs,
 )
 
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import App as Core
+from moviemind_lite.app.wiring import build_app
 from moviemind_lite.core.config import Settings, load_settings
 from moviemind_lite.core.errors import InvalidSetting
 from moviemind_lite.tui import TAB_IDS
@@ -83,7 +84,7 @@ class MovieMindApp(App[None]):
     """
 
     def __init__(
-        self, core: MovieMind, *, poll_interval: float = 1.0, start_tab: str = "catalog"
+        self, core: Core, *, poll_interval: float = 1.0, start_tab: str = "catalog"
     ) -> None:
         if start_tab not in TAB_IDS:
             choices = ", ".join(TAB_IDS)
@@ -199,7 +200,7 @@ def make_app(
     screen is drawn, so the CLI can report them on one line. Close
     ``app.core`` once the app has run.
     """
-    core = MovieMind.open(settings or load_settings())
+    core = build_app(settings or load_settings())
     try:
         return MovieMindApp(core, poll_interval=poll_interval, start_tab=start_tab)
     except BaseException:

@@ -4,7 +4,7 @@ Typing in the search box filters the table as you type; the highlighted row's
 texts show on the right for the chosen locale. ``g`` asks for the text (a job
 when it is missing), ``r`` writes another one, ``n`` generates a slug that is
 not in the catalog yet. Jobs run in worker threads through the same
-``MovieMind.request`` / ``regenerate`` calls as ``moviemind movies show``;
+``request`` / ``regenerate`` use cases as ``moviemind movies show``;
 the status line follows them live and the detail refreshes when they end.
 """
 
@@ -26,7 +26,8 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
-from moviemind_lite.app.services import EntityView, MovieMind
+from moviemind_lite.app.views import EntityView
+from moviemind_lite.app.wiring import App as Core
 from moviemind_lite.core.domain import LOCALES, MOVIE, PERSON, EntityKind
 from moviemind_lite.core.model import DONE, FAILED, Entity, Job
 from moviemind_lite.core.model import Text as StoredText
@@ -195,7 +196,7 @@ class CatalogPane(CorePane):
             self.job = job
             self.already_stored = already_stored
 
-    def __init__(self, core: MovieMind, *, id: str | None = None) -> None:
+    def __init__(self, core: Core, *, id: str | None = None) -> None:
         super().__init__(core, id=id)
         self.kind: EntityKind = MOVIE
         self.locale: str = core.settings.default_locale
@@ -260,7 +261,7 @@ class CatalogPane(CorePane):
     def _search(self, text: str) -> None:
         kind = self.kind
         with self.reporting():
-            entities = self.core.list_entities(kind, search=text or None, limit=LIST_LIMIT)
+            entities = self.core.catalog.list_entities(kind, search=text or None, limit=LIST_LIMIT)
             if not get_current_worker().is_cancelled:
                 self.post_message(self.Listed(kind, text, entities))
 
@@ -315,8 +316,8 @@ class CatalogPane(CorePane):
     @work(thread=True, exclusive=True, group="catalog-detail", exit_on_error=False)
     def _load_detail(self, kind: EntityKind, slug: str, locale: str) -> None:
         with self.reporting():
-            view = self.core.show_stored(kind, slug, locale=locale)
-            texts = self.core.texts(view.entity)
+            view = self.core.catalog.show(kind, slug, locale=locale)
+            texts = self.core.catalog.texts(view.entity)
             if not get_current_worker().is_cancelled:
                 self.post_message(self.DetailLoaded(view, texts))
 
@@ -404,16 +405,16 @@ class CatalogPane(CorePane):
         try:
             with self.reporting():
                 if action == "regenerate":
-                    outcome = self.core.regenerate(kind, slug, locale=locale, wait=False)
+                    outcome = self.core.generation.regenerate(kind, slug, locale=locale, wait=False)
                 else:
-                    outcome = self.core.request(kind, slug, locale=locale, wait=False)
+                    outcome = self.core.generation.request(kind, slug, locale=locale, wait=False)
                 if outcome.job is None:
                     stored = True
                     return
                 self.post_message(self.JobStarted(token, outcome.job))
                 # Runs the job here unless a worker process already has it; stops
                 # waiting when the app exits (the job itself goes on elsewhere).
-                ended = self.core.runner.drive(
+                ended = self.core.generation.drive(
                     outcome.job.id, give_up=lambda _job: worker.is_cancelled
                 )
         finally:

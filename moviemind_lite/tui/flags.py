@@ -23,7 +23,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Select, Static, Switch
 
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import App as Core
 from moviemind_lite.core.errors import MovieMindError
 from moviemind_lite.policy.flag_registry import FLAGS
 from moviemind_lite.policy.flags import FlagChange, FlagState
@@ -181,9 +181,7 @@ class FlagsPane(CorePane):
             super().__init__()
             self.change = change
 
-    def __init__(
-        self, core: MovieMind, *, poll_interval: float = 1.0, id: str | None = None
-    ) -> None:
+    def __init__(self, core: Core, *, poll_interval: float = 1.0, id: str | None = None) -> None:
         super().__init__(core, id=id)
         self.poll_interval = poll_interval
         self.states: dict[str, FlagState] = {}

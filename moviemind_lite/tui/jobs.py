@@ -3,7 +3,7 @@
 The pane polls the database on a timer, in a worker thread, so it follows jobs
 run by separate ``moviemind worker`` processes as well as this one's. The table
 shows the newest :data:`PAGE_SIZE` jobs (of the chosen status); the counters
-come from ``MovieMind.stats()`` and cover every job, so ten thousand jobs cost
+come from the jobs' ``stats()`` and cover every job, so ten thousand jobs cost
 no more to show than two hundred.
 """
 
@@ -22,7 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, RichLog, Static
 from textual.worker import Worker, get_current_worker
 
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import App as Core
 from moviemind_lite.core.errors import MovieMindError
 from moviemind_lite.core.logs import format_record, read_log
 from moviemind_lite.core.model import DONE, FAILED, IN_PROGRESS, PENDING, STATUSES, Job
@@ -100,7 +100,7 @@ class JobLogScreen(ModalScreen[None]):
             self.lines = lines
             self.error = error
 
-    def __init__(self, core: MovieMind, job_id: str) -> None:
+    def __init__(self, core: Core, job_id: str) -> None:
         super().__init__()
         self.core = core
         self.job_id = job_id
@@ -185,9 +185,7 @@ class JobsPane(CorePane):
             super().__init__()
             self.job = job
 
-    def __init__(
-        self, core: MovieMind, *, poll_interval: float = 1.0, id: str | None = None
-    ) -> None:
+    def __init__(self, core: Core, *, poll_interval: float = 1.0, id: str | None = None) -> None:
         super().__init__(core, id=id)
         self.poll_interval = poll_interval
         self.status: str | None = None
@@ -233,8 +231,8 @@ class JobsPane(CorePane):
     @work(thread=True, group="jobs-poll", exit_on_error=False)
     def _poll(self, status: str | None) -> None:
         try:
-            stats = self.core.stats()
-            jobs = self.core.list_jobs(status=status, limit=PAGE_SIZE)
+            stats = self.core.jobs.stats()
+            jobs = self.core.jobs.list(status=status, limit=PAGE_SIZE)
         except MovieMindError as error:
             # Shown on the counters line: a toast every second would bury the screen.
             self.post_message(self.Polled(status, None, [], datetime.now(UTC), str(error)))
@@ -333,11 +331,11 @@ class JobsPane(CorePane):
     def _retry(self, job_id: str) -> None:
         worker = get_current_worker()
         with self.reporting():
-            job = self.core.retry_job(job_id)
+            job = self.core.jobs.retry(job_id)
             self.post_message(self.RetryEnded(job))
             # Run it here, as `show` does; a worker process may claim it first,
             # in which case drive() just waits for that worker to finish.
-            ended = self.core.runner.drive(job.id, give_up=lambda _job: worker.is_cancelled)
+            ended = self.core.generation.drive(job.id, give_up=lambda _job: worker.is_cancelled)
             self.post_message(self.RetryEnded(ended))
 
     def on_jobs_pane_retry_ended(self, message: JobsPane.RetryEnded) -> None:

@@ -42,7 +42,7 @@ from textual.widgets import (
 )
 from textual.worker import Worker, get_current_worker
 
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import App as Core
 from moviemind_lite.core.errors import InvalidInput, MovieMindError
 from moviemind_lite.lab.lesson import Lesson, LessonReport
 from moviemind_lite.lab.race import RaceResult, RaceStopped, run_compare
@@ -195,7 +195,7 @@ class LabPane(CorePane):
             self.stopped = stopped
             self.error = error
 
-    def __init__(self, core: MovieMind, *, id: str | None = None) -> None:
+    def __init__(self, core: Core, *, id: str | None = None) -> None:
         super().__init__(core, id=id)
         self.generation = 0
         self.racing = False

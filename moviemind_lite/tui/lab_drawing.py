@@ -27,7 +27,7 @@ from moviemind_lite.lab.timeline import (
     TimelineRow,
     draw_bar,
 )
-from moviemind_lite.pipeline.strategies.base import LOCKED, WAITING
+from moviemind_lite.pipeline.body import LOCKED, WAITING
 from moviemind_lite.tui.cells import clip, format_ms
 
 PHASE_STYLE: dict[str, str] = {

@@ -21,7 +21,7 @@ from textual.timer import Timer
 from textual.widgets import Input, RichLog, Static
 from textual.worker import get_current_worker
 
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import App as Core
 from moviemind_lite.core.errors import InvalidInput
 from moviemind_lite.core.logs import follow_log, format_record
 from moviemind_lite.store.jobs import validate_job_id
@@ -70,7 +70,7 @@ class LogPane(CorePane):
             self.lines = lines
             self.total = total
 
-    def __init__(self, core: MovieMind, *, id: str | None = None) -> None:
+    def __init__(self, core: Core, *, id: str | None = None) -> None:
         super().__init__(core, id=id)
         self.generation = 0
         self.line_count = 0

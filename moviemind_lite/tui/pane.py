@@ -18,14 +18,14 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import App as Core
 from moviemind_lite.core.errors import MovieMindError
 
 log = logging.getLogger("moviemind.tui")
 
 
 class CorePane(Vertical):
-    """The content of one tab, working over the shared :class:`MovieMind` core."""
+    """The content of one tab, working over the shared application."""
 
     class Failed(Message, bubble=False):
         """A core call made in a worker thread refused; ``error`` says why."""
@@ -34,7 +34,7 @@ class CorePane(Vertical):
             super().__init__()
             self.error = error
 
-    def __init__(self, core: MovieMind, *, id: str | None = None) -> None:
+    def __init__(self, core: Core, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.core = core
         self.shown = False

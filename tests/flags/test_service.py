@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import App
 from moviemind_lite.core.errors import (
     FlagNotTogglable,
     InvalidInput,
@@ -24,11 +24,11 @@ DESCRIPTIONS = "ai_description_generation"
 SCOPES = [f"user:{number}" for number in range(1000)]
 
 
-def flags(app: MovieMind, environment: str = "local", **env: str) -> FlagService:
+def flags(app: App, environment: str = "local", **env: str) -> FlagService:
     return FlagService(app.database, environment, env=env, actor="tester")
 
 
-def events(app: MovieMind) -> list[tuple[str, str, str, dict[str, object]]]:
+def events(app: App) -> list[tuple[str, str, str, dict[str, object]]]:
     rows = app.database.query("SELECT kind, subject, actor, data FROM events ORDER BY rowid")
     return [(row[0], row[1], row[2], json.loads(row[3])) for row in rows]
 
@@ -36,7 +36,7 @@ def events(app: MovieMind) -> list[tuple[str, str, str, dict[str, object]]]:
 # -- defaults and stored values -------------------------------------------------------
 
 
-def test_registry_defaults_apply_when_nothing_is_stored(app: MovieMind) -> None:
+def test_registry_defaults_apply_when_nothing_is_stored(app: App) -> None:
     service = flags(app)
     assert service.evaluate(DESCRIPTIONS).to_json() == {
         "name": DESCRIPTIONS,
@@ -49,7 +49,7 @@ def test_registry_defaults_apply_when_nothing_is_stored(app: MovieMind) -> None:
     assert not service.is_enabled(LOCKING, "slug:the-matrix-1999")
 
 
-def test_set_stores_a_value_and_clear_forgets_it(app: MovieMind) -> None:
+def test_set_stores_a_value_and_clear_forgets_it(app: App) -> None:
     service = flags(app)
     change = service.set(LOCKING, True)
     assert (change.before, change.after, change.changed) == (None, "on", True)
@@ -61,7 +61,7 @@ def test_set_stores_a_value_and_clear_forgets_it(app: MovieMind) -> None:
     assert not service.is_enabled(LOCKING)
 
 
-def test_unknown_flags_are_refused_everywhere(app: MovieMind) -> None:
+def test_unknown_flags_are_refused_everywhere(app: App) -> None:
     service = flags(app)
     for call in (
         lambda: service.evaluate("nope"),
@@ -88,7 +88,7 @@ def test_bucket_is_sha256_of_flag_and_scope() -> None:
     assert buckets != [rollout_bucket(LOCKING, scope) for scope in SCOPES]
 
 
-def test_a_scope_is_on_iff_its_bucket_is_below_the_percentage(app: MovieMind) -> None:
+def test_a_scope_is_on_iff_its_bucket_is_below_the_percentage(app: App) -> None:
     service = flags(app)
     service.set_percentage(LOCKING, 25)
     for scope in SCOPES[:200]:
@@ -99,7 +99,7 @@ def test_a_scope_is_on_iff_its_bucket_is_below_the_percentage(app: MovieMind) ->
     assert 0.20 < share < 0.30
 
 
-def test_raising_the_percentage_keeps_everyone_who_was_on(app: MovieMind) -> None:
+def test_raising_the_percentage_keeps_everyone_who_was_on(app: App) -> None:
     service = flags(app)
     previous: set[str] = set()
     for percentage in (0, 5, 25, 50, 99, 100):
@@ -112,7 +112,7 @@ def test_raising_the_percentage_keeps_everyone_who_was_on(app: MovieMind) -> Non
     assert previous == set(SCOPES)
 
 
-def test_without_a_scope_a_rollout_counts_as_on_only_at_100(app: MovieMind) -> None:
+def test_without_a_scope_a_rollout_counts_as_on_only_at_100(app: App) -> None:
     service = flags(app)
     service.set_percentage(DESCRIPTIONS, 99)
     assert service.evaluate(DESCRIPTIONS).to_json()["enabled"] is False
@@ -121,7 +121,7 @@ def test_without_a_scope_a_rollout_counts_as_on_only_at_100(app: MovieMind) -> N
     assert service.is_enabled(DESCRIPTIONS)
 
 
-def test_set_ends_a_rollout(app: MovieMind) -> None:
+def test_set_ends_a_rollout(app: App) -> None:
     service = flags(app)
     service.set_percentage(LOCKING, 5)
     change = service.set(LOCKING, True)
@@ -131,13 +131,13 @@ def test_set_ends_a_rollout(app: MovieMind) -> None:
 
 
 @pytest.mark.parametrize("percentage", [-1, 101, 1000])
-def test_percentage_out_of_range(app: MovieMind, percentage: int) -> None:
+def test_percentage_out_of_range(app: App, percentage: int) -> None:
     with pytest.raises(InvalidInput, match=f"between 0 and 100, got {percentage}"):
         flags(app).set_percentage(LOCKING, percentage)
     assert events(app) == []
 
 
-def test_percentage_must_be_a_whole_number(app: MovieMind) -> None:
+def test_percentage_must_be_a_whole_number(app: App) -> None:
     with pytest.raises(InvalidInput, match="whole number"):
         flags(app).set_percentage(LOCKING, True)
     with pytest.raises(InvalidInput, match="whole number"):
@@ -147,7 +147,7 @@ def test_percentage_must_be_a_whole_number(app: MovieMind) -> None:
 # -- overrides --------------------------------------------------------------------------
 
 
-def test_an_override_beats_the_rollout_and_the_stored_value(app: MovieMind) -> None:
+def test_an_override_beats_the_rollout_and_the_stored_value(app: App) -> None:
     service = flags(app)
     scope = next(s for s in SCOPES if rollout_bucket(LOCKING, s) < 50)
     service.set_percentage(LOCKING, 50)
@@ -164,7 +164,7 @@ def test_an_override_beats_the_rollout_and_the_stored_value(app: MovieMind) -> N
     assert service.is_enabled(LOCKING, scope)
 
 
-def test_override_turns_a_flag_on_for_one_slug(app: MovieMind) -> None:
+def test_override_turns_a_flag_on_for_one_slug(app: App) -> None:
     service = flags(app)
     service.override(LOCKING, "slug:the-matrix-1999", True)
     assert service.is_enabled(LOCKING, "slug:the-matrix-1999")
@@ -178,7 +178,7 @@ def test_override_turns_a_flag_on_for_one_slug(app: MovieMind) -> None:
     ["", "user", "user:", ":42", "User:42", "user 42", "user:4 2", "user:ż", "user:\x00",
      "slug:The-Matrix", "slug:a--b", "user:" + "9" * 300],
 )  # fmt: skip
-def test_bad_scopes_are_refused(app: MovieMind, scope: str) -> None:
+def test_bad_scopes_are_refused(app: App, scope: str) -> None:
     with pytest.raises(InvalidScope):
         validate_scope(scope)
     with pytest.raises(InvalidScope):
@@ -192,7 +192,7 @@ def test_good_scopes(scope: str) -> None:
     assert validate_scope(scope) == scope
 
 
-def test_clearing_what_is_not_there_changes_nothing(app: MovieMind) -> None:
+def test_clearing_what_is_not_there_changes_nothing(app: App) -> None:
     service = flags(app)
     assert not service.clear(LOCKING).changed
     assert not service.clear(LOCKING, "user:1").changed
@@ -202,7 +202,7 @@ def test_clearing_what_is_not_there_changes_nothing(app: MovieMind) -> None:
 # -- environment variable and environments ----------------------------------------------
 
 
-def test_the_environment_variable_beats_everything(app: MovieMind) -> None:
+def test_the_environment_variable_beats_everything(app: App) -> None:
     flags(app).set(LOCKING, False)
     flags(app).override(LOCKING, "user:1", False)
     forced = flags(app, MOVIEMIND_FLAG_AI_GENERATION_BASELINE_LOCKING=" ON ")
@@ -218,26 +218,26 @@ def test_the_environment_variable_beats_everything(app: MovieMind) -> None:
     assert off.is_enabled("ai_bio_generation")
 
 
-def test_an_empty_environment_variable_is_unset(app: MovieMind) -> None:
+def test_an_empty_environment_variable_is_unset(app: App) -> None:
     assert flags(app, MOVIEMIND_FLAG_AI_GENERATION_BASELINE_LOCKING="").evaluate(
         LOCKING
     ).source == ("default")
 
 
-def test_a_bad_environment_variable_is_a_setting_error(app: MovieMind) -> None:
+def test_a_bad_environment_variable_is_a_setting_error(app: App) -> None:
     service = flags(app, MOVIEMIND_FLAG_AI_GENERATION_BASELINE_LOCKING="yes")
     with pytest.raises(InvalidSetting, match="MOVIEMIND_FLAG_AI_GENERATION_BASELINE_LOCKING='yes'"):
         service.is_enabled(LOCKING)
 
 
 def test_the_process_environment_is_read_by_default(
-    app: MovieMind, monkeypatch: pytest.MonkeyPatch
+    app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MOVIEMIND_FLAG_AI_GENERATION_BASELINE_LOCKING", "on")
     assert FlagService(app.database, "local").is_enabled(LOCKING)
 
 
-def test_environments_keep_separate_values(app: MovieMind) -> None:
+def test_environments_keep_separate_values(app: App) -> None:
     local, staging = flags(app, "local"), flags(app, "staging")
     staging.set(LOCKING, True)
     staging.override(DESCRIPTIONS, "user:1", False)
@@ -254,7 +254,7 @@ def test_environments_keep_separate_values(app: MovieMind) -> None:
 # -- refusals ---------------------------------------------------------------------------
 
 
-def test_a_flag_fixed_at_run_time_refuses_every_change(app: MovieMind) -> None:
+def test_a_flag_fixed_at_run_time_refuses_every_change(app: App) -> None:
     service = flags(app)
     for call in (
         lambda: service.set("catalog_read_only_mode", True),
@@ -276,7 +276,7 @@ def test_a_flag_fixed_at_run_time_refuses_every_change(app: MovieMind) -> None:
 # -- the audit trail --------------------------------------------------------------------
 
 
-def test_every_change_is_an_event(app: MovieMind) -> None:
+def test_every_change_is_an_event(app: App) -> None:
     service = flags(app, "staging")
     service.set(LOCKING, True)
     service.set(LOCKING, True)  # no change, no event
@@ -315,7 +315,7 @@ def test_every_change_is_an_event(app: MovieMind) -> None:
     assert service.describe(LOCKING, changes=3).changes == tuple(history[:3])
 
 
-def test_stored_rows_say_who_changed_them(app: MovieMind) -> None:
+def test_stored_rows_say_who_changed_them(app: App) -> None:
     flags(app).set_percentage(LOCKING, 40)
     flags(app).override(LOCKING, "user:9", True)
     row = app.database.query_one("SELECT * FROM flags")
@@ -332,7 +332,7 @@ def test_stored_rows_say_who_changed_them(app: MovieMind) -> None:
 
 
 def test_the_actor_is_the_os_user_with_a_fallback(
-    app: MovieMind, monkeypatch: pytest.MonkeyPatch
+    app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(flag_service.getpass, "getuser", lambda: "alice")
     FlagService(app.database, "local", env={}).set(LOCKING, True)
@@ -345,7 +345,7 @@ def test_the_actor_is_the_os_user_with_a_fallback(
     assert [actor for _, _, actor, _ in events(app)] == ["alice", "unknown"]
 
 
-def test_concurrent_changes_all_land(app: MovieMind) -> None:
+def test_concurrent_changes_all_land(app: App) -> None:
     service = flags(app)
     errors: list[BaseException] = []
 
@@ -365,7 +365,7 @@ def test_concurrent_changes_all_land(app: MovieMind) -> None:
     assert len(events(app)) == 12
 
 
-def test_list_states_covers_the_registry(app: MovieMind) -> None:
+def test_list_states_covers_the_registry(app: App) -> None:
     flags(app).set_percentage(DESCRIPTIONS, 10)
     states = flags(app).list_states()
     assert [state.flag.name for state in states] == [

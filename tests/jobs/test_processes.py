@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.core.model import CREATED, DONE, FAILED, IN_PROGRESS
@@ -34,8 +34,8 @@ def log_lines(home: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def job_status(app: MovieMind, job_id: str) -> str:
-    return app.job(job_id).status
+def job_status(app: App, job_id: str) -> str:
+    return app.jobs.get(job_id).status
 
 
 def pause_outside_a_write(process: subprocess.Popen[str], database: Path) -> None:
@@ -61,7 +61,7 @@ LEASE = {"MOVIEMIND_JOB_LEASE_MS": 600}
 
 def claimed_by_a_worker(
     processes: Processes,
-    app: MovieMind,
+    app: App,
     slug: str,
     *worker_args: str,
     latency_ms: float,
@@ -69,7 +69,7 @@ def claimed_by_a_worker(
 ) -> tuple[str, subprocess.Popen[str]]:
     """Queue a job for ``slug``, start a worker whose AI takes ``latency_ms``, and wait
     until that worker has claimed the job."""
-    job_id = app.request(MOVIE, slug, wait=False).job.id  # type: ignore[union-attr]
+    job_id = app.generation.request(MOVIE, slug, wait=False).job.id  # type: ignore[union-attr]
     worker = processes.start(
         "worker",
         *worker_args,
@@ -86,7 +86,7 @@ def test_no_wait_processes_started_together_share_one_job(
     processes: Processes, home: Path, settings: Settings, database: str
 ) -> None:
     if database == "created-before":
-        MovieMind.open(settings).close()
+        build_app(settings).close()
     slug = "the-racing-slug-2024"
     racers = [processes.start("movies", "show", slug, "--no-wait") for _ in range(16)]
     outputs = [racer.communicate(timeout=45)[0] for racer in racers]
@@ -105,21 +105,21 @@ def test_no_wait_processes_started_together_share_one_job(
         f"DONE {job_id}",
         "worker stopped (idle): 1 done, 0 failed, 0 to retry, 0 lost",
     ]
-    with MovieMind.open(settings) as app:
-        job = app.job(job_id)
+    with build_app(settings) as app:
+        job = app.jobs.get(job_id)
         assert (job.status, job.result, job.attempts) == (DONE, CREATED, 1)
         assert entity_rows(app.database, MOVIE, slug) == (1, 1)
         assert app.calls.total() == 1
         assert count(app.database, "SELECT count(*) FROM jobs") == 1
         # The sample catalog was loaded once, whoever created the database.
-        assert app.counts()["movies"] == 63 + 1
+        assert app.catalog.counts()["movies"] == 63 + 1
 
 
 def test_three_workers_drain_300_requests_over_100_slugs(
     processes: Processes, home: Path, settings: Settings
 ) -> None:
     slugs = [f"drained-{index:03d}-1990" for index in range(100)]
-    with MovieMind.open(settings) as app:
+    with build_app(settings) as app:
         # 300 --no-wait requests, three per slug, from three threads in different orders.
         orders = [random.Random(seed).sample(slugs, len(slugs)) for seed in range(3)]
         statuses: list[str] = []
@@ -129,7 +129,7 @@ def test_three_workers_drain_300_requests_over_100_slugs(
         def request_all(order: list[str]) -> None:
             barrier.wait()
             for slug in order:
-                status = app.request(MOVIE, slug, wait=False).status
+                status = app.generation.request(MOVIE, slug, wait=False).status
                 with statuses_lock:
                     statuses.append(status)
 
@@ -139,19 +139,19 @@ def test_three_workers_drain_300_requests_over_100_slugs(
         for requester in requesters:
             requester.join()
         assert Counter(statuses) == {"queued": 100, "in_progress": 200}
-        assert app.jobs.counts()["PENDING"] == 100
+        assert app.job_store.counts()["PENDING"] == 100
 
         ai = {"MOVIEMIND_AI_LATENCY_MS": 10, "MOVIEMIND_AI_JITTER_MS": 5}
         workers = [processes.start("worker", "--threads", "2", "--once", **ai) for _ in range(3)]
         outputs = [worker.communicate(timeout=45)[0] for worker in workers]
         assert [worker.returncode for worker in workers] == [0, 0, 0], outputs
 
-        jobs = app.list_jobs(limit=None)
+        jobs = app.jobs.list(limit=None)
         assert len(jobs) == 100
         assert {(job.status, job.result, job.attempts) for job in jobs} == {(DONE, CREATED, 1)}
         assert app.calls.total() == 100
         assert set(app.calls.counts().values()) == {1}
-        assert app.counts()["movies"] == 63 + 100
+        assert app.catalog.counts()["movies"] == 63 + 100
         for slug in slugs:
             assert entity_rows(app.database, MOVIE, slug) == (1, 1)
 
@@ -171,12 +171,12 @@ def test_three_workers_drain_300_requests_over_100_slugs(
 def test_a_killed_workers_job_is_taken_back_after_its_lease(
     processes: Processes, home: Path, settings: Settings
 ) -> None:
-    with MovieMind.open(settings) as app:
+    with build_app(settings) as app:
         slug = "the-crashing-worker-2011"
         job_id, doomed = claimed_by_a_worker(
             processes, app, slug, "--once", latency_ms=3000, **LEASE
         )
-        first_claim = app.job(job_id)
+        first_claim = app.jobs.get(job_id)
         doomed.kill()
         doomed.communicate(timeout=10)
 
@@ -185,7 +185,7 @@ def test_a_killed_workers_job_is_taken_back_after_its_lease(
         assert code == 0, output
         assert output.splitlines()[0] == f"DONE {job_id}"
 
-        job = app.job(job_id)
+        job = app.jobs.get(job_id)
         assert (job.status, job.result, job.attempts) == (DONE, CREATED, 2)
         assert job.worker_id != first_claim.worker_id
         assert entity_rows(app.database, MOVIE, slug) == (1, 1)
@@ -199,7 +199,7 @@ def test_a_killed_workers_job_is_taken_back_after_its_lease(
 def test_a_paused_worker_that_lost_its_lease_cannot_finish_the_job(
     processes: Processes, home: Path, settings: Settings
 ) -> None:
-    with MovieMind.open(settings) as app:
+    with build_app(settings) as app:
         slug = "the-paused-worker-2012"
         job_id, paused = claimed_by_a_worker(
             processes, app, slug, "--once", latency_ms=1500, **LEASE
@@ -218,7 +218,7 @@ def test_a_paused_worker_that_lost_its_lease_cannot_finish_the_job(
             f"LOST {job_id}",
             "worker stopped (idle): 0 done, 0 failed, 0 to retry, 1 lost",
         ]
-        job = app.job(job_id)
+        job = app.jobs.get(job_id)
         assert (job.status, job.result, job.attempts) == (DONE, CREATED, 2)
         assert entity_rows(app.database, MOVIE, slug) == (1, 1)
         # The paused worker paid for a call if the pause caught it inside one; if it
@@ -229,9 +229,9 @@ def test_a_paused_worker_that_lost_its_lease_cannot_finish_the_job(
 def test_failing_ai_fails_jobs_for_good_then_retry_completes_them(
     processes: Processes, settings: Settings
 ) -> None:
-    with MovieMind.open(settings) as app:
+    with build_app(settings) as app:
         slugs = [f"the-flaky-one-{index}" for index in range(2)]
-        job_ids = [app.request(MOVIE, s, wait=False).job.id for s in slugs]  # type: ignore[union-attr]
+        job_ids = [app.generation.request(MOVIE, s, wait=False).job.id for s in slugs]  # type: ignore[union-attr]
     # Backoff 0 keeps every retry ready for --once; a high breaker threshold keeps the
     # circuit breaker from deferring the jobs before they used up their attempts.
     failing = {
@@ -264,21 +264,21 @@ def test_failing_ai_fails_jobs_for_good_then_retry_completes_them(
     code, output = processes.run("worker", "--once", **QUICK_AI)
     assert code == 0, output
     assert output.splitlines()[-1] == "worker stopped (idle): 2 done, 0 failed, 0 to retry, 0 lost"
-    with MovieMind.open(settings) as app:
+    with build_app(settings) as app:
         for job_id, slug in zip(job_ids, slugs, strict=True):
-            job = app.job(job_id)
+            job = app.jobs.get(job_id)
             assert (job.status, job.result, job.attempts, job.error) == (DONE, CREATED, 1, None)
             assert entity_rows(app.database, MOVIE, slug) == (1, 1)
         calls = app.database.query("SELECT ok, count(*) FROM ai_calls GROUP BY ok ORDER BY ok")
         assert [tuple(row) for row in calls] == [(0, 6), (1, 2)]
-        assert app.jobs.counts()[FAILED] == 0
+        assert app.job_store.counts()[FAILED] == 0
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_stopped_worker_finishes_its_running_job_and_exits_0(
     processes: Processes, settings: Settings, signum: signal.Signals
 ) -> None:
-    with MovieMind.open(settings) as app:
+    with build_app(settings) as app:
         job_id, worker = claimed_by_a_worker(
             processes, app, "the-last-job-1999", "--threads", "2", latency_ms=800
         )
@@ -289,17 +289,17 @@ def test_a_stopped_worker_finishes_its_running_job_and_exits_0(
             f"DONE {job_id}",
             f"worker stopped ({signum.name}): 1 done, 0 failed, 0 to retry, 0 lost",
         ]
-        job = app.job(job_id)
+        job = app.jobs.get(job_id)
         assert (job.status, job.result, job.lease_until) == (DONE, CREATED, None)
-        assert app.jobs.counts()[IN_PROGRESS] == 0
+        assert app.job_store.counts()[IN_PROGRESS] == 0
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_an_idle_worker_stops_on_a_signal(
     processes: Processes, settings: Settings, signum: signal.Signals
 ) -> None:
-    with MovieMind.open(settings) as app:
-        job_id = app.request(MOVIE, "the-only-job-2000", wait=False).job.id  # type: ignore[union-attr]
+    with build_app(settings) as app:
+        job_id = app.generation.request(MOVIE, "the-only-job-2000", wait=False).job.id  # type: ignore[union-attr]
         worker = processes.start("worker", **QUICK_AI)
         # Once it has done this job it is idle, waiting for more.
         wait_until(lambda: job_status(app, job_id) == DONE, what="the job")
@@ -316,10 +316,10 @@ def test_a_waiting_request_follows_the_job_another_process_runs(
     processes: Processes, settings: Settings
 ) -> None:
     slug = "the-followed-job-2003"
-    with MovieMind.open(settings.with_ai(latency_ms=0, jitter_ms=0)) as app:
+    with build_app(settings.with_ai(latency_ms=0, jitter_ms=0)) as app:
         job_id, worker = claimed_by_a_worker(processes, app, slug, "--once", latency_ms=1000)
         # Asked while the worker runs the job: the same job, followed to its end.
-        outcome = app.request(MOVIE, slug, timeout_s=30)
+        outcome = app.generation.request(MOVIE, slug, timeout_s=30)
         assert outcome.status == "done"
         assert outcome.job is not None and outcome.job.id == job_id
         assert f"-{worker.pid}/" in str(outcome.job.worker_id)  # run by the worker, not here

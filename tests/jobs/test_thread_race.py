@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from moviemind_lite.app.services import MovieMind, RequestOutcome
+from moviemind_lite.app.views import RequestOutcome
+from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind
 from moviemind_lite.core.model import CREATED, DONE
@@ -63,9 +64,9 @@ def job_that_answered(outcome: RequestOutcome) -> str:
     return outcome.view.text.job_id
 
 
-def assert_one_of_everything(app: MovieMind, kind: EntityKind, slug: str) -> str:
+def assert_one_of_everything(app: App, kind: EntityKind, slug: str) -> str:
     """One job (DONE, one attempt), one AI call, one entity, one text; the job id."""
-    jobs = [job for job in app.list_jobs(limit=None) if job.slug == slug]
+    jobs = [job for job in app.jobs.list(limit=None) if job.slug == slug]
     assert len(jobs) == 1
     (job,) = jobs
     assert (job.status, job.result, job.attempts) == (DONE, CREATED, 1)
@@ -83,13 +84,13 @@ def fast(settings: Settings) -> Settings:
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("apps", ["one-shared-app", "an-app-per-thread"])
 def test_waiting_requests_for_one_slug_make_one_job(fast: Settings, apps: str) -> None:
-    with MovieMind.open(fast) as app:
+    with build_app(fast) as app:
         for kind, slug in ROUNDS:
 
             def ask(index: int, kind: EntityKind = kind, slug: str = slug) -> RequestOutcome:
                 if apps == "one-shared-app":
-                    return app.request(kind, slug, timeout_s=30)
-                with MovieMind.open(fast) as own:
+                    return app.generation.request(kind, slug, timeout_s=30)
+                with build_app(fast) as own:
                     return own.request(kind, slug, timeout_s=30)
 
             outcomes = in_threads(ask)
@@ -106,13 +107,13 @@ def test_waiting_requests_for_one_slug_make_one_job(fast: Settings, apps: str) -
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("apps", ["one-shared-app", "an-app-per-thread"])
 def test_queued_requests_for_one_slug_get_one_job_id(settings: Settings, apps: str) -> None:
-    with MovieMind.open(settings.with_ai(latency_ms=0, jitter_ms=0)) as app:
+    with build_app(settings.with_ai(latency_ms=0, jitter_ms=0)) as app:
         for kind, slug in ROUNDS:
 
             def ask(index: int, kind: EntityKind = kind, slug: str = slug) -> RequestOutcome:
                 if apps == "one-shared-app":
-                    return app.request(kind, slug, wait=False)
-                with MovieMind.open(app.settings) as own:
+                    return app.generation.request(kind, slug, wait=False)
+                with build_app(app.settings) as own:
                     return own.request(kind, slug, wait=False)
 
             outcomes = in_threads(ask)
@@ -122,12 +123,12 @@ def test_queued_requests_for_one_slug_get_one_job_id(settings: Settings, apps: s
             assert len(job_ids) == 1
             (job_id,) = job_ids
             assert key(kind, slug) not in app.calls.counts()  # nobody ran it yet
-            assert app.runner.drive(job_id, timeout_s=30).status == DONE
+            assert app.generation.drive(job_id, timeout_s=30).status == DONE
             assert assert_one_of_everything(app, kind, slug) == job_id
 
 
 def test_threads_sharing_an_application_build_its_runner_once(
-    app: MovieMind, monkeypatch: pytest.MonkeyPatch
+    app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import time
 

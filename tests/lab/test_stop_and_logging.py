@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import build_app
 from moviemind_lite.core.config import load_settings
 from moviemind_lite.core.logs import ROOT_LOGGER, configure_logging, read_log
 from moviemind_lite.lab.race import Progress, RaceStopped, run_compare, run_race
@@ -27,7 +27,7 @@ app_log = logging.getLogger("moviemind.app-under-test")
 
 @pytest.fixture
 def app_log_path(tmp_path: Path) -> Iterator[Path]:
-    """The moviemind logger writing to an app's log, as ``MovieMind.open`` leaves it."""
+    """The moviemind logger writing to an app's log, as ``App.open`` leaves it."""
     logger = logging.getLogger(ROOT_LOGGER)
     saved = (list(logger.handlers), logger.level, logger.propagate)
     path = tmp_path / "app.log"
@@ -162,14 +162,14 @@ def test_a_race_in_a_thread_keeps_the_apps_log_whole(app_log_path: Path) -> None
 def test_opening_an_app_inside_a_race_leaves_the_outer_log_alone(
     app_log_path: Path, tmp_path: Path
 ) -> None:
-    # The flag lessons open a MovieMind on their scratch home inside the race's logging.
+    # The flag lessons open a App on their scratch home inside the race's logging.
     logger = logging.getLogger(ROOT_LOGGER)
     (outer,) = logger.handlers
     scratch = load_settings(tmp_path / "scratch-home")
     scratch.home.mkdir()
     (scratch.home / "logs").mkdir()
     with scratch_logging(scratch.log_path) as race:
-        with MovieMind.open(scratch, load_sample=False):
+        with build_app(scratch, load_sample=False):
             assert outer in logger.handlers
             logging.getLogger("moviemind.lab-test").info("Race line")
         elsewhere = threading.Thread(target=lambda: app_log.info("App line"))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.core.model import (
@@ -131,14 +131,14 @@ def test_failed_ai_calls_are_counted_and_fail_the_job(strategy: str) -> None:
 
 
 @pytest.fixture
-def app_with(settings: Settings, strategy: str) -> Iterator[MovieMind]:
+def app_with(settings: Settings, strategy: str) -> Iterator[App]:
     """The real application, configured to use ``strategy``, with a fast AI."""
     chosen = settings.with_ai(latency_ms=1, jitter_ms=0).with_jobs(strategy=strategy)
-    with MovieMind.open(chosen) as opened:
+    with build_app(chosen) as opened:
         yield opened
 
 
-def test_the_request_path_generates_then_serves(app_with: MovieMind, strategy: str) -> None:
+def test_the_request_path_generates_then_serves(app_with: App, strategy: str) -> None:
     first = app_with.request(MOVIE, "contract-film-2020")
     assert first.status == "done" and first.job is not None
     assert (first.job.strategy, first.job.result) == (strategy, CREATED)
@@ -147,7 +147,7 @@ def test_the_request_path_generates_then_serves(app_with: MovieMind, strategy: s
     assert app_with.calls.total() == 1
 
 
-def test_regenerate_writes_another_text(app_with: MovieMind) -> None:
+def test_regenerate_writes_another_text(app_with: App) -> None:
     outcome = app_with.regenerate(MOVIE, "the-matrix-1999")
     assert outcome.job is not None
     assert outcome.job.result == ALTERNATIVE_APPENDED

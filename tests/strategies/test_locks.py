@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.errors import HomeNotUsable, StaleWrite
 from moviemind_lite.core.model import DONE, FAILED, IN_PROGRESS_ELSEWHERE, JobRequest
@@ -79,7 +79,7 @@ def test_an_unusable_lock_folder_is_a_domain_error(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def database(app: MovieMind) -> Database:
+def database(app: App) -> Database:
     """A migrated database (the sample catalog's)."""
     return app.database
 
@@ -115,7 +115,7 @@ def test_an_expired_lease_is_granted_again_and_fences_off_its_old_holder(
     assert leases.acquire("k", 60_000) is None
 
 
-def _setnx_job(app: MovieMind, *, ttl_ms: float, fencing: bool) -> tuple[str, JobBody]:
+def _setnx_job(app: App, *, ttl_ms: float, fencing: bool) -> tuple[str, JobBody]:
     options = StrategyOptions(lease_ttl_ms=ttl_ms, fencing=fencing)
     context = StrategyContext(app.database, app.settings.locks_dir, app.jobs, options)
     request = JobRequest("movie", "fenced-film-2001", "en-US", "default")
@@ -125,15 +125,15 @@ def _setnx_job(app: MovieMind, *, ttl_ms: float, fencing: bool) -> tuple[str, Jo
 
 
 @pytest.fixture
-def slow_app(settings: Settings) -> Iterator[MovieMind]:
+def slow_app(settings: Settings) -> Iterator[App]:
     """The application with a 400 ms AI call."""
-    with MovieMind.open(settings.with_ai(latency_ms=400, jitter_ms=0)) as opened:
+    with build_app(settings.with_ai(latency_ms=400, jitter_ms=0)) as opened:
         yield opened
 
 
 @pytest.mark.parametrize("fencing", [True, False])
 def test_a_lease_that_expires_mid_call_lets_a_second_holder_in(
-    slow_app: MovieMind, fencing: bool
+    slow_app: App, fencing: bool
 ) -> None:
     options = StrategyOptions(lease_ttl_ms=50, fencing=fencing)
     context = StrategyContext(
@@ -151,15 +151,15 @@ def test_a_lease_that_expires_mid_call_lets_a_second_holder_in(
     second = Leases(slow_app.database).acquire(f"setnx:{slot_key(request)}", 60_000)
     running.join()
     assert second is not None and second.fencing_token == 2
-    ended = slow_app.jobs.get(job.id)
+    ended = slow_app.job_store.get(job.id)
     if fencing:
         assert ended.status == FAILED and (ended.error or "").startswith(STALE_WRITE)
-        assert slow_app.counts()["movies"] == 63  # the sample catalog only
+        assert slow_app.catalog.counts()["movies"] == 63  # the sample catalog only
     else:
         assert (ended.status, ended.result) == (DONE, "created")  # the stale write landed
 
 
-def test_a_setnx_loser_is_told_in_progress_and_calls_no_ai(app: MovieMind) -> None:
+def test_a_setnx_loser_is_told_in_progress_and_calls_no_ai(app: App) -> None:
     context = StrategyContext(app.database, app.settings.locks_dir, app.jobs, StrategyOptions())
     strategy = make_strategy("setnx", context)
     request = JobRequest("movie", "busy-film-2001", "en-US", "default")
@@ -167,6 +167,6 @@ def test_a_setnx_loser_is_told_in_progress_and_calls_no_ai(app: MovieMind) -> No
     with app.database.write() as conn:
         job = strategy.dispatch(conn, request).job
     app._strategies["setnx"] = strategy
-    ended = app.runner.drive(job.id)
+    ended = app.generation.drive(job.id)
     assert (ended.status, ended.result) == (DONE, IN_PROGRESS_ELSEWHERE)
     assert app.calls.total() == 0

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import build_app
 from moviemind_lite.core.config import Settings, load_settings
 from moviemind_lite.store.db import Database
 
@@ -106,7 +106,7 @@ def scene_settings(home: Path) -> Settings:
 def build_home(home: Path) -> Settings:
     """A home with the sample catalog, the scene's jobs and a fixed log."""
     settings = scene_settings(home)
-    with MovieMind.open(settings) as core:
+    with build_app(settings) as core:
         for job in JOBS:
             insert_job(core.database, job)
     write_log(settings.log_path)

@@ -72,7 +72,7 @@ def test_generate_a_new_slug_and_see_the_detail(open_app: AppFactory) -> None:
     run_app(app, scenario)
     assert any("created" in message for message in notes.messages())
     with app.core.__class__.open(app.core.settings) as core:
-        assert core.show_stored(MOVIE, "blade-runner-2049").text is not None
+        assert core.catalog.show(MOVIE, "blade-runner-2049").text is not None
 
 
 def test_progress_shows_the_job_while_it_runs(open_app: AppFactory, settings: Settings) -> None:

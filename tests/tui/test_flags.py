@@ -7,7 +7,7 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 from textual.widgets import Input, Label, Select, Static, Switch
 
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import build_app
 from moviemind_lite.core.config import Settings
 from moviemind_lite.policy.flags import FlagService
 from moviemind_lite.tui.app import MovieMindApp
@@ -19,7 +19,7 @@ LOCKING = "ai_generation_baseline_locking"
 
 def stored(settings: Settings, name: str) -> tuple[bool, str, int | None]:
     """(value, source, percentage) of a flag as the core reads it now."""
-    with MovieMind.open(settings) as core:
+    with build_app(settings) as core:
         state = FlagService(core.database, settings.environment).describe(name)
     return state.value.enabled, state.value.source, state.percentage
 
@@ -77,7 +77,7 @@ def test_percentage_and_override_go_through_the_form(
         assert "slug:the-matrix-1999 off" in overrides
 
     run_app(app, scenario, size=(100, 30))
-    with MovieMind.open(settings) as core:
+    with build_app(settings) as core:
         state = core.flags.describe("ai_description_generation")
     assert state.percentage == 25
     assert [(o.scope, o.enabled) for o in state.overrides] == [("slug:the-matrix-1999", False)]
@@ -117,7 +117,7 @@ def test_refusals_are_error_notifications(open_app: AppFactory, settings: Settin
 def test_rollouts_box_shows_an_active_rollout(open_app: AppFactory, settings: Settings) -> None:
     from moviemind_lite.policy.rollout import RolloutPlan
 
-    with MovieMind.open(settings) as core:
+    with build_app(settings) as core:
         core.rollouts.start("ai_bio_generation", RolloutPlan(stages=(5, 25, 100)))
     app = open_app("flags")
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 from textual.widgets import DataTable, RichLog, Static
 
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import build_app
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.core.ids import new_id, now
@@ -22,8 +22,8 @@ AppFactory = Callable[..., MovieMindApp]
 def failed_job(settings: Settings, slug: str = "heat-1995") -> str:
     """A job that failed for good: the AI always fails and one attempt is allowed."""
     failing = settings.with_ai(fail_rate=1.0).with_jobs(max_attempts=1)
-    with MovieMind.open(failing) as core:
-        outcome = core.request(MOVIE, slug, locale="de-DE")
+    with build_app(failing) as core:
+        outcome = core.generation.request(MOVIE, slug, locale="de-DE")
     assert outcome.job is not None and outcome.job.status == FAILED
     return outcome.job.id
 
@@ -48,8 +48,8 @@ def test_retry_a_failed_job(open_app: AppFactory, settings: Settings) -> None:
         assert "DONE 1" in plain(counters)
 
     run_app(app, scenario)
-    with MovieMind.open(settings) as core:
-        assert core.job(job_id).status == DONE
+    with build_app(settings) as core:
+        assert core.jobs.get(job_id).status == DONE
     assert any("queued again" in message for message in notes.messages())
 
 
@@ -64,8 +64,8 @@ def test_follows_jobs_written_by_another_process(open_app: AppFactory, settings:
             "the counters",
         )
         # A second connection stands in for `moviemind movies show --no-wait` elsewhere.
-        with MovieMind.open(settings) as other:
-            job = other.request(MOVIE, "heat-1995", wait=False).job
+        with build_app(settings) as other:
+            job = other.generation.request(MOVIE, "heat-1995", wait=False).job
         assert job is not None
         await wait_until(pilot, lambda: row_keys(table) == [job.id], "the new job")
         assert table.get_row_at(0)[0].plain == "PENDING"
@@ -95,8 +95,8 @@ def test_a_jobs_log_lines_open_in_a_modal(open_app: AppFactory, settings: Settin
 def test_retrying_a_job_that_did_not_fail_is_refused(
     open_app: AppFactory, settings: Settings
 ) -> None:
-    with MovieMind.open(settings) as core:
-        job = core.request(MOVIE, "heat-1995", wait=False).job
+    with build_app(settings) as core:
+        job = core.generation.request(MOVIE, "heat-1995", wait=False).job
     assert job is not None
     app = open_app("jobs")
     notes = spy_notifications(app)
@@ -112,7 +112,7 @@ def test_retrying_a_job_that_did_not_fail_is_refused(
 
 
 def test_ten_thousand_jobs_are_paged_and_counted(open_app: AppFactory, settings: Settings) -> None:
-    with MovieMind.open(settings) as core, core.database.write() as conn:
+    with build_app(settings) as core, core.database.write() as conn:
         stamp = now()
         conn.executemany(
             "INSERT INTO jobs (id, kind, action, slug, locale, context_tag, strategy, status, "
@@ -151,8 +151,8 @@ def test_a_crashing_poll_is_reported_not_raised(open_app: AppFactory, settings: 
 
 
 def test_request_kinds_are_shown(open_app: AppFactory, settings: Settings) -> None:
-    with MovieMind.open(settings) as core, core.database.write() as conn:
-        core.jobs.insert(
+    with build_app(settings) as core, core.database.write() as conn:
+        core.job_store.insert(
             conn, JobRequest("person", "ada-lovelace", "pl-PL", "default"), "two-level"
         )
     app = open_app("jobs")

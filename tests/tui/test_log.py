@@ -7,7 +7,7 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 from textual.widgets import Input, RichLog, Static
 
-from moviemind_lite.app.services import MovieMind
+from moviemind_lite.app.wiring import build_app
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.tui.app import MovieMindApp
@@ -19,8 +19,8 @@ AppFactory = Callable[..., MovieMindApp]
 
 def generate(settings: Settings, slug: str) -> str:
     """Generate a movie in its own core; the job's id."""
-    with MovieMind.open(settings) as core:
-        job = core.request(MOVIE, slug).job
+    with build_app(settings) as core:
+        job = core.generation.request(MOVIE, slug).job
     assert job is not None
     return job.id
 

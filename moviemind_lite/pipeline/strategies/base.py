@@ -2,49 +2,32 @@
 
 A strategy acts twice in a request's life: at dispatch, when a request may
 become a job (inside the dispatcher's ``BEGIN IMMEDIATE`` transaction), and at
-execution, when it guards the job body. Strategies are picked by name from
-:data:`STRATEGIES`; :func:`make_strategy` rejects unknown names with the list
-of valid ones.
+execution, when it guards the job body. The strategies are listed by name in
+:data:`moviemind_lite.pipeline.strategies.STRATEGIES`.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from moviemind_lite.core.errors import InvalidInput
+from moviemind_lite.core.config import JobSettings
 from moviemind_lite.core.model import Job, JobOutcome, JobRequest
 from moviemind_lite.pipeline.body import JobBody
-from moviemind_lite.store.db import Database
+from moviemind_lite.store.db import Database, Tx
 from moviemind_lite.store.jobs import JobStore
-
-# Phases a guard announces through ``JobBody.phase``, beside the body's own
-# "generating" and "persisting": the lab's timeline and its lock-wait total
-# are read from them.
-WAITING = "waiting"
-LOCKED = "locked"
-
-
-@dataclass(frozen=True)
-class StrategyOptions:
-    """Knobs some strategies read (the lab sets them per scenario)."""
-
-    slot_ttl_ms: float = 600_000.0
-    lease_ttl_ms: float = 30_000.0
-    fencing: bool = False
 
 
 @dataclass(frozen=True)
 class StrategyContext:
-    """What a strategy may use: the database, the lock folder, the job store, options."""
+    """What a strategy may use: the database, the lock folder, the job store, the job settings."""
 
     database: Database
     locks_dir: Path
     jobs: JobStore
-    options: StrategyOptions = StrategyOptions()
+    settings: JobSettings
 
 
 @dataclass(frozen=True)
@@ -64,7 +47,7 @@ class Strategy(Protocol):
         """A job already on its way for ``request``, found by reads alone (or ``None``)."""
         ...
 
-    def dispatch(self, conn: sqlite3.Connection, request: JobRequest) -> Dispatch:
+    def dispatch(self, tx: Tx, request: JobRequest) -> Dispatch:
         """Turn a request into a job (a new one, or one already on its way)."""
         ...
 
@@ -74,35 +57,6 @@ class Strategy(Protocol):
 
 
 StrategyFactory = Callable[[StrategyContext], Strategy]
-
-STRATEGIES: dict[str, StrategyFactory] = {}
-
-
-def register(name: str) -> Callable[[StrategyFactory], StrategyFactory]:
-    """Class decorator adding a strategy to the registry under ``name``."""
-
-    def add(factory: StrategyFactory) -> StrategyFactory:
-        STRATEGIES[name] = factory
-        return factory
-
-    return add
-
-
-def strategy_factory(name: str) -> StrategyFactory:
-    """The factory registered as ``name``; an unknown name lists the valid ones."""
-    from moviemind_lite.pipeline import strategies  # noqa: F401  (fills the registry)
-
-    try:
-        return STRATEGIES[name]
-    except KeyError:
-        raise InvalidInput(
-            f"unknown strategy {name!r}; expected one of: {', '.join(STRATEGIES)}"
-        ) from None
-
-
-def make_strategy(name: str, context: StrategyContext) -> Strategy:
-    """The strategy called ``name``; an unknown name lists the valid ones."""
-    return strategy_factory(name)(context)
 
 
 class NewJobPerRequest:
@@ -117,6 +71,6 @@ class NewJobPerRequest:
         """Nothing to join: these strategies never share a job between requests."""
         return None
 
-    def dispatch(self, conn: sqlite3.Connection, request: JobRequest) -> Dispatch:
+    def dispatch(self, tx: Tx, request: JobRequest) -> Dispatch:
         """A new PENDING job for every request."""
-        return Dispatch(self.context.jobs.insert(conn, request, self.name), created=True)
+        return Dispatch(self.context.jobs.insert(tx, request, self.name), created=True)

@@ -12,15 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from moviemind_lite.core.model import JobOutcome
-from moviemind_lite.pipeline.body import JobBody
+from moviemind_lite.pipeline.body import LOCKED, WAITING, JobBody
 from moviemind_lite.pipeline.locks import KeyedFileLocks
-from moviemind_lite.pipeline.strategies.base import (
-    LOCKED,
-    WAITING,
-    NewJobPerRequest,
-    StrategyContext,
-    register,
-)
+from moviemind_lite.pipeline.strategies.base import NewJobPerRequest, StrategyContext
 from moviemind_lite.store.slots import slot_key
 
 
@@ -42,7 +36,6 @@ class FileLockGuard(NewJobPerRequest):
             yield
 
 
-@register("cache-lock")
 class CacheLock(FileLockGuard):
     """The look-up happens before waiting and is not repeated: waiters append duplicates."""
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from moviemind_lite.core.model import JobOutcome
 from moviemind_lite.pipeline.body import JobBody
-from moviemind_lite.pipeline.strategies.base import register
 from moviemind_lite.pipeline.strategies.cache_lock import FileLockGuard
 
 
-@register("cache-lock-recheck")
 class CacheLockRecheck(FileLockGuard):
     """Correct, but every waiter queues behind the one AI call (and may time out there)."""
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from moviemind_lite.core.model import JobOutcome
 from moviemind_lite.pipeline.body import JobBody
-from moviemind_lite.pipeline.strategies.base import NewJobPerRequest, register
+from moviemind_lite.pipeline.strategies.base import NewJobPerRequest
 
 
-@register("none")
 class NoGuard(NewJobPerRequest):
     """Every request is a job and every job runs unguarded; the UNIQUE index says no."""
 

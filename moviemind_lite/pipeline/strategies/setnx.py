@@ -9,21 +9,15 @@ expires mid-job and a second holder starts: without fencing both write; with
 
 from __future__ import annotations
 
-import sqlite3
+from functools import partial
 
 from moviemind_lite.core.model import IN_PROGRESS_ELSEWHERE, JobOutcome
-from moviemind_lite.pipeline.body import JobBody, WriteGuard
-from moviemind_lite.pipeline.strategies.base import (
-    LOCKED,
-    NewJobPerRequest,
-    StrategyContext,
-    register,
-)
-from moviemind_lite.store.leases import LeaseGrant, Leases
+from moviemind_lite.pipeline.body import LOCKED, JobBody
+from moviemind_lite.pipeline.strategies.base import NewJobPerRequest, StrategyContext
+from moviemind_lite.store.leases import Leases
 from moviemind_lite.store.slots import slot_key
 
 
-@register("setnx")
 class SetNx(NewJobPerRequest):
     """A non-blocking lease per key with a TTL and an owner token; fencing optional."""
 
@@ -35,18 +29,13 @@ class SetNx(NewJobPerRequest):
 
     def execute(self, body: JobBody) -> JobOutcome:
         """Take the lease or report "in progress"; run the body; release if still the owner."""
-        options = self.context.options
-        grant = self.leases.acquire(f"setnx:{slot_key(body.job.request)}", options.lease_ttl_ms)
+        settings = self.context.settings
+        grant = self.leases.acquire(f"setnx:{slot_key(body.job.request)}", settings.setnx_lease_ms)
         if grant is None:
             return JobOutcome(IN_PROGRESS_ELSEWHERE)
         body.phase(LOCKED)
+        fence = partial(self.leases.check_fence, grant=grant) if settings.fencing else None
         try:
-            return body.run_checked(guard=self._fence(grant) if options.fencing else None)
+            return body.run_checked(guard=fence)
         finally:
             self.leases.release(grant)
-
-    def _fence(self, grant: LeaseGrant) -> WriteGuard:
-        def check(conn: sqlite3.Connection) -> None:
-            self.leases.check_fence(conn, grant)
-
-        return check

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
-
-from moviemind_lite.core.ids import new_id, now
+from moviemind_lite.core.ids import new_id
 from moviemind_lite.core.model import FINISHED, Job, JobOutcome, JobRequest
 from moviemind_lite.pipeline.body import JobBody
-from moviemind_lite.pipeline.strategies.base import Dispatch, StrategyContext, register
-from moviemind_lite.store.slots import acquire_slot, slot_key, take_over_slot
+from moviemind_lite.pipeline.strategies.base import Dispatch, StrategyContext
+from moviemind_lite.store import slots
+from moviemind_lite.store.db import Tx
 
 
-@register("two-level")
 class TwoLevel:
     """One job per key while a job is on its way; the UNIQUE index catches the rest."""
 
@@ -26,29 +24,22 @@ class TwoLevel:
         Most requests in a herd end here; the write path below stays the one
         that decides when no live holder is seen.
         """
-        database = self.context.database
-        row = database.query_one(
-            "SELECT jobs.* FROM generation_slots JOIN jobs ON jobs.id = generation_slots.job_id "
-            "WHERE generation_slots.key = ? AND generation_slots.expires_at > ?",
-            (slot_key(request), now()),
-        )
-        if row is None or row["status"] in FINISHED:
-            return None
-        return Job.from_row(row)
+        holder = slots.holder(self.context.database, slots.slot_key(request))
+        return holder if holder is not None and holder.status not in FINISHED else None
 
-    def dispatch(self, conn: sqlite3.Connection, request: JobRequest) -> Dispatch:
+    def dispatch(self, tx: Tx, request: JobRequest) -> Dispatch:
         """Take the key's slot with a new job, or hand back the job holding it."""
-        jobs, ttl = self.context.jobs, self.context.options.slot_ttl_ms
-        key, job_id = slot_key(request), new_id()
-        holder = acquire_slot(conn, key, job_id, ttl)
-        if holder == job_id:
-            return Dispatch(jobs.insert(conn, request, self.name, job_id), created=True)
-        row = conn.execute("SELECT * FROM jobs WHERE id = ?", (holder,)).fetchone()
-        if row is not None and row["status"] not in FINISHED:
-            return Dispatch(Job.from_row(row), created=False)
+        jobs, ttl = self.context.jobs, self.context.settings.slot_ttl_ms
+        key, job_id = slots.slot_key(request), new_id()
+        holder_id = slots.acquire_slot(tx, key, job_id, ttl)
+        if holder_id == job_id:
+            return Dispatch(jobs.insert(tx, request, self.name, job_id), created=True)
+        holder = jobs.find_in(tx, holder_id)
+        if holder is not None and holder.status not in FINISHED:
+            return Dispatch(holder, created=False)
         # The holder ended without releasing (its process died): start afresh.
-        fresh = jobs.insert(conn, request, self.name)
-        take_over_slot(conn, key, fresh.id, ttl)
+        fresh = jobs.insert(tx, request, self.name)
+        slots.take_over_slot(tx, key, fresh.id, ttl)
         return Dispatch(fresh, created=True)
 
     def execute(self, body: JobBody) -> JobOutcome:

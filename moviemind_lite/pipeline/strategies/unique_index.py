@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from moviemind_lite.core.model import JobOutcome
 from moviemind_lite.pipeline.body import JobBody
-from moviemind_lite.pipeline.strategies.base import NewJobPerRequest, register
+from moviemind_lite.pipeline.strategies.base import NewJobPerRequest
 
 
-@register("unique-index")
 class UniqueIndex(NewJobPerRequest):
     """Every request is a job; a unique violation ends it as ``reused_existing``."""
 

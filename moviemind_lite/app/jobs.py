@@ -1,0 +1,102 @@
+"""Job use cases: look jobs up, retry them, wait for them, count them, and work on them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from moviemind_lite.ai.breaker import CircuitBreaker
+from moviemind_lite.app.catalog import Catalog
+from moviemind_lite.core.errors import InvalidInput
+from moviemind_lite.core.model import Job
+from moviemind_lite.policy.rollout import RolloutService
+from moviemind_lite.policy.stats import JobStats, collect
+from moviemind_lite.runtime.runner import JobRunner
+from moviemind_lite.runtime.worker import Worker, WorkerReport
+from moviemind_lite.store import slots
+from moviemind_lite.store.jobs import JobStore, validate_job_id
+
+
+class WorkerRun:
+    """One run of a worker in this process: iterate it for the jobs as they end.
+
+    Each finished job is shown to the rollout guardrails before it is handed
+    out; :attr:`report` counts what the worker did.
+    """
+
+    def __init__(self, worker: Worker, rollouts: RolloutService) -> None:
+        self.worker = worker
+        self.rollouts = rollouts
+
+    @property
+    def report(self) -> WorkerReport:
+        """What the worker did so far (all of it once the iteration is over)."""
+        return self.worker.report
+
+    def __iter__(self) -> Iterator[Job]:
+        for job in self.worker.ended_jobs():
+            if job.finished:
+                self.rollouts.on_job_finished(job)
+            yield job
+
+
+class Jobs:
+    """The jobs of every process on this database."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        runner: JobRunner,
+        breaker: CircuitBreaker,
+        rollouts: RolloutService,
+        catalog: Catalog,
+    ) -> None:
+        self.store = store
+        self.runner = runner
+        self.breaker = breaker
+        self.rollouts = rollouts
+        self.catalog = catalog
+
+    def get(self, job_id: str) -> Job:
+        """One job by id; :class:`JobNotFound` if there is none."""
+        return self.store.get(job_id)
+
+    def list(self, *, status: str | None = None, limit: int | None = 50) -> list[Job]:
+        """Jobs, newest first."""
+        if limit is not None and limit < 0:
+            raise InvalidInput(f"limit must be >= 0, got {limit}")
+        return self.store.list(status=status, limit=limit)
+
+    def wait(self, job_id: str, timeout_s: float | None = None) -> Job:
+        """The job once it is DONE or FAILED, or as it is when ``timeout_s`` passes."""
+        return self.store.wait(job_id, timeout_s)
+
+    def retry(self, job_id: str) -> Job:
+        """Put a FAILED job back in the queue, taking its key's slot again."""
+        validate_job_id(job_id)
+        with self.store.database.write() as tx:
+            job = self.store.retry(tx, job_id)
+            if job.action == "generate":
+                # Take the key's slot back unless a newer job for the key holds it.
+                slots.acquire_slot(
+                    tx, slots.slot_key(job.request), job.id, self.store.settings.slot_ttl_ms
+                )
+        return job
+
+    def stats(self) -> JobStats:
+        """Queue and job statistics over every process using this database."""
+        collected = collect(self.store.database)
+        breaker = self.breaker.state()
+        collected.extra.update(
+            ai_circuit=breaker.state,
+            ai_circuit_consecutive_failures=breaker.consecutive_failures,
+            ai_circuit_opened_total=breaker.opened_count,
+        )
+        return collected
+
+    def work(
+        self, *, threads: int = 1, once: bool = False, max_jobs: int | None = None
+    ) -> WorkerRun:
+        """A worker claiming and running PENDING jobs here (see :class:`Worker`)."""
+        self.catalog.check_writable("run jobs")
+        worker = Worker(self.runner, threads=threads, once=once, max_jobs=max_jobs)
+        return WorkerRun(worker, self.rollouts)

@@ -1,0 +1,111 @@
+"""The composition root: :func:`build_app` builds the whole application from settings.
+
+The CLI, the TUI, worker processes, batch runs and the lab all get their
+runtime here, so they run the same pieces wired the same way: the store, the
+generator behind its circuit breaker, the strategies, the runner, the flags
+and the rollout guardrails. Only the settings differ (a lab race builds its
+application over a scratch home, with its strategy and mock-AI knobs).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from moviemind_lite.ai.breaker import CircuitBreaker, GuardedGenerator
+from moviemind_lite.ai.generator import Generator, make_generator
+from moviemind_lite.app.catalog import Catalog
+from moviemind_lite.app.generation import Generation
+from moviemind_lite.app.home import open_database
+from moviemind_lite.app.jobs import Jobs
+from moviemind_lite.core.config import Settings
+from moviemind_lite.pipeline.body import JobEnvironment
+from moviemind_lite.pipeline.locks import KeyedFileLocks
+from moviemind_lite.pipeline.strategies import Strategies, StrategyContext
+from moviemind_lite.policy.flags import FlagService
+from moviemind_lite.policy.rollout import RolloutService
+from moviemind_lite.runtime.runner import JobRunner
+from moviemind_lite.store.calls import CallRecord
+from moviemind_lite.store.db import Database
+from moviemind_lite.store.jobs import JobStore
+
+
+@dataclass
+class App:
+    """The application: its use cases, and the pieces they share.
+
+    Front ends call the use cases (``catalog``, ``generation``, ``jobs``,
+    ``flags``, ``rollouts``); the other fields are the shared pieces, there
+    for the lab's measurements and for tests.
+    """
+
+    settings: Settings
+    database: Database
+    calls: CallRecord
+    breaker: CircuitBreaker
+    generator: Generator
+    job_store: JobStore
+    strategies: Strategies
+    runner: JobRunner
+    flags: FlagService
+    rollouts: RolloutService
+    catalog: Catalog
+    generation: Generation
+    jobs: Jobs
+
+    def close(self) -> None:
+        """Stop the runner's heartbeats, then close every connection."""
+        self.runner.close()
+        self.database.close()
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def build_app(
+    settings: Settings, *, load_sample: bool = True, executor: Executor | None = None
+) -> App:
+    """Open the home's database (creating and migrating it if needed) and wire the application.
+
+    A database created here gets the sample catalog unless ``load_sample`` is
+    off. With ``executor``, requests that do not wait hand the jobs they
+    create to it (``moviemind serve``, the lab); without, those jobs wait for
+    ``moviemind worker``. The caller owns the executor.
+    """
+    database, created = open_database(settings, load_sample=load_sample)
+    calls = CallRecord(database)
+    breaker = CircuitBreaker(
+        database,
+        threshold=settings.ai.breaker_threshold,
+        cooldown_ms=settings.ai.breaker_cooldown_ms,
+    )
+    generator = GuardedGenerator(make_generator("mock", settings.ai, calls), breaker)
+    job_store = JobStore(database, settings.jobs)
+    strategies = Strategies(StrategyContext(database, settings.locks_dir, job_store, settings.jobs))
+    environment = JobEnvironment(database, generator, KeyedFileLocks(settings.locks_dir), job_store)
+    runner = JobRunner(environment, strategies)
+    flags = FlagService(database, settings.environment)
+    rollouts = RolloutService(database, settings.environment)
+    catalog = Catalog(settings, database, flags, created)
+    generation = Generation(
+        settings, database, catalog, flags, rollouts, strategies, runner, executor
+    )
+    jobs = Jobs(job_store, runner, breaker, rollouts, catalog)
+    return App(
+        settings=settings,
+        database=database,
+        calls=calls,
+        breaker=breaker,
+        generator=generator,
+        job_store=job_store,
+        strategies=strategies,
+        runner=runner,
+        flags=flags,
+        rollouts=rollouts,
+        catalog=catalog,
+        generation=generation,
+        jobs=jobs,
+    )
