@@ -9,7 +9,7 @@ with the mock AI answering at once (0 ms latency, 0 jitter), two paths are
 timed over distinct slugs, so every job really looks up, generates and
 persists a movie and its description:
 
-- **request path**: each thread calls ``App.request(MOVIE, slug)`` and
+- **request path**: each thread calls ``app.generation.request(MOVIE, slug)`` and
   waits: dispatch (generation slot + job row), claim, look-up, AI call,
   persist, complete, then the answer is read back, as ``moviemind movies
   show`` does.

@@ -139,7 +139,7 @@ def test_the_sample_catalog_file_imports_with_its_texts_ignored(empty: App) -> N
     assert [result.kind for result in report.results] == [MOVIE, PERSON]
     assert report.failed == 0
     assert report.ignored == ["bios", "descriptions"]
-    assert empty.counts()["descriptions"] == 0
+    assert empty.catalog.counts()["descriptions"] == 0
     assert entities(empty.database, MOVIE)["the-matrix-1999"]["genres"] == [
         "Action",
         "Science Fiction",
@@ -491,7 +491,7 @@ def test_100k_row_csv_import(empty: App, tmp_path: Path) -> None:
     elapsed = time.perf_counter() - started
     (result,) = report.results
     assert (result.created, result.failed) == (rows, [])
-    assert empty.counts()["movies"] == rows
+    assert empty.catalog.counts()["movies"] == rows
     assert calls[0] == (0, rows) and calls[-1] == (rows, rows)
     assert len(calls) == rows // bulk.DEFAULT_BATCH_SIZE + 1
     assert elapsed < 30, f"100k rows took {elapsed:.1f} s"

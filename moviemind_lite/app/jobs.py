@@ -11,7 +11,7 @@ from moviemind_lite.core.model import Job
 from moviemind_lite.policy.rollout import RolloutService
 from moviemind_lite.policy.stats import JobStats, collect
 from moviemind_lite.runtime.runner import JobRunner
-from moviemind_lite.runtime.worker import Worker, WorkerReport
+from moviemind_lite.runtime.worker import Run, Worker, WorkerReport
 from moviemind_lite.store import slots
 from moviemind_lite.store.jobs import JobStore, validate_job_id
 
@@ -32,11 +32,11 @@ class WorkerRun:
         """What the worker did so far (all of it once the iteration is over)."""
         return self.worker.report
 
-    def __iter__(self) -> Iterator[Job]:
-        for job in self.worker.ended_jobs():
-            if job.finished:
-                self.rollouts.on_job_finished(job)
-            yield job
+    def __iter__(self) -> Iterator[Run]:
+        for run in self.worker.runs():
+            if run.ended is not None and run.ended.finished:
+                self.rollouts.on_job_finished(run.ended)
+            yield run
 
 
 class Jobs:

@@ -136,7 +136,7 @@ def worker(session: Session, threads: int, once: bool, max_jobs: int | None) -> 
     with core_errors():
         run = session.app().jobs.work(threads=threads, once=once, max_jobs=max_jobs)
         for job in run:
-            click.echo(f"{job.status} {job.id}")
+            click.echo(f"{job.ended.status if job.ended else 'LOST'} {job.claimed.id}")
     report = run.report
     click.echo(
         f"worker stopped ({report.stopped_by}): {report.done} done, {report.failed} failed, "

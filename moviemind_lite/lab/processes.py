@@ -70,7 +70,8 @@ def worker_main(spec: WorkerSpec, events: SimpleQueue[Event]) -> None:
         run = app.jobs.work(threads=1)
         events.put(("ready", str(os.getpid()), "", time.monotonic()))
         for job in run:
-            events.put(("end", job.id, job.status, time.monotonic()))
+            if job.ended is not None:
+                events.put(("end", job.ended.id, job.ended.status, time.monotonic()))
 
 
 def start_resource_tracker() -> None:

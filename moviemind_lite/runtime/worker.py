@@ -6,7 +6,7 @@ worker died is taken back once its lease expires. SIGINT or SIGTERM stops
 claiming; jobs already running finish (or, if they cannot, their lease runs
 out and another worker takes them back).
 
-:meth:`Worker.ended_jobs` hands each job back to the caller as it ends, in the
+:meth:`Worker.runs` hands each job back to the caller as it ends, in the
 caller's thread, so that whoever runs the worker decides what a job's end
 means (the application judges its rollouts there).
 """
@@ -24,6 +24,14 @@ from typing import Any
 from moviemind_lite.core.errors import InvalidInput, StoreError
 from moviemind_lite.core.model import DONE, FAILED, Job
 from moviemind_lite.runtime.runner import JobRunner
+
+
+@dataclass(frozen=True)
+class Run:
+    """One job a worker claimed, and how it ended (``ended`` is ``None``: its claim was lost)."""
+
+    claimed: Job
+    ended: Job | None
 
 
 @dataclass
@@ -59,8 +67,8 @@ class Worker:
         self.once = once
         self.max_jobs = max_jobs
         self.stop = threading.Event()
-        # Jobs as they end, for ended_jobs(); None marks a thread that stopped.
-        self._ended: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        # Runs as they end, for runs(); None marks a thread that stopped.
+        self._ended: queue.SimpleQueue[Run | None] = queue.SimpleQueue()
         self.report = WorkerReport()
         self._lock = threading.Lock()
 
@@ -122,21 +130,19 @@ class Worker:
                 continue
             ended = self.runner.run_claimed(job)
             self._record(ended.status if ended else None, ended.result if ended else None)
-            if ended is not None:
-                self._ended.put(ended)
+            self._ended.put(Run(job, ended))
 
     def run(self, handle_signals: bool = True) -> WorkerReport:
         """Work until idle (``once``), ``max_jobs`` claimed, or a stop signal; the report."""
-        for _ in self.ended_jobs(handle_signals):
+        for _ in self.runs(handle_signals):
             pass
         return self.report
 
-    def ended_jobs(self, handle_signals: bool = True) -> Iterator[Job]:
+    def runs(self, handle_signals: bool = True) -> Iterator[Run]:
         """Work as :meth:`run` does, yielding each job as it ends (or is sent back).
 
-        The jobs are yielded in the calling thread, which also receives the
-        stop signals; a job whose claim was lost is not yielded (it is counted
-        as ``lost`` in :attr:`report`).
+        The runs are yielded in the calling thread, which also receives the
+        stop signals.
         """
         previous: dict[signal.Signals, Any] = {}
         if handle_signals and threading.current_thread() is threading.main_thread():

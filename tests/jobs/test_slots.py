@@ -85,7 +85,7 @@ def test_release_frees_only_the_holders_slot(database: Database) -> None:
 
 def test_dispatch_hands_out_the_job_holding_the_slot(database: Database, tmp_path: Path) -> None:
     jobs = JobStore(database, JobSettings())
-    strategy = make_strategy("two-level", StrategyContext(database, tmp_path, jobs))
+    strategy = make_strategy("two-level", StrategyContext(database, tmp_path, jobs, JobSettings()))
     with database.write() as conn:
         first = strategy.dispatch(conn, REQUEST)
     with database.write() as conn:
@@ -97,7 +97,7 @@ def test_dispatch_hands_out_the_job_holding_the_slot(database: Database, tmp_pat
 
 def test_dispatch_after_the_job_ended_starts_a_new_one(database: Database, tmp_path: Path) -> None:
     jobs = JobStore(database, JobSettings())
-    strategy = make_strategy("two-level", StrategyContext(database, tmp_path, jobs))
+    strategy = make_strategy("two-level", StrategyContext(database, tmp_path, jobs, JobSettings()))
     with database.write() as conn:
         first = strategy.dispatch(conn, REQUEST).job
     claimed = jobs.claim(first.id, "w1")
@@ -113,7 +113,7 @@ def test_dispatch_replaces_a_slot_whose_job_ended_without_releasing_it(
     database: Database, tmp_path: Path
 ) -> None:
     jobs = JobStore(database, JobSettings())
-    strategy = make_strategy("two-level", StrategyContext(database, tmp_path, jobs))
+    strategy = make_strategy("two-level", StrategyContext(database, tmp_path, jobs, JobSettings()))
     with database.write() as conn:
         first = strategy.dispatch(conn, REQUEST).job
         # As if its process had died between finishing and freeing the slot.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 
@@ -91,7 +91,7 @@ def test_waiting_requests_for_one_slug_make_one_job(fast: Settings, apps: str) -
                 if apps == "one-shared-app":
                     return app.generation.request(kind, slug, timeout_s=30)
                 with build_app(fast) as own:
-                    return own.request(kind, slug, timeout_s=30)
+                    return own.generation.request(kind, slug, timeout_s=30)
 
             outcomes = in_threads(ask)
             job_id = assert_one_of_everything(app, kind, slug)
@@ -114,7 +114,7 @@ def test_queued_requests_for_one_slug_get_one_job_id(settings: Settings, apps: s
                 if apps == "one-shared-app":
                     return app.generation.request(kind, slug, wait=False)
                 with build_app(app.settings) as own:
-                    return own.request(kind, slug, wait=False)
+                    return own.generation.request(kind, slug, wait=False)
 
             outcomes = in_threads(ask)
             statuses = sorted(outcome.status for outcome in outcomes)
@@ -125,36 +125,3 @@ def test_queued_requests_for_one_slug_get_one_job_id(settings: Settings, apps: s
             assert key(kind, slug) not in app.calls.counts()  # nobody ran it yet
             assert app.generation.drive(job_id, timeout_s=30).status == DONE
             assert assert_one_of_everything(app, kind, slug) == job_id
-
-
-def test_threads_sharing_an_application_build_its_runner_once(
-    app: App, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import time
-
-    from moviemind_lite.ai import generator as generator_module
-
-    real = generator_module.make_generator
-    built: list[int] = []
-
-    def slow_make_generator(*args: Any, **kwargs: Any) -> Any:
-        built.append(1)
-        time.sleep(0.02)  # widen the window in which a second thread could build another
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(generator_module, "make_generator", slow_make_generator)
-    barrier = threading.Barrier(16)
-    seen: list[object] = []
-
-    def build() -> None:
-        barrier.wait()
-        seen.append(app.runner)
-        seen.append(app.generator)
-
-    threads = [threading.Thread(target=build) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len({id(item) for item in seen}) == 2
-    assert len(built) == 1

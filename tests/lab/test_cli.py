@@ -134,8 +134,8 @@ def assert_usage_error(result: Result, text: str) -> None:
     [
         (
             ["race", "--strategy", "fast"],
-            "unknown strategy 'fast'; expected one of: cache-lock, cache-lock-recheck, for-update, "
-            "none, setnx, two-level, unique-index",
+            "unknown strategy 'fast'; expected one of: none, cache-lock, cache-lock-recheck, "
+            "unique-index, for-update, setnx, two-level",
         ),
         (["compare", "--strategies", "none,fast"], "unknown strategy 'fast'; expected one of: "),
         (["race", "--strategy", "none", "--requests", "0"], "requests must be 1..10000, got 0"),

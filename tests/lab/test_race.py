@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from moviemind_lite.app.generation import Generation
+from moviemind_lite.app.views import RequestOutcome
+from moviemind_lite.core.domain import EntityKind
 from moviemind_lite.core.errors import InvalidInput
-from moviemind_lite.core.model import JobRequest
-from moviemind_lite.lab import race
 from moviemind_lite.lab.metrics import CORRECT, METRIC_KEYS, percentile, verdict
 from moviemind_lite.lab.race import (
     MAX_CLIENTS,
@@ -18,7 +20,6 @@ from moviemind_lite.lab.race import (
     run_race,
     strategy_names,
 )
-from moviemind_lite.lab.rig import Rig
 from moviemind_lite.lab.scenario import Arrival, Scenario
 from moviemind_lite.lab.timeline import (
     GENERATING,
@@ -105,14 +106,14 @@ def test_a_crowd_bigger_than_the_client_threads_is_served_in_arrival_order() -> 
 def test_a_request_that_crashes_is_unanswered_and_the_race_goes_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = race.dispatch_request
+    real = Generation.request
 
-    def crashing(rig: Rig, request: JobRequest) -> tuple[str, str | None]:
-        if request.slug == "race-movie-002":
+    def crashing(self: Generation, kind: EntityKind, slug: str, **options: Any) -> RequestOutcome:
+        if slug == "race-movie-002":
             raise RuntimeError("a bug")
-        return real(rig, request)
+        return real(self, kind, slug, **options)
 
-    monkeypatch.setattr(race, "dispatch_request", crashing)
+    monkeypatch.setattr(Generation, "request", crashing)
     result = run_race(FAST.changed(requests=2, slugs=2), "two-level")
     assert result.metrics.verdict == "1 slug without a description, 1 unanswered request"
     assert not result.metrics.correct and result.aftermath.unanswered_requests == 1

@@ -27,7 +27,7 @@ app_log = logging.getLogger("moviemind.app-under-test")
 
 @pytest.fixture
 def app_log_path(tmp_path: Path) -> Iterator[Path]:
-    """The moviemind logger writing to an app's log, as ``App.open`` leaves it."""
+    """The moviemind logger writing to an app's log, as ``build_app`` leaves it."""
     logger = logging.getLogger(ROOT_LOGGER)
     saved = (list(logger.handlers), logger.level, logger.propagate)
     path = tmp_path / "app.log"

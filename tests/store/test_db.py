@@ -30,7 +30,7 @@ def test_unique_slug_surfaces_as_a_named_error_with_code_and_constraint(
     assert raised.value.code == 2067
     assert raised.value.constraint == "movies.slug"
     assert isinstance(raised.value.__cause__, sqlite3.IntegrityError)
-    assert catalog.count_entities(database, MOVIE) == 1
+    assert catalog.count_rows(database, "movies") == 1
 
 
 def test_one_baseline_per_locale_and_context(database: Database) -> None:
@@ -72,7 +72,7 @@ def test_failed_write_rolls_back_everything(database: Database) -> None:
     with pytest.raises(UniqueViolation), database.write() as conn:
         catalog.insert_entity(conn, MOVIE, "a", {"title": "A"})
         catalog.insert_entity(conn, MOVIE, "a", {"title": "A"})
-    assert catalog.count_entities(database, MOVIE) == 0
+    assert catalog.count_rows(database, "movies") == 0
     assert not database.connection().in_transaction
 
 

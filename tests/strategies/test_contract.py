@@ -139,16 +139,16 @@ def app_with(settings: Settings, strategy: str) -> Iterator[App]:
 
 
 def test_the_request_path_generates_then_serves(app_with: App, strategy: str) -> None:
-    first = app_with.request(MOVIE, "contract-film-2020")
+    first = app_with.generation.request(MOVIE, "contract-film-2020")
     assert first.status == "done" and first.job is not None
     assert (first.job.strategy, first.job.result) == (strategy, CREATED)
-    again = app_with.request(MOVIE, "contract-film-2020")
+    again = app_with.generation.request(MOVIE, "contract-film-2020")
     assert again.status == "done" and again.job is None
     assert app_with.calls.total() == 1
 
 
 def test_regenerate_writes_another_text(app_with: App) -> None:
-    outcome = app_with.regenerate(MOVIE, "the-matrix-1999")
+    outcome = app_with.generation.regenerate(MOVIE, "the-matrix-1999")
     assert outcome.job is not None
     assert outcome.job.result == ALTERNATIVE_APPENDED
     assert app_with.calls.total() == 1

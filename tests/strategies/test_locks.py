@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,7 @@ from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.errors import HomeNotUsable, StaleWrite
 from moviemind_lite.core.model import DONE, FAILED, IN_PROGRESS_ELSEWHERE, JobRequest
-from moviemind_lite.pipeline.body import JobBody, JobEnvironment
 from moviemind_lite.pipeline.locks import KeyedFileLocks, lock_file_name
-from moviemind_lite.pipeline.strategies import StrategyContext, StrategyOptions, make_strategy
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.leases import STALE_WRITE, Leases
 from moviemind_lite.store.slots import slot_key
@@ -115,35 +112,21 @@ def test_an_expired_lease_is_granted_again_and_fences_off_its_old_holder(
     assert leases.acquire("k", 60_000) is None
 
 
-def _setnx_job(app: App, *, ttl_ms: float, fencing: bool) -> tuple[str, JobBody]:
-    options = StrategyOptions(lease_ttl_ms=ttl_ms, fencing=fencing)
-    context = StrategyContext(app.database, app.settings.locks_dir, app.jobs, options)
-    request = JobRequest("movie", "fenced-film-2001", "en-US", "default")
-    with app.database.write() as conn:
-        job = make_strategy("setnx", context).dispatch(conn, request).job
-    return job.id, JobBody(JobEnvironment(app.database, app.generator, app.settings.locks_dir), job)
-
-
-@pytest.fixture
-def slow_app(settings: Settings) -> Iterator[App]:
-    """The application with a 400 ms AI call."""
-    with build_app(settings.with_ai(latency_ms=400, jitter_ms=0)) as opened:
-        yield opened
-
-
 @pytest.mark.parametrize("fencing", [True, False])
 def test_a_lease_that_expires_mid_call_lets_a_second_holder_in(
-    slow_app: App, fencing: bool
+    settings: Settings, fencing: bool
 ) -> None:
-    options = StrategyOptions(lease_ttl_ms=50, fencing=fencing)
-    context = StrategyContext(
-        slow_app.database, slow_app.settings.locks_dir, slow_app.jobs, options
+    settings = settings.with_ai(latency_ms=400, jitter_ms=0).with_jobs(
+        strategy="setnx", setnx_lease_ms=50, fencing=fencing
     )
-    strategy = make_strategy("setnx", context)
+    with build_app(settings) as slow_app:
+        _lease_expires_mid_call(slow_app, fencing)
+
+
+def _lease_expires_mid_call(slow_app: App, fencing: bool) -> None:
     request = JobRequest("movie", "fenced-film-2001", "en-US", "default")
-    with slow_app.database.write() as conn:
-        job = strategy.dispatch(conn, request).job
-    slow_app._strategies["setnx"] = strategy  # the runner resolves the job's strategy by name
+    with slow_app.database.write() as tx:
+        job = slow_app.strategies.get("setnx").dispatch(tx, request).job
     running = threading.Thread(target=slow_app.runner.drive, args=(job.id,))
     running.start()
     # Half-way through the AI call, after the 50 ms lease expired, someone else takes it.
@@ -160,13 +143,10 @@ def test_a_lease_that_expires_mid_call_lets_a_second_holder_in(
 
 
 def test_a_setnx_loser_is_told_in_progress_and_calls_no_ai(app: App) -> None:
-    context = StrategyContext(app.database, app.settings.locks_dir, app.jobs, StrategyOptions())
-    strategy = make_strategy("setnx", context)
     request = JobRequest("movie", "busy-film-2001", "en-US", "default")
     assert Leases(app.database).acquire(f"setnx:{slot_key(request)}", 60_000) is not None
-    with app.database.write() as conn:
-        job = strategy.dispatch(conn, request).job
-    app._strategies["setnx"] = strategy
+    with app.database.write() as tx:
+        job = app.strategies.get("setnx").dispatch(tx, request).job
     ended = app.generation.drive(job.id)
     assert (ended.status, ended.result) == (DONE, IN_PROGRESS_ELSEWHERE)
     assert app.calls.total() == 0

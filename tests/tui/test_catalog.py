@@ -7,6 +7,7 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
+from moviemind_lite.app.wiring import build_app
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.tui.app import MovieMindApp
@@ -71,7 +72,7 @@ def test_generate_a_new_slug_and_see_the_detail(open_app: AppFactory) -> None:
 
     run_app(app, scenario)
     assert any("created" in message for message in notes.messages())
-    with app.core.__class__.open(app.core.settings) as core:
+    with build_app(app.core.settings) as core:
         assert core.catalog.show(MOVIE, "blade-runner-2049").text is not None
 
 

@@ -140,7 +140,7 @@ def test_a_crashing_poll_is_reported_not_raised(open_app: AppFactory, settings: 
     def broken(**_options: object) -> list[object]:
         raise RuntimeError("disk on fire")
 
-    app.core.list_jobs = broken  # type: ignore[assignment,method-assign]
+    app.core.jobs.list = broken  # type: ignore[method-assign]
 
     async def scenario(pilot: Pilot[None]) -> None:
         await wait_until(pilot, lambda: bool(notes.errors()), "the error notification")
