@@ -10,6 +10,7 @@ import pytest
 
 from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings, load_settings
+from tests.helpers import Processes
 
 
 @pytest.fixture(autouse=True)
@@ -37,3 +38,19 @@ def app(settings: Settings) -> Iterator[App]:
     """The application over a new database holding the sample catalog."""
     with build_app(settings) as opened:
         yield opened
+
+
+@pytest.fixture
+def processes(home: Path) -> Iterator[Processes]:
+    """Runs real ``moviemind`` processes on the test's home."""
+    started = Processes(home)
+    try:
+        yield started
+    finally:
+        started.kill_leftovers()
+
+
+@pytest.fixture
+def as_tester(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Changes (flags, rollouts) are attributed to the user ``tester``."""
+    monkeypatch.setattr("getpass.getuser", lambda: "tester")

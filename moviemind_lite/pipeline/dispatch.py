@@ -2,10 +2,11 @@
 
 Cheap reads come first, outside any write transaction: a key whose job is
 already on its way (the strategy's ``peek``) or whose text is stored needs no
-write at all. Only a request that may create a job opens ``BEGIN IMMEDIATE``
-and lets the strategy dispatch; a requester that will run the job itself
-claims it in that same transaction. (A text that lands between the reads and
-the transaction costs no AI call: the job's own look-up finds it.)
+write at all. Only a request that may create a job opens ``BEGIN IMMEDIATE``,
+looks again (the text may have landed, and the key's slot been freed, while it
+waited for the lock: without this second look it would start a second job for
+a key that is done) and lets the strategy dispatch; a requester that will run
+the job itself claims it in that same transaction.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from moviemind_lite.core.domain import KINDS
 from moviemind_lite.core.model import Entity, Job, JobRequest, Text
 from moviemind_lite.pipeline.strategies.base import Strategy
 from moviemind_lite.store import catalog
-from moviemind_lite.store.db import Database
+from moviemind_lite.store.db import Database, Tx
 from moviemind_lite.store.jobs import JobStore
 
 How = Literal["stored", "created", "joined"]
@@ -33,7 +34,7 @@ class Dispatched:
     text: Text | None = None
 
 
-def stored(database: Database, request: JobRequest) -> Dispatched | None:
+def stored(database: Database | Tx, request: JobRequest) -> Dispatched | None:
     """The stored entity and text ``request`` asks for, or ``None`` if either is missing."""
     kind = KINDS[request.kind]
     entity = catalog.find_entity(database, kind, request.slug)
@@ -64,6 +65,9 @@ def dispatch_request(
     if found is not None:
         return found
     with database.write() as tx:
+        found = stored(tx, request)
+        if found is not None:
+            return found
         dispatch = strategy.dispatch(tx, request)
         job: Job | None = dispatch.job
         if dispatch.created and claim_for is not None:

@@ -11,6 +11,7 @@ from click.testing import CliRunner, Result
 
 from moviemind_lite.cli import cli
 from moviemind_lite.policy.flags import rollout_bucket
+from tests.cli.conftest import assert_one_line_error, run
 
 LOCKING = "ai_generation_baseline_locking"
 KNOWN = (
@@ -25,10 +26,6 @@ def actor(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("getpass.getuser", lambda: "tester")
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), env=env)
-
-
 def table(result: Result) -> list[list[str]]:
     """The cells of a rich table, cut where the header's columns start."""
     header, *rows = result.output.splitlines()
@@ -38,12 +35,6 @@ def table(result: Result) -> list[list[str]]:
         [line[start:end].strip() for start, end in zip(starts, ends, strict=True)]
         for line in [header, *rows]
     ]
-
-
-def assert_one_line_error(result: Result, code: int, text: str) -> None:
-    assert result.exit_code == code, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert result.output == f"Error: {text}\n"
 
 
 def test_list_shows_every_flag_with_its_source() -> None:
@@ -260,7 +251,7 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(
 ) -> None:
     run("init")
     before = database_bytes(home)
-    assert_one_line_error(run("flags", *args), 2, text)
+    assert_one_line_error(run("flags", *args), 2, text, exact=True)
     assert database_bytes(home) == before
 
 
@@ -280,4 +271,6 @@ def test_click_refuses_malformed_arguments(args: list[str], text: str) -> None:
 
 def test_a_bad_flag_environment_variable_is_reported() -> None:
     result = run("flags", "list", env={"MOVIEMIND_FLAG_AI_BIO_GENERATION": "yes"})
-    assert_one_line_error(result, 2, "MOVIEMIND_FLAG_AI_BIO_GENERATION='yes': expected on or off")
+    assert_one_line_error(
+        result, 2, "MOVIEMIND_FLAG_AI_BIO_GENERATION='yes': expected on or off", exact=True
+    )

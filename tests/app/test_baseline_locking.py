@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from moviemind_lite.app.wiring import App, build_app
-from moviemind_lite.cli import cli
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE, PERSON
 from moviemind_lite.core.errors import EntityNotFound
@@ -120,17 +117,6 @@ def test_generation_flags_gate_the_request_path(app: App) -> None:
     assert stored.view is not None and stored.view.text is None and stored.job is None
     person = app.generation.request(PERSON, "new-person", wait=False)
     assert person.status == "queued"
-
-
-def test_cli_not_found_when_generation_is_off(home: Path) -> None:
-    runner = CliRunner()
-    assert runner.invoke(cli, ["flags", "set", "ai_bio_generation", "off"]).exit_code == 0
-    result = runner.invoke(cli, ["people", "show", "somebody-new"])
-    assert result.exit_code == 1
-    assert result.output == (
-        "Error: no person with slug 'somebody-new' (generation is off: ai_bio_generation)\n"
-    )
-    assert json.loads(runner.invoke(cli, ["jobs", "list", "--json"]).output) == []
 
 
 def test_promoting_an_alternative_makes_it_the_baseline(app: App) -> None:

@@ -8,20 +8,16 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from moviemind_lite.cli import cli
 from moviemind_lite.lab.lesson import Check, LessonReport
 from moviemind_lite.lab.metrics import LATENCY_KEYS, METRIC_KEYS
 from moviemind_lite.lab.scenario import Scenario
 from moviemind_lite.lab.teaching import LESSONS, TOUR, RaceLesson
+from tests.cli.conftest import run
 
 FAST = ["--requests", "3", "--latency", "1", "--jitter", "0"]
 SCENARIO_KEYS = set(Scenario().to_json())
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
 
 
 def assert_metrics_shape(metrics: dict[str, object]) -> None:

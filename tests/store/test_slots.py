@@ -15,8 +15,7 @@ from moviemind_lite.store.db import Database
 from moviemind_lite.store.jobs import JobStore
 from moviemind_lite.store.migrations import migrate
 from moviemind_lite.store.slots import acquire_slot, release_slot, slot_key, take_over_slot
-
-from .conftest import count
+from tests.helpers import count
 
 REQUEST = JobRequest("movie", "alien-1979", "en-US", "default")
 

@@ -7,16 +7,13 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from itertools import count
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 from moviemind_lite.app.generation import BASELINE_LOCKING_FLAG, GENERATION_FLAGS
 from moviemind_lite.app.wiring import App, build_app
-from moviemind_lite.cli import cli
 from moviemind_lite.core.config import JobSettings, Settings
 from moviemind_lite.core.domain import MOVIE, PERSON
 from moviemind_lite.core.errors import (
@@ -46,15 +43,9 @@ from moviemind_lite.policy.rollout import (
 from moviemind_lite.store.jobs import JobStore
 
 DESCRIPTIONS = "ai_description_generation"
-KNOWN = (
-    "ai_description_generation, ai_bio_generation, ai_generation_baseline_locking, "
-    "catalog_read_only_mode"
-)
 
 
-@pytest.fixture(autouse=True)
-def actor(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("getpass.getuser", lambda: "tester")
+pytestmark = pytest.mark.usefixtures("as_tester")
 
 
 _numbers = count()
@@ -103,7 +94,78 @@ def plan(*stages: int, **limits: float) -> RolloutPlan:
     return RolloutPlan(stages, **limits)  # type: ignore[arg-type]
 
 
-# -- plans and verdicts -------------------------------------------------------------------
+def a_rollout(stage_index: int = 0, min_jobs: int = 4, **limits: float) -> Rollout:
+    return Rollout(
+        id="r",
+        flag=DESCRIPTIONS,
+        environment="local",
+        stages=(5, 25, 100),
+        stage_index=stage_index,
+        min_jobs=min_jobs,
+        max_error_rate=limits.get("max_error_rate", 0.25),
+        max_p95_ms=limits.get("max_p95_ms", 100.0),
+        status="active",
+        reason=None,
+        started_by="tester",
+        started_at="2025-01-01T00:00:00.000Z",
+        stage_started_at="2025-01-01T00:00:00.000Z",
+        updated_at="2025-01-01T00:00:00.000Z",
+        ended_at=None,
+    )
+
+
+def assert_flag_off_with_event_and_log(
+    app: App, ended: Rollout, *, stage: int, percentage: int
+) -> None:
+    value = app.flags.evaluate(DESCRIPTIONS, f"slug:{fresh_slugs(DESCRIPTIONS, 10, 1)[0]}")
+    assert (value.enabled, value.source) == (False, "stored")
+    assert app.flags.describe(DESCRIPTIONS).changes[0].actor == GUARD_ACTOR
+    kind, who, data = rollout_events(app)[-1]
+    assert (kind, who) == ("rollout.rolled_back", GUARD_ACTOR)
+    assert (data["stage"], data["percentage"], data["reason"]) == (stage, percentage, ended.reason)
+    lines = [r for r in read_log(app.settings.log_path) if r["message"] == "Rollout rolled back"]
+    assert len(lines) == 1
+    line = lines[0]
+    assert (line["flag"], line["stage"], line["percentage"]) == (DESCRIPTIONS, stage, percentage)
+    assert line["reason"] == ended.reason
+    assert line["error_rate"] == data["error_rate"]
+    assert line["p95_ms"] == data["p95_ms"]
+    # Nothing further happens to an ended rollout.
+    assert app.rollouts.evaluate(DESCRIPTIONS) is None
+
+
+@pytest.fixture
+def store(app: App) -> JobStore:
+    return JobStore(app.database, JobSettings(backoff_ms=0))
+
+
+def claimed(store: JobStore, slug: str) -> Job:
+    job = store.create(JobRequest("movie", slug, "en-US", "default"), "two-level")
+    taken = store.claim(job.id, "test/worker")
+    assert taken is not None
+    return taken
+
+
+def snapshot(app: App) -> list[list[tuple[object, ...]]]:
+    return [
+        [tuple(row) for row in app.database.query(f"SELECT * FROM {table} ORDER BY rowid")]
+        for table in ("rollouts", "flags", "flag_overrides", "events")
+    ]
+
+
+EVALUATE_IN_A_PROCESS = """
+import sys, time
+from pathlib import Path
+from moviemind_lite.policy.rollout import RolloutService
+from moviemind_lite.store.db import Database
+
+home, flag = Path(sys.argv[1]), sys.argv[2]
+database = Database(home / "moviemind.db")
+service = RolloutService(database, "local", actor="process")
+while not (home / "go").exists():
+    time.sleep(0.005)
+print(service.evaluate(flag).action)
+"""
 
 
 def test_parse_stages_reads_increasing_percentages() -> None:
@@ -154,26 +216,6 @@ def test_plan_defaults() -> None:
     assert (DEFAULT_MIN_JOBS, DEFAULT_MAX_ERROR_RATE, DEFAULT_MAX_P95_MS) == (20, 0.05, 2000.0)
 
 
-def a_rollout(stage_index: int = 0, min_jobs: int = 4, **limits: float) -> Rollout:
-    return Rollout(
-        id="r",
-        flag=DESCRIPTIONS,
-        environment="local",
-        stages=(5, 25, 100),
-        stage_index=stage_index,
-        min_jobs=min_jobs,
-        max_error_rate=limits.get("max_error_rate", 0.25),
-        max_p95_ms=limits.get("max_p95_ms", 100.0),
-        status="active",
-        reason=None,
-        started_by="tester",
-        started_at="2025-01-01T00:00:00.000Z",
-        stage_started_at="2025-01-01T00:00:00.000Z",
-        updated_at="2025-01-01T00:00:00.000Z",
-        ended_at=None,
-    )
-
-
 def test_judge_holds_until_min_jobs_then_advances_or_completes() -> None:
     assert judge(a_rollout(), StageReading(3, 0, 500.0)).action == "hold"
     assert judge(a_rollout(), StageReading(3, 0, 500.0)).reason == "3 of 4 jobs observed"
@@ -208,9 +250,6 @@ def test_jobs_under_each_flag_follow_the_request_path() -> None:
         assert JOBS_UNDER_FLAG[flag].action is None
     assert JOBS_UNDER_FLAG[BASELINE_LOCKING_FLAG].action == "regenerate"
     assert JOBS_UNDER_FLAG[BASELINE_LOCKING_FLAG].kind is None
-
-
-# -- starting -----------------------------------------------------------------------------
 
 
 def test_start_sets_the_first_percentage_and_records_the_rollout(app: App) -> None:
@@ -255,9 +294,6 @@ def test_the_schema_allows_one_active_rollout_per_flag_and_environment(app: App)
     staging = RolloutService(app.database, "staging", actor="tester")
     assert staging.abort(DESCRIPTIONS).rollout.status == "aborted"
     assert app.rollouts.active(DESCRIPTIONS) is not None
-
-
-# -- evaluating with real jobs -----------------------------------------------------------
 
 
 def test_a_healthy_rollout_advances_stage_by_stage_and_completes(app: App) -> None:
@@ -334,41 +370,6 @@ def test_a_slow_p95_rolls_back(settings: Settings) -> None:
         assert_flag_off_with_event_and_log(slow, ended, stage=1, percentage=10)
 
 
-def assert_flag_off_with_event_and_log(
-    app: App, ended: Rollout, *, stage: int, percentage: int
-) -> None:
-    value = app.flags.evaluate(DESCRIPTIONS, f"slug:{fresh_slugs(DESCRIPTIONS, 10, 1)[0]}")
-    assert (value.enabled, value.source) == (False, "stored")
-    assert app.flags.describe(DESCRIPTIONS).changes[0].actor == GUARD_ACTOR
-    kind, who, data = rollout_events(app)[-1]
-    assert (kind, who) == ("rollout.rolled_back", GUARD_ACTOR)
-    assert (data["stage"], data["percentage"], data["reason"]) == (stage, percentage, ended.reason)
-    lines = [r for r in read_log(app.settings.log_path) if r["message"] == "Rollout rolled back"]
-    assert len(lines) == 1
-    line = lines[0]
-    assert (line["flag"], line["stage"], line["percentage"]) == (DESCRIPTIONS, stage, percentage)
-    assert line["reason"] == ended.reason
-    assert line["error_rate"] == data["error_rate"]
-    assert line["p95_ms"] == data["p95_ms"]
-    # Nothing further happens to an ended rollout.
-    assert app.rollouts.evaluate(DESCRIPTIONS) is None
-
-
-# -- what counts --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def store(app: App) -> JobStore:
-    return JobStore(app.database, JobSettings(backoff_ms=0))
-
-
-def claimed(store: JobStore, slug: str) -> Job:
-    job = store.create(JobRequest("movie", slug, "en-US", "default"), "two-level")
-    taken = store.claim(job.id, "test/worker")
-    assert taken is not None
-    return taken
-
-
 def test_retried_and_deferred_jobs_count_only_once_they_end(app: App, store: JobStore) -> None:
     app.rollouts.start(DESCRIPTIONS, plan(10, 100, min_jobs=5))
     retried, deferred = fresh_slugs(DESCRIPTIONS, 10, 2)
@@ -410,9 +411,6 @@ def test_concurrent_evaluations_advance_one_stage_only(app: App, store: JobStore
     assert (current(app).stage, app.flags.describe(DESCRIPTIONS).percentage) == (2, 50)
 
 
-# -- by hand ------------------------------------------------------------------------------
-
-
 def test_advance_by_hand_then_abort_then_start_again(app: App) -> None:
     app.rollouts.start(DESCRIPTIONS, plan(5, 25, 100))
     step = app.rollouts.advance(DESCRIPTIONS)
@@ -434,227 +432,6 @@ def test_advance_by_hand_then_abort_then_start_again(app: App) -> None:
         "rollout.started",
         "rollout.completed",
     ]
-
-
-# -- the command line ---------------------------------------------------------------------
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
-def snapshot(app: App) -> list[list[tuple[object, ...]]]:
-    return [
-        [tuple(row) for row in app.database.query(f"SELECT * FROM {table} ORDER BY rowid")]
-        for table in ("rollouts", "flags", "flag_overrides", "events")
-    ]
-
-
-@pytest.fixture
-def opened(settings: Settings) -> Iterator[App]:
-    assert run("rollout", "start", DESCRIPTIONS, "--stages", "5,25,100").exit_code == 0
-    with build_app(settings) as app:
-        yield app
-
-
-START = ("rollout", "start", DESCRIPTIONS)
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (
-            ("rollout", "start", "nope", "--stages", "5"),
-            f"unknown flag 'nope'; expected one of: {KNOWN}",
-        ),
-        (
-            ("rollout", "start", "ai_bio_generation", "--stages", "25,5"),
-            "stages must be strictly increasing, got 25,5",
-        ),
-        (
-            ("rollout", "start", "ai_bio_generation", "--stages", "0,100"),
-            "stages must be between 1 and 100, got 0",
-        ),
-        (
-            ("rollout", "start", "ai_bio_generation", "--stages", "5,250"),
-            "stages must be between 1 and 100, got 250",
-        ),
-        (
-            ("rollout", "start", "ai_bio_generation", "--stages", "five"),
-            "stages must be whole percentages separated by commas (e.g. 5,25,100), got 'five'",
-        ),
-        (
-            ("rollout", "start", "ai_bio_generation", "--stages=5", "--min-jobs=-1"),
-            "min jobs must be >= 0, got -1",
-        ),
-        (
-            ("rollout", "start", "ai_bio_generation", "--stages=5", "--max-error-rate=1.2"),
-            "max error rate must be between 0 and 1, got 1.2",
-        ),
-        (
-            ("rollout", "start", "ai_bio_generation", "--stages=5", "--max-p95-ms=0"),
-            "max p95 must be a number of ms > 0, got 0",
-        ),
-        (
-            ("rollout", "start", "catalog_read_only_mode", "--stages", "5"),
-            "flag 'catalog_read_only_mode' cannot be changed at run time: workers already "
-            "running would keep writing; start the processes with "
-            "MOVIEMIND_FLAG_CATALOG_READ_ONLY_MODE=on instead",
-        ),
-        (
-            (*START, "--stages", "50,100"),
-            f"{DESCRIPTIONS} already has an active rollout in local (stage 1/3, 5%); "
-            "advance or abort it first",
-        ),
-        (("rollout", "advance", "nope"), f"unknown flag 'nope'; expected one of: {KNOWN}"),
-        (("rollout", "abort", "nope"), f"unknown flag 'nope'; expected one of: {KNOWN}"),
-    ],
-)
-def test_bad_input_is_one_line_exit_2_and_changes_nothing(
-    opened: App, args: tuple[str, ...], message: str
-) -> None:
-    before = snapshot(opened)
-    result = run(*args)
-    assert (result.exit_code, result.output) == (2, f"Error: {message}\n")
-    assert snapshot(opened) == before
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        ("rollout", "start", "ai_bio_generation"),
-        ("rollout", "start", "ai_bio_generation", "--stages", "5", "--min-jobs", "many"),
-        ("rollout", "start", "ai_bio_generation", "--stages", "5", "--max-error-rate", "x"),
-        ("rollout", "start", "ai_bio_generation", "--stages", "5", "--max-p95-ms", "slow"),
-    ],
-)
-def test_options_click_refuses_are_one_line_exit_2(opened: App, args: tuple[str, ...]) -> None:
-    before = snapshot(opened)
-    result = run(*args)
-    assert result.exit_code == 2
-    assert result.output.startswith("Error: ") and result.output.count("\n") == 1
-    assert snapshot(opened) == before
-
-
-@pytest.mark.parametrize("command", ["advance", "abort"])
-def test_advance_or_abort_without_a_rollout_exits_1(opened: App, command: str) -> None:
-    result = run("rollout", command, "ai_bio_generation")
-    assert (result.exit_code, result.output) == (
-        1,
-        "Error: no active rollout of ai_bio_generation in local\n",
-    )
-
-
-def test_cli_start_advance_abort_print_one_line_each() -> None:
-    started = run(*START, "--stages", "5,25,100", "--min-jobs", "3")
-    assert (started.exit_code, started.output) == (
-        0,
-        f"{DESCRIPTIONS}: rollout started at 5% in local (5% → 25% → 100%)\n",
-    )
-    advanced = run("rollout", "advance", DESCRIPTIONS)
-    assert advanced.output == f"{DESCRIPTIONS}: 5% → 25% (stage 2/3) in local\n"
-    aborted = run("rollout", "abort", DESCRIPTIONS)
-    assert aborted.output == (
-        f"{DESCRIPTIONS}: rollout aborted at 25% (stage 2/3); flag off in local\n"
-    )
-    assert run("rollout", "start", "ai_bio_generation", "--stages", "100").exit_code == 0
-    completed = run("rollout", "advance", "ai_bio_generation")
-    assert completed.output == "ai_bio_generation: rollout completed at 100% in local\n"
-
-
-def test_cli_help_shows_the_core_defaults() -> None:
-    result = run("rollout", "start", "--help")
-    assert f"[default: {DEFAULT_MIN_JOBS}]" in result.output
-    assert f"[default: {DEFAULT_MAX_ERROR_RATE}]" in result.output
-    assert f"[default: {DEFAULT_MAX_P95_MS}]" in result.output
-
-
-def test_status_json_keys_and_table() -> None:
-    assert run("rollout", "status").output == "No rollouts in local.\n"
-    assert json.loads(run("rollout", "status", "--json").output) == []
-    run(*START, "--stages", "5,25,100", "--min-jobs", "3", "--max-p95-ms", "900")
-    result = run("rollout", "status", "--json")
-    assert result.exit_code == 0
-    (report,) = json.loads(result.output)
-    assert list(report) == [
-        "id",
-        "flag",
-        "environment",
-        "status",
-        "stages",
-        "stage",
-        "percentage",
-        "jobs_observed",
-        "jobs_failed",
-        "min_jobs",
-        "error_rate",
-        "max_error_rate",
-        "p95_ms",
-        "max_p95_ms",
-        "reason",
-        "started_by",
-        "started_at",
-        "stage_started_at",
-        "ended_at",
-    ]
-    assert {key: report[key] for key in list(report)[1:16]} == {
-        "flag": DESCRIPTIONS,
-        "environment": "local",
-        "status": "active",
-        "stages": [5, 25, 100],
-        "stage": 1,
-        "percentage": 5,
-        "jobs_observed": 0,
-        "jobs_failed": 0,
-        "min_jobs": 3,
-        "error_rate": None,
-        "max_error_rate": 0.05,
-        "p95_ms": None,
-        "max_p95_ms": 900.0,
-        "reason": None,
-        "started_by": "tester",
-    }
-    header, row = run("rollout", "status").output.splitlines()
-    assert header.split() == [
-        "flag",
-        "status",
-        "stage",
-        "percentage",
-        "jobs",
-        "error",
-        "rate",
-        "p95",
-        "started",
-        "reason",
-    ]
-    assert row.split()[:11] == [
-        DESCRIPTIONS,
-        "active",
-        "1/3",
-        "5%",
-        "0/3",
-        "-",
-        "(max",
-        "0.05)",
-        "-",
-        "(max",
-        "900",
-    ]
-
-
-EVALUATE_IN_A_PROCESS = """
-import sys, time
-from pathlib import Path
-from moviemind_lite.policy.rollout import RolloutService
-from moviemind_lite.store.db import Database
-
-home, flag = Path(sys.argv[1]), sys.argv[2]
-database = Database(home / "moviemind.db")
-service = RolloutService(database, "local", actor="process")
-while not (home / "go").exists():
-    time.sleep(0.005)
-print(service.evaluate(flag).action)
-"""
 
 
 def test_processes_evaluating_at_once_advance_one_stage_only(

@@ -1,20 +1,25 @@
-"""Helpers for the pipeline tests: real ``moviemind`` processes and row counts."""
+"""Helpers shared by the tests: real ``moviemind`` processes, waiting on a state, row counts."""
 
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from moviemind_lite.app.wiring import App
 from moviemind_lite.core.domain import EntityKind
+from moviemind_lite.core.ids import format_timestamp
+from moviemind_lite.core.model import JobRequest
 from moviemind_lite.store.db import Database
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 class Processes:
@@ -57,16 +62,6 @@ class Processes:
                 process.communicate()
 
 
-@pytest.fixture
-def processes(home: Path) -> Iterator[Processes]:
-    """Runs real ``moviemind`` processes on the test's home."""
-    started = Processes(home)
-    try:
-        yield started
-    finally:
-        started.kill_leftovers()
-
-
 def wait_until(condition: Callable[[], bool], timeout_s: float = 20.0, what: str = "") -> None:
     """Poll ``condition`` every 10 ms; fail the test if it stays false for ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
@@ -93,3 +88,45 @@ def entity_rows(database: Database, kind: EntityKind, slug: str) -> tuple[int, i
         (slug,),
     )
     return entities, texts
+
+
+def insert_finished(
+    app: App,
+    status: str,
+    started_ms: int,
+    runtime_ms: int,
+    ago_minutes: float,
+    error: str | None = None,
+) -> None:
+    """A job that ended ``ago_minutes`` ago, after waiting and running as long as asked."""
+    finished = datetime.now(UTC) - timedelta(minutes=ago_minutes)
+    started = finished - timedelta(milliseconds=runtime_ms)
+    created = started - timedelta(milliseconds=started_ms)
+    with app.database.write() as conn:
+        request = JobRequest("movie", "alien-1979", "en-US", "default")
+        job = app.job_store.insert(conn, request, "two-level")
+        conn.execute(
+            "UPDATE jobs SET status = ?, result = ?, error = ?, attempts = 1, created_at = ?, "
+            "started_at = ?, finished_at = ? WHERE id = ?",
+            (
+                status,
+                "created" if status == "DONE" else None,
+                error,
+                format_timestamp(created),
+                format_timestamp(started),
+                format_timestamp(finished),
+                job.id,
+            ),
+        )
+
+
+INVALID = ["Bad Slug", "../x", "UPPER", "a--b", "trailing-"]
+
+
+def write_batch(path: Path, distinct: int = 185, repeats: int = 10) -> Path:
+    """A slug file: ``distinct`` slugs, ``repeats`` of them twice, bad lines, a comment."""
+    slugs = [f"batch-film-{number}-{1950 + number % 70}" for number in range(distinct)]
+    lines = slugs + slugs[:repeats] + INVALID + ["", "# a comment"]
+    random.Random(4).shuffle(lines)
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -20,8 +20,7 @@ from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.core.model import CREATED, DONE, FAILED, IN_PROGRESS
-
-from .conftest import Processes, count, entity_rows, wait_until
+from tests.helpers import Processes, count, entity_rows, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -17,8 +17,7 @@ from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind
 from moviemind_lite.core.model import CREATED, DONE
-
-from .conftest import count, entity_rows
+from tests.helpers import count, entity_rows
 
 THREADS = 32
 ROUNDS = [(MOVIE, f"race-movie-{n}-2001") for n in range(4)] + [(PERSON, "race-person-ada")]

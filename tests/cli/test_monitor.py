@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
@@ -11,64 +10,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from moviemind_lite.app.wiring import App
 from moviemind_lite.cli import cli
 from moviemind_lite.core.domain import MOVIE
-from moviemind_lite.core.ids import format_timestamp
-from moviemind_lite.policy.stats import collect, percentile, prometheus_text
-
-
-def test_percentile_nearest_rank() -> None:
-    assert percentile([], 0.5) is None
-    assert percentile([5.0], 0.95) == 5.0
-    values = [float(v) for v in range(1, 101)]
-    assert (percentile(values, 0.5), percentile(values, 0.95)) == (50.0, 95.0)
-
-
-def insert_finished(
-    app: App,
-    status: str,
-    started_ms: int,
-    runtime_ms: int,
-    ago_minutes: float,
-    error: str | None = None,
-) -> None:
-    finished = datetime.now(UTC) - timedelta(minutes=ago_minutes)
-    started = finished - timedelta(milliseconds=runtime_ms)
-    created = started - timedelta(milliseconds=started_ms)
-    with app.database.write() as conn:
-        job = app.job_store.insert(conn, app_request(), "two-level")
-        conn.execute(
-            "UPDATE jobs SET status = ?, result = ?, error = ?, attempts = 1, created_at = ?, "
-            "started_at = ?, finished_at = ? WHERE id = ?",
-            (
-                status,
-                "created" if status == "DONE" else None,
-                error,
-                format_timestamp(created),
-                format_timestamp(started),
-                format_timestamp(finished),
-                job.id,
-            ),
-        )
-
-
-def app_request():  # type: ignore[no-untyped-def]
-    from moviemind_lite.core.model import JobRequest
-
-    return JobRequest("movie", "alien-1979", "en-US", "default")
-
-
-def test_stats_from_jobs(app: App) -> None:
-    for minutes, runtime in ((1, 100), (2, 200), (30, 300), (90, 5000)):
-        insert_finished(app, "DONE", started_ms=10, runtime_ms=runtime, ago_minutes=minutes)
-    insert_finished(app, "FAILED", started_ms=20, runtime_ms=50, ago_minutes=3, error="boom")
-    app.job_store.create(app_request(), "two-level")
-    stats = collect(app.database)
-    assert stats.queue == {"PENDING": 1, "IN_PROGRESS": 0, "DONE": 4, "FAILED": 1}
-    assert stats.jobs_per_minute_5m == 3 / 5
-    assert stats.jobs_per_minute_60m == round(4 / 60, 2)
-    assert stats.runtime_p50_ms is not None and abs(stats.runtime_p50_ms - 200) < 2
-    assert stats.runtime_p95_ms is not None and abs(stats.runtime_p95_ms - 300) < 2
-    assert stats.results == {"created": 4}
-    assert [(f.slug, f.error) for f in stats.failed_last_hour] == [("alien-1979", "boom")]
+from moviemind_lite.policy.stats import collect, prometheus_text
+from tests.helpers import insert_finished
 
 
 def test_prometheus_text_parses(app: App) -> None:

@@ -7,22 +7,19 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from moviemind_lite import __version__
 from moviemind_lite.cli import cli
 from moviemind_lite.core.domain import describe_bad_slug
+from tests.cli.conftest import assert_one_line_error, run
 
 MATRIX_EN = (
     "Computer programmer Thomas Anderson, who moonlights as the hacker Neo, is contacted by the "
     "mysterious Morpheus"
 )
-
-
-def run(*args: str, input: str | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), input=input)
 
 
 def database_bytes(home: Path) -> bytes:
@@ -156,15 +153,6 @@ def test_every_read_command_has_json() -> None:
             assert "--json" in result.output, path
 
 
-def assert_one_line_error(result: Result, code: int, text: str) -> None:
-    assert result.exit_code == code, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert result.output.count("\n") == 1, result.output
-    assert result.output.startswith("Error: ")
-    assert text in result.output
-    assert "Traceback" not in result.output
-
-
 @pytest.mark.parametrize(
     ("args", "code", "text"),
     [
@@ -229,3 +217,13 @@ def test_any_text_as_slug_is_answered_cleanly(home: Path, slug: str) -> None:
     else:
         assert result.exit_code in (0, 1)
     assert "Traceback" not in result.output
+
+
+def test_show_is_not_found_when_generation_is_off() -> None:
+    assert run("flags", "set", "ai_bio_generation", "off").exit_code == 0
+    result = run("people", "show", "somebody-new")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: no person with slug 'somebody-new' (generation is off: ai_bio_generation)\n"
+    )
+    assert json.loads(run("jobs", "list", "--json").output) == []

@@ -9,15 +9,14 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 from moviemind_lite.ai.generator import GenerationRequest, MockGenerator, guess_facts
 from moviemind_lite.app.wiring import build_app
-from moviemind_lite.cli import cli
 from moviemind_lite.core.config import load_settings
 from moviemind_lite.core.domain import KindName
 from moviemind_lite.core.ids import new_id
 from moviemind_lite.core.model import Job
+from tests.cli.conftest import run
 
 UNKNOWN_JOB = new_id()
 
@@ -28,10 +27,6 @@ def instant_ai(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     monkeypatch.setenv("MOVIEMIND_AI_LATENCY_MS", "0")
     monkeypatch.setenv("MOVIEMIND_AI_JITTER_MS", "0")
     monkeypatch.setenv("MOVIEMIND_JOB_BACKOFF_MS", "0")
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
 
 
 def jobs_in_home() -> list[Job]:

@@ -1,0 +1,97 @@
+"""The AI circuit breaker, shared through SQLite by every thread and process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from moviemind_lite.ai.breaker import CircuitBreaker, GuardedGenerator
+from moviemind_lite.ai.generator import GenerationRequest, MockGenerator
+from moviemind_lite.app.wiring import App
+from moviemind_lite.core.config import Settings
+from moviemind_lite.core.errors import CircuitOpen, TransientAIError
+from moviemind_lite.core.model import JobRequest
+
+REQUEST = GenerationRequest("movie", "alien-1979", "en-US", "default", {})
+
+
+def guarded(
+    settings: Settings, app: App, threshold: int = 3, cooldown_ms: float = 60_000
+) -> tuple[CircuitBreaker, GuardedGenerator]:
+    breaker = CircuitBreaker(app.database, threshold=threshold, cooldown_ms=cooldown_ms)
+    return breaker, GuardedGenerator(MockGenerator(settings.ai, app.calls), breaker)
+
+
+def test_breaker_opens_after_threshold_and_fails_fast(app: App, settings: Settings) -> None:
+    breaker, generator = guarded(settings.with_ai(fail_rate=1.0), app)
+    for _ in range(3):
+        with pytest.raises(TransientAIError):
+            generator.generate(REQUEST)
+    assert breaker.state().state == "open"
+    for _ in range(10):
+        with pytest.raises(CircuitOpen):
+            generator.generate(REQUEST)
+    assert app.calls.total() == 3
+
+
+def test_breaker_probes_once_after_cooldown_then_closes(app: App, settings: Settings) -> None:
+    breaker, failing = guarded(settings.with_ai(fail_rate=1.0), app, cooldown_ms=1)
+    for _ in range(3):
+        with pytest.raises(TransientAIError):
+            failing.generate(REQUEST)
+    # The cool-down is 1 ms: the next call is a probe, and it fails: open again.
+    time.sleep(0.01)
+    with pytest.raises(TransientAIError):
+        failing.generate(REQUEST)
+    assert breaker.state().state == "open" and breaker.state().opened_count == 2
+    time.sleep(0.01)
+    healthy = GuardedGenerator(MockGenerator(settings.ai, app.calls), breaker)
+    assert "Alien" in healthy.generate(REQUEST)
+    assert breaker.state().state == "closed"
+    assert breaker.state().consecutive_failures == 0
+
+
+def test_half_open_lets_one_probe_through(app: App, settings: Settings) -> None:
+    breaker, failing = guarded(settings.with_ai(fail_rate=1.0), app, cooldown_ms=1)
+    for _ in range(3):
+        with pytest.raises(TransientAIError):
+            failing.generate(REQUEST)
+    breaker.cooldown_ms = 60_000  # the probe taken next may run for a minute
+    time.sleep(0.01)
+    breaker.before_call()  # this caller probes
+    with pytest.raises(CircuitOpen, match="half-open"):
+        breaker.before_call()
+
+
+@pytest.mark.timeout(90)
+def test_breaker_is_shared_by_two_worker_processes(app: App, home: Path) -> None:
+    with app.database.write() as conn:
+        for number in range(60):
+            app.job_store.insert(
+                conn, JobRequest("movie", f"queued-{number}", "en-US", "default"), "two-level"
+            )
+    env = {
+        **os.environ,
+        "MOVIEMIND_HOME": str(home),
+        "MOVIEMIND_AI_FAIL_RATE": "1",
+        "MOVIEMIND_AI_LATENCY_MS": "5",
+        "MOVIEMIND_BREAKER_THRESHOLD": "4",
+        "MOVIEMIND_BREAKER_COOLDOWN_MS": "60000",
+        "MOVIEMIND_JOB_BACKOFF_MS": "1",
+    }
+    command = [sys.executable, "-m", "moviemind_lite", "worker", "--once", "--threads", "2"]
+    workers = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    for worker in workers:
+        worker.communicate(timeout=60)
+        assert worker.returncode == 0
+    assert app.breaker.state().state == "open"
+    assert app.calls.total() <= 4 + 2 * 2  # threshold + what both processes had in flight
+    pending = app.job_store.counts()["PENDING"]
+    assert pending >= 60 - app.calls.total()  # deferred, not burned
