@@ -172,4 +172,17 @@ def load_settings(home: str | Path | None = None, env: Mapping[str, str] | None 
         strategy=env.get("MOVIEMIND_STRATEGY", JobSettings.strategy) or JobSettings.strategy,
     )
     _check_jobs(jobs)
-    return Settings(home=chosen, default_locale=locale, environment=environment, ai=ai, jobs=jobs)
+    busy_timeout_ms = _number(env, "MOVIEMIND_BUSY_TIMEOUT_MS", Settings.busy_timeout_ms)
+    if not 0 <= busy_timeout_ms <= 3_600_000 or busy_timeout_ms != int(busy_timeout_ms):
+        raise InvalidSetting(
+            f"MOVIEMIND_BUSY_TIMEOUT_MS must be a whole number of ms from 0 to 3600000, "
+            f"got {busy_timeout_ms:g}"
+        )
+    return Settings(
+        home=chosen,
+        default_locale=locale,
+        environment=environment,
+        busy_timeout_ms=int(busy_timeout_ms),
+        ai=ai,
+        jobs=jobs,
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -220,15 +219,12 @@ def test_100k_row_csv_import(empty: App, tmp_path: Path) -> None:
         for n in range(rows):
             writer.writerow([f"movie-{n}", f"Movie {n}", 1900 + n % 120, "Someone", "Drama|War"])
     calls: list[tuple[int, int]] = []
-    started = time.perf_counter()
     report = import_catalog(empty.database, path, on_progress=lambda *c: calls.append(c))
-    elapsed = time.perf_counter() - started
     (result,) = report.results
     assert (result.created, result.failed) == (rows, [])
     assert empty.catalog.counts()["movies"] == rows
     assert calls[0] == (0, rows) and calls[-1] == (rows, rows)
     assert len(calls) == rows // bulk.DEFAULT_BATCH_SIZE + 1
-    assert elapsed < 30, f"100k rows took {elapsed:.1f} s"
     again = import_catalog(empty.database, path)
     assert again.results[0].summary() == (
         f"movies: created 0/{rows}, updated 0, skipped {rows} (already present), failed 0"

@@ -4,7 +4,6 @@ screen that keeps answering keys while a thousand requests race.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from rich.text import Text
@@ -202,15 +201,14 @@ def test_the_screen_answers_keys_during_a_1000_request_race_and_stops_it(
             pilot, lambda: any(run.answered for run in pane.runs.values()), "the first answers"
         )
         assert shown_view(pilot) == "timeline"
-        pressed = time.monotonic()
+        # Each key is handled while the race still runs: the screen stays live.
         app.simulate_key("ctrl+t")
-        await wait_until(pilot, lambda: shown_view(pilot) == "results", "the next view", 2)
-        assert time.monotonic() - pressed < 0.5
+        await wait_until(pilot, lambda: shown_view(pilot) == "results", "the next view")
         assert pane.racing, "the race ended before the key was handled"
         app.simulate_key("ctrl+t")
-        await wait_until(pilot, lambda: shown_view(pilot) == "about", "the about view", 2)
+        await wait_until(pilot, lambda: shown_view(pilot) == "about", "the about view")
         app.simulate_key("ctrl+t")
-        await wait_until(pilot, lambda: shown_view(pilot) == "timeline", "the timeline", 2)
+        await wait_until(pilot, lambda: shown_view(pilot) == "timeline", "the timeline")
         timeline = plain(app.query_one("#lab-timeline-text", Static))
         assert "answered" in timeline and "waiting to start" in timeline
         assert pane.racing
@@ -230,16 +228,21 @@ def test_the_screen_answers_keys_during_a_1000_request_race_and_stops_it(
 def test_quitting_during_a_race_stops_it_at_once(open_app: AppFactory) -> None:
     app = open_app("lab")
 
+    panes: list[LabPane] = []
+
     async def scenario(pilot: Pilot[None]) -> None:
         pane = lab(pilot)
+        panes.append(pane)
         # One request every 20 ms: twenty seconds if nothing stopped it.
         await custom_race(pilot, "two-level", requests="1000", slugs="1000", arrival="spread:20")
         app.simulate_key("ctrl+r")
         await wait_until(pilot, lambda: any(run.jobs for run in pane.runs.values()), "jobs")
 
-    started = time.monotonic()
     run_app(app, scenario)
-    assert time.monotonic() - started < 8
+    (pane,) = panes
+    # Quitting stopped the race: most of its thousand requests (each a job of
+    # its own, one every 20 ms) were never issued.
+    assert 0 < sum(len(run.jobs) for run in pane.runs.values()) < 500
 
 
 def test_stop_without_a_race_says_so(open_app: AppFactory) -> None:
