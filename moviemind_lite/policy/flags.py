@@ -56,6 +56,11 @@ def rollout_bucket(name: str, scope: str) -> int:
     return int.from_bytes(digest[:8], "big") % 100
 
 
+def within_percentage(name: str, scope: str, percentage: int) -> bool:
+    """Whether ``scope`` is inside a ``percentage`` rollout of flag ``name``."""
+    return rollout_bucket(name, scope) < percentage
+
+
 def validate_scope(scope: str) -> str:
     """Return ``scope`` if it reads ``kind:value`` (``user:42``); else :class:`InvalidScope`."""
     if len(scope) > SCOPE_MAX_LENGTH:
@@ -238,7 +243,7 @@ class FlagService:
             if scope is None:
                 enabled = stored.percentage >= 100
             else:
-                enabled = rollout_bucket(name, scope) < stored.percentage
+                enabled = within_percentage(name, scope, stored.percentage)
             return FlagValue(name, enabled, "percentage", scope)
         if stored is not None:
             return FlagValue(name, stored.enabled, "stored", scope)

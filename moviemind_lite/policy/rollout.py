@@ -3,8 +3,8 @@
 A rollout moves a flag through percentage stages (``5 → 25 → 100``). Each
 stage watches the jobs *under the flag*: jobs finished since the stage
 started, of the kinds and actions the flag affects, whose slug is inside the
-stage's percentage (``rollout_bucket(flag, "slug:" + slug) < percentage``, the
-bucketing :class:`~moviemind_lite.policy.flags.FlagService` uses for that scope).
+stage's percentage (``within_percentage(flag, "slug:" + slug, percentage)``,
+the rule :class:`~moviemind_lite.policy.flags.FlagService` uses for that scope).
 
 Once ``min_jobs`` of them have finished, the stage is judged:
 
@@ -46,10 +46,10 @@ from moviemind_lite.core.errors import (
     RolloutNotFound,
     UniqueViolation,
 )
-from moviemind_lite.core.ids import new_id, now, parse_timestamp
+from moviemind_lite.core.ids import elapsed_ms, new_id, now
 from moviemind_lite.core.model import Job
 from moviemind_lite.policy.flag_registry import flag_named
-from moviemind_lite.policy.flags import FlagService, current_user, rollout_bucket
+from moviemind_lite.policy.flags import FlagService, current_user, within_percentage
 from moviemind_lite.policy.stats import percentile
 from moviemind_lite.store.db import Database
 
@@ -96,7 +96,7 @@ def jobs_under(flag: str) -> JobFilter:
 
 def in_rollout(flag: str, slug: str, percentage: int) -> bool:
     """Whether ``slug`` is inside a ``percentage`` rollout of ``flag``."""
-    return rollout_bucket(flag, f"slug:{slug}") < percentage
+    return within_percentage(flag, f"slug:{slug}", percentage)
 
 
 # -- the plan ---------------------------------------------------------------------------
@@ -528,7 +528,7 @@ class RolloutService:
             if in_rollout(rollout.flag, row["slug"], rollout.percentage)
         ]
         durations = [
-            _duration_ms(row["started_at"], row["finished_at"])
+            elapsed_ms(row["started_at"], row["finished_at"])
             for row in rows
             if row["started_at"] is not None
         ]
@@ -598,10 +598,6 @@ class RolloutService:
 
     def _log(self, step: RolloutStep) -> None:
         log.info(f"Rollout {step.action.replace('_', ' ')}", extra={"fields": _fields(step)})
-
-
-def _duration_ms(started_at: str, finished_at: str) -> float:
-    return (parse_timestamp(finished_at) - parse_timestamp(started_at)).total_seconds() * 1000
 
 
 def _fields(step: RolloutStep) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from moviemind_lite.core.config import JobSettings
 from moviemind_lite.core.errors import InvalidInput, JobNotFound
-from moviemind_lite.core.ids import after, new_id, now, parse_timestamp
+from moviemind_lite.core.ids import after, elapsed_ms, new_id, now
 from moviemind_lite.core.model import (
     FAILED,
     IN_PROGRESS,
@@ -42,8 +42,7 @@ def validate_job_id(job_id: str) -> str:
 def _duration_ms(job: Job) -> float | None:
     if job.started_at is None or job.finished_at is None:
         return None
-    started, finished = parse_timestamp(job.started_at), parse_timestamp(job.finished_at)
-    return round((finished - started).total_seconds() * 1000, 1)
+    return round(elapsed_ms(job.started_at, job.finished_at), 1)
 
 
 def log_transition(job: Job, message: str, **extra: Any) -> None:
