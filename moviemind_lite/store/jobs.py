@@ -45,6 +45,13 @@ def _duration_ms(job: Job) -> float | None:
     return round(elapsed_ms(job.started_at, job.finished_at), 1)
 
 
+def count_by_status(database: Database) -> dict[str, int]:
+    """Jobs per status (every status present, zeros included)."""
+    rows = database.query("SELECT status, count(*) FROM jobs GROUP BY status")
+    found = {row[0]: int(row[1]) for row in rows}
+    return {status: found.get(status, 0) for status in STATUSES}
+
+
 def log_transition(job: Job, message: str, **extra: Any) -> None:
     """One structured log line about ``job``."""
     fields = {
@@ -104,9 +111,7 @@ class JobStore:
 
     def counts(self) -> dict[str, int]:
         """Jobs per status (every status present, zeros included)."""
-        rows = self.database.query("SELECT status, count(*) FROM jobs GROUP BY status")
-        found = {row[0]: int(row[1]) for row in rows}
-        return {status: found.get(status, 0) for status in STATUSES}
+        return count_by_status(self.database)
 
     def wait(self, job_id: str, timeout_s: float | None = None) -> Job:
         """Poll until the job is DONE or FAILED (or the timeout passes); return it."""
