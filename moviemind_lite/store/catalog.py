@@ -66,6 +66,18 @@ def list_entities(
     return [_entity(kind, row) for row in db.query(sql, params)]
 
 
+def entity_rows(db: Database, kind: EntityKind) -> list[dict[str, Any]]:
+    """Every stored entity of ``kind`` as a file row (slug plus facts), by slug."""
+    rows = db.query(f"SELECT slug, {', '.join(kind.fields)} FROM {kind.table} ORDER BY slug")
+    found = []
+    for row in rows:
+        item = {"slug": row["slug"], **{name: row[name] for name in kind.fields}}
+        if "genres" in item:
+            item["genres"] = json.loads(item["genres"] or "[]")
+        found.append(item)
+    return found
+
+
 CATALOG_TABLES = ("movies", "descriptions", "people", "bios")
 
 
