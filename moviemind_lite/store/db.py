@@ -14,12 +14,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from moviemind_lite.core.errors import CorruptDatabase, HomeNotUsable, StoreError, UniqueViolation
-
-if TYPE_CHECKING:
-    import sqlite_utils
 
 Params = Sequence[Any] | dict[str, Any]
 
@@ -178,16 +175,6 @@ class Database:
         with self.errors():
             row: sqlite3.Row | None = self.connection().execute(sql, params).fetchone()
             return row
-
-    def utils(self) -> sqlite_utils.Database:
-        """sqlite-utils over this thread's connection, for bulk loads.
-
-        Imported on demand: it takes a quarter of a second to import and loads
-        click with it, which neither the hot path nor the core should pay for.
-        """
-        import sqlite_utils
-
-        return sqlite_utils.Database(self.connection())
 
     def close(self) -> None:
         """Close every connection this object opened, in any thread."""
