@@ -12,13 +12,13 @@ one caller is let through as a probe, and its result closes or re-opens it.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from moviemind_lite.ai.generator import GenerationRequest, Generator
 from moviemind_lite.core.errors import CircuitOpen, TransientAIError
 from moviemind_lite.core.ids import after, now
+from moviemind_lite.store import breakers
 from moviemind_lite.store.db import Database
 
 log = logging.getLogger("moviemind.ai")
@@ -50,44 +50,22 @@ class CircuitBreaker:
         self.cooldown_ms = cooldown_ms
         self.name = name
 
-    def _row(self, conn: sqlite3.Connection) -> sqlite3.Row:
-        conn.execute(
-            "INSERT OR IGNORE INTO circuit_breakers (name, state, updated_at) "
-            "VALUES (?, 'closed', ?)",
-            (self.name, now()),
-        )
-        row: sqlite3.Row = conn.execute(
-            "SELECT * FROM circuit_breakers WHERE name = ?", (self.name,)
-        ).fetchone()
-        return row
-
-    def _move(self, conn: sqlite3.Connection, state: str, **columns: Any) -> None:
-        assignments = ", ".join(f"{column} = :{column}" for column in columns)
-        conn.execute(
-            f"UPDATE circuit_breakers SET state = :state, updated_at = :now"
-            f"{', ' + assignments if assignments else ''} WHERE name = :name",
-            {"state": state, "now": now(), "name": self.name, **columns},
+    def state(self) -> BreakerState:
+        """The breaker as stored now (read only: a breaker never stored is closed)."""
+        stored = breakers.read_breaker(self.database, self.name)
+        if stored is None:
+            return BreakerState(self.name, "closed", 0, None, 0)
+        return BreakerState(
+            stored.name,
+            stored.state,
+            stored.consecutive_failures,
+            stored.open_until,
+            stored.opened_count,
         )
 
     def _closed_and_clean(self) -> bool:
-        row = self.database.query_one(
-            "SELECT state, consecutive_failures FROM circuit_breakers WHERE name = ?",
-            (self.name,),
-        )
-        return row is None or (row[0] == "closed" and row[1] == 0)
-
-    def state(self) -> BreakerState:
-        """The breaker as stored now (read only: a breaker never stored is closed)."""
-        row = self.database.query_one("SELECT * FROM circuit_breakers WHERE name = ?", (self.name,))
-        if row is None:
-            return BreakerState(self.name, "closed", 0, None, 0)
-        return BreakerState(
-            row["name"],
-            row["state"],
-            row["consecutive_failures"],
-            row["open_until"],
-            row["opened_count"],
-        )
+        stored = breakers.read_breaker(self.database, self.name)
+        return stored is None or stored.closed_and_clean
 
     def before_call(self) -> bool:
         """Let the call through (``True`` when the breaker was closed and clean), or
@@ -95,16 +73,16 @@ class CircuitBreaker:
         if self._closed_and_clean():
             return True  # the common case costs one read, no write transaction
         stamp = now()
-        with self.database.write() as conn:
-            row = self._row(conn)
-            if row["state"] == "closed":
+        with self.database.write() as tx:
+            row = breakers.ensure_breaker(tx, self.name)
+            if row.state == "closed":
                 return False
-            if row["state"] == "open" and row["open_until"] > stamp:
-                raise CircuitOpen(f"AI circuit open until {row['open_until']}", row["open_until"])
-            if row["state"] == "half_open" and row["probe_until"] > stamp:
-                raise CircuitOpen("AI circuit half-open: a probe is running", row["probe_until"])
+            if row.state == "open" and row.open_until is not None and row.open_until > stamp:
+                raise CircuitOpen(f"AI circuit open until {row.open_until}", row.open_until)
+            if row.state == "half_open" and row.probe_until is not None and row.probe_until > stamp:
+                raise CircuitOpen("AI circuit half-open: a probe is running", row.probe_until)
             # Cool-down over (or the last probe's caller vanished): this call probes.
-            self._move(conn, "half_open", probe_until=after(self.cooldown_ms))
+            breakers.move_breaker(tx, self.name, "half_open", probe_until=after(self.cooldown_ms))
         log.info("Circuit half-open: probing", extra={"fields": {"breaker": self.name}})
         return False
 
@@ -112,36 +90,35 @@ class CircuitBreaker:
         """A call worked: close the breaker."""
         if self._closed_and_clean():
             return
-        with self.database.write() as conn:
-            row = self._row(conn)
-            if row["state"] == "closed" and row["consecutive_failures"] == 0:
+        with self.database.write() as tx:
+            row = breakers.ensure_breaker(tx, self.name)
+            if row.closed_and_clean:
                 return
-            self._move(conn, "closed", consecutive_failures=0, open_until=None, probe_until=None)
-        if row["state"] != "closed":
+            breakers.move_breaker(
+                tx, self.name, "closed", consecutive_failures=0, open_until=None, probe_until=None
+            )
+        if row.state != "closed":
             log.info("Circuit closed", extra={"fields": {"breaker": self.name}})
 
     def on_failure(self) -> None:
         """A call failed: count it, and open the breaker at the threshold or after a probe."""
-        with self.database.write() as conn:
-            row = self._row(conn)
-            failures = int(row["consecutive_failures"]) + 1
-            opens = row["state"] == "half_open" or (
-                row["state"] == "closed" and failures >= self.threshold
+        with self.database.write() as tx:
+            row = breakers.ensure_breaker(tx, self.name)
+            failures = row.consecutive_failures + 1
+            opens = row.state == "half_open" or (
+                row.state == "closed" and failures >= self.threshold
             )
             if not opens:
-                conn.execute(
-                    "UPDATE circuit_breakers SET consecutive_failures = ?, updated_at = ? "
-                    "WHERE name = ?",
-                    (failures, now(), self.name),
-                )
+                breakers.count_failure(tx, self.name, failures)
                 return
-            self._move(
-                conn,
+            breakers.move_breaker(
+                tx,
+                self.name,
                 "open",
                 consecutive_failures=failures,
                 probe_until=None,
                 open_until=after(self.cooldown_ms),
-                opened_count=int(row["opened_count"]) + 1,
+                opened_count=row.opened_count + 1,
             )
         log.warning(
             "Circuit opened",

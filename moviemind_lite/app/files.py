@@ -43,6 +43,7 @@ from moviemind_lite.store.bulk import (
     RowFailure,
     write_entities,
 )
+from moviemind_lite.store.catalog import entity_rows
 from moviemind_lite.store.db import Database
 
 FileFormat = Literal["csv", "json", "jsonl"]
@@ -527,18 +528,6 @@ def _offset_progress(
 
 
 # -- exporting --------------------------------------------------------------------------
-
-
-def entity_rows(database: Database, kind: EntityKind) -> list[dict[str, Any]]:
-    """Every stored entity of ``kind`` as a file row (slug plus facts), by slug."""
-    rows = database.query(f"SELECT slug, {', '.join(kind.fields)} FROM {kind.table} ORDER BY slug")
-    found = []
-    for row in rows:
-        item = {"slug": row["slug"], **{name: row[name] for name in kind.fields}}
-        if "genres" in item:
-            item["genres"] = json.loads(item["genres"] or "[]")
-        found.append(item)
-    return found
 
 
 def _csv_cells(kind: EntityKind, item: Mapping[str, Any]) -> list[str]:

@@ -1,7 +1,7 @@
 """The ``moviemind`` command: parse, make one core call, print.
 
-Each area lives in its own module; heavy modules (the store, sqlite-utils,
-rich, textual) are imported inside the commands that need them, so
+Each area lives in its own module; heavy modules (the store, rich, textual)
+are imported inside the commands that need them, so
 ``moviemind --help`` stays fast.
 """
 

@@ -13,7 +13,6 @@ timelines read; it calls nothing above itself.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
@@ -35,13 +34,13 @@ from moviemind_lite.core.model import (
 )
 from moviemind_lite.pipeline.locks import KeyedFileLocks
 from moviemind_lite.store import catalog
-from moviemind_lite.store.db import Database
+from moviemind_lite.store.db import Database, Tx
 from moviemind_lite.store.jobs import JobStore
 
 log = logging.getLogger("moviemind.jobs")
 
 OnDuplicate = Literal["reuse", "append", "fail"]
-WriteGuard = Callable[[sqlite3.Connection], None]
+WriteGuard = Callable[[Tx], None]
 
 # The steps of a job, as announced: the lab's timeline and lock-wait total read them.
 WAITING = "waiting"
@@ -149,7 +148,7 @@ class JobBody:
 
     def persist_in(
         self,
-        conn: sqlite3.Connection,
+        conn: Tx,
         text: str,
         facts: dict[str, Any],
         *,
@@ -164,7 +163,7 @@ class JobBody:
         self.phase(PERSISTING)
         return self._end(conn, self._write_rows(conn, text, facts, on_duplicate, guard))
 
-    def _end(self, conn: sqlite3.Connection, outcome: JobOutcome) -> JobOutcome:
+    def _end(self, conn: Tx, outcome: JobOutcome) -> JobOutcome:
         """End the job in the transaction that wrote its rows.
 
         One transaction fewer per job, and no moment where the text is stored
@@ -175,7 +174,7 @@ class JobBody:
 
     def _write_rows(
         self,
-        conn: sqlite3.Connection,
+        conn: Tx,
         text: str,
         facts: dict[str, Any],
         on_duplicate: OnDuplicate,
@@ -278,9 +277,7 @@ class JobBody:
             result = ALTERNATIVE_APPENDED if baseline else CREATED
             return self._end(conn, JobOutcome(result, entity_id, text_id))
 
-    def _insert_text(
-        self, conn: sqlite3.Connection, entity_id: str, text: str, *, baseline: bool
-    ) -> str:
+    def _insert_text(self, conn: Tx, entity_id: str, text: str, *, baseline: bool) -> str:
         return catalog.insert_text(
             conn,
             self.kind,

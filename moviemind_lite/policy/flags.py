@@ -18,19 +18,29 @@ from __future__ import annotations
 
 import getpass
 import hashlib
-import json
 import os
 import re
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from moviemind_lite.core.domain import describe_bad_slug
 from moviemind_lite.core.errors import FlagNotTogglable, InvalidInput, InvalidScope, InvalidSetting
-from moviemind_lite.core.ids import new_id, now
+from moviemind_lite.core.ids import now
 from moviemind_lite.policy.flag_registry import FLAGS, Flag, flag_named
-from moviemind_lite.store.db import Database
+from moviemind_lite.store.db import Database, Tx
+from moviemind_lite.store.events import recent_events, record_event
+from moviemind_lite.store.flags import (
+    FlagOverride,
+    StoredFlag,
+    delete_override,
+    delete_value,
+    list_overrides,
+    stored_override,
+    stored_value,
+    upsert_override,
+    upsert_value,
+)
 
 Source = Literal["environment-variable", "override", "percentage", "stored", "default"]
 Action = Literal["set", "percentage", "override", "clear"]
@@ -44,6 +54,11 @@ def rollout_bucket(name: str, scope: str) -> int:
     """The bucket (0..99) of ``scope`` in the rollout of flag ``name``; stable forever."""
     digest = hashlib.sha256(f"{name}\x1f{scope}".encode()).digest()
     return int.from_bytes(digest[:8], "big") % 100
+
+
+def within_percentage(name: str, scope: str, percentage: int) -> bool:
+    """Whether ``scope`` is inside a ``percentage`` rollout of flag ``name``."""
+    return rollout_bucket(name, scope) < percentage
 
 
 def validate_scope(scope: str) -> str:
@@ -77,13 +92,15 @@ def _label(enabled: bool) -> str:
     return "on" if enabled else "off"
 
 
-def _stored_label(row: sqlite3.Row | None) -> str | None:
-    """How a stored value reads in the audit trail: ``on``, ``off``, ``25%`` or None."""
-    if row is None:
+def _stored_label(stored: StoredFlag | bool | None) -> str | None:
+    """A stored value or override as the audit trail shows it: ``on``, ``off``, ``25%``, None."""
+    if stored is None:
         return None
-    if row["percentage"] is not None:
-        return f"{row['percentage']}%"
-    return _label(bool(row["enabled"]))
+    if isinstance(stored, bool):
+        return _label(stored)
+    if stored.percentage is not None:
+        return f"{stored.percentage}%"
+    return _label(stored.enabled)
 
 
 @dataclass(frozen=True)
@@ -97,20 +114,6 @@ class FlagValue:
 
     def to_json(self) -> dict[str, Any]:
         """Name, value, source and scope."""
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class FlagOverride:
-    """A value stored for one scope of a flag."""
-
-    scope: str
-    enabled: bool
-    updated_at: str
-    updated_by: str
-
-    def to_json(self) -> dict[str, Any]:
-        """Scope, value and who set it when."""
         return asdict(self)
 
 
@@ -232,41 +235,32 @@ class FlagService:
         if forced is not None:
             return FlagValue(name, forced, "environment-variable", scope)
         if scope is not None:
-            override = self._override_row(name, scope)
+            override = stored_override(self.database, name, self.environment, scope)
             if override is not None:
-                return FlagValue(name, bool(override["enabled"]), "override", scope)
-        row = self._stored_row(name)
-        if row is not None and row["percentage"] is not None:
-            percentage = int(row["percentage"])
+                return FlagValue(name, override, "override", scope)
+        stored = stored_value(self.database, name, self.environment)
+        if stored is not None and stored.percentage is not None:
             if scope is None:
-                enabled = percentage >= 100
+                enabled = stored.percentage >= 100
             else:
-                enabled = rollout_bucket(name, scope) < percentage
+                enabled = within_percentage(name, scope, stored.percentage)
             return FlagValue(name, enabled, "percentage", scope)
-        if row is not None:
-            return FlagValue(name, bool(row["enabled"]), "stored", scope)
+        if stored is not None:
+            return FlagValue(name, stored.enabled, "stored", scope)
         return FlagValue(name, flag.default, "default", scope)
 
     def describe(self, name: str, changes: int = 10) -> FlagState:
         """Value, source, percentage, overrides and the last ``changes`` changes of a flag."""
         flag = flag_named(name)
         value = self.evaluate(name)
-        row = self._stored_row(name)
-        overrides = self.database.query(
-            "SELECT scope, enabled, updated_at, updated_by FROM flag_overrides "
-            "WHERE name = ? AND environment = ? ORDER BY scope",
-            (name, self.environment),
-        )
+        stored = stored_value(self.database, name, self.environment)
         return FlagState(
             flag=flag,
             environment=self.environment,
             value=value,
-            stored=None if row is None else bool(row["enabled"]),
-            percentage=None if row is None or row["percentage"] is None else int(row["percentage"]),
-            overrides=tuple(
-                FlagOverride(o["scope"], bool(o["enabled"]), o["updated_at"], o["updated_by"])
-                for o in overrides
-            ),
+            stored=None if stored is None else stored.enabled,
+            percentage=None if stored is None else stored.percentage,
+            overrides=tuple(list_overrides(self.database, name, self.environment)),
             changes=tuple(self.history(name, changes)),
         )
 
@@ -279,28 +273,19 @@ class FlagService:
         flag_named(name)
         if limit <= 0:
             return []
-        rows = self.database.query(
-            "SELECT at, actor, data FROM events "
-            "WHERE kind = ? AND subject = ? AND json_extract(data, '$.environment') = ? "
-            "ORDER BY at DESC, rowid DESC LIMIT ?",
-            (CHANGE_EVENT, name, self.environment, limit),
-        )
-        changes = []
-        for row in rows:
-            data = json.loads(row["data"])
-            changes.append(
-                FlagChange(
-                    name=name,
-                    environment=self.environment,
-                    action=data["action"],
-                    scope=data.get("scope"),
-                    before=data.get("from"),
-                    after=data.get("to"),
-                    at=row["at"],
-                    actor=row["actor"],
-                )
+        return [
+            FlagChange(
+                name=name,
+                environment=self.environment,
+                action=event.data["action"],
+                scope=event.data.get("scope"),
+                before=event.data.get("from"),
+                after=event.data.get("to"),
+                at=event.at,
+                actor=event.actor,
             )
-        return changes
+            for event in recent_events(self.database, CHANGE_EVENT, name, self.environment, limit)
+        ]
 
     # -- changing ---------------------------------------------------------------------
 
@@ -308,11 +293,11 @@ class FlagService:
         """Store ``enabled`` for flag ``name``, ending any percentage rollout."""
         flag = self._togglable(name)
         after = _label(enabled)
-        with self.database.write() as conn:
-            before = _stored_label(self._stored_row(name, conn))
+        with self.database.write() as tx:
+            before = _stored_label(stored_value(tx, name, self.environment))
             if before != after:
-                self._upsert(conn, flag, enabled, None)
-            return self._record(conn, flag, "set", None, before, after)
+                self._upsert(tx, flag, enabled, None)
+            return self._record(tx, flag, "set", None, before, after)
 
     def set_percentage(self, name: str, percentage: int) -> FlagChange:
         """Roll flag ``name`` out to ``percentage`` (0..100) of scopes."""
@@ -322,51 +307,39 @@ class FlagService:
         if not 0 <= percentage <= 100:
             raise InvalidInput(f"percentage must be between 0 and 100, got {percentage}")
         after = f"{percentage}%"
-        with self.database.write() as conn:
-            before = _stored_label(self._stored_row(name, conn))
+        with self.database.write() as tx:
+            before = _stored_label(stored_value(tx, name, self.environment))
             if before != after:
                 # The on/off column says what the rollout means for no scope.
-                self._upsert(conn, flag, percentage == 100, percentage)
-            return self._record(conn, flag, "percentage", None, before, after)
+                self._upsert(tx, flag, percentage == 100, percentage)
+            return self._record(tx, flag, "percentage", None, before, after)
 
     def override(self, name: str, scope: str, enabled: bool) -> FlagChange:
         """Store ``enabled`` for flag ``name`` and one ``scope``, whatever the rollout says."""
         flag = self._togglable(name)
         validate_scope(scope)
         after = _label(enabled)
-        with self.database.write() as conn:
-            before = _stored_label(self._override_row(name, scope, conn))
+        with self.database.write() as tx:
+            before = _stored_label(stored_override(tx, name, self.environment, scope))
             if before != after:
-                conn.execute(
-                    "INSERT INTO flag_overrides "
-                    "(name, environment, scope, enabled, updated_at, updated_by) "
-                    "VALUES (?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (name, environment, scope) DO UPDATE SET "
-                    "enabled = excluded.enabled, updated_at = excluded.updated_at, "
-                    "updated_by = excluded.updated_by",
-                    (flag.name, self.environment, scope, int(enabled), now(), self.actor),
+                upsert_override(
+                    tx, flag.name, self.environment, scope, enabled=enabled, actor=self.actor
                 )
-            return self._record(conn, flag, "override", scope, before, after)
+            return self._record(tx, flag, "override", scope, before, after)
 
     def clear(self, name: str, scope: str | None = None) -> FlagChange:
         """Forget the stored value of flag ``name`` (or only its override for ``scope``)."""
         flag = self._togglable(name)
         if scope is not None:
             validate_scope(scope)
-        with self.database.write() as conn:
+        with self.database.write() as tx:
             if scope is None:
-                before = _stored_label(self._stored_row(name, conn))
-                conn.execute(
-                    "DELETE FROM flags WHERE name = ? AND environment = ?",
-                    (name, self.environment),
-                )
+                before = _stored_label(stored_value(tx, name, self.environment))
+                delete_value(tx, name, self.environment)
             else:
-                before = _stored_label(self._override_row(name, scope, conn))
-                conn.execute(
-                    "DELETE FROM flag_overrides WHERE name = ? AND environment = ? AND scope = ?",
-                    (name, self.environment, scope),
-                )
-            return self._record(conn, flag, "clear", scope, before, None)
+                before = _stored_label(stored_override(tx, name, self.environment, scope))
+                delete_override(tx, name, self.environment, scope)
+            return self._record(tx, flag, "clear", scope, before, None)
 
     # -- internals --------------------------------------------------------------------
 
@@ -385,47 +358,19 @@ class FlagService:
             raise FlagNotTogglable(flag.name, flag.reason or "it is fixed at run time")
         return flag
 
-    def _one(
-        self, conn: sqlite3.Connection | None, sql: str, params: tuple[str, ...]
-    ) -> sqlite3.Row | None:
-        # Inside a write, read on the transaction's connection; else a plain read.
-        if conn is None:
-            return self.database.query_one(sql, params)
-        row: sqlite3.Row | None = conn.execute(sql, params).fetchone()
-        return row
-
-    def _stored_row(self, name: str, conn: sqlite3.Connection | None = None) -> sqlite3.Row | None:
-        return self._one(
-            conn,
-            "SELECT enabled, percentage FROM flags WHERE name = ? AND environment = ?",
-            (name, self.environment),
-        )
-
-    def _override_row(
-        self, name: str, scope: str, conn: sqlite3.Connection | None = None
-    ) -> sqlite3.Row | None:
-        return self._one(
-            conn,
-            "SELECT enabled, NULL AS percentage FROM flag_overrides "
-            "WHERE name = ? AND environment = ? AND scope = ?",
-            (name, self.environment, scope),
-        )
-
-    def _upsert(
-        self, conn: sqlite3.Connection, flag: Flag, enabled: bool, percentage: int | None
-    ) -> None:
-        conn.execute(
-            "INSERT INTO flags (name, environment, enabled, percentage, updated_at, updated_by) "
-            "VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (name, environment) DO UPDATE SET "
-            "enabled = excluded.enabled, percentage = excluded.percentage, "
-            "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-            (flag.name, self.environment, int(enabled), percentage, now(), self.actor),
+    def _upsert(self, tx: Tx, flag: Flag, enabled: bool, percentage: int | None) -> None:
+        upsert_value(
+            tx,
+            flag.name,
+            self.environment,
+            enabled=enabled,
+            percentage=percentage,
+            actor=self.actor,
         )
 
     def _record(
         self,
-        conn: sqlite3.Connection,
+        tx: Tx,
         flag: Flag,
         action: Action,
         scope: str | None,
@@ -446,8 +391,12 @@ class FlagService:
             data = {
                 key: value for key, value in change.to_json().items() if key not in ("at", "actor")
             }
-            conn.execute(
-                "INSERT INTO events (id, at, kind, subject, actor, data) VALUES (?, ?, ?, ?, ?, ?)",
-                (new_id(), change.at, CHANGE_EVENT, flag.name, change.actor, json.dumps(data)),
+            record_event(
+                tx,
+                kind=CHANGE_EVENT,
+                subject=flag.name,
+                actor=change.actor,
+                at=change.at,
+                data=data,
             )
         return change

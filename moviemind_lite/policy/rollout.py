@@ -3,8 +3,8 @@
 A rollout moves a flag through percentage stages (``5 → 25 → 100``). Each
 stage watches the jobs *under the flag*: jobs finished since the stage
 started, of the kinds and actions the flag affects, whose slug is inside the
-stage's percentage (``rollout_bucket(flag, "slug:" + slug) < percentage``, the
-bucketing :class:`~moviemind_lite.policy.flags.FlagService` uses for that scope).
+stage's percentage (``within_percentage(flag, "slug:" + slug, percentage)``,
+the rule :class:`~moviemind_lite.policy.flags.FlagService` uses for that scope).
 
 Once ``min_jobs`` of them have finished, the stage is judged:
 
@@ -29,10 +29,8 @@ re-reads the rollout, so two processes never both advance the same stage.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import math
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,16 +44,27 @@ from moviemind_lite.core.errors import (
     RolloutNotFound,
     UniqueViolation,
 )
-from moviemind_lite.core.ids import new_id, now, parse_timestamp
+from moviemind_lite.core.ids import now
 from moviemind_lite.core.model import Job
 from moviemind_lite.policy.flag_registry import flag_named
-from moviemind_lite.policy.flags import FlagService, current_user, rollout_bucket
+from moviemind_lite.policy.flags import FlagService, current_user, within_percentage
 from moviemind_lite.policy.stats import percentile
-from moviemind_lite.store.db import Database
+from moviemind_lite.store.db import Database, Reader, Tx
+from moviemind_lite.store.events import record_event
+from moviemind_lite.store.rollouts import (
+    EndStatus,
+    Rollout,
+    active_rollout,
+    active_rollouts,
+    advance_stage,
+    end_rollout,
+    ended_rollouts,
+    finished_jobs,
+    insert_rollout,
+)
 
 log = logging.getLogger("moviemind.rollout")
 
-Status = Literal["active", "completed", "rolled_back", "aborted"]
 Action = Literal["started", "held", "advanced", "completed", "rolled_back", "aborted"]
 
 DEFAULT_MIN_JOBS = 20
@@ -96,7 +105,7 @@ def jobs_under(flag: str) -> JobFilter:
 
 def in_rollout(flag: str, slug: str, percentage: int) -> bool:
     """Whether ``slug`` is inside a ``percentage`` rollout of ``flag``."""
-    return rollout_bucket(flag, f"slug:{slug}") < percentage
+    return within_percentage(flag, f"slug:{slug}", percentage)
 
 
 # -- the plan ---------------------------------------------------------------------------
@@ -153,58 +162,11 @@ def validate_stages(stages: Sequence[int]) -> tuple[int, ...]:
 # -- rollouts, readings, verdicts ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Rollout:
-    """One row of the ``rollouts`` table."""
-
-    id: str
-    flag: str
-    environment: str
-    stages: tuple[int, ...]
-    stage_index: int
-    min_jobs: int
-    max_error_rate: float
-    max_p95_ms: float
-    status: Status
-    reason: str | None
-    started_by: str
-    started_at: str
-    stage_started_at: str
-    updated_at: str
-    ended_at: str | None
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Rollout:
-        """The rollout stored in ``row``."""
-        values = {name: row[name] for name in row.keys()}  # noqa: SIM118
-        values["stages"] = tuple(json.loads(values["stages"]))
-        return cls(**values)
-
-    @property
-    def stage(self) -> int:
-        """The current stage, counted from 1."""
-        return self.stage_index + 1
-
-    @property
-    def percentage(self) -> int:
-        """The percentage of the current stage."""
-        return self.stages[self.stage_index]
-
-    @property
-    def last_stage(self) -> bool:
-        """Whether the current stage is the last one."""
-        return self.stage_index == len(self.stages) - 1
-
-    @property
-    def active(self) -> bool:
-        """Whether the rollout is still moving (not completed, rolled back or aborted)."""
-        return self.status == "active"
-
-    def watches(self, job: Job) -> bool:
-        """Whether ``job`` is one of the jobs under the flag at the current stage."""
-        return jobs_under(self.flag).matches(job) and in_rollout(
-            self.flag, job.slug, self.percentage
-        )
+def watches(rollout: Rollout, job: Job) -> bool:
+    """Whether ``job`` is one of the jobs under the flag at ``rollout``'s current stage."""
+    return jobs_under(rollout.flag).matches(job) and in_rollout(
+        rollout.flag, job.slug, rollout.percentage
+    )
 
 
 @dataclass(frozen=True)
@@ -334,34 +296,20 @@ class RolloutService:
     def active(self, flag: str) -> Rollout | None:
         """The active rollout of ``flag`` here, if any."""
         flag_named(flag)
-        row = self.database.query_one(
-            "SELECT * FROM rollouts WHERE flag = ? AND environment = ? AND status = 'active'",
-            (flag, self.environment),
-        )
-        return None if row is None else Rollout.from_row(row)
+        return active_rollout(self.database, flag, self.environment)
 
     def status(self, limit: int = 10) -> list[RolloutReport]:
         """Active rollouts, then the ``limit`` most recent ended ones, with their readings."""
-        rows = self.database.query(
-            "SELECT * FROM rollouts WHERE environment = ? AND status = 'active' "
-            "ORDER BY started_at DESC",
-            (self.environment,),
-        ) + self.database.query(
-            "SELECT * FROM rollouts WHERE environment = ? AND status != 'active' "
-            "ORDER BY started_at DESC, rowid DESC LIMIT ?",
-            (self.environment, max(limit, 0)),
+        rollouts = active_rollouts(self.database, self.environment) + ended_rollouts(
+            self.database, self.environment, limit
         )
-        conn = self.database.connection()
-        with self.database.errors():
-            return [
-                RolloutReport(rollout, self._reading(conn, rollout))
-                for rollout in map(Rollout.from_row, rows)
-            ]
+        return [
+            RolloutReport(rollout, self._reading(self.database, rollout)) for rollout in rollouts
+        ]
 
     def reading(self, rollout: Rollout) -> StageReading:
         """The jobs under the flag in ``rollout``'s current (or, once ended, last) stage."""
-        with self.database.errors():
-            return self._reading(self.database.connection(), rollout)
+        return self._reading(self.database, rollout)
 
     # -- changing -----------------------------------------------------------------------
 
@@ -372,33 +320,24 @@ class RolloutService:
             raise FlagNotTogglable(registered.name, registered.reason or "it is fixed at run time")
         actor = self.actor
         try:
-            with self.database.write() as conn:
-                if self._active_row(conn, flag) is not None:
-                    raise self._already_active(flag, conn)
-                stamp = _next_tick()
-                row = conn.execute(
-                    "INSERT INTO rollouts (id, flag, environment, stages, stage_index, min_jobs, "
-                    "max_error_rate, max_p95_ms, status, started_by, started_at, "
-                    "stage_started_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, 0, ?, ?, ?, 'active', ?, ?, ?, ?) RETURNING *",
-                    (
-                        new_id(),
-                        flag,
-                        self.environment,
-                        json.dumps(list(plan.stages)),
-                        plan.min_jobs,
-                        plan.max_error_rate,
-                        plan.max_p95_ms,
-                        actor,
-                        stamp,
-                        stamp,
-                        stamp,
-                    ),
-                ).fetchone()
-                rollout = Rollout.from_row(row)
-                self._flags(conn, actor).set_percentage(flag, rollout.percentage)
+            with self.database.write() as tx:
+                existing = active_rollout(tx, flag, self.environment)
+                if existing is not None:
+                    raise self._already_active(flag, existing)
+                rollout = insert_rollout(
+                    tx,
+                    flag=flag,
+                    environment=self.environment,
+                    stages=plan.stages,
+                    min_jobs=plan.min_jobs,
+                    max_error_rate=plan.max_error_rate,
+                    max_p95_ms=plan.max_p95_ms,
+                    started_by=actor,
+                    at=_next_tick(),
+                )
+                self._flags(tx, actor).set_percentage(flag, rollout.percentage)
                 step = RolloutStep("started", rollout, StageReading(0, 0, None))
-                self._record(conn, step, actor)
+                self._record(tx, step, actor)
         except UniqueViolation:
             # Another process started one between our check and insert (the index held).
             raise self._already_active(flag) from None
@@ -412,40 +351,39 @@ class RolloutService:
         then sees the stage this one left. ``None`` when no rollout is active.
         """
         flag_named(flag)
-        with self.database.write() as conn:
-            row = self._active_row(conn, flag)
-            if row is None:
+        with self.database.write() as tx:
+            rollout = active_rollout(tx, flag, self.environment)
+            if rollout is None:
                 return None
-            rollout = Rollout.from_row(row)
-            reading = self._reading(conn, rollout)
+            reading = self._reading(tx, rollout)
             verdict = judge(rollout, reading)
             if verdict.action == "hold":
                 return RolloutStep("held", rollout, reading, reason=verdict.reason)
             if verdict.action == "roll_back":
-                step = self._end(conn, rollout, reading, "rolled_back", verdict.reason, GUARD_ACTOR)
+                step = self._end(tx, rollout, reading, "rolled_back", verdict.reason, GUARD_ACTOR)
             else:
-                step = self._next_stage(conn, rollout, reading, GUARD_ACTOR)
+                step = self._next_stage(tx, rollout, reading, GUARD_ACTOR)
         self._log(step)
         return step
 
     def advance(self, flag: str) -> RolloutStep:
         """Move ``flag``'s rollout to its next stage by hand (after the last: ``completed``)."""
         flag_named(flag)
-        with self.database.write() as conn:
-            rollout = self._require_active(conn, flag)
-            reading = self._reading(conn, rollout)
-            step = self._next_stage(conn, rollout, reading, self.actor, by_hand=True)
+        with self.database.write() as tx:
+            rollout = self._require_active(tx, flag)
+            reading = self._reading(tx, rollout)
+            step = self._next_stage(tx, rollout, reading, self.actor, by_hand=True)
         self._log(step)
         return step
 
     def abort(self, flag: str) -> RolloutStep:
         """End ``flag``'s rollout ``aborted`` and turn the flag off."""
         flag_named(flag)
-        with self.database.write() as conn:
-            rollout = self._require_active(conn, flag)
-            reading = self._reading(conn, rollout)
+        with self.database.write() as tx:
+            rollout = self._require_active(tx, flag)
+            reading = self._reading(tx, rollout)
             step = self._end(
-                conn, rollout, reading, "aborted", f"aborted by {self.actor}", self.actor
+                tx, rollout, reading, "aborted", f"aborted by {self.actor}", self.actor
             )
         self._log(step)
         return step
@@ -460,12 +398,8 @@ class RolloutService:
             return  # sent back to retry, or deferred: it counts when it ends for good
         try:
             # A plain read first, so jobs under no rollout never take the write lock.
-            rows = self.database.query(
-                "SELECT * FROM rollouts WHERE environment = ? AND status = 'active'",
-                (self.environment,),
-            )
-            for rollout in map(Rollout.from_row, rows):
-                if rollout.watches(job):
+            for rollout in active_rollouts(self.database, self.environment):
+                if watches(rollout, job):
                     self.evaluate(rollout.flag)
         except MovieMindError as error:
             log.warning(
@@ -475,69 +409,46 @@ class RolloutService:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _flags(self, conn: sqlite3.Connection, actor: str) -> FlagService:
-        # Called inside ``conn``'s transaction on this thread: the service's
-        # writes join it, so a stage change and its flag change commit together.
+    def _flags(self, tx: Tx, actor: str) -> FlagService:
+        # Called inside ``tx`` on this thread: the service's writes join it,
+        # so a stage change and its flag change commit together.
         return FlagService(self.database, self.environment, actor=actor)
 
-    def _active_row(self, conn: sqlite3.Connection, flag: str) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = conn.execute(
-            "SELECT * FROM rollouts WHERE flag = ? AND environment = ? AND status = 'active'",
-            (flag, self.environment),
-        ).fetchone()
-        return row
-
-    def _require_active(self, conn: sqlite3.Connection, flag: str) -> Rollout:
-        row = self._active_row(conn, flag)
-        if row is None:
+    def _require_active(self, tx: Tx, flag: str) -> Rollout:
+        rollout = active_rollout(tx, flag, self.environment)
+        if rollout is None:
             raise RolloutNotFound(f"no active rollout of {flag} in {self.environment}")
-        return Rollout.from_row(row)
+        return rollout
 
-    def _already_active(
-        self, flag: str, conn: sqlite3.Connection | None = None
-    ) -> RolloutAlreadyActive:
-        row = None if conn is None else self._active_row(conn, flag)
+    def _already_active(self, flag: str, rollout: Rollout | None = None) -> RolloutAlreadyActive:
         where = ""
-        if row is not None:
-            rollout = Rollout.from_row(row)
+        if rollout is not None:
             where = f" (stage {rollout.stage}/{len(rollout.stages)}, {rollout.percentage}%)"
         return RolloutAlreadyActive(
             f"{flag} already has an active rollout in {self.environment}{where}; "
             "advance or abort it first"
         )
 
-    def _reading(self, conn: sqlite3.Connection, rollout: Rollout) -> StageReading:
+    def _reading(self, reader: Reader, rollout: Rollout) -> StageReading:
         which = jobs_under(rollout.flag)
-        sql = (
-            "SELECT slug, status, started_at, finished_at FROM jobs "
-            "WHERE status IN ('DONE', 'FAILED') AND finished_at >= ?"
-        )
-        params: list[Any] = [rollout.stage_started_at]
-        if rollout.ended_at is not None:
-            sql += " AND finished_at <= ?"
-            params.append(rollout.ended_at)
-        if which.kind is not None:
-            sql += " AND kind = ?"
-            params.append(which.kind)
-        if which.action is not None:
-            sql += " AND action = ?"
-            params.append(which.action)
-        rows = [
-            row
-            for row in conn.execute(sql, params)
-            if in_rollout(rollout.flag, row["slug"], rollout.percentage)
+        jobs = [
+            job
+            for job in finished_jobs(
+                reader,
+                since=rollout.stage_started_at,
+                until=rollout.ended_at,
+                kind=which.kind,
+                action=which.action,
+            )
+            if in_rollout(rollout.flag, job.slug, rollout.percentage)
         ]
-        durations = [
-            _duration_ms(row["started_at"], row["finished_at"])
-            for row in rows
-            if row["started_at"] is not None
-        ]
-        failed = sum(1 for row in rows if row["status"] == "FAILED")
-        return StageReading(len(rows), failed, percentile(durations, 0.95))
+        durations = [job.duration_ms for job in jobs if job.duration_ms is not None]
+        failed = sum(1 for job in jobs if job.failed)
+        return StageReading(len(jobs), failed, percentile(durations, 0.95))
 
     def _next_stage(
         self,
-        conn: sqlite3.Connection,
+        tx: Tx,
         rollout: Rollout,
         reading: StageReading,
         actor: str,
@@ -546,62 +457,41 @@ class RolloutService:
     ) -> RolloutStep:
         reason = f"advanced by hand by {actor}" if by_hand else None
         if rollout.last_stage:
-            return self._end(
-                conn, rollout, reading, "completed", reason or "guardrails held", actor
-            )
-        stamp = _next_tick()
-        row = conn.execute(
-            "UPDATE rollouts SET stage_index = stage_index + 1, stage_started_at = ?, "
-            "updated_at = ? WHERE id = ? RETURNING *",
-            (stamp, stamp, rollout.id),
-        ).fetchone()
-        advanced = Rollout.from_row(row)
-        self._flags(conn, actor).set_percentage(advanced.flag, advanced.percentage)
+            return self._end(tx, rollout, reading, "completed", reason or "guardrails held", actor)
+        advanced = advance_stage(tx, rollout.id, _next_tick())
+        self._flags(tx, actor).set_percentage(advanced.flag, advanced.percentage)
         step = RolloutStep("advanced", advanced, reading, rollout.percentage, reason)
-        self._record(conn, step, actor)
+        self._record(tx, step, actor)
         return step
 
     def _end(
         self,
-        conn: sqlite3.Connection,
+        tx: Tx,
         rollout: Rollout,
         reading: StageReading,
-        status: Literal["completed", "rolled_back", "aborted"],
+        status: EndStatus,
         reason: str | None,
         actor: str,
     ) -> RolloutStep:
-        stamp = now()
-        row = conn.execute(
-            "UPDATE rollouts SET status = ?, reason = ?, updated_at = ?, ended_at = ? "
-            "WHERE id = ? RETURNING *",
-            (status, reason, stamp, stamp, rollout.id),
-        ).fetchone()
-        ended = Rollout.from_row(row)
+        ended = end_rollout(tx, rollout.id, status, reason)
         if status != "completed":
-            self._flags(conn, actor).set(ended.flag, False)
+            self._flags(tx, actor).set(ended.flag, False)
         step = RolloutStep(status, ended, reading, reason=reason)
-        self._record(conn, step, actor)
+        self._record(tx, step, actor)
         return step
 
-    def _record(self, conn: sqlite3.Connection, step: RolloutStep, actor: str) -> None:
-        conn.execute(
-            "INSERT INTO events (id, at, kind, subject, actor, data) VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                new_id(),
-                step.rollout.updated_at,
-                EVENT_PREFIX + step.action,
-                step.rollout.flag,
-                actor,
-                json.dumps(_fields(step)),
-            ),
+    def _record(self, tx: Tx, step: RolloutStep, actor: str) -> None:
+        record_event(
+            tx,
+            kind=EVENT_PREFIX + step.action,
+            subject=step.rollout.flag,
+            actor=actor,
+            at=step.rollout.updated_at,
+            data=_fields(step),
         )
 
     def _log(self, step: RolloutStep) -> None:
         log.info(f"Rollout {step.action.replace('_', ' ')}", extra={"fields": _fields(step)})
-
-
-def _duration_ms(started_at: str, finished_at: str) -> float:
-    return (parse_timestamp(finished_at) - parse_timestamp(started_at)).total_seconds() * 1000
 
 
 def _fields(step: RolloutStep) -> dict[str, Any]:

@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from moviemind_lite.core.ids import format_timestamp
-from moviemind_lite.core.model import STATUSES
+from moviemind_lite.core.model import DONE
 from moviemind_lite.store.db import Database
-
-_MS_BETWEEN = "(julianday({end}) - julianday({start})) * 86400000.0"
+from moviemind_lite.store.jobs import count_by_status
+from moviemind_lite.store.stats import FailedJob, failed_since, finished_since, result_counts
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -26,18 +26,6 @@ def percentile(values: Sequence[float], fraction: float) -> float | None:
     ordered = sorted(values)
     rank = max(1, math.ceil(fraction * len(ordered)))
     return round(ordered[rank - 1], 1)
-
-
-@dataclass(frozen=True)
-class FailedJob:
-    """A job that failed recently, with its last error."""
-
-    id: str
-    kind: str
-    slug: str
-    attempts: int
-    error: str | None
-    finished_at: str
 
 
 @dataclass(frozen=True)
@@ -65,27 +53,11 @@ def collect(database: Database, now: datetime | None = None) -> JobStats:
     moment = now or datetime.now(UTC)
     hour_ago = format_timestamp(moment - timedelta(minutes=60))
     five_ago = format_timestamp(moment - timedelta(minutes=5))
-    finished = database.query(
-        "SELECT status, finished_at, "
-        f"{_MS_BETWEEN.format(end='finished_at', start='started_at')} AS runtime_ms, "
-        f"{_MS_BETWEEN.format(end='started_at', start='created_at')} AS wait_ms "
-        "FROM jobs WHERE status IN ('DONE', 'FAILED') AND finished_at >= ?",
-        (hour_ago,),
-    )
-    done = [row for row in finished if row["status"] == "DONE"]
-    runtimes = [float(row["runtime_ms"]) for row in done if row["runtime_ms"] is not None]
-    waits = [float(row["wait_ms"]) for row in finished if row["wait_ms"] is not None]
-    recent = sum(1 for row in finished if row["finished_at"] >= five_ago)
-    queue_rows = database.query("SELECT status, count(*) FROM jobs GROUP BY status")
-    queue = {status: 0 for status in STATUSES} | {row[0]: int(row[1]) for row in queue_rows}
-    result_rows = database.query(
-        "SELECT result, count(*) FROM jobs WHERE result IS NOT NULL GROUP BY result ORDER BY 2 DESC"
-    )
-    failed = database.query(
-        "SELECT id, kind, slug, attempts, error, finished_at FROM jobs "
-        "WHERE status = 'FAILED' AND finished_at >= ? ORDER BY finished_at DESC LIMIT 20",
-        (hour_ago,),
-    )
+    finished = finished_since(database, hour_ago)
+    done = [job for job in finished if job.status == DONE]
+    runtimes = [job.runtime_ms for job in done if job.runtime_ms is not None]
+    waits = [job.wait_ms for job in finished if job.wait_ms is not None]
+    recent = sum(1 for job in finished if job.finished_at >= five_ago)
     return JobStats(
         jobs_per_minute_5m=round(recent / 5, 2),
         jobs_per_minute_60m=round(len(finished) / 60, 2),
@@ -93,9 +65,9 @@ def collect(database: Database, now: datetime | None = None) -> JobStats:
         runtime_p95_ms=percentile(runtimes, 0.95),
         wait_p50_ms=percentile(waits, 0.50),
         wait_p95_ms=percentile(waits, 0.95),
-        queue=queue,
-        results={row[0]: int(row[1]) for row in result_rows},
-        failed_last_hour=[FailedJob(**dict(row)) for row in failed],
+        queue=count_by_status(database),
+        results=result_counts(database),
+        failed_last_hour=failed_since(database, hour_ago),
     )
 
 

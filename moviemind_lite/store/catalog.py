@@ -10,7 +10,7 @@ from moviemind_lite.core.domain import EntityKind
 from moviemind_lite.core.ids import new_id, now
 from moviemind_lite.core.model import Entity, Text
 from moviemind_lite.store import answer_cache
-from moviemind_lite.store.db import Database, translate
+from moviemind_lite.store.db import Database, Reader, Tx, read_one, translate
 
 
 def _entity(kind: EntityKind, row: sqlite3.Row) -> Entity:
@@ -43,19 +43,9 @@ def _text(row: sqlite3.Row) -> Text:
     )
 
 
-def _one(
-    db: Database | sqlite3.Connection, sql: str, params: tuple[Any, ...]
-) -> sqlite3.Row | None:
-    """One row, read through the shared connection or inside the caller's transaction."""
-    if isinstance(db, Database):
-        return db.query_one(sql, params)
-    row: sqlite3.Row | None = db.execute(sql, params).fetchone()
-    return row
-
-
-def find_entity(db: Database | sqlite3.Connection, kind: EntityKind, slug: str) -> Entity | None:
+def find_entity(db: Reader, kind: EntityKind, slug: str) -> Entity | None:
     """The entity with ``slug``, or ``None``."""
-    row = _one(db, f"SELECT * FROM {kind.table} WHERE slug = ?", (slug,))
+    row = read_one(db, f"SELECT * FROM {kind.table} WHERE slug = ?", (slug,))
     return _entity(kind, row) if row is not None else None
 
 
@@ -76,6 +66,18 @@ def list_entities(
     return [_entity(kind, row) for row in db.query(sql, params)]
 
 
+def entity_rows(db: Database, kind: EntityKind) -> list[dict[str, Any]]:
+    """Every stored entity of ``kind`` as a file row (slug plus facts), by slug."""
+    rows = db.query(f"SELECT slug, {', '.join(kind.fields)} FROM {kind.table} ORDER BY slug")
+    found = []
+    for row in rows:
+        item = {"slug": row["slug"], **{name: row[name] for name in kind.fields}}
+        if "genres" in item:
+            item["genres"] = json.loads(item["genres"] or "[]")
+        found.append(item)
+    return found
+
+
 CATALOG_TABLES = ("movies", "descriptions", "people", "bios")
 
 
@@ -88,7 +90,7 @@ def count_rows(db: Database, table: str) -> int:
 
 
 def find_baseline(
-    db: Database | sqlite3.Connection,
+    db: Reader,
     kind: EntityKind,
     entity_id: str,
     locale: str,
@@ -99,7 +101,7 @@ def find_baseline(
         f"SELECT * FROM {kind.text_table} WHERE {kind.entity_fk} = ? "
         "AND locale = ? AND context_tag = ? AND is_baseline = 1"
     )
-    row = _one(db, sql, (entity_id, locale, context_tag))
+    row = read_one(db, sql, (entity_id, locale, context_tag))
     return _text(row) if row is not None else None
 
 
@@ -113,9 +115,7 @@ def list_texts(db: Database, kind: EntityKind, entity_id: str) -> list[Text]:
     return [_text(row) for row in rows]
 
 
-def insert_entity(
-    conn: sqlite3.Connection, kind: EntityKind, slug: str, facts: dict[str, Any]
-) -> str:
+def insert_entity(conn: Tx, kind: EntityKind, slug: str, facts: dict[str, Any]) -> str:
     """Insert an entity and return its id; a taken slug raises ``UniqueViolation``.
 
     The insert is blind on purpose: the UNIQUE index, not a prior look-up,
@@ -140,7 +140,7 @@ def insert_entity(
 
 
 def insert_text(
-    conn: sqlite3.Connection,
+    conn: Tx,
     kind: EntityKind,
     entity_id: str,
     *,
@@ -191,14 +191,14 @@ def insert_text(
     return text_id
 
 
-def find_text(db: Database | sqlite3.Connection, kind: EntityKind, text_id: str) -> Text | None:
+def find_text(db: Reader, kind: EntityKind, text_id: str) -> Text | None:
     """One description or bio by id."""
-    row = _one(db, f"SELECT * FROM {kind.text_table} WHERE id = ?", (text_id,))
+    row = read_one(db, f"SELECT * FROM {kind.text_table} WHERE id = ?", (text_id,))
     return _text(row) if row is not None else None
 
 
 def update_baseline_text(
-    conn: sqlite3.Connection,
+    conn: Tx,
     kind: EntityKind,
     baseline: Text,
     entity_id: str,
@@ -223,9 +223,7 @@ def update_baseline_text(
     return version
 
 
-def promote_to_baseline(
-    conn: sqlite3.Connection, kind: EntityKind, entity_id: str, text: Text
-) -> None:
+def promote_to_baseline(conn: Tx, kind: EntityKind, entity_id: str, text: Text) -> None:
     """Make an alternative the baseline of its locale and context (the old one becomes an
     alternative)."""
     conn.execute(

@@ -183,3 +183,22 @@ class Database:
         for conn in connections:
             conn.close()
         self._local = threading.local()
+
+
+Reader = Database | Tx
+"""Where a store function reads: the shared connection, or inside the caller's transaction."""
+
+
+def read_one(reader: Reader, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    """The first row of a read-only statement run through ``reader``, or ``None``."""
+    if isinstance(reader, Database):
+        return reader.query_one(sql, params)
+    row: sqlite3.Row | None = reader.execute(sql, params).fetchone()
+    return row
+
+
+def read_all(reader: Reader, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    """All rows of a read-only statement run through ``reader``."""
+    if isinstance(reader, Database):
+        return reader.query(sql, params)
+    return reader.execute(sql, params).fetchall()

@@ -15,7 +15,7 @@ from typing import Any
 
 from moviemind_lite.core.config import JobSettings
 from moviemind_lite.core.errors import InvalidInput, JobNotFound
-from moviemind_lite.core.ids import after, new_id, now, parse_timestamp
+from moviemind_lite.core.ids import after, elapsed_ms, new_id, now
 from moviemind_lite.core.model import (
     FAILED,
     IN_PROGRESS,
@@ -42,8 +42,14 @@ def validate_job_id(job_id: str) -> str:
 def _duration_ms(job: Job) -> float | None:
     if job.started_at is None or job.finished_at is None:
         return None
-    started, finished = parse_timestamp(job.started_at), parse_timestamp(job.finished_at)
-    return round((finished - started).total_seconds() * 1000, 1)
+    return round(elapsed_ms(job.started_at, job.finished_at), 1)
+
+
+def count_by_status(database: Database) -> dict[str, int]:
+    """Jobs per status (every status present, zeros included)."""
+    rows = database.query("SELECT status, count(*) FROM jobs GROUP BY status")
+    found = {row[0]: int(row[1]) for row in rows}
+    return {status: found.get(status, 0) for status in STATUSES}
 
 
 def log_transition(job: Job, message: str, **extra: Any) -> None:
@@ -105,9 +111,7 @@ class JobStore:
 
     def counts(self) -> dict[str, int]:
         """Jobs per status (every status present, zeros included)."""
-        rows = self.database.query("SELECT status, count(*) FROM jobs GROUP BY status")
-        found = {row[0]: int(row[1]) for row in rows}
-        return {status: found.get(status, 0) for status in STATUSES}
+        return count_by_status(self.database)
 
     def wait(self, job_id: str, timeout_s: float | None = None) -> Job:
         """Poll until the job is DONE or FAILED (or the timeout passes); return it."""
