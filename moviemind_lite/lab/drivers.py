@@ -16,7 +16,7 @@ from contextlib import suppress
 from typing import Protocol
 
 from moviemind_lite.core.model import Job
-from moviemind_lite.lab.rig import RaceThreads
+from moviemind_lite.lab.scratch import RaceThreads
 from moviemind_lite.lab.timeline import ENDED, PhaseLog
 
 AnswerCallback = Callable[[str | None], None]

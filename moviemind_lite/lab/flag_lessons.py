@@ -23,7 +23,7 @@ from moviemind_lite.core.errors import EntityNotFound
 from moviemind_lite.lab.lesson import Check, LessonReport, Outcome
 from moviemind_lite.lab.metrics import plural
 from moviemind_lite.lab.race import PhaseWatcher, Progress, RaceStopped
-from moviemind_lite.lab.rig import RaceThreads, scratch_home, scratch_logging
+from moviemind_lite.lab.scratch import RaceThreads, scratch_home, scratch_logging
 from moviemind_lite.policy.rollout import RolloutPlan
 
 ROLLOUT_FLAG = GENERATION_FLAGS["movie"]

@@ -29,7 +29,7 @@ from moviemind_lite.core.errors import StoreError
 from moviemind_lite.core.logs import listening_to_phases
 from moviemind_lite.core.model import FINISHED, Job
 from moviemind_lite.lab.drivers import Answers
-from moviemind_lite.lab.rig import lab_settings
+from moviemind_lite.lab.scratch import lab_settings
 from moviemind_lite.lab.scenario import Scenario
 from moviemind_lite.lab.timeline import ENDED, KILLED, PhaseLog
 
@@ -40,7 +40,7 @@ _START_TIMEOUT_S = 60.0
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """What a worker process needs to build its rig (picklable)."""
+    """What a worker process needs to build its application (picklable)."""
 
     home: Path
     scenario: Scenario

@@ -26,7 +26,7 @@ from moviemind_lite.core.logs import listening_to_phases
 from moviemind_lite.lab.drivers import Answers, JobDriver, ThreadWorkers
 from moviemind_lite.lab.metrics import Aftermath, Metrics, RequestRecord, aftermath, measure
 from moviemind_lite.lab.processes import ProcessWorkers
-from moviemind_lite.lab.rig import (
+from moviemind_lite.lab.scratch import (
     PhaseListener,
     RaceThreads,
     lab_settings,

@@ -283,7 +283,10 @@ def _flaky_ai(r: Mapping[str, RaceResult]) -> Check:
 
 # -- the lessons -------------------------------------------------------------------------
 
-_SHORT_LEASE: dict[str, Any] = {"ttl_ms": 30, "latency_ms": 150, "arrival": Arrival("spread", 60)}
+# A lease far shorter than the AI call, and the next request well inside the
+# call: the second holder is in long before the first one writes, however
+# busy the machine.
+_SHORT_LEASE: dict[str, Any] = {"ttl_ms": 30, "latency_ms": 400, "arrival": Arrival("spread", 60)}
 
 RACE_LESSONS: tuple[RaceLesson, ...] = (
     RaceLesson(
@@ -362,7 +365,7 @@ RACE_LESSONS: tuple[RaceLesson, ...] = (
             LabRun("setnx, long lease", "setnx", {"ttl_ms": 1000}, {"ttl_ms": 500}),
         ),
         _lease_expiry,
-        fast_changes={"latency_ms": 150, "ttl_ms": 40, "arrival": Arrival("spread", 50)},
+        fast_changes={"latency_ms": 250, "ttl_ms": 40, "arrival": Arrival("spread", 50)},
     ),
     RaceLesson(
         "fencing",

@@ -1,8 +1,8 @@
 """Running jobs: claim, run the body under its strategy, record the end.
 
 :class:`JobRunner` runs one claimed job at a time per calling thread and keeps
-its lease alive; :class:`ThreadPoolRunner` runs many in a thread pool; the
-durable worker builds on the same runner. Each run returns the job as it
+its lease alive; the durable worker and the application's executors build on
+the same runner. Each run returns the job as it
 ended: what to make of that (an answer, a rollout's guardrails) is decided by
 the caller.
 """
@@ -15,7 +15,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 
 from moviemind_lite.core.errors import (
     CircuitOpen,
@@ -162,19 +161,3 @@ class JobRunner:
     def close(self) -> None:
         """Stop heartbeats."""
         self.leases.close()
-
-
-class ThreadPoolRunner:
-    """Runs jobs to their end in a pool of threads."""
-
-    def __init__(self, runner: JobRunner, threads: int) -> None:
-        self.runner = runner
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="job")
-
-    def submit(self, job_id: str, timeout_s: float | None = None) -> Future[Job]:
-        """Drive ``job_id`` to its end in the pool."""
-        return self.executor.submit(self.runner.drive, job_id, timeout_s)
-
-    def shutdown(self) -> None:
-        """Wait for running jobs, then stop the pool."""
-        self.executor.shutdown(wait=True)
