@@ -125,3 +125,49 @@ def test_logs_bad_job_id() -> None:
         2,
         "Error: 'x' is not a job id (expected a UUID such as 0199...)\n",
     )
+
+
+def record_calls(app: App) -> None:
+    """Four AI calls: two a server reported tokens for, one mock call, one failed."""
+    app.calls.record(
+        "movie:a:en-US:default", ok=True, duration_ms=5, prompt_tokens=120, completion_tokens=80
+    )
+    app.calls.record(
+        "movie:b:en-US:default", ok=True, duration_ms=5, prompt_tokens=100, completion_tokens=60
+    )
+    app.calls.record("movie:c:en-US:default", ok=True, duration_ms=5)
+    app.calls.record("movie:d:en-US:default", ok=False, duration_ms=5)
+
+
+def test_ai_calls_and_tokens_are_counted(app: App) -> None:
+    record_calls(app)
+    usage = collect(app.database).ai_calls
+    assert (usage.calls, usage.failed, usage.prompt_tokens, usage.completion_tokens) == (
+        4,
+        1,
+        220,
+        140,
+    )
+    rows = app.database.query("SELECT prompt_tokens, completion_tokens FROM ai_calls ORDER BY id")
+    assert [tuple(row) for row in rows][2:] == [(None, None), (None, None)]
+
+
+def test_ai_usage_in_every_stats_format(app: App) -> None:
+    record_calls(app)
+    as_json = json.loads(CliRunner().invoke(cli, ["stats", "--json"]).output)
+    assert as_json["ai_calls"] == {
+        "calls": 4,
+        "failed": 1,
+        "prompt_tokens": 220,
+        "completion_tokens": 140,
+    }
+    text = CliRunner().invoke(cli, ["stats"]).output
+    assert "AI calls" in text and "4 (1 failed)" in text
+    assert "220 prompt, 140 completion" in text
+    result = CliRunner().invoke(cli, ["stats", "--prometheus"])
+    families = {f.name: f for f in text_string_to_metric_families(result.output)}
+    assert families["moviemind_ai_tokens"].type == "counter"
+    tokens = {s.labels["kind"]: s.value for s in families["moviemind_ai_tokens"].samples}
+    assert tokens == {"prompt": 220, "completion": 140}
+    calls = {s.labels["outcome"]: s.value for s in families["moviemind_ai_calls"].samples}
+    assert calls == {"ok": 3, "failed": 1}
