@@ -3,7 +3,9 @@
 Every generator takes a :class:`GenerationRequest` and returns text, raising
 :class:`~moviemind_lite.core.errors.TransientAIError` when a retry may help. Calls
 are written to a :class:`CallRecord` so the lab can count them across threads
-and processes.
+and processes. ``MOVIEMIND_AI`` picks one from :data:`GENERATORS`: the offline
+mock (the default) or :class:`~moviemind_lite.ai.openai.OpenAIGenerator`, for
+any server speaking OpenAI's chat completions API.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from moviemind_lite.ai.mock_text import (
     guess_movie_facts,
     guess_person_facts,
 )
+from moviemind_lite.ai.openai import OpenAIGenerator
 from moviemind_lite.core.config import AISettings
 from moviemind_lite.core.domain import KindName
 from moviemind_lite.core.errors import InvalidInput, TransientAIError
@@ -171,7 +174,7 @@ class MockGenerator:
 
 GeneratorFactory = Callable[[AISettings, CallRecord | None], Generator]
 
-GENERATORS: dict[str, GeneratorFactory] = {"mock": MockGenerator}
+GENERATORS: dict[str, GeneratorFactory] = {"mock": MockGenerator, "openai": OpenAIGenerator}
 
 
 def make_generator(name: str, settings: AISettings, record: CallRecord | None = None) -> Generator:
