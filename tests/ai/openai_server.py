@@ -164,6 +164,13 @@ class FakeOpenAI:
             self._script.extend(replies)
             self._holds.extend(reply.hold for reply in replies if reply.hold is not None)
 
+    def hold(self) -> threading.Event:
+        """An event for a reply to wait on: set by the test, or at the latest by :meth:`close`."""
+        event = threading.Event()
+        with self._lock:
+            self._holds.append(event)
+        return event
+
     def always(self, reply: Reply) -> None:
         """Answer every chat completion not scripted with ``reply``."""
         self.default = lambda body: reply

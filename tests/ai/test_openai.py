@@ -252,7 +252,7 @@ def test_an_answer_in_the_wrong_language_is_refused(
 def test_a_slow_answer_past_the_timeout_is_transient(
     openai_server: FakeOpenAI, record: CallRecord, database: Database
 ) -> None:
-    openai_server.script(Reply(200, b"{}", hold=threading.Event()))  # released at teardown
+    openai_server.script(Reply(200, b"{}", hold=openai_server.hold()))
     with pytest.raises(AIUnavailable) as failed:
         generator(openai_server, record, timeout_s=0.2).generate(MATRIX)
     assert str(failed.value) == (

@@ -213,7 +213,7 @@ def test_racing_requests_cost_one_call_under_two_level(
     settings: Settings, openai_env: FakeOpenAI, apps: str
 ) -> None:
     threads = 6
-    hold = threading.Event()
+    hold = openai_env.hold()
     first = Reply.answer(GERMAN)
     first.hold = hold  # the first (and only) call waits until every thread is asking
     openai_env.script(first)
