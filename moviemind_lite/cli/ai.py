@@ -39,7 +39,8 @@ def check(ctx: click.Context, session: Session, as_json: bool) -> None:
         click.echo(f"server    {result.base_url}")
         if result.model_listed is not None:
             listed = "listed" if result.model_listed else "not listed"
-            click.echo(f"model     {result.model}: {listed} ({len(result.models)} models)")
+            count = len(result.models)
+            click.echo(f"model     {result.model}: {listed} ({count} model{'s' * (count != 1)})")
         else:
             click.echo(f"model     {result.model}")
         click.echo(f"answered  in {result.duration_ms:,.0f} ms")

@@ -173,3 +173,8 @@ def test_bad_settings_exit_2_with_one_line(
     assert result.exit_code == 2
     assert result.output.startswith("Error: ") and message in result.output
     assert result.output.count("\n") == 1
+
+
+def test_one_model_is_counted_as_one(openai_env: FakeOpenAI) -> None:
+    openai_env.models = ["gpt-4o-mini"]
+    assert "model     gpt-4o-mini: listed (1 model)\n" in check().output
