@@ -2,7 +2,8 @@
 
 A slug or title ends up inside an AI prompt. Text that reads like an
 instruction to the model ("ignore previous instructions", "system:", "you are
-now ...") is refused before any AI call, and before a job is even queued.
+now ...") is refused before any AI call: the generator that writes prompts
+(``ai/openai.py``) fails the job with ``SuspectedInjection``.
 
 The patterns follow the original service's prompt sanitizer, matched on words
 (hyphens, underscores and spaces all separate words) so that a slug such as
