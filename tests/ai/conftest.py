@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from moviemind_lite.core.config import AISettings, Secret
+from moviemind_lite.store.db import Database
+from moviemind_lite.store.migrations import migrate
 
 from .openai_server import FakeOpenAI
 
@@ -22,6 +25,15 @@ PROXY_VARIABLES = (
     "https_proxy",
     "all_proxy",
 )
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    """A migrated database of its own (for the call record)."""
+    opened = Database(tmp_path / "calls.db")
+    migrate(opened)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

@@ -18,8 +18,7 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -36,7 +35,6 @@ from moviemind_lite.core.config import AI_BACKENDS, AISettings
 from moviemind_lite.core.domain import LOCALES
 from moviemind_lite.core.errors import InvalidInput, TransientAIError
 from moviemind_lite.store.db import Database
-from moviemind_lite.store.migrations import migrate
 
 from .conftest import openai_settings
 from .openai_server import FakeOpenAI, Reply
@@ -76,14 +74,6 @@ COMMON_WORDS = {
 def with_changes(request: GenerationRequest, **changes: Any) -> GenerationRequest:
     fields = {name: getattr(request, name) for name in request.__dataclass_fields__}
     return GenerationRequest(**{**fields, **changes})
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    opened = Database(tmp_path / "calls.db")
-    migrate(opened)
-    yield opened
-    opened.close()
 
 
 class Backend:

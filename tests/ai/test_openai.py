@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +23,6 @@ from moviemind_lite.core.errors import (
 )
 from moviemind_lite.store.calls import CallRecord
 from moviemind_lite.store.db import Database
-from moviemind_lite.store.migrations import migrate
 
 from .conftest import API_KEY, openai_settings
 from .openai_server import FakeOpenAI, Reply
@@ -42,14 +39,6 @@ TEXT = (
     "The Matrix follows a hacker who learns that the world he knows is a simulation, "
     "and joins a small band of rebels fighting the machines that built it."
 )
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    opened = Database(tmp_path / "calls.db")
-    migrate(opened)
-    yield opened
-    opened.close()
 
 
 @pytest.fixture
