@@ -130,3 +130,15 @@ def write_batch(path: Path, distinct: int = 185, repeats: int = 10) -> Path:
     random.Random(4).shuffle(lines)
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def record_calls(app: App) -> None:
+    """Four AI calls: two a server reported tokens for, one mock call, one failed."""
+    app.calls.record(
+        "movie:a:en-US:default", ok=True, duration_ms=5, prompt_tokens=120, completion_tokens=80
+    )
+    app.calls.record(
+        "movie:b:en-US:default", ok=True, duration_ms=5, prompt_tokens=100, completion_tokens=60
+    )
+    app.calls.record("movie:c:en-US:default", ok=True, duration_ms=5)
+    app.calls.record("movie:d:en-US:default", ok=False, duration_ms=5)

@@ -15,8 +15,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from moviemind_lite.ai.generator import GenerationRequest, Generator
-from moviemind_lite.core.errors import CircuitOpen, TransientAIError
+from moviemind_lite.ai.base import GenerationRequest, Generator
+from moviemind_lite.core.errors import CircuitOpen, InvalidAIAnswer, TransientAIError
 from moviemind_lite.core.ids import after, now
 from moviemind_lite.store import breakers
 from moviemind_lite.store.db import Database
@@ -127,7 +127,12 @@ class CircuitBreaker:
 
 
 class GuardedGenerator:
-    """A generator behind a circuit breaker (the breaker sees transient failures only)."""
+    """A generator behind a circuit breaker.
+
+    The breaker counts transient failures of the server (timeouts, 5xx, 429):
+    an answer that came back but cannot be stored (``InvalidAIAnswer``) shows
+    a working server, and counts as a success.
+    """
 
     def __init__(self, inner: Generator, breaker: CircuitBreaker) -> None:
         self.inner = inner
@@ -143,6 +148,10 @@ class GuardedGenerator:
         was_clean = self.breaker.before_call()
         try:
             text = self.inner.generate(request)
+        except InvalidAIAnswer:
+            if not was_clean:
+                self.breaker.on_success()
+            raise
         except TransientAIError:
             self.breaker.on_failure()
             raise

@@ -12,8 +12,9 @@ from __future__ import annotations
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
+from moviemind_lite.ai.base import Generator
 from moviemind_lite.ai.breaker import CircuitBreaker, GuardedGenerator
-from moviemind_lite.ai.generator import Generator, make_generator
+from moviemind_lite.ai.generator import make_generator
 from moviemind_lite.app.catalog import Catalog
 from moviemind_lite.app.generation import Generation
 from moviemind_lite.app.home import open_database
@@ -82,7 +83,7 @@ def build_app(
         threshold=settings.ai.breaker_threshold,
         cooldown_ms=settings.ai.breaker_cooldown_ms,
     )
-    generator = GuardedGenerator(make_generator("mock", settings.ai, calls), breaker)
+    generator = GuardedGenerator(make_generator(settings.ai.backend, settings.ai, calls), breaker)
     job_store = JobStore(database, settings.jobs)
     strategies = Strategies(StrategyContext(database, settings.locks_dir, job_store, settings.jobs))
     environment = JobEnvironment(database, generator, KeyedFileLocks(settings.locks_dir), job_store)

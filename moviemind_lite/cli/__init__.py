@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from moviemind_lite import __version__
-from moviemind_lite.cli import catalog, entities, flags, jobs, lab, monitor, rollout, tui
+from moviemind_lite.cli import ai, catalog, entities, flags, jobs, lab, monitor, rollout, tui
 from moviemind_lite.cli.base import MovieMindGroup, Session
 
 __all__ = ["cli", "main"]
@@ -41,6 +41,7 @@ for command in (
     jobs.worker,
     monitor.stats,
     monitor.logs,
+    ai.ai_group,
     flags.flags,
     tui.tui,
     rollout.rollout,

@@ -25,7 +25,7 @@ def _ms(value: float | None) -> str:
 @click.option("--prometheus", is_flag=True, help="Print the Prometheus text exposition format.")
 @pass_session
 def stats(session: Session, as_json: bool, prometheus: bool) -> None:
-    """Jobs per minute, runtimes, wait times, queue depth and recent failures."""
+    """Jobs per minute, runtimes, wait times, queue depth, recent failures and AI usage."""
     from moviemind_lite.policy import stats as job_stats
 
     if as_json and prometheus:
@@ -52,6 +52,12 @@ def stats(session: Session, as_json: bool, prometheus: bool) -> None:
         ("runtime p50 / p95", f"{_ms(collected.runtime_p50_ms)} / {_ms(collected.runtime_p95_ms)}"),
         ("wait p50 / p95", f"{_ms(collected.wait_p50_ms)} / {_ms(collected.wait_p95_ms)}"),
         ("results", results or "-"),
+        ("AI calls", f"{collected.ai_calls.calls:,} ({collected.ai_calls.failed:,} failed)"),
+        (
+            "AI tokens",
+            f"{collected.ai_calls.prompt_tokens:,} prompt, "
+            f"{collected.ai_calls.completion_tokens:,} completion",
+        ),
         *((name.replace("_", " "), str(value)) for name, value in collected.extra.items()),
     ):
         table.add_row(label, value)

@@ -6,21 +6,68 @@ The home folder is ``--home`` if given, else ``MOVIEMIND_HOME``, else
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from moviemind_lite.core.domain import validate_locale
 from moviemind_lite.core.errors import InvalidInput, InvalidSetting
 
 DEFAULT_HOME = Path("data")
 
+# The generators MOVIEMIND_AI may name (the registry in ai/generator.py has one class for each).
+AI_BACKENDS: tuple[str, ...] = ("mock", "openai")
+DEFAULT_AI_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+MAX_AI_TIMEOUT_S = 600.0
+
+
+class Secret:
+    """A value never to be shown: ``repr`` and ``str`` mask it, :meth:`reveal` gives it.
+
+    Settings are printed, logged and compared; a key kept as a plain string
+    would end up in one of those sooner or later.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The value itself, for the one place that must send it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
 
 @dataclass(frozen=True)
 class AISettings:
-    """Knobs of the offline mock generator."""
+    """Which AI writes the texts, and its knobs.
 
+    ``backend`` names the generator: the offline ``mock`` (the default; the
+    latency, jitter, failure-rate and fault knobs are its own) or ``openai``,
+    any server speaking the OpenAI chat completions API at ``base_url``.
+    """
+
+    backend: str = "mock"
+    base_url: str = DEFAULT_AI_BASE_URL
+    # Sent to the server only; masked wherever the settings are shown.
+    api_key: Secret | None = None
+    timeout_s: float = 60.0
     latency_ms: float = 300.0
     jitter_ms: float = 100.0
     fail_rate: float = 0.0
@@ -104,7 +151,44 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         raise InvalidSetting(f"{name}={raw!r} is not a number") from None
 
 
+def _check_base_url(url: str) -> None:
+    """Refuse a base URL the generator could not use; never echo one that may hold a secret."""
+    name = "MOVIEMIND_AI_BASE_URL"
+    if any(char.isspace() or not char.isprintable() for char in url):
+        raise InvalidSetting(f"{name} holds spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is what validates it
+    except ValueError as error:
+        raise InvalidSetting(f"{name} is not a URL: {error}") from None
+    if parts.username is not None or parts.password is not None:
+        raise InvalidSetting(
+            f"{name} must not hold credentials: put the key in MOVIEMIND_AI_API_KEY"
+        )
+    if parts.query or parts.fragment:
+        raise InvalidSetting(f"{name} must not have a query or fragment (?... or #...)")
+    if parts.scheme not in ("http", "https"):
+        raise InvalidSetting(f"{name}={url!r} must start with http:// or https://")
+    if not parts.hostname:
+        raise InvalidSetting(f"{name}={url!r} names no host")
+
+
 def _check_ai(ai: AISettings) -> None:
+    if ai.backend not in AI_BACKENDS:
+        raise InvalidSetting(f"MOVIEMIND_AI={ai.backend!r} is not one of: {', '.join(AI_BACKENDS)}")
+    _check_base_url(ai.base_url)
+    if not math.isfinite(ai.timeout_s) or not 0 < ai.timeout_s <= MAX_AI_TIMEOUT_S:
+        raise InvalidSetting(
+            f"AI timeout must be > 0 and at most {MAX_AI_TIMEOUT_S:g} s, got {ai.timeout_s:g}"
+        )
+    if not ai.model.strip() or not ai.model.isprintable():
+        raise InvalidSetting(f"AI model name {ai.model!r} is blank or holds control characters")
+    if ai.api_key is not None:
+        key = ai.api_key.reveal()
+        if not key or any(char.isspace() or not char.isprintable() for char in key):
+            raise InvalidSetting(
+                "MOVIEMIND_AI_API_KEY is empty or holds spaces or control characters"
+            )
     if ai.latency_ms < 0:
         raise InvalidSetting(f"AI latency must be >= 0 ms, got {ai.latency_ms:g}")
     if ai.jitter_ms < 0:
@@ -149,12 +233,19 @@ def load_settings(home: str | Path | None = None, env: Mapping[str, str] | None 
     seed = _number(env, "MOVIEMIND_AI_SEED", 0)
     if seed != int(seed):
         raise InvalidSetting(f"MOVIEMIND_AI_SEED={seed:g} is not a whole number")
+    backend = (env.get("MOVIEMIND_AI") or AISettings.backend).strip().lower()
+    default_model = DEFAULT_OPENAI_MODEL if backend == "openai" else AISettings.model
+    key = (env.get("MOVIEMIND_AI_API_KEY") or "").strip()
     ai = AISettings(
+        backend=backend,
+        base_url=(env.get("MOVIEMIND_AI_BASE_URL") or DEFAULT_AI_BASE_URL).strip().rstrip("/"),
+        api_key=Secret(key) if key else None,
+        timeout_s=_number(env, "MOVIEMIND_AI_TIMEOUT_S", AISettings.timeout_s),
         latency_ms=_number(env, "MOVIEMIND_AI_LATENCY_MS", AISettings.latency_ms),
         jitter_ms=_number(env, "MOVIEMIND_AI_JITTER_MS", AISettings.jitter_ms),
         fail_rate=_number(env, "MOVIEMIND_AI_FAIL_RATE", AISettings.fail_rate),
         seed=int(seed),
-        model=env.get("MOVIEMIND_AI_MODEL", AISettings.model) or AISettings.model,
+        model=(env.get("MOVIEMIND_AI_MODEL") or default_model).strip(),
         breaker_threshold=int(
             _number(env, "MOVIEMIND_BREAKER_THRESHOLD", AISettings.breaker_threshold)
         ),

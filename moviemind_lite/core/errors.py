@@ -6,6 +6,7 @@
     │   ├── UnknownLocale
     │   ├── InvalidContextTag
     │   ├── InvalidSetting
+    │   ├── SuspectedInjection  a slug or catalog text that reads like instructions to the AI
     │   ├── InvalidCatalogFile  a catalog file that cannot be used as a whole
     │   ├── InvalidScope        a flag scope that is not kind:value
     │   ├── UnknownFlag
@@ -23,7 +24,11 @@
     │   └── StaleWrite          a lock holder whose lease ran out tried to write
     ├── CatalogReadOnly         a catalog write while catalog_read_only_mode is on; exit 1
     ├── AIError                 the generator failed
-    │   ├── TransientAIError    worth retrying
+    │   ├── TransientAIError    worth retrying; may carry the server's Retry-After
+    │   │   ├── AIUnavailable   timed out, unreachable, or a 5xx answer
+    │   │   ├── AIRateLimited   429: too many requests for now
+    │   │   └── InvalidAIAnswer an answer that cannot be stored (the breaker ignores it)
+    │   ├── AIRequestRefused    401/403/404 and the like: names the setting to fix
     │   └── CircuitOpen         the shared circuit breaker refuses AI calls for now
     └── DuplicateGeneration     a job met a row another job wrote first
 
@@ -56,6 +61,10 @@ class InvalidContextTag(InvalidInput):
 
 class InvalidSetting(InvalidInput):
     """A configuration value (option or environment variable) that is unusable."""
+
+
+class SuspectedInjection(InvalidInput):
+    """A slug or catalog text that reads like instructions to the AI; refused before any call."""
 
 
 class NotFound(MovieMindError):
@@ -104,7 +113,31 @@ class AIError(MovieMindError):
 
 
 class TransientAIError(AIError):
-    """An AI failure worth retrying (timeouts, rate limits, flaky upstream)."""
+    """An AI failure worth retrying (timeouts, rate limits, flaky upstream).
+
+    ``retry_after_ms``, when the server said how long to wait, is the least
+    time before the next attempt (the job's backoff applies if it is longer).
+    """
+
+    def __init__(self, message: str, retry_after_ms: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_ms = retry_after_ms
+
+
+class AIUnavailable(TransientAIError):
+    """The AI server timed out, could not be reached, or failed (5xx)."""
+
+
+class AIRateLimited(TransientAIError):
+    """The AI server answered 429: too many requests; ``retry_after_ms`` says for how long."""
+
+
+class InvalidAIAnswer(TransientAIError):
+    """An AI answer that is malformed, off-schema or fails validation; never stored."""
+
+
+class AIRequestRefused(AIError):
+    """The AI server refused the request for good (bad key, unknown model, wrong URL)."""
 
 
 class CircuitOpen(AIError):

@@ -29,8 +29,8 @@ from moviemind_lite.core.errors import StoreError
 from moviemind_lite.core.logs import listening_to_phases
 from moviemind_lite.core.model import FINISHED, Job
 from moviemind_lite.lab.drivers import Answers
-from moviemind_lite.lab.scratch import lab_settings
 from moviemind_lite.lab.scenario import Scenario
+from moviemind_lite.lab.scratch import lab_settings
 from moviemind_lite.lab.timeline import ENDED, KILLED, PhaseLog
 
 # (what, job id or pid, phase or status, time.monotonic())

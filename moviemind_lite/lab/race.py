@@ -26,6 +26,7 @@ from moviemind_lite.core.logs import listening_to_phases
 from moviemind_lite.lab.drivers import Answers, JobDriver, ThreadWorkers
 from moviemind_lite.lab.metrics import Aftermath, Metrics, RequestRecord, aftermath, measure
 from moviemind_lite.lab.processes import ProcessWorkers
+from moviemind_lite.lab.scenario import CONTEXT_TAG, LOCALE, Scenario
 from moviemind_lite.lab.scratch import (
     PhaseListener,
     RaceThreads,
@@ -34,7 +35,6 @@ from moviemind_lite.lab.scratch import (
     scratch_home,
     scratch_logging,
 )
-from moviemind_lite.lab.scenario import CONTEXT_TAG, LOCALE, Scenario
 from moviemind_lite.lab.timeline import QUEUED, PhaseLog, TimelineRow, draw_bar, timeline_rows
 from moviemind_lite.pipeline.strategies import STRATEGIES, strategy_factory
 from moviemind_lite.store.leases import STALE_WRITE

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 
-from moviemind_lite.ai.generator import KILLED as KILLED
-from moviemind_lite.ai.generator import PAUSED as PAUSED
+from moviemind_lite.ai.base import KILLED as KILLED
+from moviemind_lite.ai.base import PAUSED as PAUSED
 from moviemind_lite.pipeline.body import GENERATING as GENERATING
 from moviemind_lite.pipeline.body import LOCKED as LOCKED
 from moviemind_lite.pipeline.body import PERSISTING as PERSISTING

@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from moviemind_lite.ai.generator import GenerationRequest, Generator, guess_facts
+from moviemind_lite.ai.base import GenerationRequest, Generator, guess_facts
 from moviemind_lite.core.domain import KINDS, EntityKind
 from moviemind_lite.core.errors import DuplicateGeneration, UniqueViolation
 from moviemind_lite.core.ids import key_id

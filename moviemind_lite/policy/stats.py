@@ -1,7 +1,8 @@
 """Queue and job statistics, and their Prometheus text exposition.
 
-Everything is computed from the ``jobs`` table, so the numbers cover jobs run
-by every process on the database (workers, in-process runs, the TUI).
+Everything is computed from the ``jobs`` and ``ai_calls`` tables, so the
+numbers cover jobs run by every process on the database (workers, in-process
+runs, the TUI).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from moviemind_lite.core.ids import format_timestamp
 from moviemind_lite.core.model import DONE
+from moviemind_lite.store.calls import CallRecord, CallUsage
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.jobs import count_by_status
 from moviemind_lite.store.stats import FailedJob, failed_since, finished_since, result_counts
@@ -41,6 +43,8 @@ class JobStats:
     queue: dict[str, int]
     results: dict[str, int]
     failed_last_hour: list[FailedJob] = field(default_factory=list)
+    # Every AI call ever made on this database, and the tokens servers reported for them.
+    ai_calls: CallUsage = field(default_factory=CallUsage)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -68,6 +72,7 @@ def collect(database: Database, now: datetime | None = None) -> JobStats:
         queue=count_by_status(database),
         results=result_counts(database),
         failed_last_hour=failed_since(database, hour_ago),
+        ai_calls=CallRecord(database).usage(),
     )
 
 
@@ -136,6 +141,22 @@ def prometheus_text(stats: JobStats) -> str:
         "Jobs that failed in the last hour.",
         [
             ("", len(stats.failed_last_hour)),
+        ],
+    )
+    usage = stats.ai_calls
+    metric(
+        "moviemind_ai_calls_total",
+        "counter",
+        "AI calls made, failed ones included.",
+        [('{outcome="ok"}', usage.calls - usage.failed), ('{outcome="failed"}', usage.failed)],
+    )
+    metric(
+        "moviemind_ai_tokens_total",
+        "counter",
+        "Tokens used by AI calls, as their servers reported them.",
+        [
+            ('{kind="prompt"}', usage.prompt_tokens),
+            ('{kind="completion"}', usage.completion_tokens),
         ],
     )
     for name, value in stats.extra.items():

@@ -111,7 +111,9 @@ class JobRunner:
             # Not the job's fault: put it back without burning an attempt.
             return self.jobs.defer(job, str(error), error.retry_at)
         except TransientAIError as error:
-            return self.jobs.fail(job, str(error), retryable=True)
+            return self.jobs.fail(
+                job, str(error), retryable=True, retry_after_ms=error.retry_after_ms
+            )
         except (DuplicateGeneration, StaleWrite, UniqueViolation) as error:
             return self.jobs.fail(job, str(error), retryable=False)
         except StoreError as error:

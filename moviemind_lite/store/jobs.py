@@ -253,8 +253,14 @@ class JobStore:
         log_transition(done, "Job done")
         return done
 
-    def fail(self, job: Job, error: str, *, retryable: bool) -> Job | None:
-        """Record a failed attempt: back to PENDING after a backoff, or FAILED for good."""
+    def fail(
+        self, job: Job, error: str, *, retryable: bool, retry_after_ms: float | None = None
+    ) -> Job | None:
+        """Record a failed attempt: back to PENDING after a backoff, or FAILED for good.
+
+        ``retry_after_ms`` (a server's Retry-After) is the least wait before the
+        next attempt: the longer of it and the backoff applies.
+        """
         stamp = now()
         with self.database.write() as tx:
             current = tx.execute(
@@ -266,7 +272,7 @@ class JobStore:
                 return None
             attempts = int(current["attempts"])
             if retryable and attempts < int(current["max_attempts"]):
-                backoff = self.settings.backoff_ms * 2 ** (attempts - 1)
+                backoff = max(self.settings.backoff_ms * 2 ** (attempts - 1), retry_after_ms or 0.0)
                 row = tx.execute(
                     "UPDATE jobs SET status = 'PENDING', error = ?, worker_id = NULL, "
                     "lease_until = NULL, run_after = ?, updated_at = ? WHERE id = ? RETURNING *",

@@ -348,3 +348,13 @@ def m008_job_baseline_locking(conn: sqlite3.Connection) -> None:
         "ALTER TABLE jobs ADD COLUMN baseline_locking INTEGER NOT NULL DEFAULT 0 "
         "CHECK (baseline_locking IN (0, 1))"
     )
+
+
+@migration
+def m009_ai_call_tokens(conn: sqlite3.Connection) -> None:
+    """Tokens each AI call used, as its server reported them (NULL: none reported, as the mock)."""
+    for column in ("prompt_tokens", "completion_tokens"):
+        conn.execute(
+            f"ALTER TABLE ai_calls ADD COLUMN {column} INTEGER "
+            f"CHECK ({column} IS NULL OR {column} >= 0)"
+        )

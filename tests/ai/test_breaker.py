@@ -1,4 +1,5 @@
-"""The AI circuit breaker, shared through SQLite by every thread and process."""
+"""The AI circuit breaker: shared through SQLite by every thread and process, and what it counts
+(a failing server, not an answer that came back unusable)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,18 @@ from pathlib import Path
 
 import pytest
 
+from moviemind_lite.ai.base import GenerationRequest
 from moviemind_lite.ai.breaker import CircuitBreaker, GuardedGenerator
-from moviemind_lite.ai.generator import GenerationRequest, MockGenerator
+from moviemind_lite.ai.mock import MockGenerator
 from moviemind_lite.app.wiring import App
 from moviemind_lite.core.config import Settings
-from moviemind_lite.core.errors import CircuitOpen, TransientAIError
+from moviemind_lite.core.errors import (
+    AIRateLimited,
+    AIUnavailable,
+    CircuitOpen,
+    InvalidAIAnswer,
+    TransientAIError,
+)
 from moviemind_lite.core.model import JobRequest
 
 REQUEST = GenerationRequest("movie", "alien-1979", "en-US", "default", {})
@@ -95,3 +103,56 @@ def test_breaker_is_shared_by_two_worker_processes(app: App, home: Path) -> None
     assert app.calls.total() <= 4 + 2 * 2  # threshold + what both processes had in flight
     pending = app.job_store.counts()["PENDING"]
     assert pending >= 60 - app.calls.total()  # deferred, not burned
+
+
+class Scripted:
+    """A generator that plays its outcomes in turn: texts are returned, errors raised."""
+
+    model = "scripted"
+
+    def __init__(self, *outcomes: str | Exception) -> None:
+        self.outcomes = list(outcomes)
+
+    def generate(self, request: GenerationRequest) -> str:
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+def scripted(app: App, *outcomes: str | Exception) -> tuple[CircuitBreaker, GuardedGenerator]:
+    breaker = CircuitBreaker(app.database, threshold=2, cooldown_ms=60_000)
+    return breaker, GuardedGenerator(Scripted(*outcomes), breaker)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [AIUnavailable("503"), AIRateLimited("429", retry_after_ms=1000), TransientAIError("flaky")],
+)
+def test_server_failures_open_the_breaker(app: App, failure: TransientAIError) -> None:
+    breaker, generator = scripted(app, failure, failure, "never reached")
+    for _ in range(2):
+        with pytest.raises(type(failure)):
+            generator.generate(REQUEST)
+    assert breaker.state().state == "open"
+    with pytest.raises(CircuitOpen):
+        generator.generate(REQUEST)
+
+
+def test_invalid_answers_never_open_the_breaker(app: App) -> None:
+    breaker, generator = scripted(app, *(InvalidAIAnswer("wrong language") for _ in range(5)))
+    for _ in range(5):
+        with pytest.raises(InvalidAIAnswer):
+            generator.generate(REQUEST)
+    assert (breaker.state().state, breaker.state().consecutive_failures) == ("closed", 0)
+
+
+def test_an_invalid_answer_shows_the_server_works_again(app: App) -> None:
+    breaker, generator = scripted(app, AIUnavailable("503"), InvalidAIAnswer("not JSON"), "text")
+    with pytest.raises(AIUnavailable):
+        generator.generate(REQUEST)
+    assert breaker.state().consecutive_failures == 1
+    with pytest.raises(InvalidAIAnswer):
+        generator.generate(REQUEST)
+    assert breaker.state().consecutive_failures == 0
+    assert generator.generate(REQUEST) == "text"

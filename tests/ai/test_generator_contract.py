@@ -1,35 +1,39 @@
 """The generator contract, written once and run on every entry of ``GENERATORS``.
 
-A generator is deterministic for a seed, writes about the facts it is given in
-the locale and context asked for, waits at least its configured latency, fails
-with ``TransientAIError`` exactly as often as its failure rate says, and writes
-every call (failed ones included) to the shared :class:`CallRecord`.
+A generator writes about the facts it is given in the locale and context asked
+for, takes its model name from the settings, raises ``TransientAIError`` when
+its upstream fails, and writes every call (failed ones included) to the shared
+:class:`CallRecord`, from any thread or process. Each generator gets there its
+own way, which its :class:`Backend` hides: the mock by its knobs, the openai
+generator against the loopback test server (its deterministic model writes
+with the mock's composer, from the prompt it receives).
+
+The mock's own promises (determinism for a seed, latency and jitter, its
+failure rate) are tested after the contract.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from moviemind_lite.ai.generator import (
-    GENERATORS,
-    CallRecord,
-    GenerationRequest,
-    Generator,
-    MockGenerator,
-    make_generator,
-)
-from moviemind_lite.core.config import AISettings
+from moviemind_lite.ai.base import GenerationRequest, Generator
+from moviemind_lite.ai.generator import GENERATORS, make_generator
+from moviemind_lite.ai.mock import MockGenerator
+from moviemind_lite.core.config import AI_BACKENDS, AISettings
 from moviemind_lite.core.domain import LOCALES
 from moviemind_lite.core.errors import InvalidInput, TransientAIError
+from moviemind_lite.store.calls import CallRecord
 from moviemind_lite.store.db import Database
-from moviemind_lite.store.migrations import migrate
+
+from .conftest import openai_settings
+from .openai_server import FakeOpenAI, Reply
 
 MakeGenerator = Callable[..., Generator]
 
@@ -68,41 +72,63 @@ def with_changes(request: GenerationRequest, **changes: Any) -> GenerationReques
     return GenerationRequest(**{**fields, **changes})
 
 
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    opened = Database(tmp_path / "calls.db")
-    migrate(opened)
-    yield opened
-    opened.close()
+class Backend:
+    """How to build one kind of generator for the contract: healthy, or always failing."""
+
+    def __init__(self, name: str, server: FakeOpenAI | None = None) -> None:
+        self.name = name
+        self.server = server
+
+    def settings(self, **knobs: Any) -> AISettings:
+        """Settings for a healthy generator that answers at once (``knobs`` on top)."""
+        if self.server is None:
+            return AISettings(**{"latency_ms": 0.0, "jitter_ms": 0.0, **knobs})
+        return openai_settings(self.server, **knobs)
+
+    def failing(self) -> AISettings:
+        """Settings under which every call fails in a way worth retrying."""
+        if self.server is None:
+            return self.settings(fail_rate=1.0)
+        self.server.always(Reply.error(503, "the model is overloaded"))
+        return self.settings()
+
+    def child_settings(self) -> dict[str, Any]:
+        """What a child process needs to build the same generator (plain data)."""
+        return {} if self.server is None else {"base_url": self.server.url}
 
 
 @pytest.fixture(params=sorted(GENERATORS))
-def generator_name(request: pytest.FixtureRequest) -> str:
-    """Each registered generator in turn."""
-    return str(request.param)
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """Each registered generator in turn (openai against a loopback test server)."""
+    name = str(request.param)
+    if name == "openai":
+        return Backend(name, request.getfixturevalue("openai_server"))
+    assert name == "mock", f"the contract does not know how to build {name!r} yet"
+    return Backend(name)
 
 
 @pytest.fixture
-def make(generator_name: str) -> MakeGenerator:
+def generator_name(backend: Backend) -> str:
+    """The name of the generator under test."""
+    return backend.name
+
+
+@pytest.fixture
+def make(backend: Backend) -> MakeGenerator:
     """Builds the generator under test from AI knobs (instant and reliable by default)."""
 
     def build(record: CallRecord | None = None, **knobs: Any) -> Generator:
-        settings = AISettings(**{"latency_ms": 0.0, "jitter_ms": 0.0, **knobs})
-        return make_generator(generator_name, settings, record)
+        return make_generator(backend.name, backend.settings(**knobs), record)
 
     return build
 
 
+def test_every_backend_the_settings_accept_is_registered() -> None:
+    assert sorted(AI_BACKENDS) == sorted(GENERATORS)
+
+
 def test_the_model_name_comes_from_the_settings(make: MakeGenerator) -> None:
     assert make(model="mock-7").model == "mock-7"
-
-
-def test_text_is_deterministic_for_a_seed(make: MakeGenerator) -> None:
-    requests = [with_changes(MATRIX, locale=locale) for locale in LOCALES] + [KEANU]
-    first, second = make(seed=11), make(seed=11)
-    assert [first.generate(r) for r in requests] == [second.generate(r) for r in requests]
-    other_seed = make(seed=12)
-    assert [first.generate(r) for r in requests] != [other_seed.generate(r) for r in requests]
 
 
 def test_text_depends_on_locale_context_and_facts(make: MakeGenerator) -> None:
@@ -141,20 +167,11 @@ def test_readable_text_in_every_locale(
     assert all(make().generate(with_changes(request_, locale=o)) != text for o in others)
 
 
-def test_a_call_waits_at_least_the_configured_latency(
-    make: MakeGenerator, database: Database
+def test_a_failing_upstream_raises_and_every_failed_call_is_recorded(
+    backend: Backend, database: Database
 ) -> None:
     record = CallRecord(database)
-    make(record, latency_ms=30.0).generate(MATRIX)
-    (duration,) = [row[0] for row in database.query("SELECT duration_ms FROM ai_calls")]
-    assert duration >= 30.0
-
-
-def test_fail_rate_one_always_raises_and_records_the_failed_calls(
-    make: MakeGenerator, database: Database
-) -> None:
-    record = CallRecord(database)
-    generator = make(record, fail_rate=1.0)
+    generator = make_generator(backend.name, backend.failing(), record)
     for _ in range(20):
         with pytest.raises(TransientAIError, match=MATRIX.key):
             generator.generate(MATRIX)
@@ -164,9 +181,9 @@ def test_fail_rate_one_always_raises_and_records_the_failed_calls(
     ] == [(0, 20)]
 
 
-def test_fail_rate_zero_never_raises(make: MakeGenerator, database: Database) -> None:
+def test_a_healthy_upstream_never_raises(make: MakeGenerator, database: Database) -> None:
     record = CallRecord(database)
-    generator = make(record, fail_rate=0.0)
+    generator = make(record)
     for _ in range(50):
         generator.generate(MATRIX)
     assert record.total() == 50
@@ -194,25 +211,28 @@ def test_calls_are_counted_per_key_across_threads(make: MakeGenerator, database:
 
 
 CHILD = """
-import sys
+import json, sys
 from pathlib import Path
-from moviemind_lite.ai.generator import CallRecord, GenerationRequest, make_generator
-from moviemind_lite.core.config import AISettings
+from moviemind_lite.ai.base import GenerationRequest
+from moviemind_lite.ai.generator import make_generator
+from moviemind_lite.store.calls import CallRecord
+from moviemind_lite.core.config import AISettings, Secret
 from moviemind_lite.store.db import Database
 
-name, path = sys.argv[1], Path(sys.argv[2])
-generator = make_generator(name, AISettings(latency_ms=0, jitter_ms=0), CallRecord(Database(path)))
+name, path, knobs = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
+key = Secret(knobs.pop("api_key")) if "api_key" in knobs else None
+settings = AISettings(backend=name, latency_ms=0, jitter_ms=0, api_key=key, **knobs)
+generator = make_generator(name, settings, CallRecord(Database(path)))
 for slug, times in (("alien-1979", 15), ("aliens-1986", 5)):
     for _ in range(times):
         generator.generate(GenerationRequest("movie", slug, "en-US", "default", {}))
 """
 
 
-def test_calls_are_counted_per_key_across_processes(
-    generator_name: str, database: Database
-) -> None:
+def test_calls_are_counted_per_key_across_processes(backend: Backend, database: Database) -> None:
+    knobs = json.dumps(backend.child_settings())
     children = [
-        subprocess.Popen([sys.executable, "-c", CHILD, generator_name, str(database.path)])
+        subprocess.Popen([sys.executable, "-c", CHILD, backend.name, str(database.path), knobs])
         for _ in range(2)
     ]
     assert [child.wait(timeout=30) for child in children] == [0, 0]
@@ -225,8 +245,43 @@ def test_calls_are_counted_per_key_across_processes(
 
 
 def test_unknown_generator_names_list_the_known_ones() -> None:
-    with pytest.raises(InvalidInput, match="unknown generator 'gpt-9'; expected one of: mock"):
+    with pytest.raises(
+        InvalidInput, match="unknown generator 'gpt-9'; expected one of: mock, openai"
+    ):
         make_generator("gpt-9", AISettings())
+
+
+# -- the mock's own promises ----------------------------------------------------------------
+
+
+def mock(**knobs: Any) -> MockGenerator:
+    return MockGenerator(AISettings(**{"latency_ms": 0.0, "jitter_ms": 0.0, **knobs}))
+
+
+def test_mock_text_is_deterministic_for_a_seed() -> None:
+    requests = [with_changes(MATRIX, locale=locale) for locale in LOCALES] + [KEANU]
+    first, second = mock(seed=11), mock(seed=11)
+    assert [first.generate(r) for r in requests] == [second.generate(r) for r in requests]
+    other_seed = mock(seed=12)
+    assert [first.generate(r) for r in requests] != [other_seed.generate(r) for r in requests]
+
+
+def test_a_mock_call_waits_at_least_the_configured_latency(database: Database) -> None:
+    MockGenerator(AISettings(latency_ms=30.0, jitter_ms=0), CallRecord(database)).generate(MATRIX)
+    (duration,) = [row[0] for row in database.query("SELECT duration_ms FROM ai_calls")]
+    assert duration >= 30.0
+
+
+def test_mock_fail_rate_one_always_raises_naming_the_rate(database: Database) -> None:
+    generator = MockGenerator(AISettings(latency_ms=0, jitter_ms=0, fail_rate=1.0))
+    with pytest.raises(TransientAIError, match=r"\(fail rate 1\)"):
+        generator.generate(MATRIX)
+
+
+def test_the_mock_reports_no_tokens(database: Database) -> None:
+    MockGenerator(AISettings(latency_ms=0, jitter_ms=0), CallRecord(database)).generate(MATRIX)
+    row = database.query_one("SELECT prompt_tokens, completion_tokens FROM ai_calls")
+    assert row is not None and tuple(row) == (None, None)
 
 
 # -- the mock's latency, measured through its injectable sleep (no real waiting) ----------

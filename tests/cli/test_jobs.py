@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from moviemind_lite.ai.generator import GenerationRequest, MockGenerator, guess_facts
+from moviemind_lite.ai.base import GenerationRequest, guess_facts
+from moviemind_lite.ai.mock import MockGenerator
 from moviemind_lite.app.wiring import build_app
 from moviemind_lite.core.config import load_settings
 from moviemind_lite.core.domain import KindName

@@ -11,7 +11,7 @@ from moviemind_lite.app.wiring import App
 from moviemind_lite.cli import cli
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.policy.stats import collect, prometheus_text
-from tests.helpers import insert_finished
+from tests.helpers import insert_finished, record_calls
 
 
 def test_prometheus_text_parses(app: App) -> None:
@@ -68,3 +68,24 @@ def test_logs_bad_job_id() -> None:
         2,
         "Error: 'x' is not a job id (expected a UUID such as 0199...)\n",
     )
+
+
+def test_ai_usage_in_every_stats_format(app: App) -> None:
+    record_calls(app)
+    as_json = json.loads(CliRunner().invoke(cli, ["stats", "--json"]).output)
+    assert as_json["ai_calls"] == {
+        "calls": 4,
+        "failed": 1,
+        "prompt_tokens": 220,
+        "completion_tokens": 140,
+    }
+    text = CliRunner().invoke(cli, ["stats"]).output
+    assert "AI calls" in text and "4 (1 failed)" in text
+    assert "220 prompt, 140 completion" in text
+    result = CliRunner().invoke(cli, ["stats", "--prometheus"])
+    families = {f.name: f for f in text_string_to_metric_families(result.output)}
+    assert families["moviemind_ai_tokens"].type == "counter"
+    tokens = {s.labels["kind"]: s.value for s in families["moviemind_ai_tokens"].samples}
+    assert tokens == {"prompt": 220, "completion": 140}
+    calls = {s.labels["outcome"]: s.value for s in families["moviemind_ai_calls"].samples}
+    assert calls == {"ok": 3, "failed": 1}

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,119 @@ def test_overriding_ai_knobs_is_validated(tmp_path: Path) -> None:
     assert settings.with_ai(latency_ms=0).ai.latency_ms == 0
     with pytest.raises(InvalidSetting):
         settings.with_ai(fail_rate=2.0)
+
+
+# -- which AI: the offline mock by default, or an OpenAI-compatible server ----------------
+
+KEY = "sk-test-0123456789abcdef"
+
+
+def test_the_offline_mock_is_the_default(tmp_path: Path) -> None:
+    ai = load_settings(tmp_path, {}).ai
+    assert (ai.backend, ai.model, ai.api_key, ai.timeout_s) == ("mock", "mock-1", None, 60.0)
+    assert ai.base_url == "https://api.openai.com/v1"
+
+
+def test_an_openai_compatible_server_from_the_environment(tmp_path: Path) -> None:
+    ai = load_settings(
+        tmp_path,
+        {
+            "MOVIEMIND_AI": "openai",
+            "MOVIEMIND_AI_BASE_URL": "http://localhost:11434/v1/",
+            "MOVIEMIND_AI_MODEL": "llama3.2",
+            "MOVIEMIND_AI_API_KEY": f"  {KEY}\n",
+            "MOVIEMIND_AI_TIMEOUT_S": "2.5",
+        },
+    ).ai
+    assert (ai.backend, ai.base_url, ai.model, ai.timeout_s) == (
+        "openai",
+        "http://localhost:11434/v1",
+        "llama3.2",
+        2.5,
+    )
+    assert ai.api_key is not None and ai.api_key.reveal() == KEY
+
+
+def test_openai_without_a_model_uses_a_small_default(tmp_path: Path) -> None:
+    assert load_settings(tmp_path, {"MOVIEMIND_AI": "OpenAI"}).ai.model == "gpt-4o-mini"
+
+
+def test_the_api_key_is_never_shown_by_the_settings(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, {"MOVIEMIND_AI": "openai", "MOVIEMIND_AI_API_KEY": KEY})
+    assert settings.ai.api_key is not None
+    shown = [repr(settings), str(settings), repr(settings.ai), f"{settings.ai.api_key}"]
+    shown.append(json.dumps(dataclasses.asdict(settings), default=str))
+    assert all(KEY not in text for text in shown)
+    assert "Secret('***')" in repr(settings.ai)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MOVIEMIND_AI": "gpt"}, "MOVIEMIND_AI='gpt' is not one of: mock, openai"),
+        (
+            {"MOVIEMIND_AI_BASE_URL": "localhost:11434/v1"},
+            "MOVIEMIND_AI_BASE_URL='localhost:11434/v1' must start with http:// or https://",
+        ),
+        (
+            {"MOVIEMIND_AI_BASE_URL": "http:///v1"},
+            "MOVIEMIND_AI_BASE_URL='http:///v1' names no host",
+        ),
+        (
+            {"MOVIEMIND_AI_BASE_URL": "http://host:99999/v1"},
+            "MOVIEMIND_AI_BASE_URL is not a URL: Port out of range 0-65535",
+        ),
+        ({"MOVIEMIND_AI_BASE_URL": "http://a host/v1"}, "MOVIEMIND_AI_BASE_URL holds spaces"),
+        ({"MOVIEMIND_AI_TIMEOUT_S": "soon"}, "MOVIEMIND_AI_TIMEOUT_S='soon' is not a number"),
+        ({"MOVIEMIND_AI_TIMEOUT_S": "0"}, "AI timeout must be > 0 and at most 600 s, got 0"),
+        ({"MOVIEMIND_AI_TIMEOUT_S": "-1"}, "AI timeout must be > 0 and at most 600 s, got -1"),
+        ({"MOVIEMIND_AI_TIMEOUT_S": "nan"}, "AI timeout must be > 0 and at most 600 s, got nan"),
+        ({"MOVIEMIND_AI_TIMEOUT_S": "inf"}, "AI timeout must be > 0 and at most 600 s, got inf"),
+        ({"MOVIEMIND_AI_TIMEOUT_S": "601"}, "AI timeout must be > 0 and at most 600 s, got 601"),
+        ({"MOVIEMIND_AI_MODEL": "llama\x1b"}, "AI model name 'llama\\x1b' is blank"),
+    ],
+)
+def test_bad_ai_settings_are_named(tmp_path: Path, env: dict[str, str], message: str) -> None:
+    with pytest.raises(InvalidSetting) as raised:
+        load_settings(tmp_path, env)
+    assert str(raised.value).startswith(message)
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"MOVIEMIND_AI_BASE_URL": f"https://user:{KEY}@api.example.com/v1"},
+            "MOVIEMIND_AI_BASE_URL must not hold credentials: put the key in MOVIEMIND_AI_API_KEY",
+        ),
+        (
+            {"MOVIEMIND_AI_BASE_URL": f"https://api.example.com/v1?api-key={KEY}"},
+            "MOVIEMIND_AI_BASE_URL must not have a query or fragment (?... or #...)",
+        ),
+        (
+            {"MOVIEMIND_AI_API_KEY": f"{KEY}\r\nX-Evil: 1"},
+            "MOVIEMIND_AI_API_KEY is empty or holds spaces or control characters",
+        ),
+        (
+            {"MOVIEMIND_AI_BASE_URL": f"https://user:{KEY}@api.example.com:99999/v1"},
+            "MOVIEMIND_AI_BASE_URL is not a URL: Port out of range 0-65535",
+        ),
+    ],
+)
+def test_a_refused_setting_never_echoes_a_secret(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(InvalidSetting) as raised:
+        load_settings(tmp_path, env)
+    assert str(raised.value) == message
+    assert KEY not in str(raised.value)
+
+
+def test_overriding_the_backend_is_validated(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, {})
+    assert settings.with_ai(backend="openai", timeout_s=1.5).ai.timeout_s == 1.5
+    with pytest.raises(InvalidSetting, match="MOVIEMIND_AI='claude' is not one of"):
+        settings.with_ai(backend="claude")
+    with pytest.raises(InvalidSetting, match="must start with http"):
+        settings.with_ai(base_url="file:///etc/passwd")

@@ -15,8 +15,8 @@ from moviemind_lite.app.wiring import build_app
 from moviemind_lite.core.config import load_settings
 from moviemind_lite.core.logs import ROOT_LOGGER, configure_logging, read_log
 from moviemind_lite.lab.race import Progress, RaceStopped, run_compare, run_race
-from moviemind_lite.lab.scratch import scratch_logging
 from moviemind_lite.lab.scenario import Arrival, Scenario
+from moviemind_lite.lab.scratch import scratch_logging
 from moviemind_lite.lab.teaching import run_lesson
 from moviemind_lite.lab.timeline import ENDED, QUEUED
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from moviemind_lite.ai.generator import GenerationRequest, MockGenerator
+from moviemind_lite.ai.base import GenerationRequest
+from moviemind_lite.ai.mock import MockGenerator
 from moviemind_lite.core.config import AISettings, JobSettings
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.core.logs import listening_to_phases

@@ -5,7 +5,7 @@ from __future__ import annotations
 from moviemind_lite.app.wiring import App
 from moviemind_lite.core.model import JobRequest
 from moviemind_lite.policy.stats import collect, percentile
-from tests.helpers import insert_finished
+from tests.helpers import insert_finished, record_calls
 
 
 def test_percentile_nearest_rank() -> None:
@@ -28,3 +28,16 @@ def test_stats_from_jobs(app: App) -> None:
     assert stats.runtime_p95_ms is not None and abs(stats.runtime_p95_ms - 300) < 2
     assert stats.results == {"created": 4}
     assert [(f.slug, f.error) for f in stats.failed_last_hour] == [("alien-1979", "boom")]
+
+
+def test_ai_calls_and_tokens_are_counted(app: App) -> None:
+    record_calls(app)
+    usage = collect(app.database).ai_calls
+    assert (usage.calls, usage.failed, usage.prompt_tokens, usage.completion_tokens) == (
+        4,
+        1,
+        220,
+        140,
+    )
+    rows = app.database.query("SELECT prompt_tokens, completion_tokens FROM ai_calls ORDER BY id")
+    assert [tuple(row) for row in rows][2:] == [(None, None), (None, None)]

@@ -273,3 +273,18 @@ def test_list_is_newest_first(database: Database) -> None:
     created = [jobs.create(request(f"m-{index}"), "two-level") for index in range(3)]
     assert _job_ids(jobs.list()) == _job_ids(created)[::-1]
     assert _job_ids(jobs.list(limit=1)) == [created[-1].id]
+
+
+@pytest.mark.parametrize(("retry_after_ms", "expected_ms"), [(30_000, 30_000), (100, 1000)])
+def test_a_servers_retry_after_is_the_least_wait_before_the_next_attempt(
+    database: Database, retry_after_ms: float, expected_ms: float
+) -> None:
+    jobs = make_store(database, backoff_ms=1000)
+    jobs.create(request(), "two-level")
+    claimed = jobs.claim_next("w1")
+    assert claimed is not None
+    retried = jobs.fail(claimed, "rate limited", retryable=True, retry_after_ms=retry_after_ms)
+    assert retried is not None and retried.status == PENDING
+    wait = parse_timestamp(retried.run_after) - parse_timestamp(retried.updated_at)
+    assert expected_ms <= wait.total_seconds() * 1000 < expected_ms + 500
+    assert jobs.claim_next("w1") is None  # not before the server said

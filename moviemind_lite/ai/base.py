@@ -1,0 +1,55 @@
+"""The generator seam: what a generator is asked, and what every generator promises.
+
+Every generator takes a :class:`GenerationRequest` and returns text, raising
+:class:`~moviemind_lite.core.errors.TransientAIError` when a retry may help.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from moviemind_lite.ai.mock_text import guess_movie_facts, guess_person_facts
+from moviemind_lite.core.domain import KindName
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What to write about: an entity's facts in one locale and context."""
+
+    kind: KindName
+    slug: str
+    locale: str
+    context_tag: str
+    facts: Mapping[str, Any]
+    # The job asking, for the log and the lab's timeline (None outside a job).
+    job_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The call key counted by :class:`CallRecord`."""
+        return f"{self.kind}:{self.slug}:{self.locale}:{self.context_tag}"
+
+
+def guess_facts(kind: KindName, slug: str) -> dict[str, Any]:
+    """Plausible facts for a slug the catalog does not know."""
+    return guess_movie_facts(slug) if kind == "movie" else guess_person_facts(slug)
+
+
+# The phases a holder struck by the mock's fault enters (the lab's timeline shows them).
+PAUSED = "paused"
+KILLED = "killed"
+
+
+class Generator(Protocol):
+    """Writes a description or bio; the one seam for every AI backend."""
+
+    @property
+    def model(self) -> str:
+        """The model name stored with each generated text."""
+        ...
+
+    def generate(self, request: GenerationRequest) -> str:
+        """The text for ``request``; raises ``TransientAIError`` on a retryable failure."""
+        ...
