@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from moviemind_lite.app.wiring import App
+from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.domain import EntityKind
 from moviemind_lite.core.ids import format_timestamp
 from moviemind_lite.core.model import JobRequest
@@ -134,11 +135,7 @@ def write_batch(path: Path, distinct: int = 185, repeats: int = 10) -> Path:
 
 def record_calls(app: App) -> None:
     """Four AI calls: two a server reported tokens for, one mock call, one failed."""
-    app.calls.record(
-        "movie:a:en-US:default", ok=True, duration_ms=5, prompt_tokens=120, completion_tokens=80
-    )
-    app.calls.record(
-        "movie:b:en-US:default", ok=True, duration_ms=5, prompt_tokens=100, completion_tokens=60
-    )
-    app.calls.record("movie:c:en-US:default", ok=True, duration_ms=5)
-    app.calls.record("movie:d:en-US:default", ok=False, duration_ms=5)
+    app.calls.record(AICall("movie:a:en-US:default", True, 5, 120, 80))
+    app.calls.record(AICall("movie:b:en-US:default", True, 5, 100, 60))
+    app.calls.record(AICall("movie:c:en-US:default", True, 5))
+    app.calls.record(AICall("movie:d:en-US:default", False, 5))

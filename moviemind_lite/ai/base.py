@@ -1,7 +1,10 @@
 """The generator seam: what a generator is asked, and what every generator promises.
 
-Every generator takes a :class:`GenerationRequest` and returns text, raising
+Every generator takes a :class:`GenerationRequest` and returns an
+:class:`Answer` (the text, and the call it cost), raising
 :class:`~moviemind_lite.core.errors.TransientAIError` when a retry may help.
+A generator writes nothing: the job that asked records the call (carried by
+the answer, or by the error) with the job's own writes.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from moviemind_lite.ai.mock_text import guess_movie_facts, guess_person_facts
+from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.domain import KindName
 
 
@@ -28,8 +32,16 @@ class GenerationRequest:
 
     @property
     def key(self) -> str:
-        """The call key counted by :class:`CallRecord`."""
+        """The call key the call record counts calls under."""
         return f"{self.kind}:{self.slug}:{self.locale}:{self.context_tag}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A generated text and the call that paid for it."""
+
+    text: str
+    call: AICall
 
 
 def guess_facts(kind: KindName, slug: str) -> dict[str, Any]:
@@ -50,6 +62,9 @@ class Generator(Protocol):
         """The model name stored with each generated text."""
         ...
 
-    def generate(self, request: GenerationRequest) -> str:
-        """The text for ``request``; raises ``TransientAIError`` on a retryable failure."""
+    def generate(self, request: GenerationRequest) -> Answer:
+        """The text for ``request`` and its call; ``TransientAIError`` when a retry may help.
+
+        An error raised after the call reached the AI carries that call.
+        """
         ...

@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from moviemind_lite.ai.base import GenerationRequest, Generator
+from moviemind_lite.ai.base import Answer, GenerationRequest, Generator
 from moviemind_lite.core.errors import CircuitOpen, InvalidAIAnswer, TransientAIError
 from moviemind_lite.core.ids import after, now
 from moviemind_lite.store import breakers
@@ -143,11 +143,11 @@ class GuardedGenerator:
         """The wrapped generator's model."""
         return self.inner.model
 
-    def generate(self, request: GenerationRequest) -> str:
+    def generate(self, request: GenerationRequest) -> Answer:
         """Ask the breaker, call the AI, tell the breaker how it went."""
         was_clean = self.breaker.before_call()
         try:
-            text = self.inner.generate(request)
+            answer = self.inner.generate(request)
         except InvalidAIAnswer:
             if not was_clean:
                 self.breaker.on_success()
@@ -159,4 +159,4 @@ class GuardedGenerator:
         # this call began (a failure racing this call is reset by the next one).
         if not was_clean:
             self.breaker.on_success()
-        return text
+        return answer

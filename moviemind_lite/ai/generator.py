@@ -13,14 +13,13 @@ from moviemind_lite.ai.mock import MockGenerator
 from moviemind_lite.ai.openai import OpenAIGenerator
 from moviemind_lite.core.config import AISettings
 from moviemind_lite.core.errors import InvalidInput
-from moviemind_lite.store.calls import CallRecord
 
-GeneratorFactory = Callable[[AISettings, CallRecord | None], Generator]
+GeneratorFactory = Callable[[AISettings], Generator]
 
 GENERATORS: dict[str, GeneratorFactory] = {"mock": MockGenerator, "openai": OpenAIGenerator}
 
 
-def make_generator(name: str, settings: AISettings, record: CallRecord | None = None) -> Generator:
+def make_generator(name: str, settings: AISettings) -> Generator:
     """The generator registered as ``name``; unknown names list the known ones."""
     try:
         factory = GENERATORS[name]
@@ -28,4 +27,4 @@ def make_generator(name: str, settings: AISettings, record: CallRecord | None = 
         raise InvalidInput(
             f"unknown generator {name!r}; expected one of: {', '.join(sorted(GENERATORS))}"
         ) from None
-    return factory(settings, record)
+    return factory(settings)

@@ -9,12 +9,12 @@ import threading
 import time
 from collections.abc import Callable
 
-from moviemind_lite.ai.base import KILLED, PAUSED, GenerationRequest, guess_facts
+from moviemind_lite.ai.base import KILLED, PAUSED, Answer, GenerationRequest, guess_facts
 from moviemind_lite.ai.mock_text import compose_movie_description, compose_person_bio
+from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.config import AISettings
 from moviemind_lite.core.errors import TransientAIError
 from moviemind_lite.core.logs import announce_phase
-from moviemind_lite.store.calls import CallRecord
 
 
 class MockGenerator:
@@ -31,14 +31,8 @@ class MockGenerator:
     text reaches the job, as a holder frozen or crashed before its write.
     """
 
-    def __init__(
-        self,
-        settings: AISettings,
-        record: CallRecord | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, settings: AISettings, sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
-        self.record = record
         self._sleep = sleep
         self._random = random.Random(f"{settings.seed}:{os.getpid()}")
         self._random_lock = threading.Lock()
@@ -48,7 +42,7 @@ class MockGenerator:
         """The model name stored with each text."""
         return self.settings.model
 
-    def generate(self, request: GenerationRequest) -> str:
+    def generate(self, request: GenerationRequest) -> Answer:
         """Wait like a remote model, maybe fail, then compose the text."""
         started = time.perf_counter()
         with self._random_lock:
@@ -58,14 +52,14 @@ class MockGenerator:
         if delay_ms > 0:
             self._sleep(delay_ms / 1000)
         if fails:
-            self._record(request, ok=False, started=started)
             rate = self.settings.fail_rate
-            raise TransientAIError(f"mock AI failed for {request.key} (fail rate {rate:g})")
-        text = self.compose(request)
-        self._record(request, ok=True, started=started)
+            raise TransientAIError(
+                f"mock AI failed for {request.key} (fail rate {rate:g})"
+            ).with_call(self._call(request, ok=False, started=started))
+        answer = Answer(self.compose(request), self._call(request, ok=True, started=started))
         if self.settings.holder_fault != "none" and self._first_to_finish():
             self._strike(request)
-        return text
+        return answer
 
     def _first_to_finish(self) -> bool:
         marker = self.settings.holder_marker
@@ -108,8 +102,5 @@ class MockGenerator:
             seed=self.settings.seed,
         )
 
-    def _record(self, request: GenerationRequest, *, ok: bool, started: float) -> None:
-        if self.record is not None:
-            self.record.record(
-                request.key, ok=ok, duration_ms=(time.perf_counter() - started) * 1000
-            )
+    def _call(self, request: GenerationRequest, *, ok: bool, started: float) -> AICall:
+        return AICall(request.key, ok, (time.perf_counter() - started) * 1000)

@@ -20,8 +20,9 @@ runner and the circuit breaker already know::
     an answer that cannot be stored               InvalidAIAnswer     retried; breaker ignores it
     401, 403, 404, other 4xx, redirects           AIRequestRefused    the job fails at once
 
-Every call that reached the server is recorded with its duration and the
-tokens the server reported. The API key goes into one header and nowhere
+Every call that reached the server is reported (with the answer, or on the
+error) with its duration and the tokens the server reported, for the job to
+record. The API key goes into one header and nowhere
 else: server messages quoted in errors have it blotted out.
 """
 
@@ -43,13 +44,14 @@ from urllib3.exceptions import TimeoutError as HTTPTimeout
 
 from moviemind_lite import __version__
 from moviemind_lite.ai.answers import check_text, parse_answer
-from moviemind_lite.ai.base import GenerationRequest
+from moviemind_lite.ai.base import Answer, GenerationRequest
 from moviemind_lite.ai.prompts import (
     Prompt,
     build_prompt,
     prompt_facts,
     refuse_suspected_injection,
 )
+from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.config import AISettings
 from moviemind_lite.core.errors import (
     AIError,
@@ -59,7 +61,6 @@ from moviemind_lite.core.errors import (
     InvalidAIAnswer,
     TransientAIError,
 )
-from moviemind_lite.store.calls import CallRecord
 
 log = logging.getLogger("moviemind.ai")
 
@@ -120,9 +121,8 @@ class Usage:
 class OpenAIGenerator:
     """Writes texts with a model behind an OpenAI-compatible HTTP API."""
 
-    def __init__(self, settings: AISettings, record: CallRecord | None = None) -> None:
+    def __init__(self, settings: AISettings) -> None:
         self.settings = settings
-        self.record = record
         self._client: urllib3.PoolManager | None = None
         self._client_lock = threading.Lock()
 
@@ -167,7 +167,7 @@ class OpenAIGenerator:
 
     # -- writing a text ---------------------------------------------------------------
 
-    def generate(self, request: GenerationRequest) -> str:
+    def generate(self, request: GenerationRequest) -> Answer:
         """Ask the model for the text of ``request``; see the module docstring for failures."""
         refuse_suspected_injection(request.kind, request.slug, request.facts)
         prompt = build_prompt(request)
@@ -186,13 +186,12 @@ class OpenAIGenerator:
             usage = Usage.of(body)
             text = self._text(body, prompt, request)
         except TransientAIError as error:
-            self._ended(request, started, usage, status, error)
-            raise type(error)(f"{request.key}: {error}", error.retry_after_ms) from error
+            call = self._ended(request, started, usage, status, error)
+            retry = type(error)(f"{request.key}: {error}", error.retry_after_ms)
+            raise retry.with_call(call) from error
         except AIError as error:
-            self._ended(request, started, usage, status, error)
-            raise
-        self._ended(request, started, usage, status, None)
-        return text
+            raise error.with_call(self._ended(request, started, usage, status, error)) from None
+        return Answer(text, self._ended(request, started, usage, status, None))
 
     def _text(self, body: Any, prompt: Prompt, request: GenerationRequest) -> str:
         choices = body.get("choices") if isinstance(body, dict) else None
@@ -323,7 +322,7 @@ class OpenAIGenerator:
         key = self.settings.api_key.reveal() if self.settings.api_key else None
         return text.replace(key, "***") if key else text
 
-    # -- the record -----------------------------------------------------------------------
+    # -- the call -------------------------------------------------------------------------
 
     def _ended(
         self,
@@ -332,16 +331,9 @@ class OpenAIGenerator:
         usage: Usage,
         status: int | None,
         error: AIError | None,
-    ) -> None:
+    ) -> AICall:
+        """The call, as the job will record it; logged here with what the server said."""
         duration_ms = (time.perf_counter() - started) * 1000
-        if self.record is not None:
-            self.record.record(
-                request.key,
-                ok=error is None,
-                duration_ms=duration_ms,
-                prompt_tokens=usage.prompt_tokens,
-                completion_tokens=usage.completion_tokens,
-            )
         fields = {
             "job_id": request.job_id,
             "key": request.key,
@@ -357,6 +349,9 @@ class OpenAIGenerator:
         else:
             fields |= {"error": str(error), "error_type": type(error).__name__}
             log.warning("AI call failed", extra={"fields": fields})
+        return AICall(
+            request.key, error is None, duration_ms, usage.prompt_tokens, usage.completion_tokens
+        )
 
 
 def _one_line(text: str, limit: int = 160) -> str:

@@ -215,10 +215,9 @@ class Generation:
         if job.status != DONE or job.result == IN_PROGRESS_ELSEWHERE:
             # Still running, or (setnx) ended because another holder has the key.
             return RequestOutcome(kind, "in_progress", job, None)
-        entity = catalog.find_entity(self.database, kind, job.slug)
+        entity, text = catalog.find_with_text(self.database, kind, job.slug, job.text_id)
         if entity is None:  # pragma: no cover - a DONE job always ends on a row
             raise EntityNotFound(f"no {kind.name} with slug {job.slug!r}")
-        text = catalog.find_text(self.database, kind, job.text_id) if job.text_id else None
         return RequestOutcome(
             kind, "done", job, EntityView(entity, job.locale, job.context_tag, text)
         )

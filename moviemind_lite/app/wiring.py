@@ -83,7 +83,7 @@ def build_app(
         threshold=settings.ai.breaker_threshold,
         cooldown_ms=settings.ai.breaker_cooldown_ms,
     )
-    generator = GuardedGenerator(make_generator(settings.ai.backend, settings.ai, calls), breaker)
+    generator = GuardedGenerator(make_generator(settings.ai.backend, settings.ai), breaker)
     job_store = JobStore(database, settings.jobs)
     strategies = Strategies(StrategyContext(database, settings.locks_dir, job_store, settings.jobs))
     environment = JobEnvironment(database, generator, KeyedFileLocks(settings.locks_dir), job_store)

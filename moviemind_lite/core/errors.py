@@ -38,6 +38,10 @@ them into exit codes or notifications.
 
 from __future__ import annotations
 
+from typing import Self
+
+from moviemind_lite.core.calls import AICall
+
 
 class MovieMindError(Exception):
     """Root of every error MovieMind Lite raises on purpose."""
@@ -109,7 +113,14 @@ class CatalogReadOnly(MovieMindError):
 
 
 class AIError(MovieMindError):
-    """The AI generator failed."""
+    """The AI generator failed; ``call`` is the call it made (``None``: it made none)."""
+
+    call: AICall | None = None
+
+    def with_call(self, call: AICall) -> Self:
+        """This error, carrying the call that failed (to be recorded by the job)."""
+        self.call = call
+        return self
 
 
 class TransientAIError(AIError):

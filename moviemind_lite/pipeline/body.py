@@ -19,9 +19,10 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from moviemind_lite.ai.base import GenerationRequest, Generator, guess_facts
+from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.domain import KINDS, EntityKind
-from moviemind_lite.core.errors import DuplicateGeneration, UniqueViolation
-from moviemind_lite.core.ids import key_id
+from moviemind_lite.core.errors import AIError, DuplicateGeneration, UniqueViolation
+from moviemind_lite.core.ids import key_id, new_id
 from moviemind_lite.core.logs import announce_phase
 from moviemind_lite.core.model import (
     ALTERNATIVE_APPENDED,
@@ -34,6 +35,7 @@ from moviemind_lite.core.model import (
 )
 from moviemind_lite.pipeline.locks import KeyedFileLocks
 from moviemind_lite.store import catalog
+from moviemind_lite.store.calls import record_call
 from moviemind_lite.store.db import Database, Tx
 from moviemind_lite.store.jobs import JobStore
 
@@ -82,6 +84,9 @@ class JobBody:
         # The entity as the look-up read it; facts do not change once stored.
         self._entity: Entity | None = None
         self._looked_up = False
+        # The AI call made and not yet recorded: recorded with the job's end,
+        # in the transaction that writes its rows (or by the runner's failure).
+        self.unrecorded_call: AICall | None = None
 
     def phase(self, name: str) -> None:
         """Announce the step this job enters (the lab's timeline, lock-wait totals)."""
@@ -97,14 +102,11 @@ class JobBody:
     def look_up(self) -> Found | None:
         """The stored entity and baseline text this job would produce, if they exist."""
         # Looked up afresh every time: a guard may call this again after waiting.
-        self._looked_up = False
-        entity = self.entity()
-        if entity is None:
-            return None
-        text = catalog.find_baseline(
-            self.env.database, self.kind, entity.id, self.job.locale, self.job.context_tag
+        entity, text = catalog.find_with_baseline(
+            self.env.database, self.kind, self.job.slug, self.job.locale, self.job.context_tag
         )
-        return Found(entity.id, text.id) if text is not None else None
+        self._entity, self._looked_up = entity, True
+        return Found(entity.id, text.id) if entity is not None and text is not None else None
 
     def facts(self) -> dict[str, Any]:
         """The entity's stored facts, or facts guessed from the slug."""
@@ -122,7 +124,13 @@ class JobBody:
             facts=facts if facts is not None else self.facts(),
             job_id=self.job.id,
         )
-        return self.env.generator.generate(request)
+        try:
+            answer = self.env.generator.generate(request)
+        except AIError as error:
+            self.unrecorded_call = error.call
+            raise
+        self.unrecorded_call = answer.call
+        return answer.text
 
     def persist(
         self,
@@ -169,6 +177,9 @@ class JobBody:
         One transaction fewer per job, and no moment where the text is stored
         but its job still looks unfinished.
         """
+        if self.unrecorded_call is not None:
+            record_call(conn, self.unrecorded_call)
+            self.unrecorded_call = None
         ended = self.env.jobs.complete_in(conn, self.job, outcome)
         return replace(outcome, ended_in_write=True, ended=ended)
 
@@ -183,16 +194,20 @@ class JobBody:
         kind, job = self.kind, self.job
         if guard is not None:
             guard(conn)
+        # The text's id is chosen first, so that a new entity points at it from its insert.
+        text_id, new_entity = new_id(), True
         try:
-            entity_id = catalog.insert_entity(conn, kind, job.slug, facts)
+            entity_id = catalog.insert_entity(conn, kind, job.slug, facts, baseline_id=text_id)
         except UniqueViolation as clash:
             if on_duplicate == "fail":
                 raise DuplicateGeneration(f"{job.slug}: {clash}") from clash
             existing = catalog.find_entity(conn, kind, job.slug)
             assert existing is not None  # the clash proves it exists
-            entity_id = existing.id
+            entity_id, new_entity = existing.id, False
         try:
-            text_id = self._insert_text(conn, entity_id, text, baseline=True)
+            self._insert_text(
+                conn, entity_id, text, baseline=True, text_id=text_id, new_entity=new_entity
+            )
         except UniqueViolation as clash:
             if on_duplicate == "fail":
                 raise DuplicateGeneration(f"{job.slug}: {clash}") from clash
@@ -277,7 +292,16 @@ class JobBody:
             result = ALTERNATIVE_APPENDED if baseline else CREATED
             return self._end(conn, JobOutcome(result, entity_id, text_id))
 
-    def _insert_text(self, conn: Tx, entity_id: str, text: str, *, baseline: bool) -> str:
+    def _insert_text(
+        self,
+        conn: Tx,
+        entity_id: str,
+        text: str,
+        *,
+        baseline: bool,
+        text_id: str | None = None,
+        new_entity: bool = False,
+    ) -> str:
         return catalog.insert_text(
             conn,
             self.kind,
@@ -289,6 +313,8 @@ class JobBody:
             ai_model=self.env.generator.model,
             job_id=self.job.id,
             baseline=baseline,
+            text_id=text_id,
+            new_entity=new_entity,
         )
 
     def stored_outcome(self) -> JobOutcome | None:

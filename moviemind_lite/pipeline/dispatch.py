@@ -36,12 +36,12 @@ class Dispatched:
 
 def stored(database: Database | Tx, request: JobRequest) -> Dispatched | None:
     """The stored entity and text ``request`` asks for, or ``None`` if either is missing."""
-    kind = KINDS[request.kind]
-    entity = catalog.find_entity(database, kind, request.slug)
-    if entity is None:
+    entity, text = catalog.find_with_baseline(
+        database, KINDS[request.kind], request.slug, request.locale, request.context_tag
+    )
+    if entity is None or text is None:
         return None
-    text = catalog.find_baseline(database, kind, entity.id, request.locale, request.context_tag)
-    return Dispatched("stored", entity=entity, text=text) if text is not None else None
+    return Dispatched("stored", entity=entity, text=text)
 
 
 def dispatch_request(
@@ -68,11 +68,8 @@ def dispatch_request(
         found = stored(tx, request)
         if found is not None:
             return found
-        dispatch = strategy.dispatch(tx, request)
-        job: Job | None = dispatch.job
-        if dispatch.created and claim_for is not None:
-            job = jobs.claim_in(tx, claim_for, dispatch.job.id) or dispatch.job
-    return Dispatched("created" if dispatch.created else "joined", job=job)
+        dispatch = strategy.dispatch(tx, request, claim_for)
+    return Dispatched("created" if dispatch.created else "joined", job=dispatch.job)
 
 
 def create_job(
@@ -88,7 +85,4 @@ def create_job(
     With ``claim_for``, the job is claimed for that worker in the same transaction.
     """
     with database.write() as tx:
-        job = jobs.insert(tx, request, strategy)
-        if claim_for is not None:
-            job = jobs.claim_in(tx, claim_for, job.id) or job
-    return job
+        return jobs.insert(tx, request, strategy, claimed_by=claim_for)

@@ -112,22 +112,27 @@ class JobRunner:
             return self.jobs.defer(job, str(error), error.retry_at)
         except TransientAIError as error:
             return self.jobs.fail(
-                job, str(error), retryable=True, retry_after_ms=error.retry_after_ms
+                job,
+                str(error),
+                retryable=True,
+                retry_after_ms=error.retry_after_ms,
+                call=body.unrecorded_call,
             )
         except (DuplicateGeneration, StaleWrite, UniqueViolation) as error:
-            return self.jobs.fail(job, str(error), retryable=False)
+            return self.jobs.fail(job, str(error), retryable=False, call=body.unrecorded_call)
         except StoreError as error:
-            return self.jobs.fail(job, str(error), retryable=True)
+            return self.jobs.fail(job, str(error), retryable=True, call=body.unrecorded_call)
         except MovieMindError as error:
-            return self.jobs.fail(job, str(error), retryable=False)
+            return self.jobs.fail(job, str(error), retryable=False, call=body.unrecorded_call)
         except Exception as error:
             log.exception("Job crashed", extra={"fields": {"job_id": job.id}})
-            return self.jobs.fail(job, f"{type(error).__name__}: {error}", retryable=False)
+            failure = f"{type(error).__name__}: {error}"
+            return self.jobs.fail(job, failure, retryable=False, call=body.unrecorded_call)
         finally:
             self.leases.drop(job)
         if outcome.ended_in_write:
             return outcome.ended
-        return self.jobs.complete(job, outcome)
+        return self.jobs.complete(job, outcome, body.unrecorded_call)
 
     def drive(
         self,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.ids import now
-from moviemind_lite.store.db import Database
+from moviemind_lite.store.db import Database, Tx
 
 
 @dataclass(frozen=True)
@@ -19,39 +20,34 @@ class CallUsage:
     completion_tokens: int = 0
 
 
+def record_call(tx: Tx, call: AICall) -> None:
+    """Write one AI call inside the caller's transaction (tokens: ``None`` when not reported)."""
+    tx.execute(
+        "INSERT INTO ai_calls (key, ok, duration_ms, pid, at, prompt_tokens, completion_tokens) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            call.key,
+            int(call.ok),
+            call.duration_ms,
+            os.getpid(),
+            now(),
+            call.prompt_tokens,
+            call.completion_tokens,
+        ),
+    )
+
+
 class CallRecord:
     """Every AI call, in SQLite so that all threads and processes share one count."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def record(
-        self,
-        key: str,
-        *,
-        ok: bool,
-        duration_ms: float,
-        prompt_tokens: int | None = None,
-        completion_tokens: int | None = None,
-    ) -> None:
-        """Write one call (its own transaction, or the caller's if one is open).
-
-        Token counts are the server's (``None`` when it reported none).
-        """
-        with self.database.write() as conn:
-            conn.execute(
-                "INSERT INTO ai_calls (key, ok, duration_ms, pid, at, prompt_tokens, "
-                "completion_tokens) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    key,
-                    int(ok),
-                    duration_ms,
-                    os.getpid(),
-                    now(),
-                    prompt_tokens,
-                    completion_tokens,
-                ),
-            )
+    def record(self, call: AICall) -> None:
+        """Write one call in a transaction of its own (a job records its calls with its
+        own writes, through :func:`record_call`)."""
+        with self.database.write() as tx:
+            record_call(tx, call)
 
     def counts(self) -> dict[str, int]:
         """Calls made per key, failed ones included (they are paid for too)."""

@@ -12,35 +12,89 @@ from moviemind_lite.core.model import Entity, Text
 from moviemind_lite.store import answer_cache
 from moviemind_lite.store.db import Database, Reader, Tx, read_one, translate
 
+_TEXT_COLUMNS = (
+    "id",
+    "locale",
+    "context_tag",
+    "text",
+    "origin",
+    "ai_model",
+    "version",
+    "is_baseline",
+    "job_id",
+    "created_at",
+    "updated_at",
+)
 
-def _entity(kind: EntityKind, row: sqlite3.Row) -> Entity:
-    facts = {field: row[field] for field in kind.fields}
+
+def _entity_columns(kind: EntityKind) -> tuple[str, ...]:
+    return ("id", "slug", *kind.fields, kind.baseline_column, "created_at")
+
+
+def _entity(kind: EntityKind, row: sqlite3.Row, prefix: str = "") -> Entity:
+    facts = {field: row[prefix + field] for field in kind.fields}
     if "genres" in facts:
         facts["genres"] = json.loads(facts["genres"])
     return Entity(
         kind=kind,
-        id=row["id"],
-        slug=row["slug"],
+        id=row[prefix + "id"],
+        slug=row[prefix + "slug"],
         facts=facts,
-        baseline_id=row[kind.baseline_column],
-        created_at=row["created_at"],
+        baseline_id=row[prefix + kind.baseline_column],
+        created_at=row[prefix + "created_at"],
     )
 
 
-def _text(row: sqlite3.Row) -> Text:
+def _text(row: sqlite3.Row, prefix: str = "") -> Text:
     return Text(
-        id=row["id"],
-        locale=row["locale"],
-        context_tag=row["context_tag"],
-        text=row["text"],
-        origin=row["origin"],
-        ai_model=row["ai_model"],
-        version=row["version"],
-        is_baseline=bool(row["is_baseline"]),
-        job_id=row["job_id"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        id=row[prefix + "id"],
+        locale=row[prefix + "locale"],
+        context_tag=row[prefix + "context_tag"],
+        text=row[prefix + "text"],
+        origin=row[prefix + "origin"],
+        ai_model=row[prefix + "ai_model"],
+        version=row[prefix + "version"],
+        is_baseline=bool(row[prefix + "is_baseline"]),
+        job_id=row[prefix + "job_id"],
+        created_at=row[prefix + "created_at"],
+        updated_at=row[prefix + "updated_at"],
     )
+
+
+def _joined_select(kind: EntityKind) -> str:
+    """``SELECT`` of an entity (columns ``e_*``) with one of its texts (``t_*``)."""
+    entity = ", ".join(f"e.{column} AS e_{column}" for column in _entity_columns(kind))
+    text = ", ".join(f"t.{column} AS t_{column}" for column in _TEXT_COLUMNS)
+    return f"SELECT {entity}, {text} FROM {kind.table} e LEFT JOIN {kind.text_table} t"
+
+
+def find_with_baseline(
+    db: Reader, kind: EntityKind, slug: str, locale: str, context_tag: str
+) -> tuple[Entity | None, Text | None]:
+    """The entity with ``slug`` and its baseline for ``locale`` and ``context_tag``, in one read."""
+    row = read_one(
+        db,
+        f"{_joined_select(kind)} ON t.{kind.entity_fk} = e.id AND t.locale = ? "
+        "AND t.context_tag = ? AND t.is_baseline = 1 WHERE e.slug = ?",
+        (locale, context_tag, slug),
+    )
+    if row is None:
+        return None, None
+    return _entity(kind, row, "e_"), _text(row, "t_") if row["t_id"] is not None else None
+
+
+def find_with_text(
+    db: Reader, kind: EntityKind, slug: str, text_id: str | None
+) -> tuple[Entity | None, Text | None]:
+    """The entity with ``slug`` and its text ``text_id`` (if it is one of its own), in one read."""
+    row = read_one(
+        db,
+        f"{_joined_select(kind)} ON t.{kind.entity_fk} = e.id AND t.id = ? WHERE e.slug = ?",
+        (text_id, slug),
+    )
+    if row is None:
+        return None, None
+    return _entity(kind, row, "e_"), _text(row, "t_") if row["t_id"] is not None else None
 
 
 def find_entity(db: Reader, kind: EntityKind, slug: str) -> Entity | None:
@@ -115,24 +169,33 @@ def list_texts(db: Database, kind: EntityKind, entity_id: str) -> list[Text]:
     return [_text(row) for row in rows]
 
 
-def insert_entity(conn: Tx, kind: EntityKind, slug: str, facts: dict[str, Any]) -> str:
+def insert_entity(
+    conn: Tx,
+    kind: EntityKind,
+    slug: str,
+    facts: dict[str, Any],
+    *,
+    baseline_id: str | None = None,
+) -> str:
     """Insert an entity and return its id; a taken slug raises ``UniqueViolation``.
 
     The insert is blind on purpose: the UNIQUE index, not a prior look-up,
     decides who wins, and the enclosing transaction stays usable after a
-    violation (SQLite undoes only the failed statement).
+    violation (SQLite undoes only the failed statement). ``baseline_id`` is
+    the id the entity's first baseline text will get (see :func:`insert_text`),
+    so the new row points at it without a second write.
     """
     values = {field: facts.get(field) for field in kind.fields}
     if "genres" in values:
         values["genres"] = json.dumps(list(values["genres"] or []))
     entity_id = new_id()
     stamp = now()
-    columns = ["id", "slug", *values, "created_at", "updated_at"]
+    columns = ["id", "slug", *values, kind.baseline_column, "created_at", "updated_at"]
     try:
         conn.execute(
             f"INSERT INTO {kind.table} ({', '.join(columns)}) "
             f"VALUES ({', '.join('?' for _ in columns)})",
-            (entity_id, slug, *values.values(), stamp, stamp),
+            (entity_id, slug, *values.values(), baseline_id, stamp, stamp),
         )
     except sqlite3.Error as error:
         raise translate(error) from error
@@ -151,14 +214,18 @@ def insert_text(
     ai_model: str | None,
     job_id: str | None,
     baseline: bool,
+    text_id: str | None = None,
+    new_entity: bool = False,
 ) -> str:
-    """Insert a description or bio and return its id.
+    """Insert a description or bio and return its id (``text_id``, or a new one).
 
     A baseline for a locale and context that already has one raises
     ``UniqueViolation`` (partial unique index). The entity's baseline pointer
-    is set the first time it gets a baseline.
+    is set the first time it gets a baseline, and its cached answers dropped;
+    an entity inserted in this transaction (``new_entity``) already points at
+    ``text_id`` and has nothing cached.
     """
-    text_id = new_id()
+    text_id = text_id or new_id()
     stamp = now()
     try:
         conn.execute(
@@ -181,7 +248,7 @@ def insert_text(
         )
     except sqlite3.Error as error:
         raise translate(error) from error
-    if baseline:
+    if baseline and not new_entity:
         conn.execute(
             f"UPDATE {kind.table} SET {kind.baseline_column} = ?, updated_at = ? "
             f"WHERE id = ? AND {kind.baseline_column} IS NULL",

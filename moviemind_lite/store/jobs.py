@@ -13,17 +13,20 @@ import re
 import time
 from typing import Any
 
+from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.config import JobSettings
 from moviemind_lite.core.errors import InvalidInput, JobNotFound
 from moviemind_lite.core.ids import after, elapsed_ms, new_id, now
 from moviemind_lite.core.model import (
     FAILED,
     IN_PROGRESS,
+    PENDING,
     STATUSES,
     Job,
     JobOutcome,
     JobRequest,
 )
+from moviemind_lite.store.calls import record_call
 from moviemind_lite.store.db import Database, Tx
 from moviemind_lite.store.slots import release_slot, slot_key
 
@@ -130,13 +133,22 @@ class JobStore:
         request: JobRequest,
         strategy: str,
         job_id: str | None = None,
+        *,
+        claimed_by: str | None = None,
     ) -> Job:
-        """Create a PENDING job inside the caller's transaction."""
+        """Create a job inside the caller's transaction: PENDING, or already claimed.
+
+        With ``claimed_by`` (a worker id) the job starts IN_PROGRESS on its
+        first attempt under that worker's lease, as if it had been claimed
+        at once: the requester that is about to run it saves a write.
+        """
         stamp = now()
+        claimed = claimed_by is not None
         row = tx.execute(
             "INSERT INTO jobs (id, kind, action, slug, locale, context_tag, baseline_locking, "
-            "strategy, status, attempts, max_attempts, run_after, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?, ?) RETURNING *",
+            "strategy, status, attempts, max_attempts, run_after, worker_id, lease_until, "
+            "started_at, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (
                 job_id or new_id(),
                 request.kind,
@@ -146,14 +158,21 @@ class JobStore:
                 request.context_tag,
                 int(request.baseline_locking),
                 strategy,
+                IN_PROGRESS if claimed else PENDING,
+                1 if claimed else 0,
                 self.settings.max_attempts,
                 stamp,
+                claimed_by,
+                after(self.settings.lease_ms) if claimed else None,
+                stamp if claimed else None,
                 stamp,
                 stamp,
             ),
         ).fetchone()
         job = Job.from_row(row)
-        log_transition(job, "Job queued", strategy=strategy)
+        log_transition(
+            job, "Job queued and claimed" if claimed else "Job queued", strategy=strategy
+        )
         return job
 
     def create(self, request: JobRequest, strategy: str) -> Job:
@@ -222,9 +241,14 @@ class JobStore:
             ).rowcount
         return changed == 1
 
-    def complete(self, job: Job, outcome: JobOutcome) -> Job | None:
-        """Mark DONE with the outcome and free the slot; ``None`` if the lease was lost."""
+    def complete(self, job: Job, outcome: JobOutcome, call: AICall | None = None) -> Job | None:
+        """Mark DONE with the outcome and free the slot; ``None`` if the lease was lost.
+
+        ``call``, an AI call the job paid for, is recorded in the same transaction.
+        """
         with self.database.write() as tx:
+            if call is not None:
+                record_call(tx, call)
             return self.complete_in(tx, job, outcome)
 
     def complete_in(self, tx: Tx, job: Job, outcome: JobOutcome) -> Job | None:
@@ -254,15 +278,24 @@ class JobStore:
         return done
 
     def fail(
-        self, job: Job, error: str, *, retryable: bool, retry_after_ms: float | None = None
+        self,
+        job: Job,
+        error: str,
+        *,
+        retryable: bool,
+        retry_after_ms: float | None = None,
+        call: AICall | None = None,
     ) -> Job | None:
         """Record a failed attempt: back to PENDING after a backoff, or FAILED for good.
 
         ``retry_after_ms`` (a server's Retry-After) is the least wait before the
-        next attempt: the longer of it and the backoff applies.
+        next attempt: the longer of it and the backoff applies. ``call``, the AI
+        call the attempt paid for, is recorded in the same transaction.
         """
         stamp = now()
         with self.database.write() as tx:
+            if call is not None:
+                record_call(tx, call)
             current = tx.execute(
                 "SELECT * FROM jobs WHERE id = ? AND worker_id = ? AND attempts = ? "
                 "AND status = 'IN_PROGRESS'",

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from moviemind_lite.ai.base import GenerationRequest
+from moviemind_lite.ai.base import Answer, GenerationRequest
 from moviemind_lite.ai.breaker import CircuitBreaker, GuardedGenerator
 from moviemind_lite.ai.mock import MockGenerator
 from moviemind_lite.app.wiring import App
+from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.errors import (
     AIRateLimited,
@@ -32,19 +33,20 @@ def guarded(
     settings: Settings, app: App, threshold: int = 3, cooldown_ms: float = 60_000
 ) -> tuple[CircuitBreaker, GuardedGenerator]:
     breaker = CircuitBreaker(app.database, threshold=threshold, cooldown_ms=cooldown_ms)
-    return breaker, GuardedGenerator(MockGenerator(settings.ai, app.calls), breaker)
+    return breaker, GuardedGenerator(MockGenerator(settings.ai), breaker)
 
 
 def test_breaker_opens_after_threshold_and_fails_fast(app: App, settings: Settings) -> None:
     breaker, generator = guarded(settings.with_ai(fail_rate=1.0), app)
     for _ in range(3):
-        with pytest.raises(TransientAIError):
+        with pytest.raises(TransientAIError) as failed:
             generator.generate(REQUEST)
+        assert failed.value.call is not None  # the call reached the AI
     assert breaker.state().state == "open"
     for _ in range(10):
-        with pytest.raises(CircuitOpen):
+        with pytest.raises(CircuitOpen) as refused:
             generator.generate(REQUEST)
-    assert app.calls.total() == 3
+        assert refused.value.call is None  # failed fast: no call was made
 
 
 def test_breaker_probes_once_after_cooldown_then_closes(app: App, settings: Settings) -> None:
@@ -58,8 +60,8 @@ def test_breaker_probes_once_after_cooldown_then_closes(app: App, settings: Sett
         failing.generate(REQUEST)
     assert breaker.state().state == "open" and breaker.state().opened_count == 2
     time.sleep(0.01)
-    healthy = GuardedGenerator(MockGenerator(settings.ai, app.calls), breaker)
-    assert "Alien" in healthy.generate(REQUEST)
+    healthy = GuardedGenerator(MockGenerator(settings.ai), breaker)
+    assert "Alien" in healthy.generate(REQUEST).text
     assert breaker.state().state == "closed"
     assert breaker.state().consecutive_failures == 0
 
@@ -113,11 +115,11 @@ class Scripted:
     def __init__(self, *outcomes: str | Exception) -> None:
         self.outcomes = list(outcomes)
 
-    def generate(self, request: GenerationRequest) -> str:
+    def generate(self, request: GenerationRequest) -> Answer:
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
-        return outcome
+        return Answer(outcome, AICall(request.key, True, 0.0))
 
 
 def scripted(app: App, *outcomes: str | Exception) -> tuple[CircuitBreaker, GuardedGenerator]:
@@ -155,4 +157,4 @@ def test_an_invalid_answer_shows_the_server_works_again(app: App) -> None:
     with pytest.raises(InvalidAIAnswer):
         generator.generate(REQUEST)
     assert breaker.state().consecutive_failures == 0
-    assert generator.generate(REQUEST) == "text"
+    assert generator.generate(REQUEST).text == "text"

@@ -2,11 +2,11 @@
 
 A generator writes about the facts it is given in the locale and context asked
 for, takes its model name from the settings, raises ``TransientAIError`` when
-its upstream fails, and writes every call (failed ones included) to the shared
-:class:`CallRecord`, from any thread or process. Each generator gets there its
-own way, which its :class:`Backend` hides: the mock by its knobs, the openai
-generator against the loopback test server (its deterministic model writes
-with the mock's composer, from the prompt it receives).
+its upstream fails, and reports every call it made (failed ones included: on
+the error) for the job to record; it writes nothing itself. Each generator gets
+there its own way, which its :class:`Backend` hides: the mock by its knobs, the
+openai generator against the loopback test server (its deterministic model
+writes with the mock's composer, from the prompt it receives).
 
 The mock's own promises (determinism for a seed, latency and jitter, its
 failure rate) are tested after the contract.
@@ -14,10 +14,8 @@ failure rate) are tested after the contract.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import threading
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -29,8 +27,6 @@ from moviemind_lite.ai.mock import MockGenerator
 from moviemind_lite.core.config import AI_BACKENDS, AISettings
 from moviemind_lite.core.domain import LOCALES
 from moviemind_lite.core.errors import InvalidInput, TransientAIError
-from moviemind_lite.store.calls import CallRecord
-from moviemind_lite.store.db import Database
 
 from .conftest import openai_settings
 from .openai_server import FakeOpenAI, Reply
@@ -117,8 +113,8 @@ def generator_name(backend: Backend) -> str:
 def make(backend: Backend) -> MakeGenerator:
     """Builds the generator under test from AI knobs (instant and reliable by default)."""
 
-    def build(record: CallRecord | None = None, **knobs: Any) -> Generator:
-        return make_generator(backend.name, backend.settings(**knobs), record)
+    def build(**knobs: Any) -> Generator:
+        return make_generator(backend.name, backend.settings(**knobs))
 
     return build
 
@@ -133,20 +129,23 @@ def test_the_model_name_comes_from_the_settings(make: MakeGenerator) -> None:
 
 def test_text_depends_on_locale_context_and_facts(make: MakeGenerator) -> None:
     generator = make()
-    base = generator.generate(MATRIX)
-    assert generator.generate(with_changes(MATRIX, locale="de-DE")) != base
-    assert generator.generate(with_changes(MATRIX, context_tag="humorous")) != base
+    base = generator.generate(MATRIX).text
+    assert generator.generate(with_changes(MATRIX, locale="de-DE")).text != base
+    assert generator.generate(with_changes(MATRIX, context_tag="humorous")).text != base
     renamed = generator.generate(
         with_changes(MATRIX, facts={**MATRIX.facts, "title": "The Animatrix"})
-    )
+    ).text
     assert renamed != base and "The Animatrix" in renamed
-    assert generator.generate(KEANU) != generator.generate(
-        with_changes(KEANU, facts={**KEANU.facts, "name": "Carrie-Anne Moss"})
+    assert (
+        generator.generate(KEANU).text
+        != generator.generate(
+            with_changes(KEANU, facts={**KEANU.facts, "name": "Carrie-Anne Moss"})
+        ).text
     )
 
 
 def test_facts_missing_from_the_request_are_guessed_from_the_slug(make: MakeGenerator) -> None:
-    text = make().generate(with_changes(MATRIX, slug="the-quiet-harbour-1987", facts={}))
+    text = make().generate(with_changes(MATRIX, slug="the-quiet-harbour-1987", facts={})).text
     assert "The Quiet Harbour" in text
 
 
@@ -155,7 +154,7 @@ def test_facts_missing_from_the_request_are_guessed_from_the_slug(make: MakeGene
 def test_readable_text_in_every_locale(
     make: MakeGenerator, locale: str, request_: GenerationRequest
 ) -> None:
-    text = make().generate(with_changes(request_, locale=locale))
+    text = make().generate(with_changes(request_, locale=locale)).text
     label = str(request_.facts.get("title") or request_.facts.get("name"))
     assert label.split()[-1] in text
     assert len(text) >= 80
@@ -164,84 +163,45 @@ def test_readable_text_in_every_locale(
     words = {word.strip('.,;:!?«»"“”()').lower() for word in text.split()}
     assert len(words & COMMON_WORDS[locale]) >= 2, f"{locale} text reads oddly: {text!r}"
     others = [other for other in LOCALES if other != locale]
-    assert all(make().generate(with_changes(request_, locale=o)) != text for o in others)
+    assert all(make().generate(with_changes(request_, locale=o)).text != text for o in others)
 
 
-def test_a_failing_upstream_raises_and_every_failed_call_is_recorded(
-    backend: Backend, database: Database
-) -> None:
-    record = CallRecord(database)
-    generator = make_generator(backend.name, backend.failing(), record)
+def test_a_failing_upstream_raises_and_reports_every_failed_call(backend: Backend) -> None:
+    generator = make_generator(backend.name, backend.failing())
     for _ in range(20):
-        with pytest.raises(TransientAIError, match=MATRIX.key):
+        with pytest.raises(TransientAIError, match=MATRIX.key) as failed:
             generator.generate(MATRIX)
-    assert record.counts() == {MATRIX.key: 20}
-    assert [
-        tuple(row) for row in database.query("SELECT ok, count(*) FROM ai_calls GROUP BY ok")
-    ] == [(0, 20)]
+        call = failed.value.call
+        assert call is not None and (call.key, call.ok) == (MATRIX.key, False)
+        assert call.duration_ms >= 0
 
 
-def test_a_healthy_upstream_never_raises(make: MakeGenerator, database: Database) -> None:
-    record = CallRecord(database)
-    generator = make(record)
-    for _ in range(50):
-        generator.generate(MATRIX)
-    assert record.total() == 50
-    assert database.query_one("SELECT min(ok) FROM ai_calls")[0] == 1  # type: ignore[index]
+def test_a_healthy_upstream_never_raises_and_reports_each_call(make: MakeGenerator) -> None:
+    generator = make()
+    calls = [generator.generate(MATRIX).call for _ in range(50)]
+    assert {(call.key, call.ok) for call in calls} == {(MATRIX.key, True)}
 
 
-def test_calls_are_counted_per_key_across_threads(make: MakeGenerator, database: Database) -> None:
-    record = CallRecord(database)
-    generator = make(record)
+def test_calls_are_reported_per_key_from_many_threads(make: MakeGenerator) -> None:
+    generator = make()
     requests = [with_changes(MATRIX, locale=locale) for locale in LOCALES[:4]]
     barrier = threading.Barrier(8)
+    reported: list[str] = []
+    lock = threading.Lock()
 
     def call(index: int) -> None:
         barrier.wait()
         for step in range(20):
-            generator.generate(requests[(index + step) % len(requests)])
+            answer = generator.generate(requests[(index + step) % len(requests)])
+            with lock:
+                reported.append(answer.call.key)
 
     threads = [threading.Thread(target=call, args=(index,)) for index in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert record.counts() == {request.key: 40 for request in requests}
-    assert record.total() == 160
-
-
-CHILD = """
-import json, sys
-from pathlib import Path
-from moviemind_lite.ai.base import GenerationRequest
-from moviemind_lite.ai.generator import make_generator
-from moviemind_lite.store.calls import CallRecord
-from moviemind_lite.core.config import AISettings, Secret
-from moviemind_lite.store.db import Database
-
-name, path, knobs = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
-key = Secret(knobs.pop("api_key")) if "api_key" in knobs else None
-settings = AISettings(backend=name, latency_ms=0, jitter_ms=0, api_key=key, **knobs)
-generator = make_generator(name, settings, CallRecord(Database(path)))
-for slug, times in (("alien-1979", 15), ("aliens-1986", 5)):
-    for _ in range(times):
-        generator.generate(GenerationRequest("movie", slug, "en-US", "default", {}))
-"""
-
-
-def test_calls_are_counted_per_key_across_processes(backend: Backend, database: Database) -> None:
-    knobs = json.dumps(backend.child_settings())
-    children = [
-        subprocess.Popen([sys.executable, "-c", CHILD, backend.name, str(database.path), knobs])
-        for _ in range(2)
-    ]
-    assert [child.wait(timeout=30) for child in children] == [0, 0]
-    assert CallRecord(database).counts() == {
-        "movie:alien-1979:en-US:default": 30,
-        "movie:aliens-1986:en-US:default": 10,
-    }
-    pids = {row[0] for row in database.query("SELECT DISTINCT pid FROM ai_calls")}
-    assert pids == {child.pid for child in children}
+    assert Counter(reported) == {request.key: 40 for request in requests}
 
 
 def test_unknown_generator_names_list_the_known_ones() -> None:
@@ -261,27 +221,27 @@ def mock(**knobs: Any) -> MockGenerator:
 def test_mock_text_is_deterministic_for_a_seed() -> None:
     requests = [with_changes(MATRIX, locale=locale) for locale in LOCALES] + [KEANU]
     first, second = mock(seed=11), mock(seed=11)
-    assert [first.generate(r) for r in requests] == [second.generate(r) for r in requests]
+    assert [first.generate(r).text for r in requests] == [second.generate(r).text for r in requests]
     other_seed = mock(seed=12)
-    assert [first.generate(r) for r in requests] != [other_seed.generate(r) for r in requests]
+    assert [first.generate(r).text for r in requests] != [
+        other_seed.generate(r).text for r in requests
+    ]
 
 
-def test_a_mock_call_waits_at_least_the_configured_latency(database: Database) -> None:
-    MockGenerator(AISettings(latency_ms=30.0, jitter_ms=0), CallRecord(database)).generate(MATRIX)
-    (duration,) = [row[0] for row in database.query("SELECT duration_ms FROM ai_calls")]
-    assert duration >= 30.0
+def test_a_mock_call_waits_at_least_the_configured_latency() -> None:
+    answer = MockGenerator(AISettings(latency_ms=30.0, jitter_ms=0)).generate(MATRIX)
+    assert answer.call.duration_ms >= 30.0
 
 
-def test_mock_fail_rate_one_always_raises_naming_the_rate(database: Database) -> None:
+def test_mock_fail_rate_one_always_raises_naming_the_rate() -> None:
     generator = MockGenerator(AISettings(latency_ms=0, jitter_ms=0, fail_rate=1.0))
     with pytest.raises(TransientAIError, match=r"\(fail rate 1\)"):
         generator.generate(MATRIX)
 
 
-def test_the_mock_reports_no_tokens(database: Database) -> None:
-    MockGenerator(AISettings(latency_ms=0, jitter_ms=0), CallRecord(database)).generate(MATRIX)
-    row = database.query_one("SELECT prompt_tokens, completion_tokens FROM ai_calls")
-    assert row is not None and tuple(row) == (None, None)
+def test_the_mock_reports_no_tokens() -> None:
+    call = MockGenerator(AISettings(latency_ms=0, jitter_ms=0)).generate(MATRIX).call
+    assert (call.prompt_tokens, call.completion_tokens) == (None, None)
 
 
 # -- the mock's latency, measured through its injectable sleep (no real waiting) ----------
@@ -319,12 +279,10 @@ def test_mock_with_no_latency_does_not_sleep() -> None:
     assert sleep.calls == []
 
 
-def test_mock_fails_only_after_waiting_like_a_slow_upstream(database: Database) -> None:
+def test_mock_fails_only_after_waiting_like_a_slow_upstream() -> None:
     sleep = RecordingSleep()
-    generator = MockGenerator(
-        AISettings(latency_ms=500, jitter_ms=0, fail_rate=1.0), CallRecord(database), sleep
-    )
-    with pytest.raises(TransientAIError, match="fail rate 1"):
+    generator = MockGenerator(AISettings(latency_ms=500, jitter_ms=0, fail_rate=1.0), sleep)
+    with pytest.raises(TransientAIError, match="fail rate 1") as failed:
         generator.generate(MATRIX)
     assert sleep.calls == [0.5]
-    assert CallRecord(database).counts() == {MATRIX.key: 1}
+    assert failed.value.call is not None and failed.value.call.key == MATRIX.key

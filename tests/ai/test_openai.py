@@ -15,6 +15,7 @@ from moviemind_lite.ai.base import GenerationRequest
 from moviemind_lite.ai.openai import OpenAIGenerator, parse_retry_after
 from moviemind_lite.ai.prompts import build_prompt
 from moviemind_lite.core.errors import (
+    AIError,
     AIRateLimited,
     AIRequestRefused,
     AIUnavailable,
@@ -46,10 +47,31 @@ def record(database: Database) -> CallRecord:
     return CallRecord(database)
 
 
-def generator(
-    server: FakeOpenAI, record: CallRecord | None = None, **changes: Any
-) -> OpenAIGenerator:
-    return OpenAIGenerator(openai_settings(server, **changes), record)
+class Recorded:
+    """The generator as a job uses it: the calls it reports are recorded, its text returned."""
+
+    def __init__(self, inner: OpenAIGenerator, record: CallRecord | None) -> None:
+        self.inner = inner
+        self.record = record
+
+    def generate(self, request: GenerationRequest) -> str:
+        """The answer's text; the call (answered or failed) goes to the record."""
+        try:
+            answer = self.inner.generate(request)
+        except AIError as error:
+            if self.record is not None and error.call is not None:
+                self.record.record(error.call)
+            raise
+        if self.record is not None:
+            self.record.record(answer.call)
+        return answer.text
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def generator(server: FakeOpenAI, record: CallRecord | None = None, **changes: Any) -> Recorded:
+    return Recorded(OpenAIGenerator(openai_settings(server, **changes)), record)
 
 
 def calls(database: Database) -> list[tuple[Any, ...]]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from moviemind_lite.ai.base import GenerationRequest
+from moviemind_lite.ai.base import Answer, GenerationRequest
 from moviemind_lite.ai.mock import MockGenerator
 from moviemind_lite.core.config import AISettings, JobSettings
 from moviemind_lite.core.domain import MOVIE
@@ -66,7 +66,7 @@ class GatedGenerator:
         """The mock's model."""
         return self.inner.model
 
-    def generate(self, request: GenerationRequest) -> str:
+    def generate(self, request: GenerationRequest) -> Answer:
         """Wait at the gate if this is one of the first ``hold`` calls, then generate."""
         with self._lock:
             self._calls += 1
@@ -172,7 +172,7 @@ def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
     settings = JobSettings(backoff_ms=0, setnx_lease_ms=60_000)
     jobs = JobStore(database, settings)
     calls = CallRecord(database)
-    generator = GatedGenerator(MockGenerator(AISettings(latency_ms=0, jitter_ms=0), calls))
+    generator = GatedGenerator(MockGenerator(AISettings(latency_ms=0, jitter_ms=0)))
     locks = KeyedFileLocks(tmp_path / "locks")
     strategies = Strategies(StrategyContext(database, tmp_path / "locks", jobs, settings))
     runner = JobRunner(JobEnvironment(database, generator, locks, jobs), strategies)
@@ -320,7 +320,7 @@ def test_racers_for_one_key_end_as_the_strategy_promises(rig: Rig) -> None:
 
 
 def test_a_failed_ai_call_is_paid_for_and_sends_the_job_back(rig: Rig) -> None:
-    rig.generator.inner = MockGenerator(AISettings(latency_ms=0, fail_rate=1.0), rig.calls)
+    rig.generator.inner = MockGenerator(AISettings(latency_ms=0, fail_rate=1.0))
     rig.generator.gate.set()
     ended = rig.run(rig.dispatch())
     assert ended is not None

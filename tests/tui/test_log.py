@@ -44,7 +44,7 @@ def test_shows_the_lines_of_one_job(open_app: AppFactory, settings: Settings) ->
         await pilot.press("slash", "enter")
         await wait_until(pilot, lambda: "Job done" in log_text(lines), "the job's lines")
         text = log_text(lines)
-        assert "Job queued" in text and "Job claimed" in text
+        assert "Job queued and claimed" in text
         assert second not in text
         assert f"job {first}" in plain(app.query_one("#log-status", Static))
 

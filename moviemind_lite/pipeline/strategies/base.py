@@ -47,8 +47,11 @@ class Strategy(Protocol):
         """A job already on its way for ``request``, found by reads alone (or ``None``)."""
         ...
 
-    def dispatch(self, tx: Tx, request: JobRequest) -> Dispatch:
-        """Turn a request into a job (a new one, or one already on its way)."""
+    def dispatch(self, tx: Tx, request: JobRequest, claim_for: str | None = None) -> Dispatch:
+        """Turn a request into a job (a new one, or one already on its way).
+
+        A new job is created claimed by ``claim_for`` (a worker id) when given.
+        """
         ...
 
     def execute(self, body: JobBody) -> JobOutcome:
@@ -71,6 +74,7 @@ class NewJobPerRequest:
         """Nothing to join: these strategies never share a job between requests."""
         return None
 
-    def dispatch(self, tx: Tx, request: JobRequest) -> Dispatch:
-        """A new PENDING job for every request."""
-        return Dispatch(self.context.jobs.insert(tx, request, self.name), created=True)
+    def dispatch(self, tx: Tx, request: JobRequest, claim_for: str | None = None) -> Dispatch:
+        """A new job for every request (claimed by ``claim_for`` when given)."""
+        job = self.context.jobs.insert(tx, request, self.name, claimed_by=claim_for)
+        return Dispatch(job, created=True)

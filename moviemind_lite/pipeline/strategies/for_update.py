@@ -8,7 +8,6 @@ key. Correct, and the lab shows what it costs.
 
 from __future__ import annotations
 
-from moviemind_lite.core.errors import AIError
 from moviemind_lite.core.model import JobOutcome
 from moviemind_lite.pipeline.body import LOCKED, WAITING, JobBody
 from moviemind_lite.pipeline.strategies.base import NewJobPerRequest
@@ -27,8 +26,9 @@ class ForUpdate(NewJobPerRequest):
             # Regenerating appends or updates under its own narrow lock and
             # never clashes; only the first write needs the control row.
             return body.run_checked()
-        failure: AIError | None = None
         body.phase(WAITING)
+        # A failed AI call rolls the control row back and leaves the call for
+        # the runner to record with the failed attempt.
         with self.context.database.write() as tx:
             lock_control_row(tx, f"for-update:{slot_key(body.job.request)}", body.job.id)
             body.phase(LOCKED)
@@ -38,12 +38,4 @@ class ForUpdate(NewJobPerRequest):
             if stored is not None:
                 return stored
             facts = body.facts()
-            try:
-                text = body.generate(facts)
-            except AIError as error:
-                # The call was recorded on this connection, inside this
-                # transaction: commit it (a failed call is paid for too), then fail.
-                failure = error
-            else:
-                return body.persist_in(tx, text, facts)
-        raise failure
+            return body.persist_in(tx, body.generate(facts), facts)

@@ -27,18 +27,19 @@ class TwoLevel:
         holder = slots.holder(self.context.database, slots.slot_key(request))
         return holder if holder is not None and holder.status not in FINISHED else None
 
-    def dispatch(self, tx: Tx, request: JobRequest) -> Dispatch:
+    def dispatch(self, tx: Tx, request: JobRequest, claim_for: str | None = None) -> Dispatch:
         """Take the key's slot with a new job, or hand back the job holding it."""
         jobs, ttl = self.context.jobs, self.context.settings.slot_ttl_ms
         key, job_id = slots.slot_key(request), new_id()
         holder_id = slots.acquire_slot(tx, key, job_id, ttl)
         if holder_id == job_id:
-            return Dispatch(jobs.insert(tx, request, self.name, job_id), created=True)
+            job = jobs.insert(tx, request, self.name, job_id, claimed_by=claim_for)
+            return Dispatch(job, created=True)
         holder = jobs.find_in(tx, holder_id)
         if holder is not None and holder.status not in FINISHED:
             return Dispatch(holder, created=False)
         # The holder ended without releasing (its process died): start afresh.
-        fresh = jobs.insert(tx, request, self.name)
+        fresh = jobs.insert(tx, request, self.name, claimed_by=claim_for)
         slots.take_over_slot(tx, key, fresh.id, ttl)
         return Dispatch(fresh, created=True)
 

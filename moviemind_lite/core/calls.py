@@ -1,0 +1,21 @@
+"""What one AI call costs, as the job that made it records it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AICall:
+    """One call to the AI as it is recorded: paid for whether or not it worked.
+
+    Generators report their calls (with the answer, or on the error they
+    raise); the job that made the call records it in the transaction that
+    ends or sends back the job, so a call costs no transaction of its own.
+    """
+
+    key: str
+    ok: bool
+    duration_ms: float
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
