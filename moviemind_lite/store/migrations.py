@@ -348,3 +348,21 @@ def m008_job_baseline_locking(conn: sqlite3.Connection) -> None:
         "ALTER TABLE jobs ADD COLUMN baseline_locking INTEGER NOT NULL DEFAULT 0 "
         "CHECK (baseline_locking IN (0, 1))"
     )
+
+
+@migration
+def m009_api_keys(conn: sqlite3.Connection) -> None:
+    """API keys of the HTTP API: a hash of each secret, never the secret itself."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            prefix TEXT NOT NULL,
+            secret_sha256 TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        """,
+    )
