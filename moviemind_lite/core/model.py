@@ -154,6 +154,7 @@ class Entity:
     facts: dict[str, Any]
     baseline_id: str | None
     created_at: str
+    updated_at: str | None = None
 
     @property
     def label(self) -> str:
