@@ -57,3 +57,14 @@ def test_overriding_ai_knobs_is_validated(tmp_path: Path) -> None:
     assert settings.with_ai(latency_ms=0).ai.latency_ms == 0
     with pytest.raises(InvalidSetting):
         settings.with_ai(fail_rate=2.0)
+
+
+def test_admin_token_from_environment(tmp_path: Path) -> None:
+    assert load_settings(tmp_path, {}).admin_token is None
+    token = "s3cret-admin-token-0123"
+    settings = load_settings(tmp_path, {"MOVIEMIND_ADMIN_TOKEN": token})
+    assert settings.admin_token == token
+    assert token not in repr(settings)
+    for bad in ("short", "has a space in the token", "tøken-with-non-ascii-chars"):
+        with pytest.raises(InvalidSetting, match="MOVIEMIND_ADMIN_TOKEN"):
+            load_settings(tmp_path, {"MOVIEMIND_ADMIN_TOKEN": bad})
