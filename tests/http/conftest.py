@@ -10,7 +10,8 @@ validated against docs/openapi.json.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,25 +64,33 @@ def _check(response: httpx.Response) -> None:
     check_response(response)
 
 
-@pytest.fixture(scope="module", params=KINDS)
-def served(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def serving(
+    kind: str, home: Path, request: pytest.FixtureRequest, env: Mapping[str, str] | None = None
 ) -> Iterator[Served]:
-    home = tmp_path_factory.mktemp(f"served-{request.param}")
-    app = open_app(home)
+    """Serve ``home`` in-process or live (``--no-jobs``), with ``env`` added to the settings."""
+    app = open_app(home, env)
     key = app.api_keys.create("tests").secret
     try:
-        if request.param == "inprocess":
-            with TestClient(
-                create_app(app, run_jobs=False), base_url="http://testserver"
-            ) as client:
-                yield Served("inprocess", _validating(client), app, home, key)
+        if kind == "inprocess":
+            asgi = create_app(app, run_jobs=False)
+            with TestClient(asgi, base_url="http://testserver") as client:
+                yield Served(kind, _validating(client), app, home, key)
         else:
-            with live_server(home, "--no-jobs") as server:
+            with live_server(home, "--no-jobs", env=env) as server:
                 failed_before = request.session.testsfailed
                 with httpx.Client(base_url=server.url, timeout=30) as client:
-                    yield Served("live", _validating(client), app, home, key)
+                    yield Served(kind, _validating(client), app, home, key)
                 if request.session.testsfailed > failed_before:
                     print(f"--- live server output ({server.log_path}) ---\n{server.log_tail()}")
     finally:
         app.close()
+
+
+@pytest.fixture(scope="module", params=KINDS)
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """A server in the ``local`` environment (admin endpoints open), holding its jobs."""
+    with serving(request.param, tmp_path_factory.mktemp(f"served-{request.param}"), request) as it:
+        yield it
