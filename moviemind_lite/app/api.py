@@ -32,6 +32,7 @@ from moviemind_lite.core.model import Entity, Job, Text
 from moviemind_lite.core.slugs import SlugVerdict, score_slug
 from moviemind_lite.policy.flags import FlagService, FlagState
 from moviemind_lite.store import catalog
+from moviemind_lite.store.credits import Credit, credits_of
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.migrations import pending
 
@@ -59,6 +60,7 @@ class EntityPage:
     per_page: int
     text_counts: dict[str, int]
     baselines: dict[str, Text]
+    credits: dict[str, list[Credit]]
 
     @property
     def total_pages(self) -> int:
@@ -72,6 +74,7 @@ class StoredEntity:
 
     entity: Entity
     texts: list[Text]
+    credits: list[Credit]
 
     @property
     def baseline(self) -> Text | None:
@@ -170,6 +173,7 @@ class Api:
             per_page,
             catalog.count_texts(self.database, kind, ids),
             catalog.find_texts(self.database, kind, baseline_ids),
+            credits_of(self.database, kind.entity_fk, ids),
         )
 
     def stored(self, kind: EntityKind, slug: str) -> StoredEntity | None:
@@ -180,7 +184,8 @@ class Api:
         entity = catalog.find_entity(self.database, kind, slug)
         if entity is None:
             return None
-        return StoredEntity(entity, self.catalog.texts(entity))
+        credits = credits_of(self.database, kind.entity_fk, [entity.id]).get(entity.id, [])
+        return StoredEntity(entity, self.catalog.texts(entity), credits)
 
     # -- asking for texts -----------------------------------------------------------
 

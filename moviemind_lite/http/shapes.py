@@ -21,6 +21,7 @@ from moviemind_lite.core.domain import DEFAULT_CONTEXT, EntityKind
 from moviemind_lite.core.ids import now
 from moviemind_lite.core.model import DONE, FAILED, IN_PROGRESS, Entity, Job, Text
 from moviemind_lite.core.slugs import score_slug
+from moviemind_lite.store.credits import Credit
 
 API = "/api/v1"
 ENTITY_TYPES = {"movie": "MOVIE", "person": "PERSON"}
@@ -68,8 +69,61 @@ def entity_url(base: str, kind: EntityKind, slug: str) -> str:
     return f"{base}{API}/{kind.plural}/{slug}"
 
 
+def _credit_extras(credit: Credit) -> dict[str, Any]:
+    extras = {"character_name": credit.character_name, "billing_order": credit.billing_order}
+    return {name: value for name, value in extras.items() if value is not None}
+
+
+def people_of(base: str, credits: list[Credit]) -> tuple[list[Any], list[Any]]:
+    """A movie's ``people`` and ``_links.people``."""
+    people = [
+        {
+            "id": credit.person_id,
+            "name": credit.person_name,
+            "slug": credit.person_slug,
+            "role": credit.role,
+            "character_name": credit.character_name,
+        }
+        for credit in credits
+    ]
+    links = [
+        {
+            "href": f"{base}{API}/people/{credit.person_slug}",
+            "title": credit.person_name,
+            "role": credit.role,
+            **_credit_extras(credit),
+        }
+        for credit in credits
+    ]
+    return people, links
+
+
+def movies_of(base: str, credits: list[Credit]) -> tuple[list[Any], list[Any]]:
+    """A person's ``movies`` and ``_links.movies``."""
+    movies = [
+        {
+            "id": credit.movie_id,
+            "slug": credit.movie_slug,
+            "title": credit.movie_title,
+            "role": credit.role,
+            "character_name": credit.character_name,
+        }
+        for credit in credits
+    ]
+    links = [
+        {
+            "href": f"{base}{API}/movies/{credit.movie_slug}",
+            "title": credit.movie_title,
+            "role": credit.role,
+            **_credit_extras(credit),
+        }
+        for credit in credits
+    ]
+    return movies, links
+
+
 def entity_item(
-    base: str, entity: Entity, text_count: int, baseline: Text | None
+    base: str, entity: Entity, text_count: int, baseline: Text | None, credits: list[Credit]
 ) -> dict[str, Any]:
     """A movie or person as an item of its list (and the core of its show body)."""
     facts = entity.facts
@@ -77,6 +131,7 @@ def entity_item(
     stamps = {"created_at": entity.created_at, "updated_at": entity.updated_at}
     self_link = {"href": entity_url(base, kind, entity.slug)}
     if kind.name == "movie":
+        people, people_links = people_of(base, credits)
         return {
             "id": entity.id,
             "title": facts["title"],
@@ -88,7 +143,7 @@ def entity_item(
             **stamps,
             "descriptions_count": text_count,
             **({"default_description": text_brief(baseline)} if baseline else {}),
-            "people": [],
+            "people": people,
             "_links": {
                 "self": self_link,
                 "generate": {
@@ -98,9 +153,10 @@ def entity_item(
                     # entity_id as a slug, so the link works as sent.
                     "body": {"entity_type": "MOVIE", "entity_id": entity.slug},
                 },
-                "people": [],
+                "people": people_links,
             },
         }
+    movies, movie_links = movies_of(base, credits)
     return {
         "id": entity.id,
         "name": facts["name"],
@@ -110,9 +166,9 @@ def entity_item(
         "default_bio_id": entity.baseline_id,
         **stamps,
         "bios_count": text_count,
-        "movies": [],
+        "movies": movies,
         **({"default_bio": text_full(baseline)} if baseline else {}),
-        "_links": {"self": self_link, "movies": []},
+        "_links": {"self": self_link, "movies": movie_links},
     }
 
 
@@ -124,6 +180,7 @@ def page_body(base: str, page: EntityPage) -> dict[str, Any]:
             entity,
             page.text_counts.get(entity.id, 0),
             page.baselines.get(entity.baseline_id) if entity.baseline_id else None,
+            page.credits.get(entity.id, []),
         )
         for entity in page.entities
     ]
@@ -143,7 +200,7 @@ def page_body(base: str, page: EntityPage) -> dict[str, Any]:
 def show_body(base: str, stored: StoredEntity, selected: Text | None) -> dict[str, Any]:
     """``GET /movies/{slug}`` or ``/people/{slug}``: the item with every text."""
     kind = stored.entity.kind
-    body = entity_item(base, stored.entity, len(stored.texts), stored.baseline)
+    body = entity_item(base, stored.entity, len(stored.texts), stored.baseline, stored.credits)
     body["descriptions" if kind.name == "movie" else "bios"] = [
         text_full(text) for text in stored.texts
     ]

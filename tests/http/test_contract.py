@@ -59,6 +59,11 @@ def test_01_list_movies(served: Served) -> None:
         assert "descriptions" not in item
     assert body["pagination"]["current_page"] == 1
     assert body["pagination"]["per_page"] == 50
+    linked = [item for item in body["data"] if item["_links"]["people"]]
+    assert linked
+    for item in linked:
+        for link in item["_links"]["people"]:
+            assert f"{served.base}/api/v1/people/" in link["href"] and link["title"]
 
 
 def test_01_list_pages(served: Served) -> None:
@@ -98,6 +103,12 @@ def test_03_show_movie(served: Served) -> None:
     assert body["default_description"]["id"] == body["default_description_id"]
     assert {text["context_tag"] for text in body["descriptions"]} == {"DEFAULT"}
     assert {text["locale"] for text in body["descriptions"]} == {"en-US", "pl-PL"}
+    links = body["_links"]["people"]
+    assert links and all(link["href"].startswith(f"{served.base}/api/v1/people/") for link in links)
+    neo = next(person for person in body["people"] if person["slug"] == "keanu-reeves")
+    assert (neo["role"], neo["character_name"]) == ("actor", "Neo")
+    for link in links:  # every link leads somewhere
+        assert served.client.get(link["href"].removeprefix(served.base)).status_code in (200, 202)
 
 
 def test_03_stored_movie_without_text_is_200_and_never_generates(served: Served) -> None:
@@ -230,6 +241,12 @@ def test_14_show_person(served: Served) -> None:
     assert body["name"] == "Keanu Reeves" and body["bios_count"] == len(body["bios"]) == 2
     assert body["_links"]["self"]["href"] == f"{served.base}/api/v1/people/keanu-reeves"
     assert body["default_bio"]["id"] == body["default_bio_id"]
+    links = body["_links"]["movies"]
+    assert {link["href"] for link in links} >= {
+        f"{served.base}/api/v1/movies/{slug}"
+        for slug in ("the-matrix-1999", "speed-1994", "john-wick-2014")
+    }
+    assert {movie["title"] for movie in body["movies"]} >= {"The Matrix", "Speed", "John Wick"}
 
 
 def test_15_select_a_bio(served: Served) -> None:
