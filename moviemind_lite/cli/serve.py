@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from typing import Any
 
 import click
 
@@ -113,13 +114,37 @@ def serve(
         os.environ[_AI_VARIABLES[name]] = repr(value)
     import uvicorn
 
-    uvicorn.run(
-        "moviemind_lite.http.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        fd=fd,
-        workers=workers,
-        access_log=False,  # the JSON log has one line per request, with its ids
-        log_level="info",
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "workers": workers,
+        "access_log": False,  # the JSON log has one line per request, with its ids
+        "log_level": "info",
+    }
+    if fd is None:
+        uvicorn.run(APP_FACTORY, host=host, port=port, **options)
+    else:
+        serve_on_socket(socket.socket(fileno=fd), options)
+
+
+APP_FACTORY = "moviemind_lite.http.app:create_app"
+
+
+def serve_on_socket(listener: socket.socket, options: dict[str, Any]) -> None:
+    """Serve on a socket bound by the caller, as ``uvicorn.run`` does for its own.
+
+    uvicorn's ``fd=`` wraps the descriptor as a Unix socket whatever it is, so
+    asyncio never sets TCP_NODELAY on its connections and every response waits
+    out the client's delayed ACK (about 40 ms); ``socket.socket(fileno=...)``
+    reads the real family.
+    """
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(APP_FACTORY, **options)
+    if config.workers > 1:
+        Multiprocess(config, sockets=[listener]).run()
+        return
+    server = uvicorn.Server(config)
+    server.run(sockets=[listener])
+    if not server.started:
+        raise SystemExit(3)
