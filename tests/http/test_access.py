@@ -277,3 +277,18 @@ def test_the_served_document_is_docs_openapi_json(served: Served) -> None:
     response = served.client.get("/api/v1/openapi.json")
     assert response.json() == document()
     assert response.json()["openapi"].startswith("3.1")
+
+
+def test_read_only_catalog_serves_but_queues_nothing(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if served.kind == "live":
+        pytest.skip("MOVIEMIND_FLAG_* is read by the process that evaluates the flag")
+    monkeypatch.setenv("MOVIEMIND_FLAG_CATALOG_READ_ONLY_MODE", "on")
+    assert served.client.get("/api/v1/movies/the-matrix-1999").status_code == 200
+    refused = served.client.get(f"/api/v1/movies/read-only-{uuid.uuid4().hex[:6]}-2020")
+    assert refused.status_code == 503
+    assert refused.json()["error"] == "Service unavailable"
+    assert "read-only" in refused.json()["message"]
+    posted = served.generate({"entity_type": "MOVIE", "slug": "the-matrix-1999"})
+    assert posted.status_code == 503
