@@ -17,7 +17,7 @@ from moviemind_lite.app.api import (
     StoredEntity,
     job_failure,
 )
-from moviemind_lite.core.domain import DEFAULT_CONTEXT, EntityKind
+from moviemind_lite.core.domain import DEFAULT_CONTEXT, MOVIE, PERSON, EntityKind
 from moviemind_lite.core.ids import now
 from moviemind_lite.core.model import DONE, FAILED, IN_PROGRESS, Entity, Job, Text
 from moviemind_lite.core.slugs import score_slug
@@ -74,52 +74,43 @@ def _credit_extras(credit: Credit) -> dict[str, Any]:
     return {name: value for name, value in extras.items() if value is not None}
 
 
-def people_of(base: str, credits: list[Credit]) -> tuple[list[Any], list[Any]]:
-    """A movie's ``people`` and ``_links.people``."""
-    people = [
-        {
-            "id": credit.person_id,
-            "name": credit.person_name,
-            "slug": credit.person_slug,
-            "role": credit.role,
-            "character_name": credit.character_name,
-        }
-        for credit in credits
-    ]
-    links = [
-        {
-            "href": f"{base}{API}/people/{credit.person_slug}",
-            "title": credit.person_name,
-            "role": credit.role,
-            **_credit_extras(credit),
-        }
-        for credit in credits
-    ]
-    return people, links
-
-
-def movies_of(base: str, credits: list[Credit]) -> tuple[list[Any], list[Any]]:
-    """A person's ``movies`` and ``_links.movies``."""
-    movies = [
-        {
-            "id": credit.movie_id,
-            "slug": credit.movie_slug,
-            "title": credit.movie_title,
-            "role": credit.role,
-            "character_name": credit.character_name,
-        }
-        for credit in credits
-    ]
-    links = [
-        {
-            "href": f"{base}{API}/movies/{credit.movie_slug}",
-            "title": credit.movie_title,
-            "role": credit.role,
-            **_credit_extras(credit),
-        }
-        for credit in credits
-    ]
-    return movies, links
+def credited(base: str, credits: list[Credit], other: EntityKind) -> tuple[list[Any], list[Any]]:
+    """The entities at the other end of ``credits`` (a movie's people, a person's movies),
+    and the links to them."""
+    items, links = [], []
+    for credit in credits:
+        if other.name == "person":
+            entity_id, slug, label_key, label = (
+                credit.person_id,
+                credit.person_slug,
+                "name",
+                credit.person_name,
+            )
+        else:
+            entity_id, slug, label_key, label = (
+                credit.movie_id,
+                credit.movie_slug,
+                "title",
+                credit.movie_title,
+            )
+        items.append(
+            {
+                "id": entity_id,
+                label_key: label,
+                "slug": slug,
+                "role": credit.role,
+                "character_name": credit.character_name,
+            }
+        )
+        links.append(
+            {
+                "href": entity_url(base, other, slug),
+                "title": label,
+                "role": credit.role,
+                **_credit_extras(credit),
+            }
+        )
+    return items, links
 
 
 def entity_item(
@@ -131,7 +122,7 @@ def entity_item(
     stamps = {"created_at": entity.created_at, "updated_at": entity.updated_at}
     self_link = {"href": entity_url(base, kind, entity.slug)}
     if kind.name == "movie":
-        people, people_links = people_of(base, credits)
+        people, people_links = credited(base, credits, PERSON)
         return {
             "id": entity.id,
             "title": facts["title"],
@@ -156,7 +147,7 @@ def entity_item(
                 "people": people_links,
             },
         }
-    movies, movie_links = movies_of(base, credits)
+    movies, movie_links = credited(base, credits, MOVIE)
     return {
         "id": entity.id,
         "name": facts["name"],
