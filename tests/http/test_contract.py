@@ -28,13 +28,17 @@ def flag_off(served: Served, name: str) -> Iterator[None]:
         served.app.flags.clear(name)
 
 
-def a_person_without_bio(served: Served, taken: set[str] = set()) -> str:  # noqa: B006
-    """A sample person with no bio that no other test has used (the set remembers)."""
+_PEOPLE_TAKEN: set[tuple[str, str]] = set()
+
+
+def a_person_without_bio(served: Served) -> str:
+    """A sample person with no bio that no other test on this server has used."""
     people = served.client.get("/api/v1/people", params={"per_page": 100}).json()["data"]
     for person in people:
-        if person["bios_count"] == 0 and (served.kind, person["slug"]) not in taken:
-            taken.add((served.kind, person["slug"]))  # type: ignore[arg-type]
-            return str(person["slug"])
+        key = (served.kind, str(person["slug"]))
+        if person["bios_count"] == 0 and key not in _PEOPLE_TAKEN:
+            _PEOPLE_TAKEN.add(key)
+            return key[1]
     raise AssertionError("no person without a bio left")
 
 
