@@ -7,7 +7,13 @@ import pkgutil
 import subprocess
 import sys
 
-FRONT_ENDS = ("moviemind_lite.cli", "moviemind_lite.tui", "moviemind_lite.__main__")
+FRONT_ENDS = (
+    "moviemind_lite.cli",
+    "moviemind_lite.tui",
+    "moviemind_lite.http",
+    "moviemind_lite.__main__",
+)
+WEB_FRAMEWORKS = {"starlette", "uvicorn", "anyio", "httpx", "h11"}
 
 
 def core_modules() -> list[str]:
@@ -45,6 +51,14 @@ def test_core_imports_neither_click_nor_textual() -> None:
     assert "moviemind_lite" in loaded
     assert "click" not in loaded
     assert "textual" not in loaded
+    assert not loaded & WEB_FRAMEWORKS, loaded & WEB_FRAMEWORKS
+
+
+def test_the_http_front_end_is_the_only_one_loading_the_web_stack() -> None:
+    loaded = imported_after("import moviemind_lite.http.app")
+    assert {"starlette", "moviemind_lite"} <= loaded
+    assert "click" not in loaded and "textual" not in loaded
+    assert "uvicorn" not in loaded  # only `moviemind serve` needs the server
 
 
 def test_help_and_list_do_not_import_textual() -> None:
@@ -55,3 +69,4 @@ def test_help_and_list_do_not_import_textual() -> None:
         )
         assert "click" in loaded
         assert "textual" not in loaded, args
+        assert not loaded & WEB_FRAMEWORKS, (args, loaded & WEB_FRAMEWORKS)

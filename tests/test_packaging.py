@@ -31,6 +31,8 @@ def test_wheel_carries_the_sample_catalog_and_runs_elsewhere(tmp_path: Path) -> 
     unpacked = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:
         assert "moviemind_lite/sample_catalog.json" in archive.namelist()
+        assert "moviemind_lite/sample_credits.json" in archive.namelist()
+        assert "moviemind_lite/http/openapi.json" in archive.namelist()
         assert any(name.endswith("entry_points.txt") for name in archive.namelist())
         archive.extractall(unpacked)
     elsewhere = tmp_path / "elsewhere"

@@ -124,10 +124,13 @@ class Generation:
         context_tag: str = DEFAULT_CONTEXT,
         wait: bool = True,
         timeout_s: float | None = None,
+        join_unfinished: bool = False,
     ) -> RequestOutcome:
         """A job that writes another text for an existing entity.
 
-        Every call is a new job: a user asking for another text gets one.
+        Every call is a new job: a user asking for another text gets one
+        (unless ``join_unfinished``: then a job for the same key still on its
+        way is joined, the HTTP API's rule).
         Whether it updates the baseline in place (flag
         ``ai_generation_baseline_locking`` for the slug) is decided here and
         kept with the job, whose baseline lock keeps concurrent rewrites whole.
@@ -140,14 +143,15 @@ class Generation:
         baseline_locking = self.flags.is_enabled(BASELINE_LOCKING_FLAG, f"slug:{slug}")
         action: Action = "regenerate"
         request = JobRequest(kind.name, slug, locale, context_tag, action, baseline_locking)
-        job = create_job(
+        dispatched = create_job(
             self.database,
             self.runner.jobs,
             request,
             self.settings.jobs.strategy,
             claim_for=self.runner.worker_id() if wait else None,
+            join_unfinished=join_unfinished,
         )
-        return self._follow(kind, Dispatched("created", job=job), wait, timeout_s)
+        return self._follow(kind, dispatched, wait, timeout_s)
 
     def drive(
         self,

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from moviemind_lite.ai.base import Generator
 from moviemind_lite.ai.breaker import CircuitBreaker, GuardedGenerator
 from moviemind_lite.ai.generator import make_generator
+from moviemind_lite.app.api import Api
+from moviemind_lite.app.api_keys import ApiKeys
 from moviemind_lite.app.catalog import Catalog
 from moviemind_lite.app.generation import Generation
 from moviemind_lite.app.home import open_database
@@ -36,8 +38,9 @@ class App:
     """The application: its use cases, and the pieces they share.
 
     Front ends call the use cases (``catalog``, ``generation``, ``jobs``,
-    ``flags``, ``rollouts``); the other fields are the shared pieces, there
-    for the lab's measurements and for tests.
+    ``flags``, ``rollouts``; the HTTP API also ``api`` and ``api_keys``); the
+    other fields are the shared pieces, there for the lab's measurements and
+    for tests.
     """
 
     settings: Settings
@@ -53,6 +56,8 @@ class App:
     catalog: Catalog
     generation: Generation
     jobs: Jobs
+    api_keys: ApiKeys
+    api: Api
 
     def close(self) -> None:
         """Stop the runner's heartbeats, then close every connection."""
@@ -95,6 +100,7 @@ def build_app(
         settings, database, catalog, flags, rollouts, strategies, runner, executor
     )
     jobs = Jobs(job_store, runner, breaker, rollouts, catalog)
+    api = Api(database, catalog, generation, jobs, flags, breaker, generator.model)
     return App(
         settings=settings,
         database=database,
@@ -109,4 +115,6 @@ def build_app(
         catalog=catalog,
         generation=generation,
         jobs=jobs,
+        api_keys=ApiKeys(database),
+        api=api,
     )

@@ -10,7 +10,19 @@ from __future__ import annotations
 import click
 
 from moviemind_lite import __version__
-from moviemind_lite.cli import ai, catalog, entities, flags, jobs, lab, monitor, rollout, tui
+from moviemind_lite.cli import (
+    ai,
+    catalog,
+    entities,
+    flags,
+    jobs,
+    keys,
+    lab,
+    monitor,
+    rollout,
+    serve,
+    tui,
+)
 from moviemind_lite.cli.base import MovieMindGroup, Session
 
 __all__ = ["cli", "main"]
@@ -48,6 +60,8 @@ for command in (
     lab.race,
     lab.compare,
     lab.lab,
+    serve.serve,
+    keys.keys,
 ):
     cli.add_command(command)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -107,6 +107,8 @@ class Settings:
     busy_timeout_ms: int = 30_000
     ai: AISettings = AISettings()
     jobs: JobSettings = JobSettings()
+    # The HTTP API's admin token (X-Admin-Token); kept out of reprs and logs.
+    admin_token: str | None = field(default=None, repr=False)
 
     @property
     def database_path(self) -> Path:
@@ -217,6 +219,23 @@ def _check_jobs(jobs: JobSettings) -> None:
         )
 
 
+ADMIN_TOKEN_MIN_LENGTH = 16
+
+
+def _admin_token(env: Mapping[str, str]) -> str | None:
+    raw = env.get("MOVIEMIND_ADMIN_TOKEN")
+    if raw is None or raw == "":
+        return None
+    if len(raw) < ADMIN_TOKEN_MIN_LENGTH or not raw.isascii() or not raw.isprintable():
+        raise InvalidSetting(
+            f"MOVIEMIND_ADMIN_TOKEN must be at least {ADMIN_TOKEN_MIN_LENGTH} printable ASCII "
+            "characters"
+        )
+    if any(character.isspace() for character in raw):
+        raise InvalidSetting("MOVIEMIND_ADMIN_TOKEN must not contain spaces")
+    return raw
+
+
 def load_settings(home: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from an explicit home, then ``env`` (default: ``os.environ``)."""
     env = os.environ if env is None else env
@@ -276,4 +295,5 @@ def load_settings(home: str | Path | None = None, env: Mapping[str, str] | None 
         busy_timeout_ms=int(busy_timeout_ms),
         ai=ai,
         jobs=jobs,
+        admin_token=_admin_token(env),
     )

@@ -3,6 +3,7 @@
     MovieMindError
     ├── InvalidInput            bad input from a user; front ends exit 2
     │   ├── InvalidSlug
+    │   ├── SlugRejected        an unknown slug that fails the confidence check; carries the score
     │   ├── UnknownLocale
     │   ├── InvalidContextTag
     │   ├── InvalidSetting
@@ -53,6 +54,16 @@ class InvalidInput(MovieMindError):
 
 class InvalidSlug(InvalidInput):
     """A slug that does not match the slug rules."""
+
+
+class SlugRejected(InvalidInput):
+    """An unknown slug the confidence check refuses to generate for; carries its score."""
+
+    def __init__(self, slug: str, confidence: float, reason: str) -> None:
+        super().__init__(f"slug {slug!r} rejected: {reason} (confidence {confidence:g})")
+        self.slug = slug
+        self.confidence = confidence
+        self.reason = reason
 
 
 class UnknownLocale(InvalidInput):

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,22 @@ def announce_phase(job_id: str, phase: str) -> None:
         _phases.debug(phase, extra={"job_id": job_id, "phase": phase})
 
 
+# The request being served (HTTP API): its ids go on every line logged while
+# serving it, in whichever thread the work runs (context variables follow the
+# request into the thread pool).
+_request_ids: ContextVar[dict[str, str] | None] = ContextVar("moviemind_request", default=None)
+
+
+@contextmanager
+def request_scope(request_id: str, correlation_id: str) -> Iterator[None]:
+    """Tag every record logged in this context with ``request_id`` and ``correlation_id``."""
+    token = _request_ids.set({"request_id": request_id, "correlation_id": correlation_id})
+    try:
+        yield
+    finally:
+        _request_ids.reset(token)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time, level, logger, message, pid and the fields."""
 
@@ -55,6 +72,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             "pid": record.process,
+            **(_request_ids.get() or {}),
             **getattr(record, "fields", {}),
         }
         if record.exc_info:

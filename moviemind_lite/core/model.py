@@ -154,6 +154,7 @@ class Entity:
     facts: dict[str, Any]
     baseline_id: str | None
     created_at: str
+    updated_at: str | None = None
 
     @property
     def label(self) -> str:
@@ -163,3 +164,18 @@ class Entity:
     def summary(self) -> dict[str, Any]:
         """Slug and facts, as ``list --json`` prints them."""
         return {"id": self.id, "slug": self.slug, **self.facts}
+
+
+@dataclass(frozen=True)
+class Credit:
+    """One person's part in one movie."""
+
+    movie_id: str
+    movie_slug: str
+    movie_title: str
+    person_id: str
+    person_slug: str
+    person_name: str
+    role: str
+    character_name: str | None
+    billing_order: int | None

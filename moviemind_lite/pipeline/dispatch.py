@@ -79,10 +79,19 @@ def create_job(
     strategy: str,
     *,
     claim_for: str | None = None,
-) -> Job:
+    join_unfinished: bool = False,
+) -> Dispatched:
     """A new job for ``request``, whatever else is on its way (a regeneration's "another").
 
     With ``claim_for``, the job is claimed for that worker in the same transaction.
+    With ``join_unfinished``, an unfinished job for the same key (kind, slug, locale,
+    context) is joined instead, decided in that transaction: the HTTP API's
+    "unless an active job already holds the same key".
     """
     with database.write() as tx:
-        return jobs.insert(tx, request, strategy, claimed_by=claim_for)
+        if join_unfinished:
+            unfinished = jobs.find_unfinished_in(tx, request)
+            if unfinished is not None:
+                return Dispatched("joined", job=unfinished)
+        job = jobs.insert(tx, request, strategy, claimed_by=claim_for)
+    return Dispatched("created", job=job)

@@ -28,7 +28,7 @@ _TEXT_COLUMNS = (
 
 
 def _entity_columns(kind: EntityKind) -> tuple[str, ...]:
-    return ("id", "slug", *kind.fields, kind.baseline_column, "created_at")
+    return ("id", "slug", *kind.fields, kind.baseline_column, "created_at", "updated_at")
 
 
 def _entity(kind: EntityKind, row: sqlite3.Row, prefix: str = "") -> Entity:
@@ -42,6 +42,7 @@ def _entity(kind: EntityKind, row: sqlite3.Row, prefix: str = "") -> Entity:
         facts=facts,
         baseline_id=row[prefix + kind.baseline_column],
         created_at=row[prefix + "created_at"],
+        updated_at=row[prefix + "updated_at"],
     )
 
 
@@ -110,9 +111,8 @@ def list_entities(
     sql = f"SELECT * FROM {kind.table}"
     params: list[Any] = []
     if search:
-        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        sql += f" WHERE (slug LIKE ? ESCAPE '\\' OR {kind.label_column} LIKE ? ESCAPE '\\')"
-        params += [pattern, pattern]
+        where, params = _matching(("slug", kind.label_column), search)
+        sql += where
     sql += f" ORDER BY {kind.label_column} COLLATE NOCASE, slug"
     if limit is not None:
         sql += " LIMIT ?"
@@ -130,6 +130,55 @@ def entity_rows(db: Database, kind: EntityKind) -> list[dict[str, Any]]:
             item["genres"] = json.loads(item["genres"] or "[]")
         found.append(item)
     return found
+
+
+def _matching(columns: tuple[str, ...], search: str) -> tuple[str, list[Any]]:
+    """A WHERE clause matching ``search`` as a case-insensitive substring of any column."""
+    pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    clause = " OR ".join(f"{column} LIKE ? ESCAPE '\\'" for column in columns)
+    return f" WHERE ({clause})", [pattern] * len(columns)
+
+
+# What the HTTP API's ``q`` looks at, beside the slug: the original service also
+# searches a movie's director and genres.
+SEARCH_COLUMNS = {"movie": ("slug", "title", "director", "genres"), "person": ("slug", "name")}
+
+
+def page_of_entities(
+    db: Database, kind: EntityKind, search: str | None, offset: int, limit: int
+) -> tuple[list[Entity], int]:
+    """One page of entities, newest first, and how many match in all."""
+    where, params = _matching(SEARCH_COLUMNS[kind.name], search) if search else ("", [])
+    total = db.query_one(f"SELECT count(*) FROM {kind.table}{where}", params)
+    rows = db.query(
+        f"SELECT * FROM {kind.table}{where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+    return [_entity(kind, row) for row in rows], int(total[0]) if total else 0
+
+
+def count_texts(db: Database, kind: EntityKind, entity_ids: list[str]) -> dict[str, int]:
+    """How many texts each of ``entity_ids`` has (ids without texts are left out)."""
+    if not entity_ids:
+        return {}
+    rows = db.query(
+        f"SELECT {kind.entity_fk}, count(*) FROM {kind.text_table} "
+        f"WHERE {kind.entity_fk} IN ({', '.join('?' for _ in entity_ids)}) "
+        f"GROUP BY {kind.entity_fk}",
+        entity_ids,
+    )
+    return {row[0]: int(row[1]) for row in rows}
+
+
+def find_texts(db: Database, kind: EntityKind, text_ids: list[str]) -> dict[str, Text]:
+    """The texts with ``text_ids``, by id (missing ids are left out)."""
+    if not text_ids:
+        return {}
+    rows = db.query(
+        f"SELECT * FROM {kind.text_table} WHERE id IN ({', '.join('?' for _ in text_ids)})",
+        text_ids,
+    )
+    return {row["id"]: _text(row) for row in rows}
 
 
 CATALOG_TABLES = ("movies", "descriptions", "people", "bios")

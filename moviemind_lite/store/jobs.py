@@ -96,6 +96,16 @@ class JobStore:
         row = tx.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return Job.from_row(row) if row is not None else None
 
+    def find_unfinished_in(self, tx: Tx, request: JobRequest) -> Job | None:
+        """The oldest PENDING or IN_PROGRESS job for the key of ``request`` (kind, slug,
+        locale, context; any action), as the caller's transaction sees it, or ``None``."""
+        row = tx.execute(
+            "SELECT * FROM jobs WHERE kind = ? AND slug = ? AND locale = ? AND context_tag = ? "
+            "AND status IN ('PENDING', 'IN_PROGRESS') ORDER BY id LIMIT 1",
+            (request.kind, request.slug, request.locale, request.context_tag),
+        ).fetchone()
+        return Job.from_row(row) if row is not None else None
+
     def list(self, *, status: str | None = None, limit: int | None = 50) -> list[Job]:
         """Jobs, newest first, optionally of one status."""
         sql, params = "SELECT * FROM jobs", list[Any]()

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from moviemind_lite.core.ids import now
 from moviemind_lite.store.db import Database
-from moviemind_lite.store.sample_catalog import load_sample_rows
+from moviemind_lite.store.sample_catalog import load_sample_credits, load_sample_rows
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -358,3 +358,43 @@ def m009_ai_call_tokens(conn: sqlite3.Connection) -> None:
             f"ALTER TABLE ai_calls ADD COLUMN {column} INTEGER "
             f"CHECK ({column} IS NULL OR {column} >= 0)"
         )
+
+
+@migration
+def m010_api_keys(conn: sqlite3.Connection) -> None:
+    """API keys of the HTTP API: a hash of each secret, never the secret itself."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            prefix TEXT NOT NULL,
+            secret_sha256 TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        """,
+    )
+
+
+@migration
+def m011_credits(conn: sqlite3.Connection) -> None:
+    """Who directed or played in which movie; the sample catalog's credits where both exist."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE credits (
+            movie_id TEXT NOT NULL REFERENCES movies(id) ON DELETE CASCADE,
+            person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            role TEXT NOT NULL,
+            character_name TEXT,
+            billing_order INTEGER,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (movie_id, person_id, role)
+        );
+        CREATE INDEX credits_by_person ON credits (person_id);
+        """,
+    )
+    # A home created before credits existed gets the sample's links to its sample rows.
+    load_sample_credits(conn)

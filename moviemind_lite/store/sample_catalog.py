@@ -21,11 +21,40 @@ _TEXT_LISTS = {MOVIE.name: "descriptions", PERSON.name: "bios"}
 
 def sample_catalog_text() -> str:
     """The JSON text of the sample catalog shipped with MovieMind."""
-    packaged = resources.files("moviemind_lite").joinpath("sample_catalog.json")
+    return _sample_text("sample_catalog.json", "catalog.json")
+
+
+def _sample_text(packaged_name: str, checkout_name: str) -> str:
+    packaged = resources.files("moviemind_lite").joinpath(packaged_name)
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
-    checkout = Path(__file__).resolve().parents[2] / "data" / "catalog.json"
+    checkout = Path(__file__).resolve().parents[2] / "data" / checkout_name
     return checkout.read_text(encoding="utf-8")
+
+
+def load_sample_credits(conn: sqlite3.Connection) -> int:
+    """Link the sample catalog's movies and people (``data/credits.json``) where both are
+    stored; the credits added. Safe to run again."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'credits'").fetchone():
+        return 0  # a schema from before m011_credits, which links them when it runs
+    credits = json.loads(_sample_text("sample_credits.json", "credits.json"))["credits"]
+    added = 0
+    for credit in credits:
+        added += conn.execute(
+            "INSERT OR IGNORE INTO credits "
+            "(movie_id, person_id, role, character_name, billing_order, created_at) "
+            "SELECT movies.id, people.id, ?, ?, ?, ? FROM movies, people "
+            "WHERE movies.slug = ? AND people.slug = ?",
+            (
+                credit["role"],
+                credit["character_name"],
+                credit["billing_order"],
+                now(),
+                credit["movie"],
+                credit["person"],
+            ),
+        ).rowcount
+    return added
 
 
 def _rows(
@@ -95,6 +124,7 @@ def load_sample_rows(conn: sqlite3.Connection) -> dict[str, int]:
         _insert_all(conn, kind.text_table, texts)
         counts[kind.table] = len(entities)
         counts[kind.text_table] = len(texts)
+    load_sample_credits(conn)
     return counts
 
 

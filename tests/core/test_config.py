@@ -175,3 +175,14 @@ def test_overriding_the_backend_is_validated(tmp_path: Path) -> None:
         settings.with_ai(backend="claude")
     with pytest.raises(InvalidSetting, match="must start with http"):
         settings.with_ai(base_url="file:///etc/passwd")
+
+
+def test_admin_token_from_environment(tmp_path: Path) -> None:
+    assert load_settings(tmp_path, {}).admin_token is None
+    token = "s3cret-admin-token-0123"
+    settings = load_settings(tmp_path, {"MOVIEMIND_ADMIN_TOKEN": token})
+    assert settings.admin_token == token
+    assert token not in repr(settings)
+    for bad in ("short", "has a space in the token", "tøken-with-non-ascii-chars"):
+        with pytest.raises(InvalidSetting, match="MOVIEMIND_ADMIN_TOKEN"):
+            load_settings(tmp_path, {"MOVIEMIND_ADMIN_TOKEN": bad})
