@@ -45,10 +45,13 @@ description, no task failed, none left in the queue. Only then is the wall
 time worth printing.
 
 Why not ``@huey.lock_task(slug)`` alone, Huey's documented answer to "only
-one at a time": each request would enqueue a task of its own, the losers of
-the lock would fail (or, with retries, come back through Huey's scheduler,
-which looks every second), and a request would have no task to wait for but
-its own. It keeps one AI call per slug only by luck of timing, and is slower.
+one at a time": each request would enqueue a task of its own, and the losers
+of the lock would fail, their requests with them; with ``retries`` and no
+delay they spin through the queue until the retries run out, and with a
+``retry_delay`` they come back through Huey's scheduler, which looks once a
+second. With the look-up inside the lock it keeps one AI call per slug, but
+every request costs a whole task and most of them a retry's wait: a weaker
+peer, not a fairer one.
 
 What this side does not do that two-level does: keep a job row (status,
 attempts, lease), log, or survive ``kill -9``. Huey's SQLite queue deletes a
