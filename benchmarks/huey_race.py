@@ -57,9 +57,12 @@ What this side does not do that two-level does: keep a job row (status,
 attempts, lease), log, or survive ``kill -9``. Huey's SQLite queue deletes a
 task when a worker takes it, so a killed worker loses it, and the slot (which
 ``SqliteHuey`` cannot give a TTL) stays taken: later requests for that slug
-would wait forever. Polling is Huey's default (:class:`Polling`); what would
-make it faster: tighter polling, a consumer in its own process, or
-``RedisHuey`` with its blocking dequeue and ``notify_result=True``.
+would wait forever. Polling is Huey's default (:class:`Polling`): tighter
+polling lets a crowd hear of its job sooner but makes more threads queue for
+Huey's one connection. What would likely make it faster (not measured): a
+consumer in its own process, ``RedisHuey`` with its blocking dequeue and
+``notify_result=True``, and a join that reads the slot before trying to take
+it.
 """
 
 from __future__ import annotations
