@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline import environment  # benchmarks/pipeline.py, beside this script
+from pipeline import environment, paragraph  # benchmarks/pipeline.py, beside this script
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -370,11 +370,6 @@ def huey_environment(tight: bool) -> str:
     """Huey's version and polling, for the environment line."""
     polling = "tightened polling (--tight-polling)" if tight else "Huey's default polling"
     return f"Huey {HUEY_VERSION} (SqliteHuey, thread consumer in-process), {polling}"
-
-
-def paragraph(text: str) -> list[str]:
-    """``text`` wrapped like the rest of docs/benchmarks.md, then a blank line."""
-    return [*textwrap.wrap(text, width=76, break_on_hyphens=False), ""]
 
 
 def docs_section(rows: list[Row], args: argparse.Namespace) -> str:
