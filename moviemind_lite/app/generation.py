@@ -38,8 +38,9 @@ from moviemind_lite.pipeline.strategies import Strategies
 from moviemind_lite.policy.flags import FlagService
 from moviemind_lite.policy.rollout import RolloutService
 from moviemind_lite.runtime.runner import JobRunner
-from moviemind_lite.store import answer_cache, catalog
+from moviemind_lite.store import answer_cache, catalog, slots
 from moviemind_lite.store.db import Database
+from moviemind_lite.store.snapshots import RequestSnapshot, request_snapshot
 
 GENERATION_FLAGS = {"movie": "ai_description_generation", "person": "ai_bio_generation"}
 BASELINE_LOCKING_FLAG = "ai_generation_baseline_locking"
@@ -94,26 +95,45 @@ class Generation:
         for ``moviemind worker``.
         """
         locale, context_tag = self._validated(slug, locale, context_tag)
-        key = answer_cache.cache_key(kind, slug, locale, context_tag)
-        cached = answer_cache.lookup(self.database, key)
-        if cached is not None:
-            return RequestOutcome(kind, "done", None, EntityView.from_cache(kind, cached))
-        refusal = self._refusal(kind, slug)
-        if refusal is not None:
-            # Nothing may be generated: show what is stored; an unknown slug is refused.
-            try:
-                view = self.catalog.show(kind, slug, locale=locale, context_tag=context_tag)
-            except EntityNotFound:
-                raise refusal from None
-            return RequestOutcome(kind, "done", None, view)
         request = JobRequest(kind.name, slug, locale, context_tag)
-        dispatched = self._dispatch(request, wait)
+        key = answer_cache.cache_key(kind, slug, locale, context_tag)
+        seen = request_snapshot(
+            self.database,
+            kind,
+            slug,
+            locale,
+            context_tag,
+            cache_key=key,
+            slot_key=slots.slot_key(request),
+        )
+        if seen.answer is not None:
+            return RequestOutcome(kind, "done", None, EntityView.from_cache(kind, seen.answer))
+        if seen.entity is not None and seen.text is not None:
+            view = EntityView(seen.entity, locale, context_tag, seen.text)
+            answer_cache.store_if_free(self.database, key, kind, seen.entity.id, view.to_cache())
+            return RequestOutcome(kind, "done", None, view)
+        refusal = self._refusal(kind, slug, seen)
+        if refusal is not None:
+            if seen.entity is None:
+                raise refusal
+            # Nothing may be generated: a stored entity is shown without that text.
+            return RequestOutcome(
+                kind, "done", None, EntityView(seen.entity, locale, context_tag, None)
+            )
+        dispatched = dispatch_request(
+            self.database,
+            self.runner.jobs,
+            self.strategies.get(self.settings.jobs.strategy),
+            request,
+            holder=seen.holder,
+            # A waiting requester runs the job it creates: claim it right away.
+            claim_for=self.runner.worker_id() if wait else None,
+        )
         if dispatched.how == "stored":
             assert dispatched.entity is not None
             view = EntityView(dispatched.entity, locale, context_tag, dispatched.text)
-            answer_cache.store_if_free(self.database, key, kind, view.entity.id, view.to_cache())
             return RequestOutcome(kind, "done", None, view)
-        return self._follow(kind, dispatched, wait, timeout_s)
+        return self._follow(kind, dispatched, wait, timeout_s, seen.state_version)
 
     def regenerate(
         self,
@@ -137,7 +157,7 @@ class Generation:
         """
         locale, context_tag = self._validated(slug, locale, context_tag)
         self.catalog.find(kind, slug)
-        refusal = self._refusal(kind, slug)
+        refusal = self._refusal(kind, slug, None)
         if refusal is not None:
             raise refusal
         baseline_locking = self.flags.is_enabled(BASELINE_LOCKING_FLAG, f"slug:{slug}")
@@ -162,9 +182,14 @@ class Generation:
         """See a job to its end here (see :meth:`JobRunner.drive`); the job as it ended."""
         return self._observed(self.runner.drive(job_id, timeout_s, give_up))
 
-    def _observed(self, job: Job) -> Job:
-        if job.finished:
-            # Every process that runs jobs judges the rollout guardrails as its jobs end.
+    def _observed(self, job: Job, state_version: int | None = None) -> Job:
+        """``job``, shown to the rollout guardrails if it finished.
+
+        Every process that runs jobs judges the guardrails as its jobs end.
+        With the state version the request read, a job while no rollout is
+        active costs nothing here.
+        """
+        if job.finished and (state_version is None or self.rollouts.any_active(state_version)):
             self.rollouts.on_job_finished(job)
         return job
 
@@ -173,30 +198,31 @@ class Generation:
         validate_context_tag(context_tag)
         return validate_locale(locale or self.settings.default_locale), context_tag
 
-    def _refusal(self, kind: EntityKind, slug: str) -> EntityNotFound | CatalogReadOnly | None:
-        """Why nothing may be generated for ``slug`` now, or ``None``."""
+    def _refusal(
+        self, kind: EntityKind, slug: str, seen: RequestSnapshot | None
+    ) -> EntityNotFound | CatalogReadOnly | None:
+        """Why nothing may be generated for ``slug`` now, or ``None``.
+
+        With the request's snapshot, the flags are those of its state version.
+        """
         flag = GENERATION_FLAGS[kind.name]
-        if not self.flags.is_enabled(flag, f"slug:{slug}"):
+        version = seen.state_version if seen is not None else None
+        if not self.flags.is_enabled(flag, f"slug:{slug}", at_version=version):
             return EntityNotFound(f"no {kind.name} with slug {slug!r} (generation is off: {flag})")
-        if self.flags.is_enabled(READ_ONLY_FLAG):
+        if self.flags.is_enabled(READ_ONLY_FLAG, at_version=version):
             return CatalogReadOnly(
                 f"the catalog is read-only ({READ_ONLY_FLAG} is on): "
                 f"cannot generate for {kind.name} {slug!r}"
             )
         return None
 
-    def _dispatch(self, request: JobRequest, wait: bool) -> Dispatched:
-        return dispatch_request(
-            self.database,
-            self.runner.jobs,
-            self.strategies.get(self.settings.jobs.strategy),
-            request,
-            # A waiting requester runs the job it creates: claim it right away.
-            claim_for=self.runner.worker_id() if wait else None,
-        )
-
     def _follow(
-        self, kind: EntityKind, dispatched: Dispatched, wait: bool, timeout_s: float | None
+        self,
+        kind: EntityKind,
+        dispatched: Dispatched,
+        wait: bool,
+        timeout_s: float | None,
+        state_version: int | None = None,
     ) -> RequestOutcome:
         job = dispatched.job
         assert job is not None
@@ -210,7 +236,7 @@ class Generation:
         if created and job.status == IN_PROGRESS:
             ended = self.runner.run_claimed(job)
             if ended is not None and ended.finished:
-                return self._outcome(self._observed(ended), kind)
+                return self._outcome(self._observed(ended, state_version), kind)
         return self._outcome(self.drive(job.id, timeout_s), kind)
 
     def _outcome(self, job: Job, kind: EntityKind) -> RequestOutcome:

@@ -7,13 +7,18 @@ slot (the same request always maps to the same key).
 
 from __future__ import annotations
 
+import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import uuid_utils
 
 # A fixed namespace so v5 keys are stable across machines and releases.
 KEY_NAMESPACE = uuid.UUID("6f1c4c8e-3b52-4f53-9f0e-5d2b8b7a1c11")
+# The same namespace for uuid_utils, whose uuid5 gives the same keys ten times faster.
+_KEY_NAMESPACE = uuid_utils.UUID(str(KEY_NAMESPACE))
+# The last whole second formatted, and its text: most stamps fall in the same second.
+_second: tuple[int, str] = (-1, "")
 
 
 def new_id() -> str:
@@ -28,23 +33,36 @@ def new_owner_token() -> str:
 
 def key_id(*parts: str) -> str:
     """The deterministic UUID v5 of ``parts`` (joined with a separator no slug contains)."""
-    return str(uuid.uuid5(KEY_NAMESPACE, "\x1f".join(parts)))
+    return str(uuid_utils.uuid5(_KEY_NAMESPACE, "\x1f".join(parts)))
+
+
+def format_epoch(seconds: float) -> str:
+    """A Unix time as a stored timestamp: fixed-width UTC ISO-8601 with milliseconds,
+    so timestamps compare as strings."""
+    global _second
+    whole = int(seconds)
+    millis = int((seconds - whole) * 1000)
+    known = _second
+    if known[0] != whole:
+        known = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+        _second = known
+    return f"{known[1]}.{millis:03d}Z"
 
 
 def format_timestamp(moment: datetime) -> str:
-    """Fixed-width UTC ISO-8601 with milliseconds, so timestamps compare as strings."""
+    """An aware datetime as a stored timestamp (see :func:`format_epoch`)."""
     moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def now() -> str:
     """The current time as a stored timestamp."""
-    return format_timestamp(datetime.now(UTC))
+    return format_epoch(time.time())
 
 
 def after(milliseconds: float) -> str:
     """The stored timestamp ``milliseconds`` from now."""
-    return format_timestamp(datetime.now(UTC) + timedelta(milliseconds=milliseconds))
+    return format_epoch(time.time() + milliseconds / 1000)
 
 
 def parse_timestamp(value: str) -> datetime:

@@ -1,8 +1,9 @@
 """Turning a request into a job: the one dispatch step every request takes.
 
-Cheap reads come first, outside any write transaction: a key whose job is
-already on its way (the strategy's ``peek``) or whose text is stored needs no
-write at all. Only a request that may create a job opens ``BEGIN IMMEDIATE``,
+Cheap reads come first, outside any write transaction (the request's
+snapshot): a key whose job is already on its way (the strategy's ``peek``) or
+whose text is stored needs no write at all. Only a request that may create a
+job opens ``BEGIN IMMEDIATE``,
 looks again (the text may have landed, and the key's slot been freed, while it
 waited for the lock: without this second look it would start a second job for
 a key that is done) and lets the strategy dispatch; a requester that will run
@@ -50,20 +51,20 @@ def dispatch_request(
     strategy: Strategy,
     request: JobRequest,
     *,
+    holder: Job | None,
     claim_for: str | None = None,
 ) -> Dispatched:
-    """Answer from the store, join a job on its way, or let ``strategy`` dispatch.
+    """Join a job on its way, answer from the store, or let ``strategy`` dispatch.
 
+    The caller has read what is stored for the key (and found no text) and
+    ``holder``, the job holding the key's slot (:mod:`moviemind_lite.store.snapshots`).
     With ``claim_for`` (a worker id), a job this request creates is claimed
     for that worker in the dispatch transaction: one transaction fewer than
     claiming it afterwards, for a requester about to run it.
     """
-    joined = strategy.peek(request)
+    joined = strategy.peek(request, holder)
     if joined is not None:
         return Dispatched("joined", job=joined)
-    found = stored(database, request)
-    if found is not None:
-        return found
     with database.write() as tx:
         found = stored(tx, request)
         if found is not None:

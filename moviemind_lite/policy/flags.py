@@ -20,6 +20,7 @@ import getpass
 import hashlib
 import os
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -33,6 +34,8 @@ from moviemind_lite.store.events import recent_events, record_event
 from moviemind_lite.store.flags import (
     FlagOverride,
     StoredFlag,
+    all_overrides,
+    all_stored_values,
     delete_override,
     delete_value,
     list_overrides,
@@ -194,6 +197,15 @@ class FlagState:
         }
 
 
+@dataclass(frozen=True)
+class _StoredFlags:
+    """Every stored value and override of one environment, as read at one state version."""
+
+    version: int
+    values: dict[str, StoredFlag]
+    overrides: dict[tuple[str, str], bool]
+
+
 class FlagService:
     """Feature flags of one environment over one database.
 
@@ -214,6 +226,9 @@ class FlagService:
         self.environment = environment
         self._env = os.environ if env is None else env
         self._actor = actor
+        # What was stored at one state version (see ``evaluate``'s ``at_version``).
+        self._known: _StoredFlags | None = None
+        self._known_lock = threading.Lock()
 
     @property
     def actor(self) -> str:
@@ -222,23 +237,42 @@ class FlagService:
 
     # -- reading ----------------------------------------------------------------------
 
-    def is_enabled(self, name: str, scope: str | None = None) -> bool:
-        """Whether flag ``name`` is on, for ``scope`` if given."""
-        return self.evaluate(name, scope).enabled
+    def is_enabled(
+        self, name: str, scope: str | None = None, *, at_version: int | None = None
+    ) -> bool:
+        """Whether flag ``name`` is on, for ``scope`` if given (``at_version``: see evaluate)."""
+        return self.evaluate(name, scope, at_version=at_version).enabled
 
-    def evaluate(self, name: str, scope: str | None = None) -> FlagValue:
-        """The value of flag ``name`` for ``scope`` (or none) and the rule that decided it."""
+    def evaluate(
+        self, name: str, scope: str | None = None, *, at_version: int | None = None
+    ) -> FlagValue:
+        """The value of flag ``name`` for ``scope`` (or none) and the rule that decided it.
+
+        With ``at_version``, the state version the caller just read (every
+        flag, override and rollout change moves it), the stored values are
+        the ones this service read at that version, read again only when it
+        moved: the request path evaluates its flags without a query.
+        """
         flag = flag_named(name)
         if scope is not None:
             validate_scope(scope)
         forced = self._forced(flag)
         if forced is not None:
             return FlagValue(name, forced, "environment-variable", scope)
+        known = self._stored_at(at_version) if at_version is not None else None
         if scope is not None:
-            override = stored_override(self.database, name, self.environment, scope)
+            override = (
+                known.overrides.get((name, scope))
+                if known is not None
+                else stored_override(self.database, name, self.environment, scope)
+            )
             if override is not None:
                 return FlagValue(name, override, "override", scope)
-        stored = stored_value(self.database, name, self.environment)
+        stored = (
+            known.values.get(name)
+            if known is not None
+            else stored_value(self.database, name, self.environment)
+        )
         if stored is not None and stored.percentage is not None:
             if scope is None:
                 enabled = stored.percentage >= 100
@@ -342,6 +376,19 @@ class FlagService:
             return self._record(tx, flag, "clear", scope, before, None)
 
     # -- internals --------------------------------------------------------------------
+
+    def _stored_at(self, version: int) -> _StoredFlags:
+        with self._known_lock:
+            known = self._known
+            if known is None or known.version != version:
+                # Read after the version: never older than what it is filed under.
+                known = _StoredFlags(
+                    version,
+                    all_stored_values(self.database, self.environment),
+                    all_overrides(self.database, self.environment),
+                )
+                self._known = known
+            return known
 
     def _forced(self, flag: Flag) -> bool | None:
         raw = self._env.get(flag.environment_variable)

@@ -285,11 +285,25 @@ class RolloutService:
         self.database = database
         self.environment = environment
         self._actor = actor
+        # Whether a rollout was active, as read at one state version.
+        self._active_at: tuple[int, bool] | None = None
 
     @property
     def actor(self) -> str:
         """Who changes made by hand through this service are attributed to."""
         return self._actor or current_user()
+
+    def any_active(self, at_version: int) -> bool:
+        """Whether any rollout is active in this environment at state version ``at_version``.
+
+        Every rollout change moves the state version, so the answer read once
+        holds until it moves: jobs under no rollout cost no query here.
+        """
+        known = self._active_at
+        if known is None or known[0] != at_version:
+            known = (at_version, bool(active_rollouts(self.database, self.environment)))
+            self._active_at = known
+        return known[1]
 
     # -- reading ------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from functools import cache
 from typing import Any
 
 from moviemind_lite.core.domain import EntityKind
@@ -12,7 +13,7 @@ from moviemind_lite.core.model import Entity, Text
 from moviemind_lite.store import answer_cache
 from moviemind_lite.store.db import Database, Reader, Tx, read_one, translate
 
-_TEXT_COLUMNS = (
+TEXT_COLUMNS = (
     "id",
     "locale",
     "context_tag",
@@ -27,11 +28,13 @@ _TEXT_COLUMNS = (
 )
 
 
-def _entity_columns(kind: EntityKind) -> tuple[str, ...]:
+def entity_columns(kind: EntityKind) -> tuple[str, ...]:
+    """The columns of an entity row of ``kind``, in table order."""
     return ("id", "slug", *kind.fields, kind.baseline_column, "created_at", "updated_at")
 
 
-def _entity(kind: EntityKind, row: sqlite3.Row, prefix: str = "") -> Entity:
+def entity_from_row(kind: EntityKind, row: sqlite3.Row, prefix: str = "") -> Entity:
+    """The entity in ``row`` (its columns named with ``prefix``)."""
     facts = {field: row[prefix + field] for field in kind.fields}
     if "genres" in facts:
         facts["genres"] = json.loads(facts["genres"])
@@ -46,7 +49,8 @@ def _entity(kind: EntityKind, row: sqlite3.Row, prefix: str = "") -> Entity:
     )
 
 
-def _text(row: sqlite3.Row, prefix: str = "") -> Text:
+def text_from_row(row: sqlite3.Row, prefix: str = "") -> Text:
+    """The text in ``row`` (its columns named with ``prefix``)."""
     return Text(
         id=row[prefix + "id"],
         locale=row[prefix + "locale"],
@@ -62,10 +66,11 @@ def _text(row: sqlite3.Row, prefix: str = "") -> Text:
     )
 
 
+@cache
 def _joined_select(kind: EntityKind) -> str:
     """``SELECT`` of an entity (columns ``e_*``) with one of its texts (``t_*``)."""
-    entity = ", ".join(f"e.{column} AS e_{column}" for column in _entity_columns(kind))
-    text = ", ".join(f"t.{column} AS t_{column}" for column in _TEXT_COLUMNS)
+    entity = ", ".join(f"e.{column} AS e_{column}" for column in entity_columns(kind))
+    text = ", ".join(f"t.{column} AS t_{column}" for column in TEXT_COLUMNS)
     return f"SELECT {entity}, {text} FROM {kind.table} e LEFT JOIN {kind.text_table} t"
 
 
@@ -81,7 +86,9 @@ def find_with_baseline(
     )
     if row is None:
         return None, None
-    return _entity(kind, row, "e_"), _text(row, "t_") if row["t_id"] is not None else None
+    return entity_from_row(kind, row, "e_"), text_from_row(row, "t_") if row[
+        "t_id"
+    ] is not None else None
 
 
 def find_with_text(
@@ -95,13 +102,15 @@ def find_with_text(
     )
     if row is None:
         return None, None
-    return _entity(kind, row, "e_"), _text(row, "t_") if row["t_id"] is not None else None
+    return entity_from_row(kind, row, "e_"), text_from_row(row, "t_") if row[
+        "t_id"
+    ] is not None else None
 
 
 def find_entity(db: Reader, kind: EntityKind, slug: str) -> Entity | None:
     """The entity with ``slug``, or ``None``."""
     row = read_one(db, f"SELECT * FROM {kind.table} WHERE slug = ?", (slug,))
-    return _entity(kind, row) if row is not None else None
+    return entity_from_row(kind, row) if row is not None else None
 
 
 def list_entities(
@@ -117,7 +126,7 @@ def list_entities(
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
-    return [_entity(kind, row) for row in db.query(sql, params)]
+    return [entity_from_row(kind, row) for row in db.query(sql, params)]
 
 
 def entity_rows(db: Database, kind: EntityKind) -> list[dict[str, Any]]:
@@ -154,7 +163,7 @@ def page_of_entities(
         f"SELECT * FROM {kind.table}{where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
         [*params, limit, offset],
     )
-    return [_entity(kind, row) for row in rows], int(total[0]) if total else 0
+    return [entity_from_row(kind, row) for row in rows], int(total[0]) if total else 0
 
 
 def count_texts(db: Database, kind: EntityKind, entity_ids: list[str]) -> dict[str, int]:
@@ -178,7 +187,7 @@ def find_texts(db: Database, kind: EntityKind, text_ids: list[str]) -> dict[str,
         f"SELECT * FROM {kind.text_table} WHERE id IN ({', '.join('?' for _ in text_ids)})",
         text_ids,
     )
-    return {row["id"]: _text(row) for row in rows}
+    return {row["id"]: text_from_row(row) for row in rows}
 
 
 CATALOG_TABLES = ("movies", "descriptions", "people", "bios")
@@ -205,7 +214,7 @@ def find_baseline(
         "AND locale = ? AND context_tag = ? AND is_baseline = 1"
     )
     row = read_one(db, sql, (entity_id, locale, context_tag))
-    return _text(row) if row is not None else None
+    return text_from_row(row) if row is not None else None
 
 
 def list_texts(db: Database, kind: EntityKind, entity_id: str) -> list[Text]:
@@ -215,7 +224,7 @@ def list_texts(db: Database, kind: EntityKind, entity_id: str) -> list[Text]:
         "ORDER BY locale, context_tag, is_baseline DESC, id",
         (entity_id,),
     )
-    return [_text(row) for row in rows]
+    return [text_from_row(row) for row in rows]
 
 
 def insert_entity(
@@ -310,7 +319,7 @@ def insert_text(
 def find_text(db: Reader, kind: EntityKind, text_id: str) -> Text | None:
     """One description or bio by id."""
     row = read_one(db, f"SELECT * FROM {kind.text_table} WHERE id = ?", (text_id,))
-    return _text(row) if row is not None else None
+    return text_from_row(row) if row is not None else None
 
 
 def update_baseline_text(

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from moviemind_lite.core.ids import now
-from moviemind_lite.store.db import Database, Reader, Tx, read_one
+from moviemind_lite.store.db import Database, Reader, Tx, read_all, read_one
 
 
 @dataclass(frozen=True)
@@ -111,3 +111,26 @@ def delete_override(tx: Tx, name: str, environment: str, scope: str) -> None:
         "DELETE FROM flag_overrides WHERE name = ? AND environment = ? AND scope = ?",
         (name, environment, scope),
     )
+
+
+def all_stored_values(reader: Reader, environment: str) -> dict[str, StoredFlag]:
+    """Every flag value stored in ``environment``, by flag name."""
+    rows = read_all(
+        reader, "SELECT name, enabled, percentage FROM flags WHERE environment = ?", (environment,)
+    )
+    return {
+        row["name"]: StoredFlag(
+            bool(row["enabled"]), None if row["percentage"] is None else int(row["percentage"])
+        )
+        for row in rows
+    }
+
+
+def all_overrides(reader: Reader, environment: str) -> dict[tuple[str, str], bool]:
+    """Every override stored in ``environment``, by (flag name, scope)."""
+    rows = read_all(
+        reader,
+        "SELECT name, scope, enabled FROM flag_overrides WHERE environment = ?",
+        (environment,),
+    )
+    return {(row["name"], row["scope"]): bool(row["enabled"]) for row in rows}

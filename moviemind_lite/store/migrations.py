@@ -398,3 +398,30 @@ def m011_credits(conn: sqlite3.Connection) -> None:
     )
     # A home created before credits existed gets the sample's links to its sample rows.
     load_sample_credits(conn)
+
+
+@migration
+def m012_state_version(conn: sqlite3.Connection) -> None:
+    """A counter every flag, override and rollout change moves, in the change's transaction.
+
+    A process keeps what it read of flags and rollouts for as long as the
+    counter it reads with each request has not moved, so the request path
+    evaluates its flags without reading them again.
+    """
+    run_script(
+        conn,
+        """
+        CREATE TABLE state_version (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            version INTEGER NOT NULL
+        );
+        INSERT INTO state_version (id, version) VALUES (1, 1);
+        """,
+    )
+    for table in ("flags", "flag_overrides", "rollouts"):
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            conn.execute(
+                f"CREATE TRIGGER {table}_{event.lower()}_moves_state_version "
+                f"AFTER {event} ON {table} "
+                "BEGIN UPDATE state_version SET version = version + 1 WHERE id = 1; END"
+            )

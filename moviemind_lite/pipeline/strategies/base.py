@@ -43,8 +43,12 @@ class Strategy(Protocol):
 
     name: str
 
-    def peek(self, request: JobRequest) -> Job | None:
-        """A job already on its way for ``request``, found by reads alone (or ``None``)."""
+    def peek(self, request: JobRequest, holder: Job | None) -> Job | None:
+        """A job already on its way for ``request`` (or ``None``), decided without a write.
+
+        ``holder`` is the job holding the key's live generation slot, as the
+        request read it (``None``: none does).
+        """
         ...
 
     def dispatch(self, tx: Tx, request: JobRequest, claim_for: str | None = None) -> Dispatch:
@@ -70,7 +74,7 @@ class NewJobPerRequest:
     def __init__(self, context: StrategyContext) -> None:
         self.context = context
 
-    def peek(self, request: JobRequest) -> Job | None:
+    def peek(self, request: JobRequest, holder: Job | None) -> Job | None:
         """Nothing to join: these strategies never share a job between requests."""
         return None
 

@@ -18,13 +18,12 @@ class TwoLevel:
     def __init__(self, context: StrategyContext) -> None:
         self.context = context
 
-    def peek(self, request: JobRequest) -> Job | None:
-        """The unfinished job holding the key's live slot, read without a write lock.
+    def peek(self, request: JobRequest, holder: Job | None) -> Job | None:
+        """The unfinished job holding the key's live slot, seen without a write lock.
 
         Most requests in a herd end here; the write path below stays the one
         that decides when no live holder is seen.
         """
-        holder = slots.holder(self.context.database, slots.slot_key(request))
         return holder if holder is not None and holder.status not in FINISHED else None
 
     def dispatch(self, tx: Tx, request: JobRequest, claim_for: str | None = None) -> Dispatch:

@@ -1,8 +1,8 @@
 """HTTP API throughput and latency: ``moviemind serve`` beside the same calls in-process.
 
-    .venv/bin/python benchmarks/http.py                 # the full run (about a minute)
-    .venv/bin/python benchmarks/http.py --quick         # fewer requests
-    .venv/bin/python benchmarks/http.py --workers 2     # two server processes on one port
+    .venv/bin/python benchmarks/http_api.py                 # the full run (about a minute)
+    .venv/bin/python benchmarks/http_api.py --quick         # fewer requests
+    .venv/bin/python benchmarks/http_api.py --workers 2     # two server processes on one port
 
 A live ``moviemind serve`` runs in a subprocess over a scratch home (the
 sample catalog), on a loopback socket bound here and handed over with
@@ -26,13 +26,6 @@ stays on 127.0.0.1 and ends by itself.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# The issue names this file benchmarks/http.py; run as a script, its folder comes
-# first on sys.path and would shadow the standard library's http package.
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).parent]
-
 import argparse
 import math
 import os
@@ -41,6 +34,7 @@ import signal
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -48,6 +42,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
