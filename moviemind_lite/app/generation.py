@@ -126,8 +126,7 @@ class Generation:
             self.strategies.get(self.settings.jobs.strategy),
             request,
             holder=seen.holder,
-            # A waiting requester runs the job it creates: claim it right away.
-            claim_for=self.runner.worker_id() if wait else None,
+            claim_for=self._runs_here(wait),
         )
         if dispatched.how == "stored":
             assert dispatched.entity is not None
@@ -168,7 +167,7 @@ class Generation:
             self.runner.jobs,
             request,
             self.settings.jobs.strategy,
-            claim_for=self.runner.worker_id() if wait else None,
+            claim_for=self._runs_here(wait),
             join_unfinished=join_unfinished,
         )
         return self._follow(kind, dispatched, wait, timeout_s)
@@ -216,6 +215,25 @@ class Generation:
             )
         return None
 
+    def _runs_here(self, wait: bool) -> str | None:
+        """Who will run a job this request creates, if it runs in this process.
+
+        A job run here is claimed in the transaction that creates it: by the
+        waiting requester's thread, or by the application's executor (whose
+        queued jobs keep their leases alive until they run). ``None``: it is
+        left to ``moviemind worker``.
+        """
+        if wait:
+            return self.runner.worker_id()
+        return f"{self.runner.worker_prefix}/executor" if self.executor is not None else None
+
+    def _run_queued(self, job: Job, state_version: int | None) -> Job:
+        """Run a job the executor was handed, claimed when it was created; the job as it ended."""
+        ended = self.runner.run_claimed(job)
+        if ended is not None and ended.finished:
+            return self._observed(ended, state_version)
+        return self.drive(job.id)  # sent back to retry, or its lease was lost: see it out
+
     def _follow(
         self,
         kind: EntityKind,
@@ -230,7 +248,11 @@ class Generation:
         if not wait:
             running: Future[Job] | None = None
             if created and self.executor is not None:
-                running = self.executor.submit(self.drive, job.id)
+                if job.status == IN_PROGRESS:
+                    self.runner.leases.hold(job)  # claimed, queued: its lease must not run out
+                    running = self.executor.submit(self._run_queued, job, state_version)
+                else:
+                    running = self.executor.submit(self.drive, job.id)
             status = "queued" if created else "in_progress"
             return RequestOutcome(kind, status, job, None, running)
         if created and job.status == IN_PROGRESS:

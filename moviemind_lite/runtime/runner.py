@@ -67,12 +67,14 @@ class LeaseKeeper:
         while not self._stop.wait(interval):
             with self._lock:
                 held = list(self._running.values())
-            for job in held:
-                try:
-                    self.jobs.heartbeat(job)
-                except StoreError:
-                    # A busy database delays one beat; the next one retries.
-                    log.warning("Heartbeat failed", extra={"fields": {"job_id": job.id}})
+            if not held:
+                continue
+            try:
+                self.jobs.heartbeat_all(held)
+            except StoreError:
+                # A busy database delays one beat; the next one retries.
+                ids = [job.id for job in held]
+                log.warning("Heartbeat failed", extra={"fields": {"job_ids": ids}})
 
     def close(self) -> None:
         """Stop the heartbeat thread."""

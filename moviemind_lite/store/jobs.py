@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from moviemind_lite.core.calls import AICall
@@ -243,13 +244,22 @@ class JobStore:
 
     def heartbeat(self, job: Job) -> bool:
         """Extend the lease; ``False`` if this claim no longer holds the job."""
+        return not self.heartbeat_all([job])
+
+    def heartbeat_all(self, jobs: Sequence[Job]) -> Sequence[Job]:
+        """Extend the leases of ``jobs`` in one transaction; the ones whose claim was lost."""
+        lease_until, stamp = after(self.settings.lease_ms), now()
+        lost = []
         with self.database.write() as tx:
-            changed = tx.execute(
-                "UPDATE jobs SET lease_until = ?, updated_at = ? "
-                "WHERE id = ? AND worker_id = ? AND attempts = ? AND status = 'IN_PROGRESS'",
-                (after(self.settings.lease_ms), now(), job.id, job.worker_id, job.attempts),
-            ).rowcount
-        return changed == 1
+            for job in jobs:
+                changed = tx.execute(
+                    "UPDATE jobs SET lease_until = ?, updated_at = ? "
+                    "WHERE id = ? AND worker_id = ? AND attempts = ? AND status = 'IN_PROGRESS'",
+                    (lease_until, stamp, job.id, job.worker_id, job.attempts),
+                ).rowcount
+                if changed != 1:
+                    lost.append(job)
+        return lost
 
     def complete(self, job: Job, outcome: JobOutcome, call: AICall | None = None) -> Job | None:
         """Mark DONE with the outcome and free the slot; ``None`` if the lease was lost.

@@ -159,7 +159,7 @@ def test_a_race_in_a_thread_keeps_the_apps_log_whole(app_log_path: Path) -> None
     app_lines = messages(app_log_path)
     assert app_lines == ["App line during the race", "App line after the race"]
     race_lines = messages(result.kept_home / "logs" / "moviemind.log")
-    assert "Job queued" in race_lines and "Job done" in race_lines
+    assert "Job queued and claimed" in race_lines and "Job done" in race_lines
     assert not any(line.startswith("App line") for line in race_lines)
     # Everything is as it was: one handler, no filter left behind.
     (handler,) = logging.getLogger(ROOT_LOGGER).handlers
