@@ -39,6 +39,7 @@ from moviemind_lite.store.bulk import DEFAULT_BATCH_SIZE, write_entities
 from moviemind_lite.store.catalog import insert_entity
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.migrations import migrate
+from moviemind_lite.store.sqlite import SqliteDatabase
 
 Section = Callable[[Console, argparse.Namespace], None]
 
@@ -47,7 +48,7 @@ GENRES = ("Action", "Comedy", "Drama", "Horror", "Science Fiction", "Thriller", 
 
 def scratch_database(folder: Path, name: str, synchronous: str) -> Database:
     """A new, migrated database in ``folder`` with the given ``synchronous`` level."""
-    database = Database(folder / f"{name}.db")
+    database = SqliteDatabase(folder / f"{name}.db")
     migrate(database)
     # The app runs WAL with synchronous=NORMAL; FULL shows what a commit
     # costs when each one must reach the disk.

@@ -51,6 +51,7 @@ from moviemind_lite.core.config import Settings, load_settings
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.runtime.worker import Worker
 from moviemind_lite.store.db import Database
+from moviemind_lite.store.sqlite import SqliteDatabase
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 HEADING = "## Pipeline throughput"
@@ -151,7 +152,7 @@ def worker_drain(folder: Path, threads: int, jobs: int) -> float:
 
 def raw_commits(folder: Path, threads: int, commits: int) -> float:
     """Single-row ``BEGIN IMMEDIATE; INSERT; COMMIT`` per second on ``threads`` threads."""
-    database = Database(scratch_settings(folder, f"raw-{threads}").database_path)
+    database = SqliteDatabase(scratch_settings(folder, f"raw-{threads}").database_path)
     Path(database.path).parent.mkdir(parents=True, exist_ok=True)
     database.connection().execute(
         "CREATE TABLE IF NOT EXISTS raw_commits "

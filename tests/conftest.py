@@ -10,6 +10,9 @@ import pytest
 
 from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings, load_settings
+from moviemind_lite.store.db import Database, open_database
+from moviemind_lite.store.migrations import migrate
+from tests.engines import BOTH_ENDS, Engines, scratch_servers
 from tests.helpers import Processes
 
 
@@ -25,6 +28,36 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MOVIEMIND_AI_LATENCY_MS", "0")
     monkeypatch.setenv("MOVIEMIND_AI_JITTER_MS", "0")
     return folder
+
+
+@pytest.fixture(params=BOTH_ENDS, ids=lambda engines: engines.id)
+def engines(
+    request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Engines]:
+    """The test runs once on SQLite and lock files, once on PostgreSQL and Redis.
+
+    Each run gets its own schema and key prefix (see ``tests/engines.py``),
+    named by ``MOVIEMIND_DATABASE_URL`` and ``MOVIEMIND_LOCKS_URL`` so that the
+    settings, the app and any ``moviemind`` process the test starts use them.
+    """
+    with scratch_servers(request.param) as servers:
+        if servers.database_url is not None:
+            monkeypatch.setenv("MOVIEMIND_DATABASE_URL", servers.database_url)
+        if servers.locks_url is not None:
+            monkeypatch.setenv("MOVIEMIND_LOCKS_URL", servers.locks_url)
+        yield request.param
+
+
+@pytest.fixture
+def database(settings: Settings) -> Iterator[Database]:
+    """The settings' database (the test's engines), migrated, without the sample catalog."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    opened = open_database(settings.database, settings.busy_timeout_ms)
+    try:
+        migrate(opened)
+        yield opened
+    finally:
+        opened.close()
 
 
 @pytest.fixture

@@ -24,11 +24,11 @@ from moviemind_lite.core.domain import (
 from moviemind_lite.core.errors import CatalogReadOnly, EntityNotFound, InvalidInput, NotFound
 from moviemind_lite.core.model import Entity, Text
 from moviemind_lite.pipeline.body import baseline_key
-from moviemind_lite.pipeline.locks import KeyedFileLocks
 from moviemind_lite.policy.flags import FlagService
 from moviemind_lite.store import catalog
 from moviemind_lite.store.bulk import DEFAULT_BATCH_SIZE, OnConflict, ProgressCallback
 from moviemind_lite.store.db import Database
+from moviemind_lite.store.locking import KeyLocks
 from moviemind_lite.store.sample_catalog import load_sample_catalog
 
 READ_ONLY_FLAG = "catalog_read_only_mode"
@@ -38,13 +38,18 @@ class Catalog:
     """The movies and people, their facts and their texts."""
 
     def __init__(
-        self, settings: Settings, database: Database, flags: FlagService, created: bool
+        self,
+        settings: Settings,
+        database: Database,
+        flags: FlagService,
+        created: bool,
+        locks: KeyLocks,
     ) -> None:
         self.settings = settings
         self.database = database
         self.flags = flags
         self.created = created
-        self.locks = KeyedFileLocks(settings.locks_dir)
+        self.locks = locks
 
     def check_writable(self, what: str) -> None:
         """Refuse ``what`` (a catalog write) while ``catalog_read_only_mode`` is on."""
@@ -56,7 +61,7 @@ class Catalog:
     def initialise(self) -> InitReport:
         """Load the sample catalog if the catalog is empty; report the counts."""
         loaded = {} if self.created else self._load_sample_if_empty()
-        return InitReport(self.settings.database_path, self.created, loaded, self.counts())
+        return InitReport(self.settings.database_shown, self.created, loaded, self.counts())
 
     def _load_sample_if_empty(self) -> dict[str, int]:
         if any(self.counts()[table] for table in ("movies", "people")):

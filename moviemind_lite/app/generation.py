@@ -99,6 +99,7 @@ class Generation:
         key = answer_cache.cache_key(kind, slug, locale, context_tag)
         seen = request_snapshot(
             self.database,
+            self.runner.jobs.slots,
             kind,
             slug,
             locale,

@@ -1,4 +1,8 @@
-"""The home folder: its folders, its database file, and opening that database for use."""
+"""The home folder: its folders, its database, and opening that database for use.
+
+The database is the home's SQLite file unless the settings name another
+(``MOVIEMIND_DATABASE_URL``); either way it is opened and migrated here.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ import os
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.errors import HomeNotUsable
 from moviemind_lite.core.logs import configure_logging
+from moviemind_lite.store import db
 from moviemind_lite.store.db import Database
-from moviemind_lite.store.migrations import MIGRATIONS, migrate, pending
+from moviemind_lite.store.migrations import MIGRATIONS, drop_schema, migrate, pending
 
 DATABASE_FILES = ("moviemind.db", "moviemind.db-wal", "moviemind.db-shm")
 
@@ -25,9 +30,17 @@ def prepare_home(settings: Settings) -> None:
 
 
 def reset_home(settings: Settings) -> None:
-    """Delete the database (with its WAL files); locks and logs stay."""
-    for name in DATABASE_FILES:
-        (settings.home / name).unlink(missing_ok=True)
+    """Delete the database (the home's file with its WAL files, or MovieMind's tables on a
+    server); locks and logs stay."""
+    if settings.database_url is None:
+        for name in DATABASE_FILES:
+            (settings.home / name).unlink(missing_ok=True)
+        return
+    database = db.open_database(settings.database, settings.busy_timeout_ms)
+    try:
+        drop_schema(database)
+    finally:
+        database.close()
 
 
 def open_database(settings: Settings, *, load_sample: bool = True) -> tuple[Database, bool]:
@@ -40,7 +53,7 @@ def open_database(settings: Settings, *, load_sample: bool = True) -> tuple[Data
     """
     prepare_home(settings)
     configure_logging(settings.log_path)
-    database = Database(settings.database_path, settings.busy_timeout_ms)
+    database = db.open_database(settings.database, settings.busy_timeout_ms)
     try:
         created = False
         if pending(database):

@@ -12,8 +12,8 @@ from moviemind_lite.policy.rollout import RolloutService
 from moviemind_lite.policy.stats import JobStats, collect
 from moviemind_lite.runtime.runner import JobRunner
 from moviemind_lite.runtime.worker import Run, Worker, WorkerReport
-from moviemind_lite.store import slots
 from moviemind_lite.store.jobs import JobStore, validate_job_id
+from moviemind_lite.store.slots import slot_key
 
 
 class WorkerRun:
@@ -77,8 +77,8 @@ class Jobs:
             job = self.store.retry(tx, job_id)
             if job.action == "generate":
                 # Take the key's slot back unless a newer job for the key holds it.
-                slots.acquire_slot(
-                    tx, slots.slot_key(job.request), job.id, self.store.settings.slot_ttl_ms
+                self.store.slots.acquire(
+                    tx, slot_key(job.request), job.id, self.store.settings.slot_ttl_ms
                 )
         return job
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from moviemind_lite.core.domain import EntityKind
@@ -77,7 +76,8 @@ class RequestOutcome:
 class InitReport:
     """What ``init`` did and what the catalog now holds."""
 
-    database_path: Path
+    database: str
+    """The database's file, or its URL without the password."""
     created: bool
     loaded: dict[str, int]
     counts: dict[str, int]

@@ -23,7 +23,6 @@ from moviemind_lite.app.home import open_database
 from moviemind_lite.app.jobs import Jobs
 from moviemind_lite.core.config import Settings
 from moviemind_lite.pipeline.body import JobEnvironment
-from moviemind_lite.pipeline.locks import KeyedFileLocks
 from moviemind_lite.pipeline.strategies import Strategies, StrategyContext
 from moviemind_lite.policy.flags import FlagService
 from moviemind_lite.policy.rollout import RolloutService
@@ -31,6 +30,7 @@ from moviemind_lite.runtime.runner import JobRunner
 from moviemind_lite.store.calls import CallRecord
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.jobs import JobStore
+from moviemind_lite.store.locking import Locks, open_locks
 
 
 @dataclass
@@ -45,6 +45,7 @@ class App:
 
     settings: Settings
     database: Database
+    locks: Locks
     calls: CallRecord
     breaker: CircuitBreaker
     generator: Generator
@@ -62,6 +63,7 @@ class App:
     def close(self) -> None:
         """Stop the runner's heartbeats, then close every connection."""
         self.runner.close()
+        self.locks.close()
         self.database.close()
 
     def __enter__(self) -> App:
@@ -82,6 +84,12 @@ def build_app(
     ``moviemind worker``. The caller owns the executor.
     """
     database, created = open_database(settings, load_sample=load_sample)
+    try:
+        # A Redis key lock outlives a holder that died with it by at most a job's lease.
+        locks = open_locks(settings.locks, database, lock_ttl_ms=settings.jobs.lease_ms)
+    except BaseException:
+        database.close()
+        raise
     calls = CallRecord(database)
     breaker = CircuitBreaker(
         database,
@@ -89,13 +97,13 @@ def build_app(
         cooldown_ms=settings.ai.breaker_cooldown_ms,
     )
     generator = GuardedGenerator(make_generator(settings.ai.backend, settings.ai), breaker)
-    job_store = JobStore(database, settings.jobs)
-    strategies = Strategies(StrategyContext(database, settings.locks_dir, job_store, settings.jobs))
-    environment = JobEnvironment(database, generator, KeyedFileLocks(settings.locks_dir), job_store)
+    job_store = JobStore(database, settings.jobs, locks.slots)
+    strategies = Strategies(StrategyContext(database, locks, job_store, settings.jobs))
+    environment = JobEnvironment(database, generator, locks.keys, job_store)
     runner = JobRunner(environment, strategies)
     flags = FlagService(database, settings.environment)
     rollouts = RolloutService(database, settings.environment)
-    catalog = Catalog(settings, database, flags, created)
+    catalog = Catalog(settings, database, flags, created, locks.keys)
     generation = Generation(
         settings, database, catalog, flags, rollouts, strategies, runner, executor
     )
@@ -104,6 +112,7 @@ def build_app(
     return App(
         settings=settings,
         database=database,
+        locks=locks,
         calls=calls,
         breaker=breaker,
         generator=generator,

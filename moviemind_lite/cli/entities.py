@@ -43,13 +43,13 @@ def init(session: Session, reset: bool, yes: bool) -> None:
         if reset:
             if not yes:
                 click.confirm(
-                    f"Delete {settings.database_path} with every job and text in it?", abort=True
+                    f"Delete {settings.database_shown} with every job and text in it?", abort=True
                 )
             reset_home(settings)
         report = session.app().catalog.initialise()
     counts = ", ".join(f"{number} {table}" for table, number in report.counts.items())
     verb = "Created" if report.created else "Ready:"
-    click.echo(f"{verb} {report.database_path} ({counts})")
+    click.echo(f"{verb} {report.database} ({counts})")
 
 
 def _headline(view_entity: Any) -> str:
@@ -313,7 +313,7 @@ def demo(session: Session, fast: bool) -> None:
         counts = app.catalog.counts()
         click.echo(
             f"MovieMind Lite: {counts['movies']} movies and {counts['people']} people in "
-            f"{app.settings.database_path}.\n"
+            f"{app.settings.database_shown}.\n"
         )
         steps: list[tuple[str, Callable[[], EntityView]]] = [
             (

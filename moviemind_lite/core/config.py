@@ -1,17 +1,21 @@
 """Settings, built and validated once from options and the environment.
 
 The home folder is ``--home`` if given, else ``MOVIEMIND_HOME``, else
-``./data``. It holds ``moviemind.db``, ``locks/`` and ``logs/``.
+``./data``. It holds ``moviemind.db``, ``locks/`` and ``logs/``. The database
+and the locks may live elsewhere: ``--database-url`` or
+``MOVIEMIND_DATABASE_URL`` (``postgresql://...``) and ``--locks-url`` or
+``MOVIEMIND_LOCKS_URL`` (``redis://...``) choose their engines.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from moviemind_lite.core.domain import validate_locale
 from moviemind_lite.core.errors import InvalidInput, InvalidSetting
@@ -52,6 +56,110 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+
+# The engines a URL may name, by scheme; the name is the engine's in the store's tables.
+DATABASE_SCHEMES = {"sqlite": "sqlite", "postgresql": "postgresql", "postgres": "postgresql"}
+LOCKS_SCHEMES = {"file": "file", "redis": "redis", "rediss": "redis"}
+# What MovieMind reads from a server URL's query itself (the client never sees it).
+SCHEMA_PARAMETER = "schema"
+PREFIX_PARAMETER = "prefix"
+_NAMESPACE = {
+    "postgresql": re.compile(r"[a-z_][a-z0-9_]{0,62}"),
+    "redis": re.compile(r"[A-Za-z0-9_:.-]{1,100}"),
+}
+
+
+@dataclass(frozen=True)
+class ServiceUrl:
+    """Where the database or the locks live: an engine, and a URL never shown with its password.
+
+    ``str`` gives the URL with its password masked, for messages and logs;
+    :meth:`reveal` gives it whole (to hand to another MovieMind process) and
+    :meth:`client_url` without MovieMind's own parameters (to connect).
+    """
+
+    engine: str
+    url: Secret = field(repr=False)
+    shown: str
+    path: Path | None = None
+    """The file or folder of a ``sqlite`` or ``file`` URL."""
+    namespace: str | None = None
+    """A PostgreSQL schema or a Redis key prefix (``?schema=``, ``?prefix=``), else ``None``."""
+
+    def reveal(self) -> str:
+        """The URL as given, password included."""
+        return self.url.reveal()
+
+    def client_url(self) -> str:
+        """The URL the client library connects with: MovieMind's own parameters removed."""
+        parts = urlsplit(self.reveal())
+        mine = (SCHEMA_PARAMETER, PREFIX_PARAMETER)
+        rest = [(key, value) for key, value in parse_qsl(parts.query) if key not in mine]
+        return urlunsplit(parts._replace(query=urlencode(rest)))
+
+    def __str__(self) -> str:
+        return self.shown
+
+    @classmethod
+    def for_path(cls, engine: str, path: Path) -> ServiceUrl:
+        """The URL of a local file (``sqlite``) or folder (``file``)."""
+        url = f"{engine}://{path.absolute().as_posix()}"
+        return cls(engine, Secret(url), url, path)
+
+    def within(self, namespace: str) -> ServiceUrl:
+        """The same server, inside another schema or key prefix (the lab's scratch runs)."""
+        parameter = SCHEMA_PARAMETER if self.engine == "postgresql" else PREFIX_PARAMETER
+        parts = urlsplit(self.reveal())
+        query = [(key, value) for key, value in parse_qsl(parts.query) if key != parameter]
+        whole = urlunsplit(parts._replace(query=urlencode([*query, (parameter, namespace)])))
+        return parse_service_url("namespace", whole, {self.engine: self.engine})
+
+
+def _masked(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+    except ValueError:
+        return url.split("://", 1)[0] + "://***" if "@" in url else url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+def parse_service_url(name: str, raw: str, schemes: Mapping[str, str]) -> ServiceUrl:
+    """Check the URL setting ``name`` once; never repeat its password in an error."""
+    shown = _masked(raw)
+    if any(char.isspace() or not char.isprintable() for char in raw):
+        raise InvalidSetting(f"{name} holds spaces or control characters")
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - parsing the port is what validates it
+    except ValueError as error:
+        raise InvalidSetting(f"{name} is not a URL: {error}") from None
+    engine = schemes.get(parts.scheme.lower())
+    if engine is None:
+        choices = ", ".join(f"{scheme}://" for scheme in schemes)
+        raise InvalidSetting(f"{name}={shown!r} must start with one of: {choices}")
+    if engine in ("sqlite", "file"):
+        if parts.netloc or not parts.path.startswith("/") or parts.query or parts.fragment:
+            raise InvalidSetting(
+                f"{name}={shown!r} must be {engine}:///absolute/path (no host, query or fragment)"
+            )
+        return ServiceUrl(engine, Secret(raw), shown, Path(parts.path))
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if not parts.hostname and not query.get("host"):
+        raise InvalidSetting(f"{name}={shown!r} names no host")
+    if parts.fragment:
+        raise InvalidSetting(f"{name} must not have a fragment (#...)")
+    if engine == "redis" and not parts.path.strip("/").isdigit() and parts.path.strip("/"):
+        raise InvalidSetting(f"{name}: the Redis database after the host must be a number")
+    parameter = SCHEMA_PARAMETER if engine == "postgresql" else PREFIX_PARAMETER
+    namespace = query.get(parameter)
+    if namespace is not None and _NAMESPACE[engine].fullmatch(namespace) is None:
+        raise InvalidSetting(f"{name}: {parameter}={namespace!r} is not a usable name")
+    return ServiceUrl(engine, Secret(raw), shown, None, namespace)
 
 
 @dataclass(frozen=True)
@@ -109,6 +217,24 @@ class Settings:
     jobs: JobSettings = JobSettings()
     # The HTTP API's admin token (X-Admin-Token); kept out of reprs and logs.
     admin_token: str | None = field(default=None, repr=False)
+    # Engines elsewhere than the home (None: the home's SQLite file and lock folder).
+    database_url: ServiceUrl | None = None
+    locks_url: ServiceUrl | None = None
+
+    @property
+    def database(self) -> ServiceUrl:
+        """Where the database is: ``database_url``, else the home's SQLite file."""
+        return self.database_url or ServiceUrl.for_path("sqlite", self.database_path)
+
+    @property
+    def database_shown(self) -> str:
+        """The database as messages name it: the home's file, or the URL without its password."""
+        return str(self.database_url) if self.database_url else str(self.database_path)
+
+    @property
+    def locks(self) -> ServiceUrl:
+        """Where locks and slots are: ``locks_url``, else the home's lock folder."""
+        return self.locks_url or ServiceUrl.for_path("file", self.locks_dir)
 
     @property
     def database_path(self) -> Path:
@@ -236,8 +362,23 @@ def _admin_token(env: Mapping[str, str]) -> str | None:
     return raw
 
 
-def load_settings(home: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Build the settings from an explicit home, then ``env`` (default: ``os.environ``)."""
+def _service_url(
+    name: str, given: str | None, env: Mapping[str, str], schemes: Mapping[str, str]
+) -> ServiceUrl | None:
+    raw = given if given is not None else env.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    return parse_service_url(name, raw.strip(), schemes)
+
+
+def load_settings(
+    home: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    database_url: str | None = None,
+    locks_url: str | None = None,
+) -> Settings:
+    """Build the settings from explicit options, then ``env`` (default: ``os.environ``)."""
     env = os.environ if env is None else env
     chosen = Path(home) if home is not None else Path(env.get("MOVIEMIND_HOME") or DEFAULT_HOME)
     if str(chosen).strip() == "" or "\x00" in str(chosen):
@@ -296,4 +437,6 @@ def load_settings(home: str | Path | None = None, env: Mapping[str, str] | None 
         ai=ai,
         jobs=jobs,
         admin_token=_admin_token(env),
+        database_url=_service_url("MOVIEMIND_DATABASE_URL", database_url, env, DATABASE_SCHEMES),
+        locks_url=_service_url("MOVIEMIND_LOCKS_URL", locks_url, env, LOCKS_SCHEMES),
     )

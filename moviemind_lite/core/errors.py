@@ -19,7 +19,10 @@
     │   ├── JobNotFound
     │   └── RolloutNotFound     no active rollout for that flag
     ├── StoreError              the database refused or is unusable; exit 1
-    │   ├── UniqueViolation     carries SQLite's extended code and the constraint
+    │   ├── ConstraintViolation a row broke NOT NULL, CHECK or a foreign key
+    │   │   └── UniqueViolation carries SQLite's code or the SQLSTATE, and the constraint
+    │   ├── ServiceUnavailable  a database or lock server unreachable, or refusing the login
+    │   ├── MissingExtra        an engine whose client is not installed: names the extra
     │   ├── CorruptDatabase
     │   ├── HomeNotUsable
     │   └── StaleWrite          a lock holder whose lease ran out tried to write
@@ -33,8 +36,8 @@
     │   └── CircuitOpen         the shared circuit breaker refuses AI calls for now
     └── DuplicateGeneration     a job met a row another job wrote first
 
-The store turns ``sqlite3`` errors into these; only the front ends translate
-them into exit codes or notifications.
+The store turns ``sqlite3``, ``psycopg``, ``redis`` and ``filelock`` errors into
+these; only the front ends translate them into exit codes or notifications.
 """
 
 from __future__ import annotations
@@ -98,13 +101,25 @@ class StoreError(MovieMindError):
     """The database refused an operation or cannot be used."""
 
 
-class UniqueViolation(StoreError):
-    """A row clashed with a UNIQUE constraint (SQLite extended code 2067)."""
+class ConstraintViolation(StoreError):
+    """A row broke a constraint of the schema (NOT NULL, CHECK, UNIQUE, a foreign key)."""
 
-    def __init__(self, constraint: str, code: int = 2067) -> None:
+
+class UniqueViolation(ConstraintViolation):
+    """A row clashed with a UNIQUE constraint (SQLite extended code 2067, SQLSTATE 23505)."""
+
+    def __init__(self, constraint: str, code: int | str = 2067) -> None:
         super().__init__(f"unique constraint failed: {constraint}")
         self.constraint = constraint
         self.code = code
+
+
+class ServiceUnavailable(StoreError):
+    """A database or lock server that cannot be reached or refuses to let MovieMind in."""
+
+
+class MissingExtra(StoreError):
+    """An engine whose client library is not installed; names the extra that installs it."""
 
 
 class CorruptDatabase(StoreError):

@@ -387,7 +387,7 @@ def run_race(
                 if stop is not None and stop.is_set():
                     raise RaceStopped()
                 phases = log.by_job()
-                counted = tally(app.database, MOVIE)
+                counted = tally(app.database, app.job_store.slots, MOVIE)
                 metrics = measure(counted, scenario.all_slugs(), records, phases)
                 left = aftermath(counted, records)
                 start = min(record.arrived_at for record in records)

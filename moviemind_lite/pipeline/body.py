@@ -33,11 +33,11 @@ from moviemind_lite.core.model import (
     Job,
     JobOutcome,
 )
-from moviemind_lite.pipeline.locks import KeyedFileLocks
 from moviemind_lite.store import catalog
 from moviemind_lite.store.calls import record_call
 from moviemind_lite.store.db import Database, Tx
 from moviemind_lite.store.jobs import JobStore
+from moviemind_lite.store.locking import KeyLocks
 
 log = logging.getLogger("moviemind.jobs")
 
@@ -58,11 +58,11 @@ def baseline_key(kind: EntityKind, entity_id: str, locale: str, context_tag: str
 
 @dataclass(frozen=True)
 class JobEnvironment:
-    """What a running job needs: the database, the AI, the lock folder and the job table."""
+    """What a running job needs: the database, the AI, the key locks and the job table."""
 
     database: Database
     generator: Generator
-    locks: KeyedFileLocks
+    locks: KeyLocks
     jobs: JobStore
 
 
@@ -165,8 +165,8 @@ class JobBody:
     ) -> JobOutcome:
         """Like :meth:`persist`, inside a transaction the caller already holds on ``conn``.
 
-        For strategies that keep ``BEGIN IMMEDIATE`` open across the whole body
-        (``for-update``), where a second ``BEGIN`` on the connection would fail.
+        For strategies that keep their transaction open across the whole body
+        (``for-update``).
         """
         self.phase(PERSISTING)
         return self._end(conn, self._write_rows(conn, text, facts, on_duplicate, guard))

@@ -3,7 +3,7 @@
 Cheap reads come first, outside any write transaction (the request's
 snapshot): a key whose job is already on its way (the strategy's ``peek``) or
 whose text is stored needs no write at all. Only a request that may create a
-job opens ``BEGIN IMMEDIATE``,
+job opens a write transaction,
 looks again (the text may have landed, and the key's slot been freed, while it
 waited for the lock: without this second look it would start a second job for
 a key that is done) and lets the strategy dispatch; a requester that will run
@@ -21,6 +21,7 @@ from moviemind_lite.pipeline.strategies.base import Strategy
 from moviemind_lite.store import catalog
 from moviemind_lite.store.db import Database, Tx
 from moviemind_lite.store.jobs import JobStore
+from moviemind_lite.store.slots import slot_key
 
 How = Literal["stored", "created", "joined"]
 
@@ -91,6 +92,8 @@ def create_job(
     """
     with database.write() as tx:
         if join_unfinished:
+            # Two requests for the same key must not both find none and both insert.
+            tx.lock_key(f"unfinished:{slot_key(request)}")
             unfinished = jobs.find_unfinished_in(tx, request)
             if unfinished is not None:
                 return Dispatched("joined", job=unfinished)

@@ -1,4 +1,4 @@
-"""A small answer cache in SQLite, shared by every process on the database.
+"""A small answer cache in the database, shared by every process using it.
 
 ``show`` answers from it; any change to a baseline (a new one, an update in
 place, a promotion) drops the entity's cached answers in the same transaction,
@@ -44,8 +44,10 @@ def store_if_free(
 def store(tx: Tx, key: str, kind: EntityKind, entity_id: str, answer: dict[str, Any]) -> None:
     """Cache ``answer`` under ``key``."""
     tx.execute(
-        "INSERT OR REPLACE INTO answer_cache (key, kind, entity_id, answer, created_at) "
-        "VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO answer_cache (key, kind, entity_id, answer, created_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, "
+        "entity_id = excluded.entity_id, answer = excluded.answer, "
+        "created_at = excluded.created_at",
         (key, kind.name, entity_id, json.dumps(answer, ensure_ascii=False), now()),
     )
 

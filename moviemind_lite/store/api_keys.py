@@ -8,12 +8,11 @@ read per request. The secret itself is shown once, when the key is created.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from moviemind_lite.core.ids import new_id, now
-from moviemind_lite.store.db import Database, Tx
+from moviemind_lite.store.db import Database, Row, Tx
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def _key(row: sqlite3.Row) -> ApiKey:
+def _key(row: Row) -> ApiKey:
     return ApiKey(row["id"], row["name"], row["prefix"], row["created_at"], row["revoked_at"])
 
 

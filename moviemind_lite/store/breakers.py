@@ -6,11 +6,10 @@ The state machine (thresholds, cool-down, probes) lives in
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from moviemind_lite.core.ids import now
-from moviemind_lite.store.db import Database, Tx
+from moviemind_lite.store.db import Database, Row, Tx
 
 CLOSED = "closed"
 # The columns a move may set besides the state (names go into the SQL text).
@@ -34,7 +33,7 @@ class StoredBreaker:
         return self.state == CLOSED and self.consecutive_failures == 0
 
 
-def _breaker(row: sqlite3.Row) -> StoredBreaker:
+def _breaker(row: Row) -> StoredBreaker:
     return StoredBreaker(
         name=row["name"],
         state=row["state"],
@@ -58,7 +57,11 @@ def ensure_breaker(tx: Tx, name: str) -> StoredBreaker:
         "ON CONFLICT (name) DO NOTHING",
         (name, CLOSED, now()),
     )
-    return _breaker(tx.execute("SELECT * FROM circuit_breakers WHERE name = ?", (name,)).fetchone())
+    # Locked until the transaction ends: the caller reads, decides and moves it.
+    row = tx.execute(
+        f"SELECT * FROM circuit_breakers WHERE name = ?{tx.dialect.for_update}", (name,)
+    ).fetchone()
+    return _breaker(row)
 
 
 def move_breaker(tx: Tx, name: str, state: str, **columns: str | int | None) -> None:

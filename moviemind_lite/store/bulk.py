@@ -1,6 +1,6 @@
 """Bulk writes of movies or people: batches, with a row-by-row fallback.
 
-Rows are written in batches, one ``BEGIN IMMEDIATE`` transaction per batch,
+Rows are written in batches, one write transaction per batch,
 because a commit per row costs far more than the insert itself. Inside a batch:
 
 1. one query finds which slugs already exist; those rows are skipped, or with
@@ -18,15 +18,14 @@ raises ``KeyError`` when the clash is on a UNIQUE column other than the pk.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from moviemind_lite.core.domain import EntityKind, describe_bad_slug
-from moviemind_lite.core.errors import InvalidInput, UniqueViolation
+from moviemind_lite.core.errors import ConstraintViolation, InvalidInput, UniqueViolation
 from moviemind_lite.core.ids import new_id, now
-from moviemind_lite.store.db import Database, translate
+from moviemind_lite.store.db import Database, Tx
 
 OnConflict = Literal["skip", "update"]
 ON_CONFLICT_CHOICES: tuple[OnConflict, ...] = ("skip", "update")
@@ -127,8 +126,9 @@ class _BatchWriter:
         )
         assignments = ", ".join(f"{name} = ?" for name in kind.fields)
         self.update_sql = f"UPDATE {kind.table} SET {assignments}, updated_at = ? WHERE slug = ?"
-        # One parameter for the whole batch: a JSON array of its slugs.
-        among = "WHERE slug IN (SELECT value FROM json_each(?))"
+        # One parameter for the whole batch: its slugs (a JSON array, or an array).
+        self.dialect = database.dialect
+        among = f"WHERE {self.dialect.in_list('slug')}"
         self.slugs_sql = f"SELECT slug FROM {kind.table} {among}"
         self.facts_sql = f"SELECT slug, {', '.join(kind.fields)} FROM {kind.table} {among}"
 
@@ -163,17 +163,18 @@ class _BatchWriter:
             )
         )
 
-    def write_batch(self, conn: sqlite3.Connection, indices: range) -> None:
+    def write_batch(self, conn: Tx, indices: range) -> None:
         """Sort one batch into skipped, updated and new rows, and write them."""
         slugs = [self.rows[index].get("slug") for index in indices]
-        wanted = (json.dumps([slug for slug in slugs if isinstance(slug, str)]),)
+        wanted = (self.dialect.list_param([slug for slug in slugs if isinstance(slug, str)]),)
         # Skipping needs only to know which slugs exist; updating compares facts.
         existing: dict[str, list[Any] | None]
         if self.on_conflict == "skip":
             existing = dict.fromkeys(row[0] for row in conn.execute(self.slugs_sql, wanted))
         else:
             existing = {
-                row[0]: self.comparable(row[1:]) for row in conn.execute(self.facts_sql, wanted)
+                row[0]: self.comparable(list(row)[1:])
+                for row in conn.execute(self.facts_sql, wanted)
             }
         stamp = now()
         inserts: list[tuple[int, tuple[Any, ...]]] = []
@@ -206,51 +207,41 @@ class _BatchWriter:
         self.report.created += self.apply(conn, self.insert_sql, inserts)
         self.report.updated += self.apply(conn, self.update_sql, updates)
 
-    def apply(
-        self, conn: sqlite3.Connection, sql: str, work: list[tuple[int, tuple[Any, ...]]]
-    ) -> int:
+    def apply(self, conn: Tx, sql: str, work: list[tuple[int, tuple[Any, ...]]]) -> int:
         """Run ``sql`` for every row in one go, else row by row; return the rows written."""
         if not work:
             return 0
-        conn.execute("SAVEPOINT bulk_batch")
         try:
-            conn.executemany(sql, [params for _, params in work])
-        except sqlite3.IntegrityError:
-            # Some rows of the executemany may have gone in before the failing one.
-            conn.execute("ROLLBACK TO bulk_batch")
-            conn.execute("RELEASE bulk_batch")
+            # Some rows of the executemany may go in before a failing one: the
+            # savepoint takes them back out.
+            with conn.savepoint():
+                conn.executemany(sql, [params for _, params in work])
+        except ConstraintViolation:
             self.report.fallback_batches += 1
             return self.apply_row_by_row(conn, sql, work)
-        conn.execute("RELEASE bulk_batch")
         for index, _ in work:
             self.settled[self.rows[index]["slug"]] = self.locations[index]
         return len(work)
 
-    def apply_row_by_row(
-        self, conn: sqlite3.Connection, sql: str, work: list[tuple[int, tuple[Any, ...]]]
-    ) -> int:
+    def apply_row_by_row(self, conn: Tx, sql: str, work: list[tuple[int, tuple[Any, ...]]]) -> int:
         written = 0
         for index, params in work:
             slug = self.rows[index]["slug"]
             # A savepoint per row keeps a row's writes all-or-nothing should a
             # row ever take more than one statement.
-            conn.execute("SAVEPOINT bulk_row")
             try:
-                conn.execute(sql, params)
-            except sqlite3.IntegrityError as error:
-                conn.execute("ROLLBACK TO bulk_row")
-                conn.execute("RELEASE bulk_row")
+                with conn.savepoint():
+                    conn.execute(sql, params)
+            except ConstraintViolation as error:
                 self.fail(index, self.reason(slug, error))
                 continue
-            conn.execute("RELEASE bulk_row")
             self.settled[slug] = self.locations[index]
             written += 1
         return written
 
-    def reason(self, slug: str, error: sqlite3.IntegrityError) -> str:
+    def reason(self, slug: str, error: ConstraintViolation) -> str:
         """Why the database refused a row, in words that name the row's problem."""
-        translated = translate(error, self.database.path)
-        if isinstance(translated, UniqueViolation) and translated.constraint.endswith(".slug"):
+        if isinstance(error, UniqueViolation) and error.constraint.endswith(".slug"):
             first = self.settled.get(slug)
             if first is not None:
                 return f"slug {slug!r} appears again (first at {first})"

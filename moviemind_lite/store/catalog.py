@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from functools import cache
 from typing import Any
 
@@ -11,7 +10,7 @@ from moviemind_lite.core.domain import EntityKind
 from moviemind_lite.core.ids import new_id, now
 from moviemind_lite.core.model import Entity, Text
 from moviemind_lite.store import answer_cache
-from moviemind_lite.store.db import Database, Reader, Tx, read_one, translate
+from moviemind_lite.store.db import Database, Reader, Row, Tx, read_one
 
 TEXT_COLUMNS = (
     "id",
@@ -33,7 +32,7 @@ def entity_columns(kind: EntityKind) -> tuple[str, ...]:
     return ("id", "slug", *kind.fields, kind.baseline_column, "created_at", "updated_at")
 
 
-def entity_from_row(kind: EntityKind, row: sqlite3.Row, prefix: str = "") -> Entity:
+def entity_from_row(kind: EntityKind, row: Row, prefix: str = "") -> Entity:
     """The entity in ``row`` (its columns named with ``prefix``)."""
     facts = {field: row[prefix + field] for field in kind.fields}
     if "genres" in facts:
@@ -49,7 +48,7 @@ def entity_from_row(kind: EntityKind, row: sqlite3.Row, prefix: str = "") -> Ent
     )
 
 
-def text_from_row(row: sqlite3.Row, prefix: str = "") -> Text:
+def text_from_row(row: Row, prefix: str = "") -> Text:
     """The text in ``row`` (its columns named with ``prefix``)."""
     return Text(
         id=row[prefix + "id"],
@@ -120,9 +119,9 @@ def list_entities(
     sql = f"SELECT * FROM {kind.table}"
     params: list[Any] = []
     if search:
-        where, params = _matching(("slug", kind.label_column), search)
+        where, params = _matching(db, ("slug", kind.label_column), search)
         sql += where
-    sql += f" ORDER BY {kind.label_column} COLLATE NOCASE, slug"
+    sql += f" ORDER BY {db.dialect.nocase(kind.label_column)}, slug"
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
@@ -141,10 +140,11 @@ def entity_rows(db: Database, kind: EntityKind) -> list[dict[str, Any]]:
     return found
 
 
-def _matching(columns: tuple[str, ...], search: str) -> tuple[str, list[Any]]:
+def _matching(db: Database, columns: tuple[str, ...], search: str) -> tuple[str, list[Any]]:
     """A WHERE clause matching ``search`` as a case-insensitive substring of any column."""
     pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    clause = " OR ".join(f"{column} LIKE ? ESCAPE '\\'" for column in columns)
+    like = db.dialect.like
+    clause = " OR ".join(f"{column} {like} ? ESCAPE '\\'" for column in columns)
     return f" WHERE ({clause})", [pattern] * len(columns)
 
 
@@ -157,7 +157,7 @@ def page_of_entities(
     db: Database, kind: EntityKind, search: str | None, offset: int, limit: int
 ) -> tuple[list[Entity], int]:
     """One page of entities, newest first, and how many match in all."""
-    where, params = _matching(SEARCH_COLUMNS[kind.name], search) if search else ("", [])
+    where, params = _matching(db, SEARCH_COLUMNS[kind.name], search) if search else ("", [])
     total = db.query_one(f"SELECT count(*) FROM {kind.table}{where}", params)
     rows = db.query(
         f"SELECT * FROM {kind.table}{where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
@@ -239,7 +239,7 @@ def insert_entity(
 
     The insert is blind on purpose: the UNIQUE index, not a prior look-up,
     decides who wins, and the enclosing transaction stays usable after a
-    violation (SQLite undoes only the failed statement). ``baseline_id`` is
+    violation (:meth:`Tx.attempt`). ``baseline_id`` is
     the id the entity's first baseline text will get (see :func:`insert_text`),
     so the new row points at it without a second write.
     """
@@ -249,14 +249,11 @@ def insert_entity(
     entity_id = new_id()
     stamp = now()
     columns = ["id", "slug", *values, kind.baseline_column, "created_at", "updated_at"]
-    try:
-        conn.execute(
-            f"INSERT INTO {kind.table} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' for _ in columns)})",
-            (entity_id, slug, *values.values(), baseline_id, stamp, stamp),
-        )
-    except sqlite3.Error as error:
-        raise translate(error) from error
+    conn.attempt(
+        f"INSERT INTO {kind.table} ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})",
+        (entity_id, slug, *values.values(), baseline_id, stamp, stamp),
+    )
     return entity_id
 
 
@@ -285,27 +282,24 @@ def insert_text(
     """
     text_id = text_id or new_id()
     stamp = now()
-    try:
-        conn.execute(
-            f"INSERT INTO {kind.text_table} (id, {kind.entity_fk}, locale, context_tag, text, "
-            "origin, ai_model, version, is_baseline, job_id, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
-            (
-                text_id,
-                entity_id,
-                locale,
-                context_tag,
-                text,
-                origin,
-                ai_model,
-                int(baseline),
-                job_id,
-                stamp,
-                stamp,
-            ),
-        )
-    except sqlite3.Error as error:
-        raise translate(error) from error
+    conn.attempt(
+        f"INSERT INTO {kind.text_table} (id, {kind.entity_fk}, locale, context_tag, text, "
+        "origin, ai_model, version, is_baseline, job_id, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+        (
+            text_id,
+            entity_id,
+            locale,
+            context_tag,
+            text,
+            origin,
+            ai_model,
+            int(baseline),
+            job_id,
+            stamp,
+            stamp,
+        ),
+    )
     if baseline and not new_entity:
         conn.execute(
             f"UPDATE {kind.table} SET {kind.baseline_column} = ?, updated_at = ? "

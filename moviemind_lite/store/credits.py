@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from moviemind_lite.core.model import Credit
-from moviemind_lite.store.db import Database
+from moviemind_lite.store.db import Database, Row
 
 _SELECT = (
     "SELECT credits.*, movies.slug AS movie_slug, movies.title AS movie_title, "
@@ -16,7 +14,7 @@ _SELECT = (
 _ORDER = " ORDER BY credits.role = 'actor', coalesce(credits.billing_order, 999), people.name"
 
 
-def _credit(row: sqlite3.Row) -> Credit:
+def _credit(row: Row) -> Credit:
     return Credit(
         row["movie_id"],
         row["movie_slug"],

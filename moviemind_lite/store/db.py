@@ -1,204 +1,208 @@
-"""One SQLite connection per thread, explicit transactions, domain errors.
+"""The store's one seam over the database engines: :class:`Database` and :class:`Tx`.
 
-Connections run in autocommit mode (``isolation_level=None``) and every write
-that reads first opens ``BEGIN IMMEDIATE``: in WAL mode a deferred transaction
-that reads and then writes fails at once with SQLITE_BUSY whatever the busy
-timeout says, while an immediate one waits its turn.
+Everything above this module reads through a :class:`Database` and writes in
+the :class:`Tx` its :meth:`~Database.write` yields; neither names an engine.
+The engines (``sqlite``, the embedded default; ``postgresql``) live in their
+own modules, listed by name in :data:`DATABASE_ENGINES` and imported only
+when a database URL chooses them, so the PostgreSQL client is loaded by a
+process that uses PostgreSQL and by no other.
+
+SQL is written once with ``?`` and ``:name`` placeholders (the PostgreSQL
+engine rewrites them); what differs between the engines is a field of the
+transaction's :class:`~moviemind_lite.store.dialects.Dialect`. A statement
+that fails raises a domain error (a clash is :class:`UniqueViolation` on both
+engines), never the client's own.
 """
 
 from __future__ import annotations
 
-import re
-import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from importlib import import_module
+from types import ModuleType
+from typing import Any, Protocol
 
-from moviemind_lite.core.errors import CorruptDatabase, HomeNotUsable, StoreError, UniqueViolation
+from moviemind_lite.core.config import ServiceUrl
+from moviemind_lite.core.errors import InvalidSetting, MissingExtra
+from moviemind_lite.store.dialects import Dialect
 
 Params = Sequence[Any] | dict[str, Any]
 
-Tx = sqlite3.Connection
-"""An open write transaction, as :meth:`Database.write` yields it.
 
-Layers above the store hold it only to hand it back to store functions, so
-that several writes share one transaction; they never run SQL on it.
-"""
+class Row(Protocol):
+    """A row read: its values by position and by column name."""
 
-_UNIQUE_CODES = (2067, 1555)  # SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
-_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, 261, 517)  # + BUSY_RECOVERY, _SNAPSHOT
-_NO_WAIT_MS = 0
-_UNIQUE_MESSAGE = re.compile(r"UNIQUE constraint failed: (.+)")
+    def __getitem__(self, key: int | str, /) -> Any: ...
 
+    def keys(self) -> list[str]: ...
 
-def translate(error: sqlite3.Error, path: Path | str = "the database") -> StoreError:
-    """The domain error for a ``sqlite3`` error raised while using ``path``."""
-    code = getattr(error, "sqlite_errorcode", None)
-    message = str(error)
-    if isinstance(error, sqlite3.IntegrityError) and code in _UNIQUE_CODES:
-        match = _UNIQUE_MESSAGE.search(message)
-        constraint = match.group(1) if match else message
-        return UniqueViolation(constraint, code=code or 2067)
-    if code == sqlite3.SQLITE_NOTADB or "file is not a database" in message:
-        return CorruptDatabase(f"{path} is not a usable SQLite database ({message})")
-    if code == sqlite3.SQLITE_CORRUPT or "malformed" in message:
-        return CorruptDatabase(f"{path} is damaged ({message})")
-    if code == sqlite3.SQLITE_CANTOPEN or "unable to open database" in message:
-        return HomeNotUsable(f"cannot open {path} ({message})")
-    if code == sqlite3.SQLITE_READONLY or "readonly database" in message:
-        return HomeNotUsable(f"{path} is read-only ({message})")
-    if "database is locked" in message:
-        return StoreError(f"{path} stayed locked longer than the busy timeout")
-    return StoreError(f"{path}: {message}")
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __len__(self) -> int: ...
 
 
-class Database:
-    """A SQLite file opened once per thread with MovieMind's settings."""
+class Result(Protocol):
+    """What a statement run in a transaction gives back."""
 
-    def __init__(self, path: Path, busy_timeout_ms: int = 30_000) -> None:
-        self.path = path
-        self.busy_timeout_ms = busy_timeout_ms
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
-        # Writers of this process queue here rather than in SQLite's busy
-        # handler, which sleeps in growing steps (up to 100 ms) and wastes most
-        # of the time under many threads; other processes still meet the busy
-        # timeout. Reentrant, so a transaction's own thread may record a call.
-        self._write_lock = threading.RLock()
+    @property
+    def rowcount(self) -> int: ...
 
-    def connection(self) -> sqlite3.Connection:
-        """This thread's connection, opened on first use."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
-        return conn
+    def fetchone(self) -> Any: ...
 
-    def _connect(self) -> sqlite3.Connection:
-        try:
-            conn = sqlite3.connect(
-                self.path,
-                isolation_level=None,
-                timeout=self.busy_timeout_ms / 1000,
-                check_same_thread=False,
-            )
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.Error as error:
-            raise translate(error, self.path) from error
-        return conn
+    def fetchall(self) -> list[Any]: ...
 
-    @contextmanager
-    def errors(self) -> Iterator[None]:
-        """Turn ``sqlite3`` errors raised inside the block into domain errors."""
-        try:
-            yield
-        except sqlite3.Error as error:
-            raise translate(error, self.path) from error
+    def __iter__(self) -> Iterator[Any]: ...
 
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on error.
 
-        Inside a transaction this thread already holds, the block joins it.
+class Tx(Protocol):
+    """An open write transaction, as :meth:`Database.write` yields it.
+
+    Store functions run their statements on it; layers above the store hold
+    it only to hand it back to store functions, so that several writes share
+    one transaction, and never run SQL on it.
+    """
+
+    @property
+    def dialect(self) -> Dialect:
+        """The engine's SQL differences."""
+        ...
+
+    def execute(self, sql: str, params: Params = ()) -> Result:
+        """Run one statement; a failure rolls the whole transaction back when it ends."""
+        ...
+
+    def attempt(self, sql: str, params: Params = ()) -> Result:
+        """Run one statement that may fail (a UNIQUE clash) and leave the transaction usable.
+
+        SQLite undoes only the failed statement by itself; PostgreSQL aborts
+        the transaction unless the statement ran inside a savepoint.
         """
-        conn = self.connection()
-        if conn.in_transaction:
-            yield conn
-            return
-        with self._write_lock, self.errors():
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                # Some errors (SQLITE_FULL, an interrupt) end the transaction themselves.
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        ...
 
-    @contextmanager
-    def write_if_free(self) -> Iterator[Tx | None]:
-        """Like :meth:`write`, but yield ``None`` at once when another writer holds the lock.
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        """Run one statement for each of ``rows``."""
+        ...
+
+    def run_script(self, script: str) -> None:
+        """Run several ``;``-separated statements (no parameters) in this transaction."""
+        ...
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A savepoint for the block: an error inside undoes only the block's writes."""
+        ...
+
+    def lock_key(self, key: str) -> None:
+        """Let no other transaction naming ``key`` run past this call until this one ends.
+
+        SQLite's write transactions already run one at a time; on PostgreSQL
+        this is a transaction-level advisory lock.
+        """
+        ...
+
+    def on_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once the transaction has committed (never if it rolls back)."""
+        ...
+
+
+class Database(ABC):
+    """One database: reads on shared connections, writes in :class:`Tx` transactions.
+
+    A thread inside :meth:`write` reads inside its transaction too, and a
+    :meth:`write` it opens there joins the one it holds.
+    """
+
+    dialect: Dialect
+    description: str
+    """Where the database is, for messages (a file, or a server with no password)."""
+
+    @abstractmethod
+    def write(self) -> AbstractContextManager[Tx]:
+        """A write transaction: committed on success, rolled back on error."""
+
+    @abstractmethod
+    def write_if_free(self) -> AbstractContextManager[Tx | None]:
+        """Like :meth:`write`, but yield ``None`` at once rather than wait for another writer.
 
         For optional writes (a cache fill) that must not make a reader wait.
         """
-        conn = self.connection()
-        if conn.in_transaction:
-            yield conn
-            return
-        if not self._write_lock.acquire(blocking=False):
-            yield None
-            return
-        try:
-            with self.errors():
-                conn.execute(f"PRAGMA busy_timeout = {_NO_WAIT_MS}")
-                try:
-                    conn.execute("BEGIN IMMEDIATE")
-                except sqlite3.OperationalError as busy:
-                    if busy.sqlite_errorcode not in _BUSY_CODES:
-                        raise
-                    began = False
-                else:
-                    began = True
-                finally:
-                    conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-                if not began:
-                    yield None
-                    return
-                try:
-                    yield conn
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-        finally:
-            self._write_lock.release()
 
-    def query(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    @abstractmethod
+    def query(self, sql: str, params: Params = ()) -> list[Row]:
         """All rows of a read-only statement."""
-        with self.errors():
-            return self.connection().execute(sql, params).fetchall()
 
-    def query_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    @abstractmethod
+    def query_one(self, sql: str, params: Params = ()) -> Row | None:
         """The first row of a read-only statement, or ``None``."""
-        with self.errors():
-            row: sqlite3.Row | None = self.connection().execute(sql, params).fetchone()
-            return row
 
+    @abstractmethod
     def close(self) -> None:
         """Close every connection this object opened, in any thread."""
-        with self._all_lock:
-            connections, self._all = self._all, []
-        for conn in connections:
-            conn.close()
-        self._local = threading.local()
 
 
 Reader = Database | Tx
 """Where a store function reads: the shared connection, or inside the caller's transaction."""
 
 
-def read_one(reader: Reader, sql: str, params: Params = ()) -> sqlite3.Row | None:
+def read_one(reader: Reader, sql: str, params: Params = ()) -> Row | None:
     """The first row of a read-only statement run through ``reader``, or ``None``."""
     if isinstance(reader, Database):
         return reader.query_one(sql, params)
-    row: sqlite3.Row | None = reader.execute(sql, params).fetchone()
+    row: Row | None = reader.execute(sql, params).fetchone()
     return row
 
 
-def read_all(reader: Reader, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+def read_all(reader: Reader, sql: str, params: Params = ()) -> list[Row]:
     """All rows of a read-only statement run through ``reader``."""
     if isinstance(reader, Database):
         return reader.query(sql, params)
     return reader.execute(sql, params).fetchall()
+
+
+@dataclass(frozen=True)
+class Client:
+    """The client library an engine needs, and the extra that installs it."""
+
+    engine: str
+    module: str
+    extra: str
+
+
+# The engines by URL scheme: the module that implements each, imported by name
+# only when a URL chooses it; and the extra that installs its client.
+DATABASE_ENGINES: dict[str, str] = {
+    "sqlite": "moviemind_lite.store.sqlite",
+    "postgresql": "moviemind_lite.store.postgres",
+}
+_CLIENTS = {"postgresql": Client("PostgreSQL", "psycopg", "postgres")}
+
+
+def engine_module(table: dict[str, str], name: str, clients: dict[str, Client]) -> ModuleType:
+    """The module registered as ``name`` in ``table``, imported now.
+
+    A client library missing from the environment is one line saying which
+    extra installs it; an unknown name lists the valid ones.
+    """
+    try:
+        module_name = table[name]
+    except KeyError:
+        raise InvalidSetting(
+            f"unknown engine {name!r}; expected one of: {', '.join(table)}"
+        ) from None
+    try:
+        return import_module(module_name)
+    except ModuleNotFoundError as error:
+        client = clients.get(name)
+        if client is None or (error.name or "").split(".")[0] != client.module:
+            raise
+        raise MissingExtra(
+            f"{client.engine} needs {client.module}: pip install 'moviemind-lite[{client.extra}]'"
+        ) from None
+
+
+def open_database(url: ServiceUrl, busy_timeout_ms: int = 30_000) -> Database:
+    """The database ``url`` names, opened with its engine (nothing is created yet)."""
+    module = engine_module(DATABASE_ENGINES, url.engine, _CLIENTS)
+    opened: Database = module.open_database(url, busy_timeout_ms)
+    return opened

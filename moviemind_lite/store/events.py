@@ -41,10 +41,11 @@ def recent_events(
     database: Database, kind: str, subject: str, environment: str, limit: int
 ) -> list[Event]:
     """The last ``limit`` events of ``kind`` about ``subject`` in ``environment``, newest first."""
+    dialect = database.dialect
     rows = database.query(
         "SELECT at, kind, subject, actor, data FROM events "
-        "WHERE kind = ? AND subject = ? AND json_extract(data, '$.environment') = ? "
-        "ORDER BY at DESC, rowid DESC LIMIT ?",
+        f"WHERE kind = ? AND subject = ? AND {dialect.json_field('data', 'environment')} = ? "
+        f"ORDER BY at DESC, {dialect.insertion_order} DESC LIMIT ?",
         (kind, subject, environment, limit),
     )
     return [

@@ -1,6 +1,10 @@
-"""Job status in SQLite: create, claim, heartbeat, complete, fail, retry.
+"""Job status in the database: create, claim, heartbeat, complete, fail, retry.
 
-Every transition is one ``BEGIN IMMEDIATE`` transaction and one JSON log line.
+Every transition is one write transaction and one JSON log line. On
+PostgreSQL a claim takes its row with ``FOR UPDATE SKIP LOCKED`` (claimers
+pass over each other's rows instead of queueing), and a transition that
+reads a job before changing it locks the row it read; SQLite runs one write
+transaction at a time and needs neither.
 A claim gives a worker a lease; only that claim (``worker_id`` and attempt
 number, which grows with every claim) may complete, fail or extend it, so a
 worker whose lease was taken back cannot overwrite the job's new life.
@@ -29,7 +33,8 @@ from moviemind_lite.core.model import (
 )
 from moviemind_lite.store.calls import record_call
 from moviemind_lite.store.db import Database, Tx
-from moviemind_lite.store.slots import release_slot, slot_key
+from moviemind_lite.store.locking import Slots
+from moviemind_lite.store.slots import TableSlots, slot_key
 
 log = logging.getLogger("moviemind.jobs")
 
@@ -78,9 +83,13 @@ def log_transition(job: Job, message: str, **extra: Any) -> None:
 class JobStore:
     """The ``jobs`` table and its transitions."""
 
-    def __init__(self, database: Database, settings: JobSettings) -> None:
+    def __init__(
+        self, database: Database, settings: JobSettings, slots: Slots | None = None
+    ) -> None:
         self.database = database
         self.settings = settings
+        # Where a job's generation slot is freed when it ends (the database's table by default).
+        self.slots: Slots = slots if slots is not None else TableSlots(database)
 
     # -- reading ----------------------------------------------------------------------
 
@@ -212,7 +221,8 @@ class JobStore:
         params = {"now": stamp, "job_id": job_id}
         while True:
             row = tx.execute(
-                f"SELECT * FROM jobs WHERE {which}{runnable} ORDER BY run_after, id LIMIT 1",
+                f"SELECT * FROM jobs WHERE {which}{runnable} ORDER BY run_after, id LIMIT 1"
+                f"{tx.dialect.skip_locked}",
                 params,
             ).fetchone()
             if row is None:
@@ -292,7 +302,7 @@ class JobStore:
         ).fetchone()
         if row is None:
             return None
-        release_slot(tx, slot_key(job.request), job.id)
+        self.slots.release(tx, slot_key(job.request), job.id)
         done = Job.from_row(row)
         log_transition(done, "Job done")
         return done
@@ -318,7 +328,7 @@ class JobStore:
                 record_call(tx, call)
             current = tx.execute(
                 "SELECT * FROM jobs WHERE id = ? AND worker_id = ? AND attempts = ? "
-                "AND status = 'IN_PROGRESS'",
+                f"AND status = 'IN_PROGRESS'{tx.dialect.for_update}",
                 (job.id, job.worker_id, job.attempts),
             ).fetchone()
             if current is None:
@@ -343,7 +353,8 @@ class JobStore:
         with self.database.write() as tx:
             row = tx.execute(
                 "UPDATE jobs SET status = 'PENDING', error = ?, worker_id = NULL, "
-                "lease_until = NULL, attempts = max(attempts - 1, 0), run_after = ?, "
+                f"lease_until = NULL, attempts = {tx.dialect.greatest}(attempts - 1, 0), "
+                "run_after = ?, "
                 "updated_at = ? WHERE id = ? AND worker_id = ? AND attempts = ? "
                 "AND status = 'IN_PROGRESS' RETURNING *",
                 (f"deferred: {reason}", run_after, now(), job.id, job.worker_id, job.attempts),
@@ -361,14 +372,16 @@ class JobStore:
             "updated_at = ? WHERE id = ? RETURNING *",
             (error, stamp, stamp, job.id),
         ).fetchone()
-        release_slot(tx, slot_key(job.request), job.id)
+        self.slots.release(tx, slot_key(job.request), job.id)
         failed = Job.from_row(row)
         log_transition(failed, "Job failed", error=error)
         return failed
 
     def retry(self, tx: Tx, job_id: str) -> Job:
         """FAILED → PENDING with fresh attempts, inside the caller's transaction."""
-        row = tx.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        row = tx.execute(
+            f"SELECT * FROM jobs WHERE id = ?{tx.dialect.for_update}", (job_id,)
+        ).fetchone()
         if row is None:
             raise JobNotFound(f"no job with id {job_id}")
         if row["status"] != FAILED:

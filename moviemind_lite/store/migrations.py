@@ -1,8 +1,12 @@
 """Ordered schema migrations, recorded in the ``_migrations`` table.
 
 Each migration is a function decorated with :func:`migration`; they run in the
-order they are defined, each once, inside one ``BEGIN IMMEDIATE`` transaction
-so that processes opening a new database at the same moment do not race. A
+order they are defined, each once, inside one write transaction that no other
+process's migration runs beside (SQLite's ``BEGIN IMMEDIATE``, a PostgreSQL
+advisory lock), so that processes opening a new database at the same moment do
+not race. The same migrations build the schema on both engines, recorded in
+the same ``_migrations`` rows; where the SQL must differ (a column type, the
+state-version triggers) they take it from the transaction's dialect. A
 new database gets its sample catalog in that same transaction, so nobody ever
 sees a home with the schema but without the catalog. An up-to-date database
 is recognised by reads alone (:func:`pending`) and costs no write.
@@ -11,14 +15,13 @@ Never edit a migration that has shipped: add a new one.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 
 from moviemind_lite.core.ids import now
-from moviemind_lite.store.db import Database
+from moviemind_lite.store.db import Database, Tx
 from moviemind_lite.store.sample_catalog import load_sample_credits, load_sample_rows
 
-Migration = Callable[[sqlite3.Connection], None]
+Migration = Callable[[Tx], None]
 
 MIGRATIONS: list[Migration] = []
 
@@ -37,11 +40,12 @@ def migrate(database: Database, *, load_sample: bool = False) -> list[str]:
     """
     applied: list[str] = []
     with database.write() as conn:
+        conn.lock_key("moviemind migrations")
         conn.execute(
             "CREATE TABLE IF NOT EXISTS _migrations "
             "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
         )
-        done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+        done = {row[0] for row in conn.execute("SELECT name FROM _migrations").fetchall()}
         for function in MIGRATIONS:
             if function.__name__ in done:
                 continue
@@ -65,6 +69,37 @@ UNIQUE_INDEXES = (
 )
 
 
+# Every table the migrations make, dependants first (what a reset on a server drops).
+TABLES = (
+    "credits",
+    "descriptions",
+    "bios",
+    "movies",
+    "people",
+    "jobs",
+    "generation_slots",
+    "leases",
+    "flags",
+    "flag_overrides",
+    "events",
+    "ai_calls",
+    "answer_cache",
+    "circuit_breakers",
+    "rollouts",
+    "api_keys",
+    "state_version",
+    "_migrations",
+)
+
+
+def drop_schema(database: Database) -> None:
+    """Drop every table the migrations made, and nothing else (a reset on a database server)."""
+    with database.write() as tx:
+        tx.lock_key("moviemind migrations")
+        for table in TABLES:
+            tx.execute(f"DROP TABLE IF EXISTS {table}")
+
+
 def drop_unique_indexes(database: Database) -> None:
     """Drop the dedup at persist (the lab shows what happens without it; never the catalog)."""
     with database.write() as tx:
@@ -72,27 +107,14 @@ def drop_unique_indexes(database: Database) -> None:
             tx.execute(f"DROP INDEX IF EXISTS {index}")
 
 
-def run_script(conn: sqlite3.Connection, script: str) -> None:
-    """Execute the statements of ``script`` one by one, inside the open transaction.
-
-    ``sqlite3.Connection.executescript`` would commit first, breaking the
-    one-transaction guarantee of :func:`migrate`.
-    """
-    statement = ""
-    for line in script.splitlines(keepends=True):
-        statement += line
-        if sqlite3.complete_statement(statement):
-            conn.execute(statement)
-            statement = ""
-    if statement.strip():
-        raise ValueError(f"incomplete SQL statement in migration: {statement.strip()[:60]}")
+def run_script(conn: Tx, script: str) -> None:
+    """Execute the statements of ``script`` inside the open transaction."""
+    conn.run_script(script)
 
 
 def pending(database: Database) -> list[str]:
     """Names of the migrations ``database`` has not applied yet."""
-    exists = database.query_one(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
-    )
+    exists = database.query_one(database.dialect.table_exists(), ("_migrations",))
     done = {row[0] for row in database.query("SELECT name FROM _migrations")} if exists else set()
     return [function.__name__ for function in MIGRATIONS if function.__name__ not in done]
 
@@ -120,7 +142,7 @@ CREATE INDEX {text_table}_by_entity ON {text_table} ({entity_fk}, locale, contex
 
 
 @migration
-def m001_catalog(conn: sqlite3.Connection) -> None:
+def m001_catalog(conn: Tx) -> None:
     """Movies and people with their descriptions and bios."""
     run_script(
         conn,
@@ -159,7 +181,7 @@ def m001_catalog(conn: sqlite3.Connection) -> None:
 
 
 @migration
-def m002_jobs(conn: sqlite3.Connection) -> None:
+def m002_jobs(conn: Tx) -> None:
     """Generation jobs, generation slots and leases."""
     run_script(
         conn,
@@ -215,7 +237,7 @@ def m002_jobs(conn: sqlite3.Connection) -> None:
 
 
 @migration
-def m003_flags_and_events(conn: sqlite3.Connection) -> None:
+def m003_flags_and_events(conn: Tx) -> None:
     """Feature flags, their per-scope overrides, and the audit trail."""
     run_script(
         conn,
@@ -252,16 +274,16 @@ def m003_flags_and_events(conn: sqlite3.Connection) -> None:
 
 
 @migration
-def m004_ai_calls(conn: sqlite3.Connection) -> None:
+def m004_ai_calls(conn: Tx) -> None:
     """Every AI call, so any process can count the calls made per key."""
     run_script(
         conn,
-        """
+        f"""
         CREATE TABLE ai_calls (
-            id INTEGER PRIMARY KEY,
+            id {conn.dialect.serial_key},
             key TEXT NOT NULL,
             ok INTEGER NOT NULL CHECK (ok IN (0, 1)),
-            duration_ms REAL NOT NULL,
+            duration_ms {conn.dialect.real} NOT NULL,
             pid INTEGER NOT NULL,
             at TEXT NOT NULL
         );
@@ -271,7 +293,7 @@ def m004_ai_calls(conn: sqlite3.Connection) -> None:
 
 
 @migration
-def m005_answer_cache(conn: sqlite3.Connection) -> None:
+def m005_answer_cache(conn: Tx) -> None:
     """Answers of ``show``, shared by every process; dropped when a baseline changes."""
     run_script(
         conn,
@@ -289,7 +311,7 @@ def m005_answer_cache(conn: sqlite3.Connection) -> None:
 
 
 @migration
-def m006_circuit_breakers(conn: sqlite3.Connection) -> None:
+def m006_circuit_breakers(conn: Tx) -> None:
     """Circuit breakers shared by every thread and process on the database."""
     run_script(
         conn,
@@ -308,11 +330,12 @@ def m006_circuit_breakers(conn: sqlite3.Connection) -> None:
 
 
 @migration
-def m007_rollouts(conn: sqlite3.Connection) -> None:
+def m007_rollouts(conn: Tx) -> None:
     """Staged flag rollouts with their guardrails; ended ones are kept as history."""
+    real = conn.dialect.real
     run_script(
         conn,
-        """
+        f"""
         CREATE TABLE rollouts (
             id TEXT PRIMARY KEY,
             flag TEXT NOT NULL,
@@ -320,8 +343,8 @@ def m007_rollouts(conn: sqlite3.Connection) -> None:
             stages TEXT NOT NULL,
             stage_index INTEGER NOT NULL DEFAULT 0 CHECK (stage_index >= 0),
             min_jobs INTEGER NOT NULL CHECK (min_jobs >= 0),
-            max_error_rate REAL NOT NULL CHECK (max_error_rate BETWEEN 0 AND 1),
-            max_p95_ms REAL NOT NULL CHECK (max_p95_ms > 0),
+            max_error_rate {real} NOT NULL CHECK (max_error_rate BETWEEN 0 AND 1),
+            max_p95_ms {real} NOT NULL CHECK (max_p95_ms > 0),
             status TEXT NOT NULL DEFAULT 'active'
                 CHECK (status IN ('active', 'completed', 'rolled_back', 'aborted')),
             reason TEXT,
@@ -342,7 +365,7 @@ def m007_rollouts(conn: sqlite3.Connection) -> None:
 
 
 @migration
-def m008_job_baseline_locking(conn: sqlite3.Connection) -> None:
+def m008_job_baseline_locking(conn: Tx) -> None:
     """Whether a regeneration updates the baseline in place, decided when it is requested."""
     conn.execute(
         "ALTER TABLE jobs ADD COLUMN baseline_locking INTEGER NOT NULL DEFAULT 0 "
@@ -351,7 +374,7 @@ def m008_job_baseline_locking(conn: sqlite3.Connection) -> None:
 
 
 @migration
-def m009_ai_call_tokens(conn: sqlite3.Connection) -> None:
+def m009_ai_call_tokens(conn: Tx) -> None:
     """Tokens each AI call used, as its server reported them (NULL: none reported, as the mock)."""
     for column in ("prompt_tokens", "completion_tokens"):
         conn.execute(
@@ -361,7 +384,7 @@ def m009_ai_call_tokens(conn: sqlite3.Connection) -> None:
 
 
 @migration
-def m010_api_keys(conn: sqlite3.Connection) -> None:
+def m010_api_keys(conn: Tx) -> None:
     """API keys of the HTTP API: a hash of each secret, never the secret itself."""
     run_script(
         conn,
@@ -379,7 +402,7 @@ def m010_api_keys(conn: sqlite3.Connection) -> None:
 
 
 @migration
-def m011_credits(conn: sqlite3.Connection) -> None:
+def m011_credits(conn: Tx) -> None:
     """Who directed or played in which movie; the sample catalog's credits where both exist."""
     run_script(
         conn,
@@ -401,7 +424,7 @@ def m011_credits(conn: sqlite3.Connection) -> None:
 
 
 @migration
-def m012_state_version(conn: sqlite3.Connection) -> None:
+def m012_state_version(conn: Tx) -> None:
     """A counter every flag, override and rollout change moves, in the change's transaction.
 
     A process keeps what it read of flags and rollouts for as long as the
@@ -419,9 +442,5 @@ def m012_state_version(conn: sqlite3.Connection) -> None:
         """,
     )
     for table in ("flags", "flag_overrides", "rollouts"):
-        for event in ("INSERT", "UPDATE", "DELETE"):
-            conn.execute(
-                f"CREATE TRIGGER {table}_{event.lower()}_moves_state_version "
-                f"AFTER {event} ON {table} "
-                "BEGIN UPDATE state_version SET version = version + 1 WHERE id = 1; END"
-            )
+        for statement in conn.dialect.state_version_triggers(table):
+            conn.execute(statement)

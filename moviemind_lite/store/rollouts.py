@@ -7,14 +7,13 @@ jobs are under a flag live in :mod:`moviemind_lite.policy.rollout`.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from moviemind_lite.core.ids import elapsed_ms, new_id, now
 from moviemind_lite.core.model import FAILED
-from moviemind_lite.store.db import Database, Reader, Tx, read_all, read_one
+from moviemind_lite.store.db import Database, Reader, Row, Tx, read_all, read_one
 
 RolloutStatus = Literal["active", "completed", "rolled_back", "aborted"]
 EndStatus = Literal["completed", "rolled_back", "aborted"]
@@ -83,13 +82,13 @@ class FinishedJob:
         return elapsed_ms(self.started_at, self.finished_at)
 
 
-def _rollout(row: sqlite3.Row) -> Rollout:
+def _rollout(row: Row) -> Rollout:
     values = {name: row[name] for name in row.keys()}  # noqa: SIM118
     values["stages"] = tuple(json.loads(values["stages"]))
     return Rollout(**values)
 
 
-def _rollouts(rows: list[sqlite3.Row]) -> list[Rollout]:
+def _rollouts(rows: list[Row]) -> list[Rollout]:
     return [_rollout(row) for row in rows]
 
 
@@ -119,7 +118,7 @@ def ended_rollouts(database: Database, environment: str, limit: int) -> list[Rol
     return _rollouts(
         database.query(
             "SELECT * FROM rollouts WHERE environment = ? AND status != 'active' "
-            "ORDER BY started_at DESC, rowid DESC LIMIT ?",
+            f"ORDER BY started_at DESC, {database.dialect.insertion_order} DESC LIMIT ?",
             (environment, max(limit, 0)),
         )
     )

@@ -7,14 +7,13 @@ checkout reads ``data/catalog.json`` directly.
 from __future__ import annotations
 
 import json
-import sqlite3
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind, validate_locale, validate_slug
 from moviemind_lite.core.ids import new_id, now
-from moviemind_lite.store.db import Database
+from moviemind_lite.store.db import Database, Tx
 
 _TEXT_LISTS = {MOVIE.name: "descriptions", PERSON.name: "bios"}
 
@@ -32,19 +31,19 @@ def _sample_text(packaged_name: str, checkout_name: str) -> str:
     return checkout.read_text(encoding="utf-8")
 
 
-def load_sample_credits(conn: sqlite3.Connection) -> int:
+def load_sample_credits(conn: Tx) -> int:
     """Link the sample catalog's movies and people (``data/credits.json``) where both are
     stored; the credits added. Safe to run again."""
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'credits'").fetchone():
+    if not conn.execute(conn.dialect.table_exists(), ("credits",)).fetchone():
         return 0  # a schema from before m011_credits, which links them when it runs
     credits = json.loads(_sample_text("sample_credits.json", "credits.json"))["credits"]
     added = 0
     for credit in credits:
         added += conn.execute(
-            "INSERT OR IGNORE INTO credits "
+            "INSERT INTO credits "
             "(movie_id, person_id, role, character_name, billing_order, created_at) "
             "SELECT movies.id, people.id, ?, ?, ?, ? FROM movies, people "
-            "WHERE movies.slug = ? AND people.slug = ?",
+            "WHERE movies.slug = ? AND people.slug = ? ON CONFLICT DO NOTHING",
             (
                 credit["role"],
                 credit["character_name"],
@@ -95,7 +94,7 @@ def _rows(
     return entities, texts
 
 
-def _insert_all(conn: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> None:
+def _insert_all(conn: Tx, table: str, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     columns = list(rows[0])
@@ -105,7 +104,7 @@ def _insert_all(conn: sqlite3.Connection, table: str, rows: list[dict[str, Any]]
     )
 
 
-def load_sample_rows(conn: sqlite3.Connection) -> dict[str, int]:
+def load_sample_rows(conn: Tx) -> dict[str, int]:
     """Insert the sample catalog inside the caller's transaction, unless the catalog has rows.
 
     Returns the rows added per table: none when the catalog already holds

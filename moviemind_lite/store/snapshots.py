@@ -3,7 +3,8 @@
 A request for a text first looks at the answer cache, the stored entity and
 its baseline, the job holding the key's generation slot, and the version of
 the flags and rollouts; one statement reads all of them, so a request that
-ends on a stored answer or joins a job on its way costs one read.
+ends on a stored answer or joins a job on its way costs one read (and, with
+slots on Redis, one ``GET`` of the slot before it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from moviemind_lite.store.catalog import (
     text_from_row,
 )
 from moviemind_lite.store.db import Database
+from moviemind_lite.store.locking import Slots
 
 _JOB_COLUMNS = tuple(Job.__dataclass_fields__)
 
@@ -44,8 +46,16 @@ class RequestSnapshot:
     state_version: int
 
 
+_SLOT_ROW = (
+    "LEFT JOIN generation_slots s ON s.key = :slot_key AND s.expires_at > :now "
+    "LEFT JOIN jobs j ON j.id = s.job_id"
+)
+# The slot was read elsewhere (Redis): only its holder's row is joined.
+_HOLDER_ROW = "LEFT JOIN jobs j ON j.id = :holder_id"
+
+
 @cache
-def _sql(kind: EntityKind) -> str:
+def _sql(kind: EntityKind, slots_in_database: bool) -> str:
     entity = ", ".join(f"e.{column} AS e_{column}" for column in entity_columns(kind))
     text = ", ".join(f"t.{column} AS t_{column}" for column in TEXT_COLUMNS)
     job = ", ".join(f"j.{column} AS j_{column}" for column in _JOB_COLUMNS)
@@ -57,13 +67,13 @@ def _sql(kind: EntityKind) -> str:
         f"LEFT JOIN {kind.table} e ON e.slug = :slug "
         f"LEFT JOIN {kind.text_table} t ON t.{kind.entity_fk} = e.id AND t.locale = :locale "
         "AND t.context_tag = :context_tag AND t.is_baseline = 1 "
-        "LEFT JOIN generation_slots s ON s.key = :slot_key AND s.expires_at > :now "
-        "LEFT JOIN jobs j ON j.id = s.job_id"
+        + (_SLOT_ROW if slots_in_database else _HOLDER_ROW)
     )
 
 
 def request_snapshot(
     database: Database,
+    slots: Slots,
     kind: EntityKind,
     slug: str,
     locale: str,
@@ -73,17 +83,17 @@ def request_snapshot(
     slot_key: str,
 ) -> RequestSnapshot:
     """Everything a request for ``slug`` in ``locale`` and ``context_tag`` looks at first."""
-    row = database.query_one(
-        _sql(kind),
-        {
-            "cache_key": cache_key,
-            "slug": slug,
-            "locale": locale,
-            "context_tag": context_tag,
-            "slot_key": slot_key,
-            "now": now(),
-        },
-    )
+    params: dict[str, Any] = {
+        "cache_key": cache_key,
+        "slug": slug,
+        "locale": locale,
+        "context_tag": context_tag,
+    }
+    if slots.in_database:
+        params.update(slot_key=slot_key, now=now())
+    else:
+        params.update(holder_id=slots.holder_id(slot_key))
+    row = database.query_one(_sql(kind, slots.in_database), params)
     assert row is not None  # the query always returns its one row
     answer = row["cached_answer"]
     holder = None

@@ -10,9 +10,6 @@ from dataclasses import dataclass
 
 from moviemind_lite.store.db import Database
 
-# julianday() is SQLite's; a second engine computes the same milliseconds its own way.
-_MS_BETWEEN = "(julianday({end}) - julianday({start})) * 86400000.0"
-
 
 @dataclass(frozen=True)
 class FailedJob:
@@ -38,10 +35,11 @@ class JobTimes:
 
 def finished_since(database: Database, since: str) -> list[JobTimes]:
     """Every job that ended DONE or FAILED at ``since`` or later, with its times."""
+    ms_between = database.dialect.ms_between
     rows = database.query(
         "SELECT status, finished_at, "
-        f"{_MS_BETWEEN.format(end='finished_at', start='started_at')} AS runtime_ms, "
-        f"{_MS_BETWEEN.format(end='started_at', start='created_at')} AS wait_ms "
+        f"{ms_between('finished_at', 'started_at')} AS runtime_ms, "
+        f"{ms_between('started_at', 'created_at')} AS wait_ms "
         "FROM jobs WHERE status IN ('DONE', 'FAILED') AND finished_at >= ?",
         (since,),
     )

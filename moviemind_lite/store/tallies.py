@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from moviemind_lite.core.domain import EntityKind
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.leases import STALE_WRITE
+from moviemind_lite.store.locking import Slots
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ def _count(database: Database, sql: str, params: tuple[object, ...] = ()) -> int
     return int(row[0]) if row else 0
 
 
-def tally(database: Database, kind: EntityKind) -> Tally:
+def tally(database: Database, slots: Slots, kind: EntityKind) -> Tally:
     """Count the entities and texts of ``kind`` per slug, and the jobs by how they ended."""
     entities = {
         row[0]: int(row[1])
@@ -59,6 +60,6 @@ def tally(database: Database, kind: EntityKind) -> Tally:
             database, "SELECT count(*) FROM jobs WHERE status IN ('PENDING', 'IN_PROGRESS')"
         ),
         retried_jobs=_count(database, "SELECT count(*) FROM jobs WHERE attempts > 1"),
-        open_slots=_count(database, "SELECT count(*) FROM generation_slots"),
+        open_slots=slots.count_open(),
         ai_calls=_count(database, "SELECT count(*) FROM ai_calls"),
     )

@@ -11,6 +11,7 @@ import pytest
 from moviemind_lite.core.config import AISettings, Secret
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.migrations import migrate
+from moviemind_lite.store.sqlite import SqliteDatabase
 
 from .openai_server import FakeOpenAI
 
@@ -30,7 +31,7 @@ PROXY_VARIABLES = (
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[Database]:
     """A migrated database of its own (for the call record)."""
-    opened = Database(tmp_path / "calls.db")
+    opened = SqliteDatabase(tmp_path / "calls.db")
     migrate(opened)
     yield opened
     opened.close()

@@ -20,6 +20,7 @@ from moviemind_lite.core.errors import InvalidInput
 from moviemind_lite.core.model import Entity
 from moviemind_lite.store.catalog import list_entities
 from moviemind_lite.store.db import Database
+from moviemind_lite.store.sqlite import SqliteDatabase
 from tests.cli.conftest import assert_one_line_error, run
 
 MOVIES_HEADER = "slug,title,year,director,genres\n"
@@ -38,7 +39,7 @@ def table(database: Database, kind: EntityKind) -> list[tuple[Any, ...]]:
 
 def stored(home: Path, kind: EntityKind) -> dict[str, Entity]:
     """The entities of ``kind`` in a home's database, by slug."""
-    database = Database(home / "moviemind.db")
+    database = SqliteDatabase(home / "moviemind.db")
     try:
         return {entity.slug: entity for entity in list_entities(database, kind)}
     finally:
@@ -151,7 +152,7 @@ def test_reimport_with_skip_changes_nothing_and_says_so(home: Path, tmp_path: Pa
     path.write_text(MOVIES_HEADER + rows)
     first = run("catalog", "import", str(path))
     assert first.output == "movies: created 30/30, updated 0, skipped 0, failed 0\n"
-    database = Database(home / "moviemind.db")
+    database = SqliteDatabase(home / "moviemind.db")
     before = table(database, MOVIE), table(database, PERSON)
     for on_conflict in ("skip", "update"):
         again = run("catalog", "import", str(path), "--on-conflict", on_conflict)

@@ -10,7 +10,7 @@ LAB_CORE = [
     "moviemind_lite.lab.flag_lessons",
     "moviemind_lite.lab.lesson",
     "moviemind_lite.lab.processes",
-    "moviemind_lite.pipeline.locks",
+    "moviemind_lite.store.file_locks",
     "moviemind_lite.pipeline.strategies",
 ]
 

@@ -29,7 +29,7 @@ from moviemind_lite.lab.timeline import (
     peak_overlap,
     waited_ms,
 )
-from moviemind_lite.store.db import Database
+from moviemind_lite.store.sqlite import SqliteDatabase
 
 FAST = Scenario(latency_ms=1, jitter_ms=0)
 
@@ -83,7 +83,7 @@ def test_spread_requests_after_the_job_are_served_from_the_stored_text() -> None
 def test_keep_leaves_the_scratch_home_with_its_database() -> None:
     result = run_race(FAST.changed(requests=2, keep=True), "cache-lock")
     assert result.kept_home is not None
-    database = Database(result.kept_home / "moviemind.db")
+    database = SqliteDatabase(result.kept_home / "moviemind.db")
     try:
         row = database.query_one("SELECT count(*) FROM jobs")
         assert row is not None and row[0] == 2

@@ -21,7 +21,7 @@ import pytest
 
 from moviemind_lite.ai.base import Answer, GenerationRequest
 from moviemind_lite.ai.mock import MockGenerator
-from moviemind_lite.core.config import AISettings, JobSettings
+from moviemind_lite.core.config import AISettings, load_settings
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.core.logs import listening_to_phases
 from moviemind_lite.core.model import (
@@ -36,14 +36,15 @@ from moviemind_lite.core.model import (
     JobRequest,
 )
 from moviemind_lite.pipeline.body import WAITING, JobEnvironment
-from moviemind_lite.pipeline.locks import KeyedFileLocks
 from moviemind_lite.pipeline.strategies import STRATEGIES, Strategies, StrategyContext
 from moviemind_lite.runtime.runner import JobRunner
 from moviemind_lite.store import catalog
 from moviemind_lite.store.calls import CallRecord
-from moviemind_lite.store.db import Database
+from moviemind_lite.store.db import Database, open_database
 from moviemind_lite.store.jobs import JobStore
+from moviemind_lite.store.locking import open_locks
 from moviemind_lite.store.migrations import migrate
+from tests.engines import EVERY_PAIR, scratch_servers
 
 REQUEST = JobRequest("movie", "contract-film-2020", "en-US", "default")
 RACERS = 4
@@ -164,23 +165,34 @@ class Rig:
         return finish
 
 
-@pytest.fixture(params=list(STRATEGIES))
+@pytest.fixture(
+    params=[(name, engines) for engines in EVERY_PAIR for name in STRATEGIES],
+    ids=lambda param: f"{param[0]}-{param[1].id}",
+)
 def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
-    """Each strategy in turn, over its own fresh database, with a 0 ms gated AI."""
-    database = Database(tmp_path / "contract.db")
-    migrate(database)
-    settings = JobSettings(backoff_ms=0, setnx_lease_ms=60_000)
-    jobs = JobStore(database, settings)
-    calls = CallRecord(database)
-    generator = GatedGenerator(MockGenerator(AISettings(latency_ms=0, jitter_ms=0)))
-    locks = KeyedFileLocks(tmp_path / "locks")
-    strategies = Strategies(StrategyContext(database, tmp_path / "locks", jobs, settings))
-    runner = JobRunner(JobEnvironment(database, generator, locks, jobs), strategies)
-    built = Rig(database, jobs, calls, generator, runner, request.param)
-    with listening_to_phases(built.phases):
-        yield built
-    runner.close()
-    database.close()
+    """Each strategy in turn on each pair of engines, over a fresh database, with a 0 ms
+    gated AI."""
+    name, engines = request.param
+    with scratch_servers(engines) as servers:
+        settings = load_settings(
+            tmp_path, database_url=servers.database_url, locks_url=servers.locks_url
+        ).with_jobs(backoff_ms=0, setnx_lease_ms=60_000)
+        database = open_database(settings.database)
+        migrate(database)
+        locks = open_locks(settings.locks, database, lock_ttl_ms=60_000)
+        jobs = JobStore(database, settings.jobs, locks.slots)
+        calls = CallRecord(database)
+        generator = GatedGenerator(MockGenerator(AISettings(latency_ms=0, jitter_ms=0)))
+        strategies = Strategies(StrategyContext(database, locks, jobs, settings.jobs))
+        runner = JobRunner(JobEnvironment(database, generator, locks.keys, jobs), strategies)
+        built = Rig(database, jobs, calls, generator, runner, name)
+        try:
+            with listening_to_phases(built.phases):
+                yield built
+        finally:
+            runner.close()
+            locks.close()
+            database.close()
 
 
 def stored_rows(rig: Rig) -> tuple[str, list[str]]:

@@ -158,9 +158,10 @@ import sys, time
 from pathlib import Path
 from moviemind_lite.policy.rollout import RolloutService
 from moviemind_lite.store.db import Database
+from moviemind_lite.store.sqlite import SqliteDatabase
 
 home, flag = Path(sys.argv[1]), sys.argv[2]
-database = Database(home / "moviemind.db")
+database = SqliteDatabase(home / "moviemind.db")
 service = RolloutService(database, "local", actor="process")
 while not (home / "go").exists():
     time.sleep(0.005)

@@ -15,11 +15,12 @@ from moviemind_lite.store import catalog
 from moviemind_lite.store.bulk import BulkReport, RowFailure, write_entities
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.migrations import migrate
+from moviemind_lite.store.sqlite import SqliteDatabase
 
 
 @pytest.fixture
 def database(tmp_path: Path) -> Database:
-    opened = Database(tmp_path / "bulk.db")
+    opened = SqliteDatabase(tmp_path / "bulk.db")
     migrate(opened)
     return opened
 

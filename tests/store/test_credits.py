@@ -9,7 +9,7 @@ from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.store import migrations
 from moviemind_lite.store.credits import credits_of
-from moviemind_lite.store.db import Database
+from moviemind_lite.store.sqlite import SqliteDatabase
 
 
 def test_a_new_home_has_the_sample_credits(app: App) -> None:
@@ -27,7 +27,7 @@ def test_m010_links_the_sample_rows_of_an_older_home(settings: Settings, home: P
         build_app(settings).close()  # a home as it was before credits
     finally:
         migrations.MIGRATIONS.extend(newer)
-    database = Database(settings.database_path)
+    database = SqliteDatabase(settings.database_path)
     try:
         assert migrations.pending(database) == [function.__name__ for function in newer]
     finally:

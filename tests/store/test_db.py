@@ -11,11 +11,12 @@ from moviemind_lite.core.errors import CorruptDatabase, HomeNotUsable, UniqueVio
 from moviemind_lite.store import catalog
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.migrations import migrate
+from moviemind_lite.store.sqlite import SqliteDatabase
 
 
 @pytest.fixture
 def database(tmp_path: Path) -> Database:
-    opened = Database(tmp_path / "t.db")
+    opened = SqliteDatabase(tmp_path / "t.db")
     migrate(opened)
     return opened
 
@@ -90,10 +91,10 @@ def test_corrupt_file_is_named_and_left_untouched(tmp_path: Path) -> None:
     junk = b"this is not a database at all" * 200
     path.write_bytes(junk)
     with pytest.raises(CorruptDatabase, match="is not a usable SQLite database"):
-        migrate(Database(path))
+        migrate(SqliteDatabase(path))
     assert path.read_bytes() == junk
 
 
 def test_folder_that_cannot_hold_a_database(tmp_path: Path) -> None:
     with pytest.raises(HomeNotUsable):
-        Database(tmp_path / "missing" / "x.db").connection()
+        SqliteDatabase(tmp_path / "missing" / "x.db").connection()

@@ -26,11 +26,12 @@ from moviemind_lite.core.model import (
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.jobs import JobStore
 from moviemind_lite.store.migrations import migrate
+from moviemind_lite.store.sqlite import SqliteDatabase
 
 
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[Database]:
-    opened = Database(tmp_path / "jobs.db")
+    opened = SqliteDatabase(tmp_path / "jobs.db")
     migrate(opened)
     yield opened
     opened.close()

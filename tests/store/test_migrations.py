@@ -5,10 +5,11 @@ from pathlib import Path
 
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.migrations import MIGRATIONS, migrate, pending
+from moviemind_lite.store.sqlite import SqliteDatabase
 
 
 def test_migrations_apply_in_order_from_an_empty_file(tmp_path: Path) -> None:
-    database = Database(tmp_path / "empty.db")
+    database = SqliteDatabase(tmp_path / "empty.db")
     assert pending(database) == [function.__name__ for function in MIGRATIONS]
     applied = migrate(database)
     assert applied == [function.__name__ for function in MIGRATIONS]
@@ -28,7 +29,7 @@ def column_names(database: Database, table: str) -> set[str]:
 
 
 def test_schema_holds_every_table_the_design_names(tmp_path: Path) -> None:
-    database = Database(tmp_path / "schema.db")
+    database = SqliteDatabase(tmp_path / "schema.db")
     migrate(database)
     tables = table_names(database)
     assert {
@@ -59,7 +60,7 @@ def test_schema_holds_every_table_the_design_names(tmp_path: Path) -> None:
 
 
 def test_pragmas(tmp_path: Path) -> None:
-    database = Database(tmp_path / "p.db", busy_timeout_ms=1234)
+    database = SqliteDatabase(tmp_path / "p.db", busy_timeout_ms=1234)
     conn = database.connection()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -73,7 +74,7 @@ def test_processes_opening_a_new_database_together_migrate_once(tmp_path: Path) 
     barrier = threading.Barrier(8)
 
     def open_and_migrate() -> None:
-        database = Database(path)
+        database = SqliteDatabase(path)
         barrier.wait()
         results.append(migrate(database))
         database.close()

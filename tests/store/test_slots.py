@@ -1,36 +1,35 @@
-"""Generation slots and the two-level dispatch built on them."""
+"""Generation slots and the two-level dispatch built on them, on every locks engine."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from moviemind_lite.core.config import JobSettings
+from moviemind_lite.app.wiring import App
 from moviemind_lite.core.ids import new_id
 from moviemind_lite.core.model import JobRequest
-from moviemind_lite.pipeline.strategies import StrategyContext, make_strategy
+from moviemind_lite.pipeline.strategies import Strategy, StrategyContext, make_strategy
 from moviemind_lite.store.db import Database
-from moviemind_lite.store.jobs import JobStore
-from moviemind_lite.store.migrations import migrate
-from moviemind_lite.store.slots import acquire_slot, release_slot, slot_key, take_over_slot
-from tests.helpers import count
+from moviemind_lite.store.locking import Slots
+from moviemind_lite.store.slots import slot_key
+from tests.helpers import count, wait_until
 
 REQUEST = JobRequest("movie", "alien-1979", "en-US", "default")
+pytestmark = pytest.mark.usefixtures("engines")
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    opened = Database(tmp_path / "slots.db")
-    migrate(opened)
-    yield opened
-    opened.close()
+def slots(app: App) -> Slots:
+    return app.locks.slots
 
 
-def holder(database: Database, key: str) -> str | None:
-    row = database.query_one("SELECT job_id FROM generation_slots WHERE key = ?", (key,))
-    return None if row is None else str(row[0])
+@pytest.fixture
+def database(app: App) -> Database:
+    return app.database
+
+
+def two_level(app: App) -> Strategy:
+    context = StrategyContext(app.database, app.locks, app.job_store, app.settings.jobs)
+    return make_strategy("two-level", context)
 
 
 def test_slot_key_is_deterministic_per_kind_slug_locale_and_context() -> None:
@@ -44,47 +43,60 @@ def test_slot_key_is_deterministic_per_kind_slug_locale_and_context() -> None:
     assert len({slot_key(REQUEST), *(slot_key(other) for other in others)}) == 5
 
 
-def test_acquire_is_add_if_absent(database: Database) -> None:
+def test_acquire_is_add_if_absent(database: Database, slots: Slots) -> None:
     key, first, second = slot_key(REQUEST), new_id(), new_id()
     with database.write() as conn:
-        assert acquire_slot(conn, key, first, 60_000) == first
-        assert acquire_slot(conn, key, second, 60_000) == first
-    assert holder(database, key) == first
+        assert slots.acquire(conn, key, first, 60_000) == first
+        assert slots.acquire(conn, key, second, 60_000) == first
+    assert slots.holder_id(key) == first
+    assert slots.count_open() == 1
 
 
-def test_an_expired_slot_goes_to_the_next_job(database: Database) -> None:
+def test_an_expired_slot_goes_to_the_next_job(database: Database, slots: Slots) -> None:
     key, first, second = slot_key(REQUEST), new_id(), new_id()
     with database.write() as conn:
-        acquire_slot(conn, key, first, 60_000)
-        conn.execute("UPDATE generation_slots SET expires_at = '2000-01-01T00:00:00.000Z'")
-        assert acquire_slot(conn, key, second, 60_000) == second
-    assert holder(database, key) == second
+        slots.acquire(conn, key, first, 1)
+    wait_until(lambda: slots.holder_id(key) is None, what="the slot's TTL to pass")
+    with database.write() as conn:
+        assert slots.acquire(conn, key, second, 60_000) == second
+    assert slots.holder_id(key) == second
 
 
-def test_take_over_replaces_even_a_live_holder(database: Database) -> None:
+def test_take_over_replaces_even_a_live_holder(database: Database, slots: Slots) -> None:
     key, first, second = slot_key(REQUEST), new_id(), new_id()
     with database.write() as conn:
-        acquire_slot(conn, key, first, 60_000)
-        take_over_slot(conn, key, second, 60_000)
-    assert holder(database, key) == second
+        slots.acquire(conn, key, first, 60_000)
+        slots.take_over(conn, key, second, 60_000)
+    assert slots.holder_id(key) == second
 
 
-def test_release_frees_only_the_holders_slot(database: Database) -> None:
+def test_release_frees_only_the_holders_slot(database: Database, slots: Slots) -> None:
     key, first, second = slot_key(REQUEST), new_id(), new_id()
     with database.write() as conn:
-        acquire_slot(conn, key, first, 60_000)
-        release_slot(conn, key, second)
-    assert holder(database, key) == first
+        slots.acquire(conn, key, first, 60_000)
+        slots.release(conn, key, second)
+    assert slots.holder_id(key) == first
     with database.write() as conn:
-        release_slot(conn, key, first)
-    assert holder(database, key) is None
+        slots.release(conn, key, first)
+    assert slots.holder_id(key) is None
     with database.write() as conn:
-        assert acquire_slot(conn, key, second, 60_000) == second
+        assert slots.acquire(conn, key, second, 60_000) == second
 
 
-def test_dispatch_hands_out_the_job_holding_the_slot(database: Database, tmp_path: Path) -> None:
-    jobs = JobStore(database, JobSettings())
-    strategy = make_strategy("two-level", StrategyContext(database, tmp_path, jobs, JobSettings()))
+def test_a_release_in_a_rolled_back_transaction_keeps_the_slot(
+    database: Database, slots: Slots
+) -> None:
+    key, first = slot_key(REQUEST), new_id()
+    with database.write() as conn:
+        slots.acquire(conn, key, first, 60_000)
+    with pytest.raises(RuntimeError), database.write() as conn:
+        slots.release(conn, key, first)
+        raise RuntimeError("the job's end failed")
+    assert slots.holder_id(key) == first
+
+
+def test_dispatch_hands_out_the_job_holding_the_slot(app: App, database: Database) -> None:
+    strategy = two_level(app)
     with database.write() as conn:
         first = strategy.dispatch(conn, REQUEST)
     with database.write() as conn:
@@ -94,9 +106,10 @@ def test_dispatch_hands_out_the_job_holding_the_slot(database: Database, tmp_pat
     assert count(database, "SELECT count(*) FROM jobs") == 1
 
 
-def test_dispatch_after_the_job_ended_starts_a_new_one(database: Database, tmp_path: Path) -> None:
-    jobs = JobStore(database, JobSettings())
-    strategy = make_strategy("two-level", StrategyContext(database, tmp_path, jobs, JobSettings()))
+def test_dispatch_after_the_job_ended_starts_a_new_one(
+    app: App, database: Database, slots: Slots
+) -> None:
+    jobs, strategy = app.job_store, two_level(app)
     with database.write() as conn:
         first = strategy.dispatch(conn, REQUEST).job
     claimed = jobs.claim(first.id, "w1")
@@ -105,14 +118,13 @@ def test_dispatch_after_the_job_ended_starts_a_new_one(database: Database, tmp_p
     with database.write() as conn:
         again = strategy.dispatch(conn, REQUEST)
     assert again.created and again.job.id != first.id
-    assert holder(database, slot_key(REQUEST)) == again.job.id
+    assert slots.holder_id(slot_key(REQUEST)) == again.job.id
 
 
 def test_dispatch_replaces_a_slot_whose_job_ended_without_releasing_it(
-    database: Database, tmp_path: Path
+    app: App, database: Database, slots: Slots
 ) -> None:
-    jobs = JobStore(database, JobSettings())
-    strategy = make_strategy("two-level", StrategyContext(database, tmp_path, jobs, JobSettings()))
+    strategy = two_level(app)
     with database.write() as conn:
         first = strategy.dispatch(conn, REQUEST).job
         # As if its process had died between finishing and freeing the slot.
@@ -120,4 +132,4 @@ def test_dispatch_replaces_a_slot_whose_job_ended_without_releasing_it(
     with database.write() as conn:
         again = strategy.dispatch(conn, REQUEST)
     assert again.created and again.job.id != first.id
-    assert holder(database, slot_key(REQUEST)) == again.job.id
+    assert slots.holder_id(slot_key(REQUEST)) == again.job.id

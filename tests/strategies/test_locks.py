@@ -13,9 +13,10 @@ from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.errors import HomeNotUsable, StaleWrite
 from moviemind_lite.core.model import DONE, FAILED, IN_PROGRESS_ELSEWHERE, JobRequest
-from moviemind_lite.pipeline.locks import KeyedFileLocks, lock_file_name
 from moviemind_lite.store.db import Database
-from moviemind_lite.store.leases import STALE_WRITE, Leases
+from moviemind_lite.store.file_locks import KeyedFileLocks, lock_file_name
+from moviemind_lite.store.leases import STALE_WRITE
+from moviemind_lite.store.locking import Leases
 from moviemind_lite.store.slots import slot_key
 
 HEX_NAME = re.compile(r"[0-9a-f]{64}\.lock")
@@ -81,8 +82,13 @@ def database(app: App) -> Database:
     return app.database
 
 
-def test_a_live_lease_has_one_holder_and_only_the_owner_releases_it(database: Database) -> None:
-    leases = Leases(database)
+@pytest.fixture
+def leases(app: App) -> Leases:
+    """The application's leases (the locks engine's)."""
+    return app.locks.leases
+
+
+def test_a_live_lease_has_one_holder_and_only_the_owner_releases_it(leases: Leases) -> None:
     first = leases.acquire("k", 60_000)
     assert first is not None and first.fencing_token == 1
     assert leases.acquire("k", 60_000) is None
@@ -96,9 +102,8 @@ def test_a_live_lease_has_one_holder_and_only_the_owner_releases_it(database: Da
 
 
 def test_an_expired_lease_is_granted_again_and_fences_off_its_old_holder(
-    database: Database,
+    database: Database, leases: Leases
 ) -> None:
-    leases = Leases(database)
     stale = leases.acquire("k", 1)
     assert stale is not None
     time.sleep(0.01)
@@ -131,7 +136,7 @@ def _lease_expires_mid_call(slow_app: App, fencing: bool) -> None:
     running.start()
     # Half-way through the AI call, after the 50 ms lease expired, someone else takes it.
     time.sleep(0.2)
-    second = Leases(slow_app.database).acquire(f"setnx:{slot_key(request)}", 60_000)
+    second = slow_app.locks.leases.acquire(f"setnx:{slot_key(request)}", 60_000)
     running.join()
     assert second is not None and second.fencing_token == 2
     ended = slow_app.job_store.get(job.id)
@@ -144,7 +149,7 @@ def _lease_expires_mid_call(slow_app: App, fencing: bool) -> None:
 
 def test_a_setnx_loser_is_told_in_progress_and_calls_no_ai(app: App) -> None:
     request = JobRequest("movie", "busy-film-2001", "en-US", "default")
-    assert Leases(app.database).acquire(f"setnx:{slot_key(request)}", 60_000) is not None
+    assert app.locks.leases.acquire(f"setnx:{slot_key(request)}", 60_000) is not None
     with app.database.write() as tx:
         job = app.strategies.get("setnx").dispatch(tx, request).job
     ended = app.generation.drive(job.id)

@@ -1,8 +1,9 @@
 """The one seam every locking strategy sits behind.
 
 A strategy acts twice in a request's life: at dispatch, when a request may
-become a job (inside the dispatcher's ``BEGIN IMMEDIATE`` transaction), and at
-execution, when it guards the job body. The strategies are listed by name in
+become a job (inside the dispatcher's write transaction), and at execution,
+when it guards the job body. What it guards with (key locks, slots, leases)
+comes from the locks engine in its context, files or Redis. The strategies are listed by name in
 :data:`moviemind_lite.pipeline.strategies.STRATEGIES`.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from moviemind_lite.core.config import JobSettings
@@ -18,14 +18,15 @@ from moviemind_lite.core.model import Job, JobOutcome, JobRequest
 from moviemind_lite.pipeline.body import JobBody
 from moviemind_lite.store.db import Database, Tx
 from moviemind_lite.store.jobs import JobStore
+from moviemind_lite.store.locking import Locks
 
 
 @dataclass(frozen=True)
 class StrategyContext:
-    """What a strategy may use: the database, the lock folder, the job store, the job settings."""
+    """What a strategy may use: the database, the locks engine, the job store, the job settings."""
 
     database: Database
-    locks_dir: Path
+    locks: Locks
     jobs: JobStore
     settings: JobSettings
 

@@ -1,6 +1,7 @@
 """``cache-lock``: ``Cache::lock(...)->block()`` as first shipped, bug included.
 
-The job looks the slug up, then waits for a blocking file lock around
+The job looks the slug up, then waits for a blocking lock (a lock file, or a
+Redis lock) around
 generate + persist, and never looks again. A waiter that gets the lock after
 the winner has written generates anyway and appends a second description: the
 duplicate descriptions MovieMind shipped.
@@ -13,19 +14,18 @@ from contextlib import contextmanager
 
 from moviemind_lite.core.model import JobOutcome
 from moviemind_lite.pipeline.body import LOCKED, WAITING, JobBody
-from moviemind_lite.pipeline.locks import KeyedFileLocks
 from moviemind_lite.pipeline.strategies.base import NewJobPerRequest, StrategyContext
 from moviemind_lite.store.slots import slot_key
 
 
-class FileLockGuard(NewJobPerRequest):
-    """A blocking file lock per key (kind, slug, locale, context) in the lock folder."""
+class KeyLockGuard(NewJobPerRequest):
+    """A blocking lock per key (kind, slug, locale, context) from the locks engine."""
 
     name: str
 
     def __init__(self, context: StrategyContext) -> None:
         super().__init__(context)
-        self.locks = KeyedFileLocks(context.locks_dir)
+        self.locks = context.locks.keys
 
     @contextmanager
     def locked(self, body: JobBody) -> Iterator[None]:
@@ -36,7 +36,7 @@ class FileLockGuard(NewJobPerRequest):
             yield
 
 
-class CacheLock(FileLockGuard):
+class CacheLock(KeyLockGuard):
     """The look-up happens before waiting and is not repeated: waiters append duplicates."""
 
     name = "cache-lock"

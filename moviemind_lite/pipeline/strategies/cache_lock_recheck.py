@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from moviemind_lite.core.model import JobOutcome
 from moviemind_lite.pipeline.body import JobBody
-from moviemind_lite.pipeline.strategies.cache_lock import FileLockGuard
+from moviemind_lite.pipeline.strategies.cache_lock import KeyLockGuard
 
 
-class CacheLockRecheck(FileLockGuard):
+class CacheLockRecheck(KeyLockGuard):
     """Correct, but every waiter queues behind the one AI call (and may time out there)."""
 
     name = "cache-lock-recheck"

@@ -1,9 +1,10 @@
 """``for-update``: ``SELECT ... FOR UPDATE`` on a control row, held across the body.
 
-On PostgreSQL this would lock one control row per key. SQLite has no row
-locks: ``BEGIN IMMEDIATE`` takes the database's single write lock, so holding
-it across the AI call serialises every job and every dispatch, whatever their
-key. Correct, and the lab shows what it costs.
+On PostgreSQL this locks one control row per key: jobs for the same key queue
+behind the holder's AI call, jobs for other keys run beside it. SQLite has no
+row locks: ``BEGIN IMMEDIATE`` takes the database's single write lock, so
+holding it across the AI call serialises every job and every dispatch,
+whatever their key. Correct on both; the lab shows what each costs.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from moviemind_lite.store.slots import slot_key
 
 
 class ForUpdate(NewJobPerRequest):
-    """Look-up, AI call and persist inside one ``BEGIN IMMEDIATE`` transaction."""
+    """Look-up, AI call and persist inside one transaction holding the key's control row."""
 
     name = "for-update"
 
@@ -30,7 +31,7 @@ class ForUpdate(NewJobPerRequest):
         # A failed AI call rolls the control row back and leaves the call for
         # the runner to record with the failed attempt.
         with self.context.database.write() as tx:
-            lock_control_row(tx, f"for-update:{slot_key(body.job.request)}", body.job.id)
+            lock_control_row(tx, f"for-update:{slot_key(body.job.request)}")
             body.phase(LOCKED)
             # The body reads through this thread's connection: inside this
             # transaction, so the look-up sees every earlier holder's commit.

@@ -1,5 +1,8 @@
 """``setnx``: ``SET key token NX PX ttl`` (Redlock-style), optionally with fencing.
 
+The lease comes from the locks engine: a row of the database's ``leases``
+table, or a Redis key with an ``INCR`` counter as its fencing token.
+
 A job tries to take the key's lease without waiting; a loser ends at once as
 ``in_progress_elsewhere`` (no AI call). A lease shorter than the AI call
 expires mid-job and a second holder starts: without fencing both write; with
@@ -14,7 +17,6 @@ from functools import partial
 from moviemind_lite.core.model import IN_PROGRESS_ELSEWHERE, JobOutcome
 from moviemind_lite.pipeline.body import LOCKED, JobBody
 from moviemind_lite.pipeline.strategies.base import NewJobPerRequest, StrategyContext
-from moviemind_lite.store.leases import Leases
 from moviemind_lite.store.slots import slot_key
 
 
@@ -25,7 +27,7 @@ class SetNx(NewJobPerRequest):
 
     def __init__(self, context: StrategyContext) -> None:
         super().__init__(context)
-        self.leases = Leases(context.database)
+        self.leases = context.locks.leases
 
     def execute(self, body: JobBody) -> JobOutcome:
         """Take the lease or report "in progress"; run the body; release if still the owner."""

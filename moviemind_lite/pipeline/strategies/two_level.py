@@ -6,8 +6,8 @@ from moviemind_lite.core.ids import new_id
 from moviemind_lite.core.model import FINISHED, Job, JobOutcome, JobRequest
 from moviemind_lite.pipeline.body import JobBody
 from moviemind_lite.pipeline.strategies.base import Dispatch, StrategyContext
-from moviemind_lite.store import slots
 from moviemind_lite.store.db import Tx
+from moviemind_lite.store.slots import slot_key
 
 
 class TwoLevel:
@@ -28,9 +28,13 @@ class TwoLevel:
 
     def dispatch(self, tx: Tx, request: JobRequest, claim_for: str | None = None) -> Dispatch:
         """Take the key's slot with a new job, or hand back the job holding it."""
-        jobs, ttl = self.context.jobs, self.context.settings.slot_ttl_ms
-        key, job_id = slots.slot_key(request), new_id()
-        holder_id = slots.acquire_slot(tx, key, job_id, ttl)
+        jobs, ttl, slots = (
+            self.context.jobs,
+            self.context.settings.slot_ttl_ms,
+            self.context.locks.slots,
+        )
+        key, job_id = slot_key(request), new_id()
+        holder_id = slots.acquire(tx, key, job_id, ttl)
         if holder_id == job_id:
             job = jobs.insert(tx, request, self.name, job_id, claimed_by=claim_for)
             return Dispatch(job, created=True)
@@ -39,7 +43,7 @@ class TwoLevel:
             return Dispatch(holder, created=False)
         # The holder ended without releasing (its process died): start afresh.
         fresh = jobs.insert(tx, request, self.name, claimed_by=claim_for)
-        slots.take_over_slot(tx, key, fresh.id, ttl)
+        slots.take_over(tx, key, fresh.id, ttl)
         return Dispatch(fresh, created=True)
 
     def execute(self, body: JobBody) -> JobOutcome:

@@ -1,4 +1,6 @@
-"""Blocking named mutexes on lock files: one file per key, named by the key's SHA-256.
+"""The ``file`` locks engine: lock files in the home, slots and leases in the database.
+
+Blocking named mutexes are lock files, one per key, named by the key's SHA-256.
 
 The file name is a hash so that no key (a slug is user text) can name a path
 outside the lock folder or clash with another key after case folding or
@@ -17,7 +19,12 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from moviemind_lite.core.config import ServiceUrl
 from moviemind_lite.core.errors import HomeNotUsable
+from moviemind_lite.store.db import Database
+from moviemind_lite.store.leases import TableLeases
+from moviemind_lite.store.locking import Locks
+from moviemind_lite.store.slots import TableSlots
 
 
 def lock_file_name(key: str) -> str:
@@ -49,3 +56,18 @@ class KeyedFileLocks:
             yield
         finally:
             lock.release()
+
+
+def open_locks(url: ServiceUrl, database: Database, lock_ttl_ms: float) -> Locks:
+    """Lock files in the folder of a ``file:///path`` URL; slots and leases in ``database``.
+
+    ``lock_ttl_ms`` is not needed: a lock file is freed by its holder's death.
+    """
+    assert url.path is not None  # a file URL always names its folder
+    return Locks(
+        "file", KeyedFileLocks(url.path), TableSlots(database), TableLeases(database), _nothing
+    )
+
+
+def _nothing() -> None:
+    """Nothing to close: lock files are opened per acquisition."""

@@ -1,0 +1,322 @@
+"""The PostgreSQL engine: a psycopg 3 connection pool, transactions, domain errors.
+
+Imported only when a database URL names PostgreSQL (see
+:data:`moviemind_lite.store.db.DATABASE_ENGINES`), so it imports its client
+at the top like any module, and a process on SQLite never loads psycopg.
+
+Connections come from a :class:`psycopg_pool.ConnectionPool` and run in
+autocommit mode: a read borrows one for its statement, a write transaction
+keeps one (``BEGIN`` at READ COMMITTED) until it ends, and a thread inside a
+write transaction reads inside it. Unlike SQLite, write transactions run side
+by side: where the store reads a row before changing it, it locks the row
+(``FOR UPDATE``, ``FOR SHARE``, ``SKIP LOCKED`` when claiming jobs), and where
+it must decide about a key nobody has a row for yet, it takes a transaction
+advisory lock on the key (:meth:`PostgresTx.lock_key`).
+
+The store's SQL is written with ``?`` and ``:name`` placeholders; this module
+rewrites them to psycopg's ``%s`` and ``%(name)s`` once per statement text.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import RowMaker
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from moviemind_lite.core.config import ServiceUrl
+from moviemind_lite.core.errors import (
+    ConstraintViolation,
+    ServiceUnavailable,
+    StoreError,
+    UniqueViolation,
+)
+from moviemind_lite.store.db import Database, Params, Row, Tx
+from moviemind_lite.store.dialects import POSTGRESQL, Dialect
+
+# Connections one process keeps at most; a thread waiting for one waits as long
+# as it would wait for a lock (the busy timeout).
+POOL_SIZE = 16
+CONNECT_TIMEOUT_S = 10
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|::|\?|:[A-Za-z_]\w*|%")
+_KEY_COLUMNS = re.compile(r"Key \(([^)]*)\)=")
+
+
+@lru_cache(maxsize=4096)
+def to_pyformat(sql: str) -> str:
+    """``sql`` with ``?`` as ``%s``, ``:name`` as ``%(name)s`` and ``%`` as ``%%``.
+
+    Quoted strings and ``::`` casts are left as they are.
+    """
+
+    def swap(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "?":
+            return "%s"
+        if token == "%":
+            return "%%"
+        if token.startswith(":") and token != "::":
+            return f"%({token[1:]})s"
+        return token
+
+    return _TOKENS.sub(swap, sql)
+
+
+class PgRow:
+    """A row by position and by column name, as ``sqlite3.Row`` is."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, values: Sequence[Any], index: dict[str, int]) -> None:
+        self._values = values
+        self._index = index
+
+    def __getitem__(self, key: int | str) -> Any:
+        return self._values[self._index[key] if isinstance(key, str) else key]
+
+    def keys(self) -> list[str]:
+        """The column names."""
+        return list(self._index)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+def pg_rows(cursor: psycopg.Cursor[Any]) -> RowMaker[PgRow]:
+    """psycopg's row factory making :class:`PgRow` rows."""
+    description = cursor.description or []
+    index = {column.name: position for position, column in enumerate(description)}
+
+    def make(values: Sequence[Any]) -> PgRow:
+        return PgRow(values, index)
+
+    return make
+
+
+def translate(error: psycopg.Error, where: str) -> StoreError:
+    """The domain error for a psycopg error raised while using the database at ``where``."""
+    diag = error.diag
+    first_line = (diag.message_primary or str(error)).splitlines()[0] if str(error) else ""
+    if isinstance(error, pg_errors.UniqueViolation):
+        match = _KEY_COLUMNS.search(diag.message_detail or "")
+        table = diag.table_name or "?"
+        constraint = (
+            ", ".join(f"{table}.{column.strip()}" for column in match.group(1).split(","))
+            if match
+            else diag.constraint_name or first_line
+        )
+        return UniqueViolation(constraint, code=diag.sqlstate or "23505")
+    if isinstance(error, psycopg.IntegrityError):
+        return ConstraintViolation(first_line)
+    if isinstance(error, pg_errors.LockNotAvailable):
+        return StoreError(f"{where} stayed locked longer than the busy timeout")
+    if isinstance(error, psycopg.OperationalError) and diag.sqlstate is None:
+        # No SQLSTATE: the server was never reached, or closed the connection.
+        reason = " ".join(str(error).split()) or type(error).__name__
+        return ServiceUnavailable(
+            f"cannot use PostgreSQL at {where}: {reason} (check MOVIEMIND_DATABASE_URL)"
+        )
+    if isinstance(error, pg_errors.InvalidPassword | pg_errors.InvalidAuthorizationSpecification):
+        return ServiceUnavailable(
+            f"PostgreSQL at {where} refused the login: {first_line} (check MOVIEMIND_DATABASE_URL)"
+        )
+    if isinstance(error, pg_errors.InvalidCatalogName):
+        return ServiceUnavailable(f"PostgreSQL at {where}: {first_line} (create it first)")
+    return StoreError(f"{where}: {first_line}")
+
+
+class PostgresTx:
+    """A transaction on one pooled connection (see :class:`~moviemind_lite.store.db.Tx`)."""
+
+    dialect: Dialect = POSTGRESQL
+
+    def __init__(self, conn: psycopg.Connection[PgRow], where: str) -> None:
+        self.conn = conn
+        self.where = where
+        self.committed_actions: list[Callable[[], None]] = []
+
+    def execute(self, sql: str, params: Params = ()) -> psycopg.Cursor[PgRow]:
+        """Run one statement; its error as a domain error."""
+        try:
+            return self.conn.execute(to_pyformat(sql), params)
+        except psycopg.Error as error:
+            raise translate(error, self.where) from error
+
+    def attempt(self, sql: str, params: Params = ()) -> psycopg.Cursor[PgRow]:
+        """Run one statement in a savepoint: if it fails, the transaction goes on."""
+        with self.savepoint():
+            return self.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        """Run one statement for each of ``rows`` (psycopg pipelines them)."""
+        try:
+            with self.conn.cursor() as cursor:
+                cursor.executemany(to_pyformat(sql), rows)
+        except psycopg.Error as error:
+            raise translate(error, self.where) from error
+
+    def run_script(self, script: str) -> None:
+        """Run several statements, sent as one (no parameters)."""
+        try:
+            self.conn.execute(script.encode())
+        except psycopg.Error as error:
+            raise translate(error, self.where) from error
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A savepoint for the block: an error inside undoes only the block's writes."""
+        try:
+            with self.conn.transaction():
+                yield
+        except psycopg.Error as error:
+            raise translate(error, self.where) from error
+
+    def lock_key(self, key: str) -> None:
+        """A transaction advisory lock on ``key`` (within this schema), held until the end."""
+        self.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || ?, 0))",
+            (key,),
+        )
+
+    def on_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once the transaction has committed."""
+        self.committed_actions.append(action)
+
+
+class PostgresDatabase(Database):
+    """A PostgreSQL database (in the URL's schema, if it names one) through a pool."""
+
+    dialect = POSTGRESQL
+
+    def __init__(self, url: ServiceUrl, busy_timeout_ms: int, pool_size: int = POOL_SIZE) -> None:
+        self.description = str(url)
+        self.schema = url.namespace
+        settings = [f"-c lock_timeout={max(int(busy_timeout_ms), 1)}"]
+        if self.schema is not None:
+            settings.append(f"-c search_path={self.schema}")
+        conninfo = self._conninfo(url, " ".join(settings))
+        self._errors_where = self.description
+        # One connection first, outside the pool: its error says what is wrong
+        # (refused, no such database, wrong password) where the pool would only
+        # time out. It also makes the schema the URL names.
+        with self.errors():
+            first = psycopg.connect(conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+            try:
+                if self.schema is not None:
+                    first.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'.encode())
+            finally:
+                first.close()
+        self.pool: ConnectionPool[psycopg.Connection[PgRow]] = ConnectionPool(
+            conninfo,
+            kwargs={"autocommit": True, "row_factory": pg_rows},
+            min_size=1,
+            max_size=pool_size,
+            timeout=max(busy_timeout_ms / 1000, 30.0),
+            name=f"moviemind {self.description}",
+            open=True,
+        )
+        self._local = threading.local()
+
+    @staticmethod
+    def _conninfo(url: ServiceUrl, settings: str) -> str:
+        given = conninfo_to_dict(url.client_url())
+        options = " ".join(part for part in (str(given.pop("options", "")), settings) if part)
+        timeout = given.pop("connect_timeout", CONNECT_TIMEOUT_S)
+        return make_conninfo("", **given, options=options, connect_timeout=timeout)
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """Turn psycopg errors raised inside the block into domain errors."""
+        try:
+            yield
+        except psycopg.Error as error:
+            raise translate(error, self._errors_where) from error
+        except PoolTimeout:
+            raise StoreError(
+                f"{self.description}: no connection free within the busy timeout"
+            ) from None
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        """A transaction on a pooled connection: committed on success, rolled back on error.
+
+        Inside a transaction this thread already holds, the block joins it.
+        """
+        joined: PostgresTx | None = getattr(self._local, "tx", None)
+        if joined is not None:
+            yield joined
+            return
+        with self.errors(), self.pool.connection() as conn:
+            yield from self._run(conn)
+
+    def _run(self, conn: psycopg.Connection[PgRow]) -> Iterator[PostgresTx]:
+        tx = PostgresTx(conn, self.description)
+        self._local.tx = tx
+        try:
+            with conn.transaction():
+                yield tx
+        finally:
+            self._local.tx = None
+        for action in tx.committed_actions:
+            action()
+
+    @contextmanager
+    def write_if_free(self) -> Iterator[Tx | None]:
+        """Like :meth:`write`, but ``None`` at once when no pooled connection is free.
+
+        PostgreSQL has no database-wide write lock to wait for: an optional
+        write waits only if every connection of this process is busy.
+        """
+        joined: PostgresTx | None = getattr(self._local, "tx", None)
+        if joined is not None:
+            yield joined
+            return
+        try:
+            conn = self.pool.getconn(timeout=0.001)
+        except PoolTimeout:
+            yield None
+            return
+        try:
+            with self.errors():
+                yield from self._run(conn)
+        finally:
+            self.pool.putconn(conn)
+
+    def query(self, sql: str, params: Params = ()) -> list[Row]:
+        """All rows of a read-only statement."""
+        joined: PostgresTx | None = getattr(self._local, "tx", None)
+        if joined is not None:
+            return list(joined.execute(sql, params).fetchall())
+        with self.errors(), self.pool.connection() as conn:
+            return list(conn.execute(to_pyformat(sql), params).fetchall())
+
+    def query_one(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of a read-only statement, or ``None``."""
+        joined: PostgresTx | None = getattr(self._local, "tx", None)
+        if joined is not None:
+            row: PgRow | None = joined.execute(sql, params).fetchone()
+            return row
+        with self.errors(), self.pool.connection() as conn:
+            found: PgRow | None = conn.execute(to_pyformat(sql), params).fetchone()
+            return found
+
+    def close(self) -> None:
+        """Close the pool and every connection in it."""
+        self.pool.close()
+        self._local = threading.local()
+
+
+def open_database(url: ServiceUrl, busy_timeout_ms: int) -> PostgresDatabase:
+    """The PostgreSQL database of a ``postgresql://`` URL, connected once to check it."""
+    return PostgresDatabase(url, busy_timeout_ms)

@@ -1,0 +1,127 @@
+"""The engines a backend test runs on, and a scratch schema and key prefix per test.
+
+SQLite and lock files are always there. PostgreSQL and Redis come from
+``MOVIEMIND_TEST_POSTGRES_URL`` and ``MOVIEMIND_TEST_REDIS_URL``: a test on an
+engine that is not configured is skipped, or fails when
+``MOVIEMIND_REQUIRE_SERVICES=1`` (CI sets it, so CI cannot pass by skipping).
+Each test gets its own PostgreSQL schema and Redis key prefix, dropped after
+it: tests never see each other's rows or keys, and a fresh schema costs a
+few milliseconds, not a fresh database.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+
+# Read at import, before the autouse home fixture clears every MOVIEMIND_* variable.
+POSTGRES_URL = os.environ.get("MOVIEMIND_TEST_POSTGRES_URL") or None
+REDIS_URL = os.environ.get("MOVIEMIND_TEST_REDIS_URL") or None
+REQUIRED = os.environ.get("MOVIEMIND_REQUIRE_SERVICES") == "1"
+
+
+@dataclass(frozen=True)
+class Engines:
+    """A database engine and a locks engine, as a test runs on them."""
+
+    database: str
+    locks: str
+
+    @property
+    def id(self) -> str:
+        """How the test's id names it."""
+        return f"{self.database}+{self.locks}"
+
+    @property
+    def on_servers(self) -> bool:
+        """Whether anything lives on a server (slower: tests shrink their repeats)."""
+        return self.database == "postgres" or self.locks == "redis"
+
+
+EMBEDDED = Engines("sqlite", "file")
+SERVERS = Engines("postgres", "redis")
+# Every suite runs at both ends; the strategy contract also across them.
+BOTH_ENDS = [EMBEDDED, SERVERS]
+EVERY_PAIR = [EMBEDDED, Engines("postgres", "file"), Engines("sqlite", "redis"), SERVERS]
+
+
+def require(engines: Engines) -> None:
+    """Skip (or, with MOVIEMIND_REQUIRE_SERVICES=1, fail) when a server is not configured."""
+    missing = [
+        variable
+        for needed, variable, url in (
+            (engines.database == "postgres", "MOVIEMIND_TEST_POSTGRES_URL", POSTGRES_URL),
+            (engines.locks == "redis", "MOVIEMIND_TEST_REDIS_URL", REDIS_URL),
+        )
+        if needed and url is None
+    ]
+    if not missing:
+        return
+    message = f"{engines.id} needs {' and '.join(missing)}"
+    if REQUIRED:
+        pytest.fail(f"{message} (MOVIEMIND_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+def _with_parameter(url: str, name: str, value: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{name}={value}"
+
+
+@dataclass(frozen=True)
+class ScratchServers:
+    """The URLs of one test's schema and key prefix (``None``: the embedded engine)."""
+
+    database_url: str | None
+    locks_url: str | None
+
+
+@contextmanager
+def scratch_servers(engines: Engines) -> Iterator[ScratchServers]:
+    """A new schema and key prefix on the configured servers; dropped afterwards."""
+    require(engines)
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    database_url = (
+        _with_parameter(POSTGRES_URL, "schema", name)
+        if engines.database == "postgres" and POSTGRES_URL
+        else None
+    )
+    locks_url = (
+        _with_parameter(REDIS_URL, "prefix", name)
+        if engines.locks == "redis" and REDIS_URL
+        else None
+    )
+    try:
+        yield ScratchServers(database_url, locks_url)
+    finally:
+        if database_url is not None:
+            drop_schema(name)
+        if locks_url is not None:
+            drop_prefix(f"{name}:")
+
+
+def drop_schema(name: str) -> None:
+    """Drop one test's schema with everything in it."""
+    import psycopg
+
+    assert POSTGRES_URL is not None
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'.encode())
+
+
+def drop_prefix(prefix: str) -> None:
+    """Delete one test's Redis keys."""
+    import redis
+
+    assert REDIS_URL is not None
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
