@@ -34,11 +34,26 @@ __all__ = ["cli", "main"]
     metavar="DIR",
     help="Data folder holding moviemind.db, locks/ and logs/ (default: MOVIEMIND_HOME or ./data).",
 )
+@click.option(
+    "--database-url",
+    metavar="URL",
+    help="postgresql://user:password@host:port/db to use PostgreSQL "
+    "(default: MOVIEMIND_DATABASE_URL, else the home's SQLite file).",
+)
+@click.option(
+    "--locks-url",
+    metavar="URL",
+    help="redis://host:port/0 to keep locks and slots on Redis "
+    "(default: MOVIEMIND_LOCKS_URL, else the home's lock folder).",
+)
 @click.version_option(__version__, prog_name="moviemind")
 @click.pass_context
-def cli(ctx: click.Context, home: str | None) -> None:
-    """MovieMind Lite: AI-written movie descriptions and a locking lab, on SQLite."""
-    session = Session(home)
+def cli(
+    ctx: click.Context, home: str | None, database_url: str | None, locks_url: str | None
+) -> None:
+    """MovieMind Lite: AI-written movie descriptions and a locking lab, on SQLite
+    or on PostgreSQL and Redis."""
+    session = Session(home, database_url=database_url, locks_url=locks_url)
     ctx.obj = session
     ctx.call_on_close(session.close)
 

@@ -37,6 +37,8 @@ class Session:
     """Per-invocation state: the chosen home, settings and the open application."""
 
     home: str | None
+    database_url: str | None = None
+    locks_url: str | None = None
     ai_overrides: dict[str, float] = field(default_factory=dict)
     _app: App | None = field(default=None, repr=False)
 
@@ -44,7 +46,9 @@ class Session:
         """Settings from ``--home``, the environment and AI options, validated once."""
         from moviemind_lite.core.config import load_settings
 
-        settings = load_settings(self.home)
+        settings = load_settings(
+            self.home, database_url=self.database_url, locks_url=self.locks_url
+        )
         return settings.with_ai(**self.ai_overrides) if self.ai_overrides else settings
 
     def app(self, *, load_sample: bool = True) -> App:
