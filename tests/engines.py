@@ -19,6 +19,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from moviemind_lite.core.config import DATABASE_SCHEMES, LOCKS_SCHEMES, parse_service_url
+from moviemind_lite.lab.scratch import Servers
+from moviemind_lite.store import db, locking
+
 # Read at import, before the autouse home fixture clears every MOVIEMIND_* variable.
 POSTGRES_URL = os.environ.get("MOVIEMIND_TEST_POSTGRES_URL") or None
 REDIS_URL = os.environ.get("MOVIEMIND_TEST_REDIS_URL") or None
@@ -68,6 +72,20 @@ def require(engines: Engines) -> None:
     pytest.skip(message)
 
 
+def lab_servers(engines: Engines) -> Servers:
+    """The configured servers, as the lab takes them (each race makes its own schema and
+    prefix on them), for a race on ``engines``."""
+    require(engines)
+    return Servers(
+        parse_service_url("test", POSTGRES_URL, DATABASE_SCHEMES)
+        if engines.database == "postgres" and POSTGRES_URL
+        else None,
+        parse_service_url("test", REDIS_URL, LOCKS_SCHEMES)
+        if engines.locks == "redis" and REDIS_URL
+        else None,
+    )
+
+
 def _with_parameter(url: str, name: str, value: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}{name}={value}"
 
@@ -99,29 +117,6 @@ def scratch_servers(engines: Engines) -> Iterator[ScratchServers]:
         yield ScratchServers(database_url, locks_url)
     finally:
         if database_url is not None:
-            drop_schema(name)
+            db.discard_namespace(parse_service_url("test", database_url, DATABASE_SCHEMES))
         if locks_url is not None:
-            drop_prefix(f"{name}:")
-
-
-def drop_schema(name: str) -> None:
-    """Drop one test's schema with everything in it."""
-    import psycopg
-
-    assert POSTGRES_URL is not None
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'.encode())
-
-
-def drop_prefix(prefix: str) -> None:
-    """Delete one test's Redis keys."""
-    import redis
-
-    assert REDIS_URL is not None
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+            locking.discard_namespace(parse_service_url("test", locks_url, LOCKS_SCHEMES))

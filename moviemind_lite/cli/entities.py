@@ -345,7 +345,7 @@ def demo(session: Session, fast: bool) -> None:
             88,
         )
     )
-    failed = demo_tour(fast=fast)
+    failed = demo_tour(session, fast=fast)
     click.echo(
         f"\nThe tour took {time.monotonic() - started:.0f} s. More: `moviemind lab list`, "
         "`moviemind compare --help`, `moviemind movies list --search star`, `moviemind --help`."

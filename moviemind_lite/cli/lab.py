@@ -1,7 +1,8 @@
 """The race lab: ``race``, ``compare``, ``lab list`` / ``lab run``, and the demo's tour.
 
-Every race runs in a scratch home of its own; nothing here opens the user's
-catalog. The core (:mod:`moviemind_lite.lab`) races and counts; this module
+Every race runs in a scratch home of its own (on PostgreSQL or Redis, in a
+scratch schema and key prefix on the servers the URLs name); nothing here
+opens the user's catalog. The core (:mod:`moviemind_lite.lab`) races and counts; this module
 parses the scenario options and prints tables, timelines and progress.
 """
 
@@ -17,13 +18,29 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from moviemind_lite.cli.base import core_errors, json_option, print_json, table_console
-from moviemind_lite.lab.scenario import MODES, SCENARIO_FIELDS, Arrival, Scenario
+from moviemind_lite.cli.base import (
+    Session,
+    core_errors,
+    json_option,
+    pass_session,
+    print_json,
+    table_console,
+)
+from moviemind_lite.lab.scenario import (
+    BACKENDS,
+    LOCK_KINDS,
+    MODES,
+    SCENARIO_FIELDS,
+    Arrival,
+    Backend,
+    Scenario,
+)
 
 if TYPE_CHECKING:
     from moviemind_lite.lab.lesson import LessonReport, Outcome
     from moviemind_lite.lab.metrics import Metrics
     from moviemind_lite.lab.race import Progress, RaceResult
+    from moviemind_lite.lab.scratch import Servers
 
 # Every scenario field's option: (option declaration, type, metavar, help). The
 # parameter is named after the field and its default is the field's default.
@@ -43,7 +60,23 @@ _SCENARIO_OPTIONS: tuple[tuple[str, Any, str | None, str], ...] = (
     ("--kill-holder", bool, None, "Processes mode: SIGKILL that job before it writes."),
     ("--mode", click.Choice(MODES), None, "Run jobs in threads or in worker processes."),
     ("--keep", bool, None, "Keep the scratch folder (database, locks, log); print its path."),
+    (
+        "--backend",
+        click.Choice(BACKENDS),
+        None,
+        "Race on SQLite or on PostgreSQL (MOVIEMIND_DATABASE_URL's server, in a scratch "
+        "schema). Default: the engine the database URL chose.",
+    ),
+    (
+        "--locks",
+        click.Choice(LOCK_KINDS),
+        None,
+        "Lock files, or Redis (MOVIEMIND_LOCKS_URL's server, under a scratch key prefix). "
+        "Default: the engine the locks URL chose.",
+    ),
 )
+# Left unset on the command line, these follow the engines the user's URLs chose.
+_FROM_SETTINGS = ("backend", "locks")
 
 
 def _field(option: str) -> str:
@@ -56,24 +89,34 @@ def scenario_options(command: Callable[..., Any]) -> Callable[..., Any]:
     defaults = Scenario()
     for option, kind, metavar, help_text in reversed(_SCENARIO_OPTIONS):
         field = _field(option)
-        default = getattr(defaults, field)
+        default = None if field in _FROM_SETTINGS else getattr(defaults, field)
         command = click.option(
             option,
             field,
             type=None if kind is bool else kind,
             is_flag=kind is bool,
             default=str(default) if field == "arrival" else default,
-            show_default=kind is not bool or field == "unique_index",
+            show_default=(kind is not bool or field == "unique_index") and default is not None,
             metavar=metavar,
             help=help_text,
         )(command)
     return command
 
 
-def build_scenario(values: dict[str, Any]) -> Scenario:
-    """The validated scenario for the parsed options (taken out of ``values``)."""
+def build_scenario(values: dict[str, Any], servers: Servers) -> Scenario:
+    """The validated scenario for the parsed options (taken out of ``values``); engines not
+    given are the ones ``servers`` (the user's URLs) chose."""
     fields = {field: values.pop(field) for field in SCENARIO_FIELDS}
+    fields["backend"] = fields["backend"] or servers.backend
+    fields["locks"] = fields["locks"] or servers.locks
     return Scenario(**{**fields, "arrival": Arrival.parse(fields["arrival"])}).validated()
+
+
+def lab_servers(session: Session) -> Servers:
+    """The servers the user's database and locks URLs name."""
+    from moviemind_lite.lab.scratch import Servers
+
+    return Servers.from_settings(session.settings())
 
 
 @contextmanager
@@ -243,14 +286,16 @@ def write_csv(path: Path, results: Sequence[RaceResult]) -> None:
 )
 @scenario_options
 @json_option
-def race(strategy: str, as_json: bool, **values: Any) -> None:
+@pass_session
+def race(session: Session, /, strategy: str, as_json: bool, **values: Any) -> None:
     """Race one strategy through a scenario in a scratch home and count the damage."""
     from moviemind_lite.lab.race import run_race
 
     with core_errors():
-        scenario = build_scenario(values)
+        servers = lab_servers(session)
+        scenario = build_scenario(values, servers)
         with progress_on_stderr(as_json) as progress:
-            result = run_race(scenario, strategy, on_progress=progress)
+            result = run_race(scenario, strategy, on_progress=progress, servers=servers)
     print_kept([result])
     if as_json:
         print_json(result.to_json())
@@ -275,15 +320,33 @@ def race(strategy: str, as_json: bool, **values: Any) -> None:
     metavar="FILE",
     help="Also write the table to FILE as CSV.",
 )
-def compare(strategies: str, as_json: bool, csv_path: Path | None, **values: Any) -> None:
+@click.option(
+    "--backends",
+    metavar="a,b",
+    help="Race each strategy on each of these backends, side by side (e.g. sqlite,postgres).",
+)
+@pass_session
+def compare(
+    session: Session,
+    /,
+    strategies: str,
+    as_json: bool,
+    csv_path: Path | None,
+    backends: str | None,
+    **values: Any,
+) -> None:
     """Race the same scenario under several strategies and print them side by side."""
     from moviemind_lite.lab.race import compare_json, run_compare, strategy_names
 
     with core_errors():
         names = strategy_names(strategies)
-        scenario = build_scenario(values)
+        servers = lab_servers(session)
+        scenario = build_scenario(values, servers)
+        on = backend_names(backends) if backends is not None else None
         with progress_on_stderr(as_json) as progress:
-            results = run_compare(scenario, names, on_progress=progress)
+            results = run_compare(
+                scenario, names, on_progress=progress, backends=on, servers=servers
+            )
     print_kept(results)
     if csv_path is not None:
         write_csv(csv_path, results)
@@ -291,6 +354,21 @@ def compare(strategies: str, as_json: bool, csv_path: Path | None, **values: Any
         print_json(compare_json(scenario, results))
     else:
         print_races(results, scenario)
+
+
+def backend_names(spec: str) -> list[Backend]:
+    """The backends named in ``a,b``, each one of :data:`BACKENDS`."""
+    names: list[Backend] = []
+    for name in dict.fromkeys(part.strip() for part in spec.split(",") if part.strip()):
+        if name not in BACKENDS:
+            raise click.BadParameter(
+                f"unknown backend {name!r}; expected one of: {', '.join(BACKENDS)}",
+                param_hint="--backends",
+            )
+        names.append(name)
+    if not names:
+        raise click.BadParameter("name at least one backend", param_hint="--backends")
+    return names
 
 
 @click.group()
@@ -344,12 +422,13 @@ def lesson_failed(name: str, report: LessonReport) -> click.ClickException:
 @click.argument("name")
 @json_option
 @click.option("--fast", is_flag=True, help="Play the reduced variant (smaller latencies).")
-def run_lesson_command(name: str, as_json: bool, fast: bool) -> None:
+@pass_session
+def run_lesson_command(session: Session, name: str, as_json: bool, fast: bool) -> None:
     """Play a teaching scenario and check its outcome (exit 1 if it did not happen)."""
     from moviemind_lite.lab.teaching import run_lesson
 
     with core_errors(), progress_on_stderr(as_json) as progress:
-        report = run_lesson(name, fast=fast, on_progress=progress)
+        report = run_lesson(name, fast=fast, on_progress=progress, servers=lab_servers(session))
     if as_json:
         print_json(report.to_json())
     else:
@@ -358,15 +437,17 @@ def run_lesson_command(name: str, as_json: bool, fast: bool) -> None:
         raise lesson_failed(name, report)
 
 
-def demo_tour(*, fast: bool = False) -> list[str]:
+def demo_tour(session: Session, *, fast: bool = False) -> list[str]:
     """The demo's lab tour: each lesson of ``TOUR``, explained and checked; the ones that failed."""
     from moviemind_lite.lab.teaching import TOUR, run_lesson
 
     failed = []
+    with core_errors():
+        servers = lab_servers(session)
     for number, name in enumerate(TOUR, start=1):
         click.secho(f"\n[{number}/{len(TOUR)}] $ moviemind lab run {name}", bold=True)
         with core_errors(), progress_on_stderr(False) as progress:
-            report = run_lesson(name, fast=fast, on_progress=progress)
+            report = run_lesson(name, fast=fast, on_progress=progress, servers=servers)
         print_lesson(report, timelines=len(report.races) <= 2)
         if not report.check.passed:
             failed.append(name)

@@ -23,7 +23,13 @@ from moviemind_lite.core.errors import EntityNotFound
 from moviemind_lite.lab.lesson import Check, LessonReport, Outcome
 from moviemind_lite.lab.metrics import plural
 from moviemind_lite.lab.race import PhaseWatcher, Progress, RaceStopped
-from moviemind_lite.lab.scratch import RaceThreads, scratch_home, scratch_logging
+from moviemind_lite.lab.scratch import (
+    RaceThreads,
+    Servers,
+    scratch_home,
+    scratch_logging,
+    scratch_servers,
+)
 from moviemind_lite.policy.rollout import RolloutPlan
 
 ROLLOUT_FLAG = GENERATION_FLAGS["movie"]
@@ -32,14 +38,28 @@ _PATIENCE_S = 120.0
 
 
 @contextmanager
-def scratch_app(ai: AISettings, jobs: JobSettings) -> Iterator[tuple[App, RaceThreads]]:
-    """The application over a new, empty scratch home (no sample catalog), deleted afterwards.
+def scratch_app(
+    ai: AISettings, jobs: JobSettings, servers: Servers | None = None
+) -> Iterator[tuple[App, RaceThreads]]:
+    """The application over a new, empty scratch home (no sample catalog), deleted afterwards,
+    on the engines ``servers`` name (a scratch schema and key prefix, dropped too).
 
     Also yields the run's threads: those it starts must join them, so that
     their log records go to the scratch home's log.
     """
-    with scratch_home(keep=False) as home:
-        settings = Settings(home=home, busy_timeout_ms=600_000, ai=ai, jobs=jobs)
+    servers = servers or Servers()
+    with (
+        scratch_home(keep=False) as home,
+        scratch_servers(servers, servers.backend, servers.locks) as scratch,
+    ):
+        settings = Settings(
+            home=home,
+            busy_timeout_ms=600_000,
+            ai=ai,
+            jobs=jobs,
+            database_url=scratch.database_url,
+            locks_url=scratch.locks_url,
+        )
         with (
             scratch_logging(settings.log_path) as race,
             build_app(settings, load_sample=False) as app,
@@ -180,6 +200,7 @@ class BaselineRegenerate:
         on_progress: Progress | None = None,
         on_phase: PhaseWatcher | None = None,
         stop: threading.Event | None = None,
+        servers: Servers | None = None,
     ) -> LessonReport:
         """Regenerate at once with the flag off, then on; check each did what it promises.
 
@@ -191,7 +212,7 @@ class BaselineRegenerate:
         for locking in (False, True):
             if stop is not None and stop.is_set():
                 raise RaceStopped()
-            runs.append(self.regenerate_at_once(locking, latency, on_progress))
+            runs.append(self.regenerate_at_once(locking, latency, on_progress, servers))
         off, on = runs
         return LessonReport(
             self,
@@ -202,12 +223,16 @@ class BaselineRegenerate:
         )
 
     def regenerate_at_once(
-        self, locking: bool, latency_ms: float, on_progress: Progress | None = None
+        self,
+        locking: bool,
+        latency_ms: float,
+        on_progress: Progress | None = None,
+        servers: Servers | None = None,
     ) -> Regenerated:
         """Generate the movie, set the flag, regenerate it ``regenerations`` times at once."""
         label = f"baseline locking {'on' if locking else 'off'}"
         ai = AISettings(latency_ms=latency_ms, jitter_ms=0)
-        with scratch_app(ai, JobSettings(poll_ms=5.0)) as (app, race):
+        with scratch_app(ai, JobSettings(poll_ms=5.0), servers) as (app, race):
             # The first request writes the baseline the regenerations rewrite.
             first = app.generation.request(MOVIE, self.slug)
             assert first.view is not None and first.view.text is not None
@@ -352,6 +377,7 @@ class CanaryRollback:
         on_progress: Progress | None = None,
         on_phase: PhaseWatcher | None = None,
         stop: threading.Event | None = None,
+        servers: Servers | None = None,
     ) -> LessonReport:
         """Roll out under a failing AI, then under a healthy one; check how each ended.
 
@@ -359,8 +385,10 @@ class CanaryRollback:
         looked at before each request.
         """
         latency = self.fast_latency_ms if fast else self.latency_ms
-        failing = self.roll_out("AI failing often", self.failing_rate, latency, on_progress, stop)
-        healthy = self.roll_out("healthy AI", 0.0, latency, on_progress, stop)
+        failing = self.roll_out(
+            "AI failing often", self.failing_rate, latency, on_progress, stop, servers
+        )
+        healthy = self.roll_out("healthy AI", 0.0, latency, on_progress, stop, servers)
         passed = (
             failing.status == "rolled_back"
             and not failing.flag_on
@@ -386,6 +414,7 @@ class CanaryRollback:
         latency_ms: float,
         on_progress: Progress | None = None,
         stop: threading.Event | None = None,
+        servers: Servers | None = None,
     ) -> RolledOut:
         """Start the rollout and send requests for new slugs until it ends."""
         # The breaker would defer the failing jobs instead of failing them; this
@@ -393,7 +422,7 @@ class CanaryRollback:
         ai = AISettings(
             latency_ms=latency_ms, jitter_ms=0, fail_rate=fail_rate, breaker_threshold=1_000_000
         )
-        with scratch_app(ai, JobSettings(backoff_ms=1.0, poll_ms=2.0)) as (app, _race):
+        with scratch_app(ai, JobSettings(backoff_ms=1.0, poll_ms=2.0), servers) as (app, _race):
             app.rollouts.start(ROLLOUT_FLAG, self.plan())
             requests = outside = jobs = failed = 0
             while requests < self.max_requests and app.rollouts.active(ROLLOUT_FLAG):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from moviemind_lite.lab.race import PhaseWatcher, Progress, RaceResult
+from moviemind_lite.lab.scratch import Servers
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,13 @@ class Lesson(Protocol):
         on_progress: Progress | None = None,
         on_phase: PhaseWatcher | None = None,
         stop: threading.Event | None = None,
+        servers: Servers | None = None,
     ) -> LessonReport:
         """Run the lesson (``fast``: its reduced variant) and check its outcome.
 
-        ``on_progress``, ``on_phase`` and ``stop`` work as for
+        Runs that name no backend use the engines ``servers`` names (the
+        user's; none: SQLite and lock files). ``on_progress``, ``on_phase``
+        and ``stop`` work as for
         :func:`~moviemind_lite.lab.race.run_race`; a stopped lesson raises
         :class:`~moviemind_lite.lab.race.RaceStopped`.
         """

@@ -2,7 +2,7 @@
 
 Each worker process builds the application over the scratch home (the same
 composition root, the same settings) and works as ``moviemind worker`` does,
-claiming PENDING jobs from SQLite. Its jobs' phases and ends travel back to the
+claiming PENDING jobs from the race's database. Its jobs' phases and ends travel back to the
 racing process on one queue. When the scenario kills the holder, the mock AI
 SIGKILLs its worker after the AI call and before the write; a replacement
 process is started, and the dead worker's job is taken back by whichever
@@ -30,7 +30,7 @@ from moviemind_lite.core.logs import listening_to_phases
 from moviemind_lite.core.model import FINISHED, Job
 from moviemind_lite.lab.drivers import Answers
 from moviemind_lite.lab.scenario import Scenario
-from moviemind_lite.lab.scratch import lab_settings
+from moviemind_lite.lab.scratch import ScratchServers, lab_settings
 from moviemind_lite.lab.timeline import ENDED, KILLED, PhaseLog
 
 # (what, job id or pid, phase or status, time.monotonic())
@@ -45,6 +45,7 @@ class WorkerSpec:
     home: Path
     scenario: Scenario
     strategy: str
+    servers: ScratchServers
 
 
 class _SendPhases(logging.Handler):
@@ -62,7 +63,7 @@ class _SendPhases(logging.Handler):
 
 def worker_main(spec: WorkerSpec, events: SimpleQueue[Event]) -> None:
     """A worker process: claim and run the race's jobs until SIGTERM, reporting on ``events``."""
-    settings = lab_settings(spec.home, spec.scenario, spec.strategy)
+    settings = lab_settings(spec.home, spec.scenario, spec.strategy, spec.servers)
     with (
         build_app(settings, load_sample=False) as app,
         listening_to_phases(_SendPhases(events)),
@@ -98,9 +99,15 @@ class ProcessWorkers:
     """``workers`` worker processes, plus a thread in this process reading their events."""
 
     def __init__(
-        self, home: Path, scenario: Scenario, strategy: str, log: PhaseLog, answers: Answers
+        self,
+        home: Path,
+        scenario: Scenario,
+        strategy: str,
+        servers: ScratchServers,
+        log: PhaseLog,
+        answers: Answers,
     ) -> None:
-        self.spec = WorkerSpec(home, scenario, strategy)
+        self.spec = WorkerSpec(home, scenario, strategy, servers)
         self.count = scenario.workers
         self.log = log
         self.answers = answers

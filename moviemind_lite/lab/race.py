@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -26,14 +26,16 @@ from moviemind_lite.core.logs import listening_to_phases
 from moviemind_lite.lab.drivers import Answers, JobDriver, ThreadWorkers
 from moviemind_lite.lab.metrics import Aftermath, Metrics, RequestRecord, aftermath, measure
 from moviemind_lite.lab.processes import ProcessWorkers
-from moviemind_lite.lab.scenario import CONTEXT_TAG, LOCALE, Scenario
+from moviemind_lite.lab.scenario import CONTEXT_TAG, LOCALE, Backend, Scenario
 from moviemind_lite.lab.scratch import (
     PhaseListener,
     RaceThreads,
+    Servers,
     lab_settings,
     prepare_scratch,
     scratch_home,
     scratch_logging,
+    scratch_servers,
 )
 from moviemind_lite.lab.timeline import QUEUED, PhaseLog, TimelineRow, draw_bar, timeline_rows
 from moviemind_lite.pipeline.strategies import STRATEGIES, strategy_factory
@@ -292,8 +294,11 @@ class RaceResult:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """``race --json``: the scenario, the metrics and whether the outcome was correct."""
+        """``race --json``: the engines, the scenario, the metrics and whether the outcome
+        was correct."""
         return {
+            "backend": self.scenario.backend,
+            "locks": self.scenario.locks,
             "scenario": self.scenario.to_json(),
             "metrics": self.metrics.to_json(),
             "correct": self.correct,
@@ -306,7 +311,10 @@ def compare_json(scenario: Scenario, results: list[RaceResult]) -> dict[str, Any
         "scenario": scenario.to_json(),
         "results": [
             {
-                "strategy": result.label,
+                "strategy": result.strategy,
+                "label": result.label,
+                "backend": result.scenario.backend,
+                "locks": result.scenario.locks,
                 "metrics": result.metrics.to_json(),
                 "correct": result.correct,
             }
@@ -335,13 +343,16 @@ def run_race(
     on_progress: Progress | None = None,
     on_phase: PhaseWatcher | None = None,
     stop: threading.Event | None = None,
+    servers: Servers | None = None,
 ) -> RaceResult:
     """Race ``strategy`` through ``scenario`` in a scratch home; count what happened.
 
-    ``on_progress`` hears of each answer and ``on_phase`` of each phase a job
-    enters, as they happen, from the race's threads. Setting ``stop`` (from
-    any thread) ends the race early: no new request is issued, queued jobs are
-    dropped, running ones finish, and :class:`RaceStopped` is raised.
+    A scenario on PostgreSQL or Redis races in a schema and key prefix of its
+    own on ``servers``, dropped afterwards. ``on_progress`` hears of each
+    answer and ``on_phase`` of each phase a job enters, as they happen, from
+    the race's threads. Setting ``stop`` (from any thread) ends the race
+    early: no new request is issued, queued jobs are dropped, running ones
+    finish, and :class:`RaceStopped` is raised.
     """
     scenario = scenario.validated()
     strategy_factory(strategy)
@@ -353,8 +364,11 @@ def run_race(
         if on_phase is not None:
             on_phase(label, job_id, phase, at)
 
-    with scratch_home(scenario.keep) as home:
-        settings = lab_settings(home, scenario, strategy)
+    with (
+        scratch_home(scenario.keep) as home,
+        scratch_servers(servers, scenario.backend, scenario.locks, keep=scenario.keep) as scratch,
+    ):
+        settings = lab_settings(home, scenario, strategy, scratch)
         with scratch_logging(settings.log_path) as race:
             prepare_scratch(settings, scenario)
             log, answers = PhaseLog(watched if on_phase is not None else None), Answers()
@@ -363,7 +377,9 @@ def run_race(
                 if scenario.mode == "threads"
                 else None
             )
-            driver: JobDriver = threads or ProcessWorkers(home, scenario, strategy, log, answers)
+            driver: JobDriver = threads or ProcessWorkers(
+                home, scenario, strategy, scratch, log, answers
+            )
             with (
                 build_app(
                     settings,
@@ -418,20 +434,35 @@ def run_compare(
     *,
     on_phase: PhaseWatcher | None = None,
     stop: threading.Event | None = None,
+    backends: Sequence[Backend] | None = None,
+    servers: Servers | None = None,
 ) -> list[RaceResult]:
     """The same scenario raced under each strategy in turn, each in its own scratch home.
 
-    Stopped (see :func:`run_race`), it raises :class:`RaceStopped` carrying
-    the strategies that finished.
+    With ``backends``, each strategy races on each backend (one result per
+    strategy and backend, labelled ``strategy (backend)``). Stopped (see
+    :func:`run_race`), it raises :class:`RaceStopped` carrying the races that
+    finished.
     """
     for name in strategies:
         strategy_factory(name)
+    on = [scenario.changed(backend=backend) for backend in backends or [scenario.backend]]
     results: list[RaceResult] = []
     for name in strategies:
-        try:
-            results.append(
-                run_race(scenario, name, on_progress=on_progress, on_phase=on_phase, stop=stop)
-            )
-        except RaceStopped:
-            raise RaceStopped(tuple(results)) from None
+        for where in on:
+            label = f"{name} ({where.backend})" if len(on) > 1 else name
+            try:
+                results.append(
+                    run_race(
+                        where,
+                        name,
+                        label=label,
+                        on_progress=on_progress,
+                        on_phase=on_phase,
+                        stop=stop,
+                        servers=servers,
+                    )
+                )
+            except RaceStopped:
+                raise RaceStopped(tuple(results)) from None
     return results

@@ -15,6 +15,12 @@ from moviemind_lite.core.errors import InvalidInput
 
 Mode = Literal["threads", "processes"]
 MODES: tuple[Mode, ...] = ("threads", "processes")
+# Where a race's rows and locks live: the embedded engines, or the servers the
+# database and locks URLs name (a scratch schema and key prefix per race).
+Backend = Literal["sqlite", "postgres"]
+BACKENDS: tuple[Backend, ...] = ("sqlite", "postgres")
+LockKind = Literal["file", "redis"]
+LOCK_KINDS: tuple[LockKind, ...] = ("file", "redis")
 # Enough for a benchmark-sized crowd (1000 slugs x 10); requests beyond
 # MAX_CLIENTS share the client threads (see race.RequestCrowd).
 MAX_REQUESTS = 10_000
@@ -75,6 +81,8 @@ class Scenario:
     kill_holder: bool = False
     mode: Mode = "threads"
     keep: bool = False
+    backend: Backend = "sqlite"
+    locks: LockKind = "file"
 
     def validated(self) -> Scenario:
         """This scenario, or ``InvalidInput`` naming the first value out of range."""
@@ -96,6 +104,14 @@ class Scenario:
             raise InvalidInput(f"seed must be >= 0, got {self.seed}")
         if self.mode not in MODES:
             raise InvalidInput(f"unknown mode {self.mode!r}; expected one of: {', '.join(MODES)}")
+        if self.backend not in BACKENDS:
+            raise InvalidInput(
+                f"unknown backend {self.backend!r}; expected one of: {', '.join(BACKENDS)}"
+            )
+        if self.locks not in LOCK_KINDS:
+            raise InvalidInput(
+                f"unknown locks {self.locks!r}; expected one of: {', '.join(LOCK_KINDS)}"
+            )
         if self.kill_holder and self.mode != "processes":
             raise InvalidInput("--kill-holder needs --mode processes (a thread cannot be killed)")
         return self

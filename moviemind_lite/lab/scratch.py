@@ -1,7 +1,9 @@
 """A race's scratch home, its settings, its log, and how its jobs' phases are heard.
 
-A race never touches the user's catalog: it makes a temporary home, applies
-the real migrations there, and builds the application over it with
+A race never touches the user's catalog: it makes a temporary home (and, on
+PostgreSQL or Redis, a schema and a key prefix of its own on the servers the
+user's URLs name, dropped afterwards), applies the real migrations there, and
+builds the application over it with
 :func:`~moviemind_lite.app.wiring.build_app`, the composition root every front
 end uses, once in the racing process and once in each worker process. Only the
 settings differ: the scenario's strategy, mock-AI knobs and faults (the first
@@ -17,22 +19,102 @@ import shutil
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from moviemind_lite.app.home import open_database
-from moviemind_lite.core.config import AISettings, JobSettings, Settings
+from moviemind_lite.core.config import AISettings, JobSettings, ServiceUrl, Settings
+from moviemind_lite.core.errors import InvalidInput
 from moviemind_lite.core.logs import ROOT_LOGGER, JsonFormatter
-from moviemind_lite.lab.scenario import Scenario
+from moviemind_lite.lab.scenario import Backend, LockKind, Scenario
 from moviemind_lite.lab.timeline import PhaseLog
+from moviemind_lite.store import db, locking
 from moviemind_lite.store.migrations import drop_unique_indexes
 
 _FAULT_MARKER = "holder-fault-used"
 
 
-def lab_settings(home: Path, scenario: Scenario, strategy: str) -> Settings:
-    """Settings for a race: the scenario's AI and faults, quick retries, a patient database."""
+@dataclass(frozen=True)
+class Servers:
+    """The PostgreSQL and Redis servers races may use: the user's database and locks URLs."""
+
+    database_url: ServiceUrl | None = None
+    locks_url: ServiceUrl | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Servers:
+        """The servers ``settings`` name (none: SQLite and lock files only)."""
+        database = settings.database_url
+        locks = settings.locks_url
+        return cls(
+            database if database is not None and database.engine == "postgresql" else None,
+            locks if locks is not None and locks.engine == "redis" else None,
+        )
+
+    @property
+    def backend(self) -> Backend:
+        """The backend a race runs on unless told otherwise: the one the user chose."""
+        return "postgres" if self.database_url is not None else "sqlite"
+
+    @property
+    def locks(self) -> LockKind:
+        """The locks a race uses unless told otherwise: the ones the user chose."""
+        return "redis" if self.locks_url is not None else "file"
+
+
+@dataclass(frozen=True)
+class ScratchServers:
+    """One race's schema and key prefix on the servers (``None``: the scratch home's)."""
+
+    database_url: ServiceUrl | None
+    locks_url: ServiceUrl | None
+
+
+@contextmanager
+def scratch_servers(
+    servers: Servers | None,
+    backend: Backend,
+    locks: LockKind,
+    *,
+    keep: bool = False,
+) -> Iterator[ScratchServers]:
+    """A new schema and key prefix for a run on PostgreSQL or Redis; dropped afterwards
+    unless ``keep``."""
+    servers = servers or Servers()
+    name = f"lab_{uuid.uuid4().hex[:12]}"
+    database_url = locks_url = None
+    if backend == "postgres":
+        if servers.database_url is None:
+            raise InvalidInput(
+                "--backend postgres needs a PostgreSQL server: set MOVIEMIND_DATABASE_URL "
+                "(or --database-url) to postgresql://..."
+            )
+        database_url = servers.database_url.within(name)
+    if locks == "redis":
+        if servers.locks_url is None:
+            raise InvalidInput(
+                "--locks redis needs a Redis server: set MOVIEMIND_LOCKS_URL "
+                "(or --locks-url) to redis://..."
+            )
+        locks_url = servers.locks_url.within(name)
+    try:
+        yield ScratchServers(database_url, locks_url)
+    finally:
+        if not keep:
+            if database_url is not None:
+                db.discard_namespace(database_url)
+            if locks_url is not None:
+                locking.discard_namespace(locks_url)
+
+
+def lab_settings(
+    home: Path, scenario: Scenario, strategy: str, servers: ScratchServers | None = None
+) -> Settings:
+    """Settings for a race: the scenario's AI and faults, quick retries, a patient database,
+    on the race's scratch servers if it has any."""
     # A killed holder's job is taken back once its lease runs out, so in
     # processes mode the lease is kept short (but well above one job's length).
     lease_ms = 1_000 + 4 * scenario.slowest_job_ms if scenario.mode == "processes" else 600_000
@@ -62,6 +144,8 @@ def lab_settings(home: Path, scenario: Scenario, strategy: str) -> Settings:
             setnx_lease_ms=scenario.ttl_ms,
             fencing=scenario.fencing,
         ),
+        database_url=servers.database_url if servers else None,
+        locks_url=servers.locks_url if servers else None,
     )
 
 

@@ -32,6 +32,7 @@ from moviemind_lite.lab.race import (
     run_race,
 )
 from moviemind_lite.lab.scenario import Arrival, Scenario
+from moviemind_lite.lab.scratch import Servers
 from moviemind_lite.lab.timeline import GENERATING, KILLED, entered, peak_overlap
 from moviemind_lite.pipeline.body import LOCKED, WAITING
 
@@ -93,18 +94,30 @@ class RaceLesson:
         on_progress: Progress | None = None,
         on_phase: PhaseWatcher | None = None,
         stop: threading.Event | None = None,
+        servers: Servers | None = None,
     ) -> LessonReport:
-        """Race every run, then check the outcome."""
+        """Race every run, then check the outcome.
+
+        A run that names no backend (or locks) races on the ones ``servers``
+        names: the user's engines.
+        """
+        servers = servers or Servers()
         results: list[RaceResult] = []
         for run in self.runs:
+            scenario = self.scenario_for(run, fast)
+            scenario = scenario.changed(
+                backend=run.changes.get("backend", servers.backend),
+                locks=run.changes.get("locks", servers.locks),
+            )
             try:
                 result = run_race(
-                    self.scenario_for(run, fast),
+                    scenario,
                     run.strategy,
                     label=run.label,
                     on_progress=on_progress,
                     on_phase=on_phase,
                     stop=stop,
+                    servers=servers,
                 )
             except RaceStopped:
                 raise RaceStopped(tuple(results)) from None
@@ -169,6 +182,27 @@ def _for_update_serialises(r: Mapping[str, RaceResult]) -> Check:
         f"{locked.scenario.slugs} distinct slugs: for-update ran at most {locked_peak} AI call "
         f"at a time and took {locked.metrics.wall_ms:.0f} ms; unique-index ran up to "
         f"{index_peak} at once and took {index.metrics.wall_ms:.0f} ms ({ratio:.1f}x)",
+    )
+
+
+def _for_update_row_locks(r: Mapping[str, RaceResult]) -> Check:
+    on_sqlite, on_postgres = r["for-update on SQLite"], r["for-update on PostgreSQL"]
+    one_slug = r["for-update on PostgreSQL, one movie"]
+    sqlite_peak = peak_overlap(on_sqlite.phases, GENERATING)
+    postgres_peak = peak_overlap(on_postgres.phases, GENERATING)
+    one_slug_peak = peak_overlap(one_slug.phases, GENERATING)
+    return Check(
+        on_sqlite.correct
+        and on_postgres.correct
+        and one_slug.correct
+        and sqlite_peak == 1
+        and postgres_peak > 1
+        and one_slug_peak == 1
+        and one_slug.metrics.ai_calls == 1,
+        f"{on_sqlite.scenario.slugs} distinct slugs: on SQLite for-update ran at most "
+        f"{sqlite_peak} AI call at a time, on PostgreSQL up to {postgres_peak} at once; "
+        f"{one_slug.scenario.requests} requests for one movie on PostgreSQL ran "
+        f"{one_slug_peak} at a time and made {plural(one_slug.metrics.ai_calls, 'AI call')}",
     )
 
 
@@ -336,10 +370,37 @@ RACE_LESSONS: tuple[RaceLesson, ...] = (
         "holds BEGIN IMMEDIATE across each AI call, and in SQLite that is a database-wide "
         "lock: the jobs (and even the dispatches) run one at a time, which the timeline "
         "shows as one '=' bar after another. Compare 'wall_ms' with unique-index, which runs "
-        "the eight AI calls side by side; on PostgreSQL the row locks would not clash.",
+        "the eight AI calls side by side. On PostgreSQL the row locks do not clash: see "
+        "for-update-row-locks.",
         Scenario(requests=8, slugs=8, workers=8, latency_ms=150, jitter_ms=0),
-        (LabRun("for-update", "for-update"), LabRun("unique-index", "unique-index")),
+        (
+            LabRun("for-update", "for-update", {"backend": "sqlite"}),
+            LabRun("unique-index", "unique-index", {"backend": "sqlite"}),
+        ),
         _for_update_serialises,
+        fast_changes={"latency_ms": 40},
+    ),
+    RaceLesson(
+        "for-update-row-locks",
+        "On PostgreSQL for-update locks one movie, not the whole database",
+        "The same eight requests for eight different movies, with for-update on SQLite and "
+        "on PostgreSQL (needs MOVIEMIND_DATABASE_URL). SQLite has no row locks: BEGIN "
+        "IMMEDIATE takes its one write lock, so every job waits for the one before it, "
+        "whatever its movie. PostgreSQL's SELECT ... FOR UPDATE locks the movie's own "
+        "control row: the eight AI calls run side by side. Only requests for the same movie "
+        "queue, as the third run shows: four requests for one movie on PostgreSQL, one AI "
+        "call at a time, and one in all.",
+        Scenario(requests=8, slugs=8, workers=8, latency_ms=150, jitter_ms=0),
+        (
+            LabRun("for-update on SQLite", "for-update", {"backend": "sqlite"}),
+            LabRun("for-update on PostgreSQL", "for-update", {"backend": "postgres"}),
+            LabRun(
+                "for-update on PostgreSQL, one movie",
+                "for-update",
+                {"backend": "postgres", "requests": 4, "slugs": 1, "workers": 4},
+            ),
+        ),
+        _for_update_row_locks,
         fast_changes={"latency_ms": 40},
     ),
     RaceLesson(
@@ -403,9 +464,11 @@ RACE_LESSONS: tuple[RaceLesson, ...] = (
         "Worker processes run the jobs; the first job to finish its AI call is killed before "
         "it writes (X in the timeline), and a request arrives every 100 ms. cache-lock-"
         "recheck's file lock dies with the process (the kernel releases it): the next job "
-        "takes it at once. setnx's lease is a row with a TTL: nothing releases it, so every "
-        "request until it expires is told in_progress_elsewhere, and only then does a new "
-        "holder start. Both end correct; the crash cost one wasted AI call.",
+        "takes it at once. setnx's lease is a row (or a Redis key) with a TTL: nothing "
+        "releases it, so every request until it expires is told in_progress_elsewhere, and "
+        "only then does a new holder start. Both end correct; the crash cost one wasted AI "
+        "call. (A Redis lock is a key with a TTL too, so cache-lock-recheck races on lock "
+        "files here whatever MOVIEMIND_LOCKS_URL says.)",
         Scenario(
             requests=8,
             slugs=1,
@@ -417,7 +480,10 @@ RACE_LESSONS: tuple[RaceLesson, ...] = (
             kill_holder=True,
             mode="processes",
         ),
-        (LabRun("cache-lock-recheck", "cache-lock-recheck"), LabRun("setnx", "setnx")),
+        (
+            LabRun("cache-lock-recheck", "cache-lock-recheck", {"locks": "file"}),
+            LabRun("setnx", "setnx"),
+        ),
         _holder_crash,
         fast_changes={"requests": 6},
     ),
@@ -486,6 +552,10 @@ def run_lesson(
     on_progress: Progress | None = None,
     on_phase: PhaseWatcher | None = None,
     stop: threading.Event | None = None,
+    servers: Servers | None = None,
 ) -> LessonReport:
-    """Play the lesson ``name`` and check its outcome (``stop``: see :func:`run_race`)."""
-    return lesson_named(name).play(fast=fast, on_progress=on_progress, on_phase=on_phase, stop=stop)
+    """Play the lesson ``name`` and check its outcome (``stop``: see :func:`run_race`) on
+    the engines ``servers`` names."""
+    return lesson_named(name).play(
+        fast=fast, on_progress=on_progress, on_phase=on_phase, stop=stop, servers=servers
+    )

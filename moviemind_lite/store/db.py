@@ -206,3 +206,9 @@ def open_database(url: ServiceUrl, busy_timeout_ms: int = 30_000) -> Database:
     module = engine_module(DATABASE_ENGINES, url.engine, _CLIENTS)
     opened: Database = module.open_database(url, busy_timeout_ms)
     return opened
+
+
+def discard_namespace(url: ServiceUrl) -> None:
+    """Drop the schema ``url`` names with everything in it (a scratch run's); a file's
+    database goes with its folder, so there is nothing to do for SQLite."""
+    engine_module(DATABASE_ENGINES, url.engine, _CLIENTS).discard(url)

@@ -71,3 +71,7 @@ def open_locks(url: ServiceUrl, database: Database, lock_ttl_ms: float) -> Locks
 
 def _nothing() -> None:
     """Nothing to close: lock files are opened per acquisition."""
+
+
+def discard(url: ServiceUrl) -> None:
+    """Nothing: scratch lock files are deleted with their scratch home."""

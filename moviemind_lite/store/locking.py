@@ -128,3 +128,9 @@ def open_locks(url: ServiceUrl, database: Database, lock_ttl_ms: float) -> Locks
     module = engine_module(LOCK_ENGINES, url.engine, _CLIENTS)
     opened: Locks = module.open_locks(url, database, lock_ttl_ms)
     return opened
+
+
+def discard_namespace(url: ServiceUrl) -> None:
+    """Delete every key under the prefix ``url`` names (a scratch run's); lock files go
+    with their folder, so there is nothing to do for them."""
+    engine_module(LOCK_ENGINES, url.engine, _CLIENTS).discard(url)

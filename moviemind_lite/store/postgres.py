@@ -317,6 +317,18 @@ class PostgresDatabase(Database):
         self._local = threading.local()
 
 
+def discard(url: ServiceUrl) -> None:
+    """Drop the schema ``url`` names, with everything in it (never a URL without one)."""
+    if url.namespace is None:
+        raise ValueError("refusing to drop a database that names no schema of its own")
+    where = str(url)
+    try:
+        with psycopg.connect(PostgresDatabase._conninfo(url, ""), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{url.namespace}" CASCADE'.encode())
+    except psycopg.Error as error:
+        raise translate(error, where) from error
+
+
 def open_database(url: ServiceUrl, busy_timeout_ms: int) -> PostgresDatabase:
     """The PostgreSQL database of a ``postgresql://`` URL, connected once to check it."""
     return PostgresDatabase(url, busy_timeout_ms)

@@ -243,6 +243,21 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def discard(url: ServiceUrl) -> None:
+    """Delete every key under the prefix ``url`` names (never the default prefix's)."""
+    if url.namespace is None:
+        raise ValueError("refusing to delete the keys of a URL that names no prefix")
+    errors = RedisErrors(str(url))
+    client = redis.Redis.from_url(url.client_url(), socket_connect_timeout=CONNECT_TIMEOUT_S)
+    try:
+        with errors():
+            keys = list(client.scan_iter(match=f"{url.namespace}:*", count=1000))
+            for start in range(0, len(keys), 1000):
+                client.delete(*keys[start : start + 1000])
+    finally:
+        client.close()
+
+
 def open_locks(url: ServiceUrl, database: Database, lock_ttl_ms: float) -> Locks:
     """Key locks, slots and leases on the Redis server of a ``redis://`` URL, checked once."""
     errors = RedisErrors(str(url))

@@ -259,6 +259,10 @@ class SqliteDatabase(Database):
         self._local = threading.local()
 
 
+def discard(url: ServiceUrl) -> None:
+    """Nothing: a scratch SQLite database is deleted with its scratch home."""
+
+
 def open_database(url: ServiceUrl, busy_timeout_ms: int) -> SqliteDatabase:
     """The SQLite file of a ``sqlite:///path`` URL (opened on first use)."""
     assert url.path is not None  # a sqlite URL always names its file

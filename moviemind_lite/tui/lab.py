@@ -46,6 +46,7 @@ from moviemind_lite.app.wiring import App as Core
 from moviemind_lite.core.errors import InvalidInput, MovieMindError
 from moviemind_lite.lab.lesson import Lesson, LessonReport
 from moviemind_lite.lab.race import RaceResult, RaceStopped, run_compare
+from moviemind_lite.lab.scratch import Servers
 from moviemind_lite.lab.teaching import LESSONS, RaceLesson, run_lesson
 from moviemind_lite.lab.timeline import LEGEND
 from moviemind_lite.tui.lab_drawing import (
@@ -424,6 +425,8 @@ class LabPane(CorePane):
         # Cancelling the worker (ctrl+s, or the app closing) sets this event.
         stop = get_current_worker().cancelled_event
         ended = self.RaceEnded(generation, error="the race ended on an unexpected error")
+        # Races run on the engines the user's URLs chose, in scratch schemas and prefixes.
+        servers = Servers.from_settings(self.core.settings)
         try:
             if plan.lesson is not None:
                 report = run_lesson(
@@ -432,15 +435,17 @@ class LabPane(CorePane):
                     on_progress=feed.progress,
                     on_phase=feed.phase,
                     stop=stop,
+                    servers=servers,
                 )
                 ended = self.RaceEnded(generation, results=report.races, report=report)
             else:
                 results = run_compare(
-                    plan.scenario,
+                    plan.scenario.changed(backend=servers.backend, locks=servers.locks),
                     list(plan.strategies),
                     feed.progress,
                     on_phase=feed.phase,
                     stop=stop,
+                    servers=servers,
                 )
                 ended = self.RaceEnded(generation, results=tuple(results))
         except RaceStopped as stopped:

@@ -15,6 +15,7 @@ from moviemind_lite.lab.metrics import LATENCY_KEYS, METRIC_KEYS
 from moviemind_lite.lab.scenario import Scenario
 from moviemind_lite.lab.teaching import LESSONS, TOUR, RaceLesson
 from tests.cli.conftest import run
+from tests.engines import Engines, lab_servers
 
 FAST = ["--requests", "3", "--latency", "1", "--jitter", "0"]
 SCENARIO_KEYS = set(Scenario().to_json())
@@ -31,7 +32,8 @@ def test_race_json_is_scenario_metrics_and_correct(home: Path) -> None:
     result = run("race", "--strategy", "two-level", *FAST, "--json")
     assert result.exit_code == 0, result.output
     raced = json.loads(result.stdout)
-    assert list(raced) == ["scenario", "metrics", "correct"]
+    assert list(raced) == ["backend", "locks", "scenario", "metrics", "correct"]
+    assert (raced["backend"], raced["locks"]) == ("sqlite", "file")
     assert set(raced["scenario"]) == SCENARIO_KEYS
     assert (raced["scenario"]["requests"], raced["scenario"]["latency_ms"]) == (3, 1.0)
     assert_metrics_shape(raced["metrics"])
@@ -76,7 +78,8 @@ def test_compare_json_csv_and_order(tmp_path: Path) -> None:
     assert set(compared["scenario"]) == SCENARIO_KEYS
     assert [entry["strategy"] for entry in compared["results"]] == ["two-level", "none"]
     for entry in compared["results"]:
-        assert list(entry) == ["strategy", "metrics", "correct"]
+        keys = ["strategy", "label", "backend", "locks", "metrics", "correct"]
+        assert list(entry) == keys
         assert_metrics_shape(entry["metrics"])
         assert entry["correct"] is entry["metrics"]["correct"]
     rows = list(csv.reader(target.open(encoding="utf-8")))
@@ -227,7 +230,9 @@ def test_demo_tours_the_catalog_then_the_lab(monkeypatch: pytest.MonkeyPatch) ->
 
     played: list[tuple[str, bool]] = []
 
-    def instant(name: str, *, fast: bool = False, on_progress: object = None) -> LessonReport:
+    def instant(
+        name: str, *, fast: bool = False, on_progress: object = None, servers: object = None
+    ) -> LessonReport:
         played.append((name, fast))
         passed = name != failing
         return LessonReport(LESSONS[name], fast, (), (), Check(passed, f"{name} checked"))
@@ -248,3 +253,60 @@ def test_demo_tours_the_catalog_then_the_lab(monkeypatch: pytest.MonkeyPatch) ->
     result = run("demo")
     assert result.exit_code == 1
     assert result.stderr == "Error: the tour's checks failed for: fencing\n"
+
+
+@pytest.mark.usefixtures("engines")
+def test_race_runs_on_the_engines_the_urls_chose_in_a_scratch_namespace(
+    engines: Engines,
+) -> None:
+    result = run("race", "--strategy", "two-level", *FAST, "--json")
+    assert result.exit_code == 0, result.output
+    raced = json.loads(result.stdout)
+    expected = ("postgres", "redis") if engines.on_servers else ("sqlite", "file")
+    assert (raced["backend"], raced["locks"]) == expected
+    assert raced["correct"] is True
+
+
+def test_compare_puts_each_strategy_on_each_backend_side_by_side(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    servers = lab_servers(Engines("postgres", "file"))
+    assert servers.database_url is not None
+    monkeypatch.setenv("MOVIEMIND_DATABASE_URL", servers.database_url.reveal())
+    options = ["--requests", "4", "--slugs", "4", "--latency", "20", "--jitter", "0"]
+    result = run(
+        "compare",
+        "--strategies",
+        "for-update,two-level",
+        "--backends",
+        "sqlite,postgres",
+        *options,
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    rows = [
+        (entry["strategy"], entry["backend"], entry["locks"], entry["correct"])
+        for entry in json.loads(result.stdout)["results"]
+    ]
+    assert rows == [
+        ("for-update", "sqlite", "file", True),
+        ("for-update", "postgres", "file", True),
+        ("two-level", "sqlite", "file", True),
+        ("two-level", "postgres", "file", True),
+    ]
+    table = run("compare", "--strategies", "two-level", "--backends", "sqlite,postgres", *options)
+    assert "two-level (sqlite)" in table.output and "two-level (postgres)" in table.output
+
+
+def test_a_backend_without_its_server_is_one_line_of_bad_input() -> None:
+    result = run("race", "--strategy", "two-level", "--backend", "postgres", *FAST)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: --backend postgres needs a PostgreSQL server: set MOVIEMIND_DATABASE_URL "
+        "(or --database-url) to postgresql://..."
+    )
+    result = run("race", "--strategy", "two-level", "--locks", "redis", *FAST)
+    assert result.exit_code == 2 and "--locks redis needs a Redis server" in result.output
+    result = run("compare", "--strategies", "two-level", "--backends", "sqlite,oracle", *FAST)
+    assert result.exit_code == 2
+    assert "unknown backend 'oracle'; expected one of: sqlite, postgres" in result.output

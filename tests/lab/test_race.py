@@ -122,12 +122,14 @@ def test_a_request_that_crashes_is_unanswered_and_the_race_goes_on(
 def test_the_json_of_race_and_compare() -> None:
     scenario = FAST.changed(requests=2)
     results = run_compare(scenario, ["two-level", "none"])
-    assert set(results[0].to_json()) == {"scenario", "metrics", "correct"}
+    assert set(results[0].to_json()) == {"backend", "locks", "scenario", "metrics", "correct"}
     assert results[0].to_json()["scenario"] == scenario.to_json()
+    assert (results[0].to_json()["backend"], results[0].to_json()["locks"]) == ("sqlite", "file")
     compared = compare_json(scenario, results)
     assert set(compared) == {"scenario", "results"}
     assert [entry["strategy"] for entry in compared["results"]] == ["two-level", "none"]
-    assert all(set(entry) == {"strategy", "metrics", "correct"} for entry in compared["results"])
+    keys = {"strategy", "label", "backend", "locks", "metrics", "correct"}
+    assert all(set(entry) == keys for entry in compared["results"])
 
 
 def test_processes_mode_survives_a_killed_holder() -> None:

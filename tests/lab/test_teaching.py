@@ -12,6 +12,7 @@ from moviemind_lite.lab.flag_lessons import Regenerated, RolledOut
 from moviemind_lite.lab.metrics import METRIC_KEYS
 from moviemind_lite.lab.race import TEACHING_ORDER, run_race
 from moviemind_lite.lab.scenario import Scenario
+from moviemind_lite.lab.scratch import Servers
 from moviemind_lite.lab.teaching import (
     LESSONS,
     RACE_LESSONS,
@@ -21,12 +22,14 @@ from moviemind_lite.lab.teaching import (
     run_lesson,
 )
 from moviemind_lite.pipeline.strategies import STRATEGIES
+from tests.engines import BOTH_ENDS, Engines, lab_servers
 
 REQUIRED = [
     "thundering-herd",
     "the-original-bug",
     "wasted-ai-calls",
     "for-update-serialises",
+    "for-update-row-locks",
     "lease-expiry",
     "fencing",
     "holder-crash",
@@ -57,7 +60,7 @@ def test_each_run_is_a_race_command_that_rebuilds_its_scenario(
         values = dict(context.params)
         assert values.pop("strategy") == run.strategy
         values.pop("as_json")
-        assert build_scenario(values) == lesson.scenario_for(run, fast)
+        assert build_scenario(values, Servers()) == lesson.scenario_for(run, fast)
 
 
 def test_the_thundering_herd_races_32_requests_under_every_strategy() -> None:
@@ -77,10 +80,15 @@ def test_an_unknown_lesson_lists_the_known_ones() -> None:
         lesson_named("x")
 
 
-# Every scenario, once, in its reduced variant, under the check `lab run` uses.
+# Every scenario, once, in its reduced variant, under the check `lab run` uses, on
+# SQLite and lock files and on PostgreSQL and Redis (for-update-row-locks races on
+# both databases by itself).
+@pytest.mark.parametrize("engines", BOTH_ENDS, ids=lambda engines: engines.id)
 @pytest.mark.parametrize("name", REQUIRED)
-def test_each_scenario_shows_what_it_promises(name: str) -> None:
-    report = run_lesson(name, fast=True)
+def test_each_scenario_shows_what_it_promises(name: str, engines: Engines) -> None:
+    if name == "for-update-row-locks":
+        engines = Engines("postgres", engines.locks)
+    report = run_lesson(name, fast=True, servers=lab_servers(engines))
     assert report.check.passed, report.check.message
     as_json = report.to_json()
     assert set(as_json) == {"name", "title", "fast", "passed", "check", "runs"}
@@ -89,7 +97,8 @@ def test_each_scenario_shows_what_it_promises(name: str) -> None:
     if isinstance(lesson, RaceLesson):
         assert [run["label"] for run in as_json["runs"]] == [run.label for run in lesson.runs]
         for run in as_json["runs"]:
-            assert set(run) == {"label", "strategy", "scenario", "metrics", "correct"}
+            keys = {"label", "strategy", "backend", "locks", "scenario", "metrics", "correct"}
+            assert set(run) == keys
             assert tuple(run["metrics"]) == METRIC_KEYS
     else:
         assert all(outcome.as_expected for outcome in report.outcomes)
