@@ -43,23 +43,31 @@ def reset_home(settings: Settings) -> None:
         database.close()
 
 
-def open_database(settings: Settings, *, load_sample: bool = True) -> tuple[Database, bool]:
-    """The home's database, migrated; and whether this call created it.
+def connect_database(settings: Settings) -> Database:
+    """The settings' database, connected (a server is reached now) but not yet migrated."""
+    prepare_home(settings)
+    configure_logging(settings.log_path)
+    return db.open_database(settings.database, settings.busy_timeout_ms)
+
+
+def migrate_database(database: Database, *, load_sample: bool = True) -> bool:
+    """Bring ``database`` up to date; whether this call created it.
 
     A database created here gets the sample catalog in the same transaction
     as its schema (unless ``load_sample`` is off), so the first command a user
     runs already has something to show and no process ever sees a half-made
     home. An up-to-date database is opened with reads alone.
     """
-    prepare_home(settings)
-    configure_logging(settings.log_path)
-    database = db.open_database(settings.database, settings.busy_timeout_ms)
+    if not pending(database):
+        return False
+    return MIGRATIONS[0].__name__ in migrate(database, load_sample=load_sample)
+
+
+def open_database(settings: Settings, *, load_sample: bool = True) -> tuple[Database, bool]:
+    """The home's database, migrated; and whether this call created it."""
+    database = connect_database(settings)
     try:
-        created = False
-        if pending(database):
-            applied = migrate(database, load_sample=load_sample)
-            created = MIGRATIONS[0].__name__ in applied
+        return database, migrate_database(database, load_sample=load_sample)
     except BaseException:
         database.close()
         raise
-    return database, created

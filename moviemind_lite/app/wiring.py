@@ -19,7 +19,7 @@ from moviemind_lite.app.api import Api
 from moviemind_lite.app.api_keys import ApiKeys
 from moviemind_lite.app.catalog import Catalog
 from moviemind_lite.app.generation import Generation
-from moviemind_lite.app.home import open_database
+from moviemind_lite.app.home import connect_database, migrate_database
 from moviemind_lite.app.jobs import Jobs
 from moviemind_lite.core.config import Settings
 from moviemind_lite.pipeline.body import JobEnvironment
@@ -83,10 +83,17 @@ def build_app(
     create to it (``moviemind serve``, the lab); without, those jobs wait for
     ``moviemind worker``. The caller owns the executor.
     """
-    database, created = open_database(settings, load_sample=load_sample)
+    database = connect_database(settings)
     try:
-        # A Redis key lock outlives a holder that died with it by at most a job's lease.
+        # Both servers are reached before anything is written: a wrong locks URL
+        # leaves no new database behind. A Redis key lock outlives a holder that
+        # died with it by at most a job's lease.
         locks = open_locks(settings.locks, database, lock_ttl_ms=settings.jobs.lease_ms)
+        try:
+            created = migrate_database(database, load_sample=load_sample)
+        except BaseException:
+            locks.close()
+            raise
     except BaseException:
         database.close()
         raise

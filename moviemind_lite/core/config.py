@@ -113,7 +113,8 @@ class ServiceUrl:
         parts = urlsplit(self.reveal())
         query = [(key, value) for key, value in parse_qsl(parts.query) if key != parameter]
         whole = urlunsplit(parts._replace(query=urlencode([*query, (parameter, namespace)])))
-        return parse_service_url("namespace", whole, {self.engine: self.engine})
+        schemes = DATABASE_SCHEMES if self.engine in DATABASE_SCHEMES.values() else LOCKS_SCHEMES
+        return parse_service_url("namespace", whole, schemes)
 
 
 def _masked(url: str) -> str:
@@ -365,10 +366,12 @@ def _admin_token(env: Mapping[str, str]) -> str | None:
 def _service_url(
     name: str, given: str | None, env: Mapping[str, str], schemes: Mapping[str, str]
 ) -> ServiceUrl | None:
+    """The URL given as an option (named by its option in errors), else from ``env``."""
+    option = "--" + name.removeprefix("MOVIEMIND_").lower().replace("_", "-")
     raw = given if given is not None else env.get(name)
     if raw is None or raw.strip() == "":
         return None
-    return parse_service_url(name, raw.strip(), schemes)
+    return parse_service_url(option if given is not None else name, raw.strip(), schemes)
 
 
 def load_settings(

@@ -48,6 +48,7 @@ POOL_SIZE = 16
 CONNECT_TIMEOUT_S = 10
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|::|\?|:[A-Za-z_]\w*|%")
 _KEY_COLUMNS = re.compile(r"Key \(([^)]*)\)=")
+_FIX = "(check MOVIEMIND_DATABASE_URL or --database-url)"
 
 
 @lru_cache(maxsize=4096)
@@ -124,13 +125,9 @@ def translate(error: psycopg.Error, where: str) -> StoreError:
     if isinstance(error, psycopg.OperationalError) and diag.sqlstate is None:
         # No SQLSTATE: the server was never reached, or closed the connection.
         reason = " ".join(str(error).split()) or type(error).__name__
-        return ServiceUnavailable(
-            f"cannot use PostgreSQL at {where}: {reason} (check MOVIEMIND_DATABASE_URL)"
-        )
+        return ServiceUnavailable(f"cannot use PostgreSQL at {where}: {reason} {_FIX}")
     if isinstance(error, pg_errors.InvalidPassword | pg_errors.InvalidAuthorizationSpecification):
-        return ServiceUnavailable(
-            f"PostgreSQL at {where} refused the login: {first_line} (check MOVIEMIND_DATABASE_URL)"
-        )
+        return ServiceUnavailable(f"PostgreSQL at {where} refused the login: {first_line} {_FIX}")
     if isinstance(error, pg_errors.InvalidCatalogName):
         return ServiceUnavailable(f"PostgreSQL at {where}: {first_line} (create it first)")
     return StoreError(f"{where}: {first_line}")

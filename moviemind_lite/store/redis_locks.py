@@ -43,6 +43,7 @@ DEFAULT_PREFIX = "moviemind"
 # How often a waiter for a taken key lock asks again.
 POLL_S = 0.005
 CONNECT_TIMEOUT_S = 5.0
+_FIX = "(check MOVIEMIND_LOCKS_URL or --locks-url)"
 
 # Delete KEYS[1] only if it still holds ARGV[1]: an owner's release, never a successor's.
 _COMPARE_AND_DELETE = """
@@ -70,12 +71,10 @@ class RedisErrors:
             yield
         except AuthenticationError as error:
             raise ServiceUnavailable(
-                f"Redis at {self.where} refused the login: {error} (check MOVIEMIND_LOCKS_URL)"
+                f"Redis at {self.where} refused the login: {error} {_FIX}"
             ) from None
         except (redis.ConnectionError, redis.TimeoutError) as error:
-            raise ServiceUnavailable(
-                f"cannot use Redis at {self.where}: {error} (check MOVIEMIND_LOCKS_URL)"
-            ) from None
+            raise ServiceUnavailable(f"cannot use Redis at {self.where}: {error} {_FIX}") from None
         except RedisError as error:
             raise StoreError(f"Redis at {self.where}: {error}") from None
 

@@ -186,3 +186,29 @@ def test_admin_token_from_environment(tmp_path: Path) -> None:
     for bad in ("short", "has a space in the token", "tøken-with-non-ascii-chars"):
         with pytest.raises(InvalidSetting, match="MOVIEMIND_ADMIN_TOKEN"):
             load_settings(tmp_path, {"MOVIEMIND_ADMIN_TOKEN": bad})
+
+
+def test_database_and_locks_urls_default_to_the_home_and_never_show_a_password(
+    tmp_path: Path,
+) -> None:
+    settings = load_settings(tmp_path, env={})
+    assert (settings.database.engine, settings.database.path) == (
+        "sqlite",
+        (tmp_path / "moviemind.db").absolute(),
+    )
+    assert (settings.locks.engine, settings.locks.path) == ("file", (tmp_path / "locks").absolute())
+    assert settings.database_shown == str(tmp_path / "moviemind.db")
+    chosen = load_settings(
+        tmp_path,
+        env={"MOVIEMIND_LOCKS_URL": "rediss://:pw-1@cache:6380/2?prefix=mm"},
+        database_url="postgres://me:pw-2@db:5433/movies?schema=mm_1&sslmode=disable",
+    )
+    assert chosen.database.engine == "postgresql" and chosen.database.namespace == "mm_1"
+    assert chosen.locks.engine == "redis" and chosen.locks.namespace == "mm"
+    shown = f"{chosen!r} {chosen.database} {chosen.locks} {chosen.database_shown}"
+    assert "pw-1" not in shown and "pw-2" not in shown
+    assert str(chosen.database) == "postgres://me:***@db:5433/movies?schema=mm_1&sslmode=disable"
+    assert chosen.database.client_url() == "postgres://me:pw-2@db:5433/movies?sslmode=disable"
+    scratch = chosen.database.within("lab_1")
+    assert scratch.namespace == "lab_1" and "schema=mm_1" not in scratch.reveal()
+    assert scratch.client_url() == chosen.database.client_url()
