@@ -21,7 +21,7 @@ from moviemind_lite.pipeline.strategies.base import Strategy
 from moviemind_lite.store import catalog
 from moviemind_lite.store.db import Database, Tx
 from moviemind_lite.store.jobs import JobStore
-from moviemind_lite.store.slots import slot_key
+from moviemind_lite.store.slots import slot_key, take_turns
 
 How = Literal["stored", "created", "joined"]
 
@@ -67,6 +67,9 @@ def dispatch_request(
     if joined is not None:
         return Dispatched("joined", job=joined)
     with database.write() as tx:
+        # The look and the decision take turns with the key's other dispatches and
+        # with the end of its job (a job ending now would have its text unseen here).
+        take_turns(tx, slot_key(request))
         found = stored(tx, request)
         if found is not None:
             return found
@@ -93,7 +96,7 @@ def create_job(
     with database.write() as tx:
         if join_unfinished:
             # Two requests for the same key must not both find none and both insert.
-            tx.lock_key(f"unfinished:{slot_key(request)}")
+            take_turns(tx, slot_key(request))
             unfinished = jobs.find_unfinished_in(tx, request)
             if unfinished is not None:
                 return Dispatched("joined", job=unfinished)

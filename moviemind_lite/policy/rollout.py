@@ -61,6 +61,7 @@ from moviemind_lite.store.rollouts import (
     ended_rollouts,
     finished_jobs,
     insert_rollout,
+    lock_active_rollout,
 )
 
 log = logging.getLogger("moviemind.rollout")
@@ -335,7 +336,7 @@ class RolloutService:
         actor = self.actor
         try:
             with self.database.write() as tx:
-                existing = active_rollout(tx, flag, self.environment)
+                existing = lock_active_rollout(tx, flag, self.environment)
                 if existing is not None:
                     raise self._already_active(flag, existing)
                 rollout = insert_rollout(
@@ -361,12 +362,12 @@ class RolloutService:
     def evaluate(self, flag: str) -> RolloutStep | None:
         """Judge the current stage of ``flag``'s rollout and act on the verdict.
 
-        One ``BEGIN IMMEDIATE`` transaction: a concurrent evaluation waits,
-        then sees the stage this one left. ``None`` when no rollout is active.
+        One write transaction holding the rollout's row: a concurrent
+        evaluation waits, then sees the stage this one left. ``None`` when no rollout is active.
         """
         flag_named(flag)
         with self.database.write() as tx:
-            rollout = active_rollout(tx, flag, self.environment)
+            rollout = lock_active_rollout(tx, flag, self.environment)
             if rollout is None:
                 return None
             reading = self._reading(tx, rollout)
@@ -429,7 +430,7 @@ class RolloutService:
         return FlagService(self.database, self.environment, actor=actor)
 
     def _require_active(self, tx: Tx, flag: str) -> Rollout:
-        rollout = active_rollout(tx, flag, self.environment)
+        rollout = lock_active_rollout(tx, flag, self.environment)
         if rollout is None:
             raise RolloutNotFound(f"no active rollout of {flag} in {self.environment}")
         return rollout

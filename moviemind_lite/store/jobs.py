@@ -34,7 +34,7 @@ from moviemind_lite.core.model import (
 from moviemind_lite.store.calls import record_call
 from moviemind_lite.store.db import Database, Tx
 from moviemind_lite.store.locking import Slots
-from moviemind_lite.store.slots import TableSlots, slot_key
+from moviemind_lite.store.slots import TableSlots, slot_key, take_turns
 
 log = logging.getLogger("moviemind.jobs")
 
@@ -283,6 +283,7 @@ class JobStore:
 
     def complete_in(self, tx: Tx, job: Job, outcome: JobOutcome) -> Job | None:
         """:meth:`complete` inside the caller's transaction (the one that wrote the rows)."""
+        take_turns(tx, slot_key(job.request))
         stamp = now()
         row = tx.execute(
             "UPDATE jobs SET status = 'DONE', result = ?, entity_id = ?, text_id = ?, "
@@ -366,6 +367,7 @@ class JobStore:
         return deferred
 
     def _finish_failed(self, tx: Tx, job: Job, error: str) -> Job:
+        take_turns(tx, slot_key(job.request))
         stamp = now()
         row = tx.execute(
             "UPDATE jobs SET status = 'FAILED', error = ?, lease_until = NULL, finished_at = ?, "

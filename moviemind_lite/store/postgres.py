@@ -55,7 +55,8 @@ _FIX = "(check MOVIEMIND_DATABASE_URL or --database-url)"
 def to_pyformat(sql: str) -> str:
     """``sql`` with ``?`` as ``%s``, ``:name`` as ``%(name)s`` and ``%`` as ``%%``.
 
-    Quoted strings and ``::`` casts are left as they are.
+    Quoted strings and ``::`` casts keep their ``?`` and ``:`` (a ``%`` in a
+    string literal is doubled too: psycopg reads every ``%``).
     """
 
     def swap(match: re.Match[str]) -> str:
@@ -66,7 +67,7 @@ def to_pyformat(sql: str) -> str:
             return "%%"
         if token.startswith(":") and token != "::":
             return f"%({token[1:]})s"
-        return token
+        return token.replace("%", "%%")
 
     return _TOKENS.sub(swap, sql)
 

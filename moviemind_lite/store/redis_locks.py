@@ -36,6 +36,7 @@ from moviemind_lite.core.ids import after, new_owner_token, now
 from moviemind_lite.store.db import Database, Tx
 from moviemind_lite.store.leases import stale_write
 from moviemind_lite.store.locking import LeaseGrant, Locks
+from moviemind_lite.store.slots import take_turns
 
 log = logging.getLogger("moviemind.locks")
 
@@ -127,11 +128,11 @@ class RedisSlots:
     def acquire(self, tx: Tx, key: str, job_id: str, ttl_ms: float) -> str:
         """``SET slot job NX PX ttl``; the holder's job id if the slot was taken.
 
-        Dispatchers for one key pass one at a time (``tx.lock_key``), each
+        Dispatchers for one key pass one at a time (:func:`take_turns`), each
         after the one before has committed the job its slot names: otherwise a
         dispatcher could find a slot whose job it cannot see yet.
         """
-        tx.lock_key(f"slot:{key}")
+        take_turns(tx, key)
         with self.errors():
             while True:
                 if self.client.set(self._key(key), job_id, nx=True, px=max(int(ttl_ms), 1)):

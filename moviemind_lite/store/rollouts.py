@@ -102,6 +102,17 @@ def active_rollout(reader: Reader, flag: str, environment: str) -> Rollout | Non
     return None if row is None else _rollout(row)
 
 
+def lock_active_rollout(tx: Tx, flag: str, environment: str) -> Rollout | None:
+    """:func:`active_rollout`, its row locked until ``tx`` ends: a concurrent change to the
+    rollout waits, then reads the stage this one left."""
+    row = tx.execute(
+        "SELECT * FROM rollouts WHERE flag = ? AND environment = ? AND status = 'active'"
+        f"{tx.dialect.for_update}",
+        (flag, environment),
+    ).fetchone()
+    return None if row is None else _rollout(row)
+
+
 def active_rollouts(database: Database, environment: str) -> list[Rollout]:
     """Every active rollout in ``environment``, most recently started first."""
     return _rollouts(

@@ -20,6 +20,18 @@ def slot_key(request: JobRequest) -> str:
     return key_id(request.kind, request.slug, request.locale, request.context_tag)
 
 
+def take_turns(tx: Tx, key: str) -> None:
+    """Let the dispatches and job ends of slot ``key`` run one transaction at a time.
+
+    A dispatch reads "no text stored" and then decides about the key's slot;
+    a job's end writes the text and frees the slot. On PostgreSQL's READ
+    COMMITTED both can interleave (the dispatch would read no text, then find
+    the slot freed or its holder done, and start a second job); this lock on
+    the key keeps them apart. SQLite's writers take turns anyway.
+    """
+    tx.lock_key(f"key:{key}")
+
+
 class TableSlots:
     """Slots as rows of ``generation_slots``, written in the caller's transaction."""
 
