@@ -49,15 +49,21 @@ def engines(
 
 
 @pytest.fixture
-def database(settings: Settings) -> Iterator[Database]:
-    """The settings' database (the test's engines), migrated, without the sample catalog."""
+def fresh_database(settings: Settings) -> Iterator[Database]:
+    """The settings' database (the test's engines), empty: no migration has run."""
     settings.home.mkdir(parents=True, exist_ok=True)
     opened = open_database(settings.database, settings.busy_timeout_ms)
     try:
-        migrate(opened)
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def database(fresh_database: Database) -> Database:
+    """The settings' database (the test's engines), migrated, without the sample catalog."""
+    migrate(fresh_database)
+    return fresh_database
 
 
 @pytest.fixture

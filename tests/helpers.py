@@ -79,6 +79,23 @@ def count(database: Database, sql: str, params: tuple[object, ...] = ()) -> int:
     return int(row[0])
 
 
+# The flag and rollout tables, each in the order of its primary key.
+FLAG_TABLES = {
+    "rollouts": "id",
+    "flags": "name, environment",
+    "flag_overrides": "name, environment, scope",
+    "events": "id",
+}
+
+
+def flag_tables(database: Database) -> list[list[tuple[object, ...]]]:
+    """Every row of the flag and rollout tables: what a refused change must leave alone."""
+    return [
+        [tuple(row) for row in database.query(f"SELECT * FROM {table} ORDER BY {order}")]
+        for table, order in FLAG_TABLES.items()
+    ]
+
+
 def entity_rows(database: Database, kind: EntityKind, slug: str) -> tuple[int, int]:
     """How many entities have ``slug`` and how many texts they hold."""
     entities = count(database, f"SELECT count(*) FROM {kind.table} WHERE slug = ?", (slug,))

@@ -17,7 +17,9 @@ from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind
 from moviemind_lite.core.model import CREATED, DONE
-from tests.helpers import count, entity_rows
+from tests.helpers import entity_rows
+
+pytestmark = pytest.mark.usefixtures("engines")
 
 THREADS = 32
 ROUNDS = [(MOVIE, f"race-movie-{n}-2001") for n in range(4)] + [(PERSON, "race-person-ada")]
@@ -100,7 +102,7 @@ def test_waiting_requests_for_one_slug_make_one_job(fast: Settings, apps: str) -
             assert len(texts) == 1
         # Nothing else was generated along the way.
         assert app.calls.total() == len(ROUNDS)
-        assert count(app.database, "SELECT count(*) FROM generation_slots") == 0
+        assert app.locks.slots.count_open() == 0
 
 
 @pytest.mark.timeout(60)

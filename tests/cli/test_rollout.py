@@ -16,6 +16,7 @@ from moviemind_lite.policy.rollout import (
 )
 from moviemind_lite.store.jobs import JobStore
 from tests.cli.conftest import run
+from tests.helpers import flag_tables
 
 DESCRIPTIONS = "ai_description_generation"
 
@@ -35,10 +36,7 @@ def store(app: App) -> JobStore:
 
 
 def snapshot(app: App) -> list[list[tuple[object, ...]]]:
-    return [
-        [tuple(row) for row in app.database.query(f"SELECT * FROM {table} ORDER BY rowid")]
-        for table in ("rollouts", "flags", "flag_overrides", "events")
-    ]
+    return flag_tables(app.database)
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from moviemind_lite.core.errors import (
 from moviemind_lite.policy import flags as flag_service
 from moviemind_lite.policy.flags import FlagService, rollout_bucket, validate_scope
 
+pytestmark = pytest.mark.usefixtures("engines")
+
 LOCKING = "ai_generation_baseline_locking"
 DESCRIPTIONS = "ai_description_generation"
 SCOPES = [f"user:{number}" for number in range(1000)]
@@ -29,7 +31,7 @@ def flags(app: App, environment: str = "local", **env: str) -> FlagService:
 
 
 def events(app: App) -> list[tuple[str, str, str, dict[str, object]]]:
-    rows = app.database.query("SELECT kind, subject, actor, data FROM events ORDER BY rowid")
+    rows = app.database.query("SELECT kind, subject, actor, data FROM events ORDER BY at, id")
     return [(row[0], row[1], row[2], json.loads(row[3])) for row in rows]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from moviemind_lite.core.errors import (
     InvalidRolloutPlan,
     RolloutAlreadyActive,
     RolloutNotFound,
+    UniqueViolation,
     UnknownFlag,
 )
 from moviemind_lite.core.logs import read_log
@@ -41,11 +41,12 @@ from moviemind_lite.policy.rollout import (
     parse_stages,
 )
 from moviemind_lite.store.jobs import JobStore
+from tests.helpers import flag_tables
 
 DESCRIPTIONS = "ai_description_generation"
 
 
-pytestmark = pytest.mark.usefixtures("as_tester")
+pytestmark = pytest.mark.usefixtures("engines", "as_tester")
 
 
 _numbers = count()
@@ -85,7 +86,7 @@ def current(app: App, flag: str = DESCRIPTIONS) -> Rollout:
 
 def rollout_events(app: App) -> list[tuple[str, str, dict[str, object]]]:
     rows = app.database.query(
-        "SELECT kind, actor, data FROM events WHERE kind LIKE 'rollout.%' ORDER BY rowid"
+        "SELECT kind, actor, data FROM events WHERE kind LIKE 'rollout.%' ORDER BY at, id"
     )
     return [(row[0], row[1], json.loads(row[2])) for row in rows]
 
@@ -147,21 +148,18 @@ def claimed(store: JobStore, slug: str) -> Job:
 
 
 def snapshot(app: App) -> list[list[tuple[object, ...]]]:
-    return [
-        [tuple(row) for row in app.database.query(f"SELECT * FROM {table} ORDER BY rowid")]
-        for table in ("rollouts", "flags", "flag_overrides", "events")
-    ]
+    return flag_tables(app.database)
 
 
 EVALUATE_IN_A_PROCESS = """
 import sys, time
 from pathlib import Path
 from moviemind_lite.policy.rollout import RolloutService
-from moviemind_lite.store.db import Database
-from moviemind_lite.store.sqlite import SqliteDatabase
+from moviemind_lite.core.config import load_settings
+from moviemind_lite.store.db import open_database
 
 home, flag = Path(sys.argv[1]), sys.argv[2]
-database = SqliteDatabase(home / "moviemind.db")
+database = open_database(load_settings(home).database)
 service = RolloutService(database, "local", actor="process")
 while not (home / "go").exists():
     time.sleep(0.005)
@@ -284,14 +282,14 @@ def test_the_schema_allows_one_active_rollout_per_flag_and_environment(app: App)
     copy = dict(row) | {"id": "another"}
     columns = ", ".join(copy)
     marks = ", ".join("?" for _ in copy)
-    conn = app.database.connection()
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(UniqueViolation), app.database.write() as conn:
         conn.execute(f"INSERT INTO rollouts ({columns}) VALUES ({marks})", list(copy.values()))
     # Another environment, or an ended rollout, is fine.
-    conn.execute(
-        f"INSERT INTO rollouts ({columns}) VALUES ({marks})",
-        list((copy | {"environment": "staging"}).values()),
-    )
+    with app.database.write() as conn:
+        conn.execute(
+            f"INSERT INTO rollouts ({columns}) VALUES ({marks})",
+            list((copy | {"environment": "staging"}).values()),
+        )
     staging = RolloutService(app.database, "staging", actor="tester")
     assert staging.abort(DESCRIPTIONS).rollout.status == "aborted"
     assert app.rollouts.active(DESCRIPTIONS) is not None

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from moviemind_lite.app.wiring import App
 from moviemind_lite.core.model import JobRequest
 from moviemind_lite.policy.stats import collect, percentile
 from tests.helpers import insert_finished, record_calls
+
+pytestmark = pytest.mark.usefixtures("engines")
 
 
 def test_percentile_nearest_rank() -> None:

@@ -12,6 +12,8 @@ from moviemind_lite.core.ids import now
 from moviemind_lite.core.model import DONE, PENDING, JobRequest
 from moviemind_lite.runtime.runner import JobRunner
 
+pytestmark = pytest.mark.usefixtures("engines")
+
 REQUEST = JobRequest("movie", "kept-alive-2004", "en-US", "default")
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -25,16 +23,8 @@ from moviemind_lite.core.model import (
 )
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.jobs import JobStore
-from moviemind_lite.store.migrations import migrate
-from moviemind_lite.store.sqlite import SqliteDatabase
 
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    opened = SqliteDatabase(tmp_path / "jobs.db")
-    migrate(opened)
-    yield opened
-    opened.close()
+pytestmark = pytest.mark.usefixtures("engines")
 
 
 def make_store(database: Database, **changes: float) -> JobStore:

@@ -3,34 +3,52 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from moviemind_lite.store.db import Database
+import pytest
+
+from moviemind_lite.core.config import Settings
+from moviemind_lite.store.db import Database, open_database
 from moviemind_lite.store.migrations import MIGRATIONS, migrate, pending
 from moviemind_lite.store.sqlite import SqliteDatabase
 
 
-def test_migrations_apply_in_order_from_an_empty_file(tmp_path: Path) -> None:
-    database = SqliteDatabase(tmp_path / "empty.db")
+@pytest.mark.usefixtures("engines")
+def test_migrations_apply_in_order_from_an_empty_database(fresh_database: Database) -> None:
+    database = fresh_database
     assert pending(database) == [function.__name__ for function in MIGRATIONS]
     applied = migrate(database)
     assert applied == [function.__name__ for function in MIGRATIONS]
     assert pending(database) == []
     assert migrate(database) == []
-    recorded = [row[0] for row in database.query("SELECT name FROM _migrations ORDER BY rowid")]
+    recorded = [
+        row[0] for row in database.query("SELECT name FROM _migrations ORDER BY applied_at, name")
+    ]
     assert recorded == applied
 
 
 def table_names(database: Database) -> set[str]:
-    rows = database.query("SELECT name FROM sqlite_master WHERE type = 'table'")
+    if database.dialect.name == "sqlite":
+        rows = database.query("SELECT name FROM sqlite_master WHERE type = 'table'")
+    else:
+        rows = database.query(
+            "SELECT table_name AS name FROM information_schema.tables "
+            "WHERE table_schema = current_schema()"
+        )
     return {row["name"] for row in rows}
 
 
 def column_names(database: Database, table: str) -> set[str]:
-    return {row["name"] for row in database.query(f"PRAGMA table_info({table})")}
+    if database.dialect.name == "sqlite":
+        return {row["name"] for row in database.query(f"PRAGMA table_info({table})")}
+    rows = database.query(
+        "SELECT column_name AS name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = ?",
+        (table,),
+    )
+    return {row["name"] for row in rows}
 
 
-def test_schema_holds_every_table_the_design_names(tmp_path: Path) -> None:
-    database = SqliteDatabase(tmp_path / "schema.db")
-    migrate(database)
+@pytest.mark.usefixtures("engines")
+def test_schema_holds_every_table_the_design_names(database: Database) -> None:
     tables = table_names(database)
     assert {
         "movies",
@@ -68,13 +86,14 @@ def test_pragmas(tmp_path: Path) -> None:
     assert conn.isolation_level is None
 
 
-def test_processes_opening_a_new_database_together_migrate_once(tmp_path: Path) -> None:
-    path = tmp_path / "race.db"
+@pytest.mark.usefixtures("engines")
+def test_processes_opening_a_new_database_together_migrate_once(settings: Settings) -> None:
+    settings.home.mkdir(parents=True)
     results: list[list[str]] = []
     barrier = threading.Barrier(8)
 
     def open_and_migrate() -> None:
-        database = SqliteDatabase(path)
+        database = open_database(settings.database)
         barrier.wait()
         results.append(migrate(database))
         database.close()

@@ -19,6 +19,8 @@ from moviemind_lite.store.leases import STALE_WRITE
 from moviemind_lite.store.locking import Leases
 from moviemind_lite.store.slots import slot_key
 
+pytestmark = pytest.mark.usefixtures("engines")
+
 HEX_NAME = re.compile(r"[0-9a-f]{64}\.lock")
 
 
