@@ -7,7 +7,8 @@
     │   ├── InvalidContextTag
     │   ├── InvalidSetting
     │   ├── SuspectedInjection  a slug or catalog text that reads like instructions to the AI
-    │   ├── InvalidCatalogFile  a catalog file that cannot be used as a whole
+    │   ├── UnusableFile        a file to read or write refused as a whole, before any use
+    │   │   └── InvalidCatalogFile  a catalog file that cannot be used as a whole
     │   ├── InvalidScope        a flag scope that is not kind:value
     │   ├── UnknownFlag
     │   ├── FlagNotTogglable    a change to a flag fixed at run time; carries the reason
@@ -23,6 +24,7 @@
     │   ├── HomeNotUsable
     │   └── StaleWrite          a lock holder whose lease ran out tried to write
     ├── CatalogReadOnly         a catalog write while catalog_read_only_mode is on; exit 1
+    ├── FileNotWritten          an output file could not be written; the target is as it was
     ├── AIError                 the generator failed
     │   ├── TransientAIError    worth retrying; may carry the server's Retry-After
     │   │   ├── AIUnavailable   timed out, unreachable, or a 5xx answer
@@ -108,6 +110,10 @@ class CatalogReadOnly(MovieMindError):
     """A catalog write refused because ``catalog_read_only_mode`` is on."""
 
 
+class FileNotWritten(MovieMindError):
+    """An output file could not be written (no room, no permission); the target is as it was."""
+
+
 class AIError(MovieMindError):
     """The AI generator failed."""
 
@@ -169,7 +175,11 @@ class DuplicateGeneration(MovieMindError):
     """A job found the row it was about to write already written by another job."""
 
 
-class InvalidCatalogFile(InvalidInput):
+class UnusableFile(InvalidInput):
+    """A file refused before any use: missing, not a regular file, too big, name too long, taken."""
+
+
+class InvalidCatalogFile(UnusableFile):
     """A catalog file unusable as a whole: missing, unknown format, bad header or JSON."""
 
 

@@ -294,7 +294,7 @@ def test_export_options_that_do_not_fit(tmp_path: Path) -> None:
         run("catalog", "export", "-o", str(tmp_path / "x.xml")), 2, "cannot tell the format"
     )
     assert_one_line_error(
-        run("catalog", "export", "-o", str(tmp_path / "missing" / "x.csv")), 1, "cannot write"
+        run("catalog", "export", "-o", str(tmp_path / "missing" / "x.csv")), 2, "no such folder"
     )
     overridden = tmp_path / "data.txt"
     result = run("catalog", "export", "--format", "json", "-o", str(overridden))
@@ -311,7 +311,7 @@ def test_a_genre_csv_cannot_hold_stops_the_export_and_keeps_the_old_file(
         insert_entity(conn, MOVIE, "odd-genre", {"title": "Odd", "genres": ["Sci|Fi"]})
     target = tmp_path / "movies.csv"
     target.write_text("old contents")
-    result = run("catalog", "export", "-o", str(target))
+    result = run("catalog", "export", "-o", str(target), "--force")
     assert_one_line_error(result, 2, "genre 'Sci|Fi' contains '|'; export it as JSON instead")
     assert target.read_text() == "old contents"
     assert not any(path.name.endswith(".partial") for path in tmp_path.iterdir())
