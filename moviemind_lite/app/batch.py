@@ -22,6 +22,7 @@ from typing import Any
 
 from moviemind_lite.app.files import CatalogFile, read_catalog_file
 from moviemind_lite.app.generation import deferred
+from moviemind_lite.app.inputs import open_input
 from moviemind_lite.app.wiring import App
 from moviemind_lite.core.domain import (
     EntityKind,
@@ -92,9 +93,12 @@ class BatchInput:
 
 
 def read_batch_file(path: Path, kind: EntityKind) -> BatchInput:
-    """Read slugs from a text file (one per line) or a CSV / JSON / JSON Lines catalog."""
-    if not path.is_file():
-        raise InvalidInput(f"{path} is not a readable file")
+    """Read slugs from a text file (one per line) or a CSV / JSON / JSON Lines catalog.
+
+    The file is opened by :func:`~moviemind_lite.app.inputs.open_input`: a
+    FIFO, a device or a folder is refused at once, and a byte-order mark is
+    skipped in every format.
+    """
     batch = BatchInput()
     candidates: list[BatchItem] = []
     if path.suffix.lower() in _STRUCTURED:
@@ -107,7 +111,8 @@ def read_batch_file(path: Path, kind: EntityKind) -> BatchInput:
             batch.invalid += [(failure.location, failure.reason) for failure in section.failures]
     else:
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
+            with open_input(path) as stream:
+                lines = stream.read().splitlines()
         except UnicodeDecodeError:
             raise InvalidInput(f"{path.name} is not UTF-8 text") from None
         for number, line in enumerate(lines, start=1):

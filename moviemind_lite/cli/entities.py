@@ -273,8 +273,9 @@ def entity_group(kind: EntityKind) -> click.Group:
 
         with core_errors():
             spacing = parse_stagger(stagger)
-            app = session.app()
+            # Read first, so an unusable file leaves the home untouched.
             batch = read_batch_file(path, kind)
+            app = session.app()
             with batch_progress(len(batch.items), quiet=as_json) as on_progress:
                 report = run_batch(
                     app,
