@@ -53,7 +53,7 @@ from moviemind_lite.core.domain import (
     describe_bad_slug,
     kind_named,
 )
-from moviemind_lite.core.errors import InvalidCatalogFile, InvalidInput
+from moviemind_lite.core.errors import DiskFull, InvalidCatalogFile, InvalidInput
 from moviemind_lite.store.bulk import (
     DEFAULT_BATCH_SIZE,
     BulkReport,
@@ -478,6 +478,8 @@ class ImportReport:
     on_conflict: OnConflict
     results: list[BulkReport]
     ignored: list[str]
+    not_imported: list[str] = field(default_factory=list)
+    """Kinds of the file never written because the import stopped before them."""
 
     @property
     def failed(self) -> int:
@@ -489,6 +491,20 @@ class ImportReport:
         """Whether any row was created or updated."""
         return any(result.changed for result in self.results)
 
+    @property
+    def stopped(self) -> str | None:
+        """Why the import ended early, with the rows that landed; ``None`` when it did not."""
+        for result in self.results:
+            if result.stopped is None:
+                continue
+            landed = f"created {result.created} of {result.total} {result.kind.plural}"
+            if result.updated:
+                landed += f" and updated {result.updated}"
+            cause = "the disk filled" if isinstance(result.stopped, DiskFull) else "it stopped"
+            rest = f"; {' and '.join(self.not_imported)} not imported" if self.not_imported else ""
+            return f"{result.stopped}: {landed} before {cause}{rest}"
+        return None
+
     def to_json(self) -> dict[str, Any]:
         """The report as ``import --json`` prints it."""
         return {
@@ -497,6 +513,7 @@ class ImportReport:
             "on_conflict": self.on_conflict,
             "results": [result.to_json() for result in self.results],
             "ignored_fields": self.ignored,
+            "stopped": self.stopped,
         }
 
 
@@ -512,12 +529,17 @@ def import_rows(
 
     ``on_progress(done, total)`` counts rows over every kind in the file.
     Invalid rows and rows the database refuses are both in the report's
-    failures, in file order.
+    failures, in file order. A database error that stops the write (a full
+    disk) ends the import: the report says what landed (``stopped``).
     """
     grand_total = catalog_file.total
     results: list[BulkReport] = []
     done_before = 0
+    not_imported: list[str] = []
     for parsed in catalog_file.sections:
+        if results and results[-1].stopped is not None:
+            not_imported.append(parsed.kind.plural)
+            continue
         progress = None
         if on_progress is not None:
             progress = _offset_progress(on_progress, done_before, parsed, grand_total)
@@ -537,7 +559,12 @@ def import_rows(
         results.append(written)
         done_before += parsed.total
     return ImportReport(
-        catalog_file.path, catalog_file.format, on_conflict, results, catalog_file.ignored
+        catalog_file.path,
+        catalog_file.format,
+        on_conflict,
+        results,
+        catalog_file.ignored,
+        not_imported,
     )
 
 

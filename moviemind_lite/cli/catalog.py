@@ -137,6 +137,8 @@ def import_command(
         print_json(report.to_json())
     else:
         print_import_report(report)
+    if report.stopped is not None:
+        raise click.ClickException(report.stopped)
     if report.failed:
         click.get_current_context().exit(1)
 

@@ -297,6 +297,8 @@ def entity_group(kind: EntityKind) -> click.Group:
                 click.echo(f"  failed {slug}: {why}")
             if report.deferred:
                 click.echo(f"  deferred until the AI recovers: {', '.join(report.deferred)}")
+        if report.stopped is not None:
+            raise click.ClickException(report.stopped)
         if not report.complete:
             raise SystemExit(1)
 

@@ -22,6 +22,7 @@
     │   ├── UniqueViolation     carries SQLite's extended code and the constraint
     │   ├── CorruptDatabase
     │   ├── HomeNotUsable
+    │   ├── DiskFull            SQLITE_FULL: the disk holding the database has no room left
     │   └── StaleWrite          a lock holder whose lease ran out tried to write
     ├── CatalogReadOnly         a catalog write while catalog_read_only_mode is on; exit 1
     ├── FileNotWritten          an output file could not be written; the target is as it was
@@ -100,6 +101,10 @@ class CorruptDatabase(StoreError):
 
 class HomeNotUsable(StoreError):
     """The home folder cannot be created or written."""
+
+
+class DiskFull(StoreError):
+    """The disk holding the database is full (SQLITE_FULL); the failed write left nothing."""
 
 
 class StaleWrite(StoreError):
