@@ -40,6 +40,12 @@ def test_names_too_long_for_every_file_command(tmp_path: Path) -> None:
     path = tmp_path / ("a" * 300 + ".csv")
     for args in commands(path):
         assert_one_line_error(run(*args), 2, "file name too long: ")
+    for home in (path, path / "below"):
+        assert_one_line_error(
+            run("--home", str(home), "movies", "list"),
+            2,
+            "home folder cannot be used: File name too long",
+        )
 
 
 def test_an_unterminated_quote_is_one_line_naming_it(home: Path, tmp_path: Path) -> None:
