@@ -19,7 +19,18 @@ likely means the file is of another kind or shape than the user thinks.
 
 A row that breaks a rule (bad slug, no label, a year that is not a year) is
 reported with its line (CSV, JSON Lines) or item number (JSON) and the
-reason; the good rows of the same file are still imported.
+reason; the good rows of the same file are still imported. Text fields hold
+at most :data:`MAX_TEXT_CHARS` characters and no control characters (a NUL, a
+line break: a title spanning lines is a quote left open), and a movie at most
+:data:`MAX_GENRES` genres.
+
+Hostile CSV: a line the csv module cannot read (a field over its 131,072
+character limit, text after a closing quote) is one failed row, and the rows
+after it are still read; a quote still open at the end of the file refuses
+the whole file, naming the line where it opened, because where its rows
+were meant to end cannot be known. Files are opened by
+:func:`moviemind_lite.app.inputs.open_input` (regular files only, size cap,
+byte-order mark skipped).
 """
 
 from __future__ import annotations
@@ -33,8 +44,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind, describe_bad_slug, kind_named
-from moviemind_lite.core.errors import InvalidCatalogFile, InvalidInput
+from moviemind_lite.app.inputs import open_input
+from moviemind_lite.core.domain import (
+    MOVIE,
+    PERSON,
+    SLUG_MAX_LENGTH,
+    EntityKind,
+    describe_bad_slug,
+    kind_named,
+)
+from moviemind_lite.core.errors import DiskFull, InvalidCatalogFile, InvalidInput
 from moviemind_lite.store.bulk import (
     DEFAULT_BATCH_SIZE,
     BulkReport,
@@ -57,9 +76,16 @@ EXTENSIONS: dict[str, FileFormat] = {
 GENRE_SEPARATOR = "|"
 YEAR_MIN, YEAR_MAX = 1870, 2100
 """Movie years accepted: from the first motion pictures to a generous future."""
+MAX_TEXT_CHARS = 500
+"""The longest title, name, director, birthplace or genre imported (the longest real title is
+about 200 characters)."""
+MAX_GENRES = 20
+"""The most genres a movie may list."""
 
 _TEXT_LISTS = {MOVIE.name: "descriptions", PERSON.name: "bios"}
 _PARTIAL_DATE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SHOWN_VALUE_CHARS = 60
 
 
 def columns(kind: EntityKind) -> tuple[str, ...]:
@@ -86,13 +112,29 @@ def format_for(path: Path) -> FileFormat:
 # -- validation -----------------------------------------------------------------------
 
 
+def _cut(text: str) -> str:
+    """A value shown in a reason, cut short when long."""
+    if len(text) > _SHOWN_VALUE_CHARS:
+        return f"{text[: _SHOWN_VALUE_CHARS - 1]}…"
+    return text
+
+
 def _text(value: Any, name: str, problems: list[str]) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        problems.append(f"{name} must be text, got {json.dumps(value)}")
+        problems.append(f"{name} must be text, got {_cut(json.dumps(value, default=str))}")
         return None
-    return value.strip() or None
+    text = value.strip()
+    if len(text) > MAX_TEXT_CHARS:
+        problems.append(f"{name} is {len(text):,} characters long; at most {MAX_TEXT_CHARS}")
+        return None
+    control = _CONTROL.search(text)
+    if control is not None:
+        hint = "; is a quote left open?" if control.group() in "\r\n" else ""
+        problems.append(f"{name} contains a control character (U+{ord(control.group()):04X}){hint}")
+        return None
+    return text or None
 
 
 def _year(value: Any, problems: list[str]) -> int | None:
@@ -104,7 +146,7 @@ def _year(value: Any, problems: list[str]) -> int | None:
     elif isinstance(value, int) and not isinstance(value, bool):
         year = value
     else:
-        problems.append(f"year {value!r} is not a whole number")
+        problems.append(f"year {_cut(repr(value))} is not a whole number")
         return None
     if not YEAR_MIN <= year <= YEAR_MAX:
         problems.append(f"year {year} is outside {YEAR_MIN}-{YEAR_MAX}")
@@ -140,17 +182,21 @@ def _genres(value: Any, problems: list[str]) -> list[str]:
     else:
         problems.append(f"genres must be a list or {GENRE_SEPARATOR!r}-separated text")
         return []
+    if len(items) > MAX_GENRES:
+        problems.append(f"{len(items):,} genres; at most {MAX_GENRES}")
+        return []
     genres: list[str] = []
     for item in items:
         if not isinstance(item, str):
-            problems.append(f"genre {json.dumps(item)} is not text")
+            problems.append(f"genre {_cut(json.dumps(item, default=str))} is not text")
             continue
-        if GENRE_SEPARATOR in item:
+        genre = _text(item, "genre", problems)
+        if genre is not None and GENRE_SEPARATOR in genre:
             # It could not survive a CSV export, where the separator splits genres.
-            problems.append(f"genre {item!r} contains {GENRE_SEPARATOR!r}")
+            problems.append(f"genre {genre!r} contains {GENRE_SEPARATOR!r}")
             continue
-        if item.strip():
-            genres.append(item.strip())
+        if genre is not None:
+            genres.append(genre)
     return genres
 
 
@@ -205,25 +251,27 @@ class ParsedRows:
     total: int = 0
     ignored: set[str] = field(default_factory=set)
 
+    def refuse(self, location: str, reason: str) -> None:
+        """Count one row that could not even be read as a row, and say why."""
+        self.total += 1
+        self.failures.append(RowFailure(self.total, location, None, reason))
+
     def add(self, location: str, raw: Any, *, check_fields: bool = True) -> None:
         """Validate one raw row (a mapping, or anything else a file may hold).
 
         ``check_fields=False`` when the names were checked once already (a CSV header).
         """
-        self.total += 1
         if not isinstance(raw, Mapping):
-            self.failures.append(
-                RowFailure(self.total, location, None, "not an object with named fields")
-            )
+            self.refuse(location, "not an object with named fields")
             return
+        self.total += 1
         if check_fields:
             self.check_fields(location, raw.keys())
         row, reason = validate_row(self.kind, raw)
         if row is None:
             slug = raw.get("slug")
-            self.failures.append(
-                RowFailure(self.total, location, slug if isinstance(slug, str) else None, reason)
-            )
+            usable = isinstance(slug, str) and len(slug) <= SLUG_MAX_LENGTH
+            self.failures.append(RowFailure(self.total, location, slug if usable else None, reason))
             return
         self.rows.append(row)
         self.numbers.append(self.total)
@@ -247,21 +295,21 @@ class ParsedRows:
         self.ignored.update(name for name in names if name in ignorable)
 
 
-def _open_text(path: Path) -> TextIO:
-    try:
-        # utf-8-sig: spreadsheet programs often start a CSV with a byte-order mark.
-        return path.open(encoding="utf-8-sig", newline="")
-    except FileNotFoundError:
-        raise InvalidCatalogFile(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise InvalidCatalogFile(f"{path} is a folder, not a file") from None
-    except OSError as error:
-        raise InvalidCatalogFile(f"cannot read {path}: {error.strerror or error}") from None
+def _lines(start: int, end: int) -> str:
+    return f"line {start}" if end <= start else f"lines {start}-{end}"
+
+
+def _csv_problem(error: csv.Error) -> str:
+    if "field larger than field limit" in str(error):
+        return f"a field is longer than {csv.field_size_limit():,} characters"
+    return f"not readable as CSV ({error})"
 
 
 def _read_csv(stream: TextIO, kind: EntityKind) -> ParsedRows:
     parsed = ParsedRows(kind)
-    reader = csv.reader(stream)
+    # strict: a quote still open at the end of the file is an error, not a
+    # field silently holding every line after it.
+    reader = csv.reader(stream, strict=True)
     header: list[str] | None = None
     while True:
         start = reader.line_num + 1
@@ -270,24 +318,25 @@ def _read_csv(stream: TextIO, kind: EntityKind) -> ParsedRows:
         except StopIteration:
             break
         except csv.Error as error:
-            raise InvalidCatalogFile(f"line {start}: not readable as CSV ({error})") from None
+            if str(error) == "unexpected end of data":
+                raise InvalidCatalogFile(
+                    f"line {start}: a quote opened on this line is never closed; "
+                    "nothing was imported (close it, or double a quote inside a field)"
+                ) from None
+            if header is None:
+                raise InvalidCatalogFile(f"line {start}: {_csv_problem(error)}") from None
+            # The reader starts afresh on the next line: the rows after it still land.
+            parsed.refuse(_lines(start, reader.line_num), _csv_problem(error))
+            continue
         if not any(cell.strip() for cell in cells):
             continue
-        location = f"line {start}"
+        location = _lines(start, reader.line_num)
         if header is None:
             header = [cell.strip().lower() for cell in cells]
             _check_header(header, kind, parsed)
             continue
         if len(cells) != len(header):
-            parsed.total += 1
-            parsed.failures.append(
-                RowFailure(
-                    parsed.total,
-                    location,
-                    None,
-                    f"has {len(cells)} fields, the header has {len(header)}",
-                )
-            )
+            parsed.refuse(location, f"has {len(cells)} fields, the header has {len(header)}")
             continue
         parsed.add(
             location,
@@ -369,10 +418,7 @@ def _read_jsonl(stream: TextIO, kind: EntityKind) -> ParsedRows:
             item = json.loads(line)
         except (ValueError, RecursionError) as error:
             reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
-            parsed.total += 1
-            parsed.failures.append(
-                RowFailure(parsed.total, f"line {number}", None, f"not valid JSON: {reason}")
-            )
+            parsed.refuse(f"line {number}", f"not valid JSON: {reason}")
             continue
         parsed.add(f"line {number}", item)
     return parsed
@@ -405,7 +451,7 @@ def read_catalog_file(path: Path, kind: EntityKind | None = None) -> CatalogFile
     Raises :class:`InvalidCatalogFile` when the file cannot be used at all.
     """
     fmt = format_for(path)
-    with _open_text(path) as stream:
+    with open_input(path) as stream:
         try:
             if fmt == "csv":
                 sections = [_read_csv(stream, kind or MOVIE)]
@@ -432,6 +478,8 @@ class ImportReport:
     on_conflict: OnConflict
     results: list[BulkReport]
     ignored: list[str]
+    not_imported: list[str] = field(default_factory=list)
+    """Kinds of the file never written because the import stopped before them."""
 
     @property
     def failed(self) -> int:
@@ -443,6 +491,20 @@ class ImportReport:
         """Whether any row was created or updated."""
         return any(result.changed for result in self.results)
 
+    @property
+    def stopped(self) -> str | None:
+        """Why the import ended early, with the rows that landed; ``None`` when it did not."""
+        for result in self.results:
+            if result.stopped is None:
+                continue
+            landed = f"created {result.created} of {result.total} {result.kind.plural}"
+            if result.updated:
+                landed += f" and updated {result.updated}"
+            cause = "the disk filled" if isinstance(result.stopped, DiskFull) else "it stopped"
+            rest = f"; {' and '.join(self.not_imported)} not imported" if self.not_imported else ""
+            return f"{result.stopped}: {landed} before {cause}{rest}"
+        return None
+
     def to_json(self) -> dict[str, Any]:
         """The report as ``import --json`` prints it."""
         return {
@@ -451,6 +513,7 @@ class ImportReport:
             "on_conflict": self.on_conflict,
             "results": [result.to_json() for result in self.results],
             "ignored_fields": self.ignored,
+            "stopped": self.stopped,
         }
 
 
@@ -466,12 +529,17 @@ def import_rows(
 
     ``on_progress(done, total)`` counts rows over every kind in the file.
     Invalid rows and rows the database refuses are both in the report's
-    failures, in file order.
+    failures, in file order. A database error that stops the write (a full
+    disk) ends the import: the report says what landed (``stopped``).
     """
     grand_total = catalog_file.total
     results: list[BulkReport] = []
     done_before = 0
+    not_imported: list[str] = []
     for parsed in catalog_file.sections:
+        if results and results[-1].stopped is not None:
+            not_imported.append(parsed.kind.plural)
+            continue
         progress = None
         if on_progress is not None:
             progress = _offset_progress(on_progress, done_before, parsed, grand_total)
@@ -491,7 +559,12 @@ def import_rows(
         results.append(written)
         done_before += parsed.total
     return ImportReport(
-        catalog_file.path, catalog_file.format, on_conflict, results, catalog_file.ignored
+        catalog_file.path,
+        catalog_file.format,
+        on_conflict,
+        results,
+        catalog_file.ignored,
+        not_imported,
     )
 
 

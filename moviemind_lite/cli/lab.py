@@ -17,10 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from moviemind_lite.cli.base import core_errors, json_option, print_json, table_console
+from moviemind_lite.cli.base import (
+    Session,
+    core_errors,
+    json_option,
+    pass_session,
+    print_json,
+    table_console,
+)
 from moviemind_lite.lab.scenario import MODES, SCENARIO_FIELDS, Arrival, Scenario
 
 if TYPE_CHECKING:
+    from moviemind_lite.core.config import Settings
     from moviemind_lite.lab.lesson import LessonReport, Outcome
     from moviemind_lite.lab.metrics import Metrics
     from moviemind_lite.lab.race import Progress, RaceResult
@@ -220,16 +228,16 @@ def print_races(results: Sequence[RaceResult], scenario: Scenario) -> None:
     print_legend()
 
 
-def write_csv(path: Path, results: Sequence[RaceResult]) -> None:
+def write_csv(path: Path, results: Sequence[RaceResult], settings: Settings, force: bool) -> None:
     """The compare table as CSV: one row per strategy, one column per metric."""
+    from moviemind_lite.app.outputs import open_output
+
     rows = [{"strategy": result.label, **result.metrics.flat()} for result in results]
-    try:
-        with path.open("w", newline="", encoding="utf-8") as file:
-            writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-    except OSError as error:
-        raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from None
+    with core_errors(), open_output(path, settings, force=force) as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    click.echo(f"wrote the table to {path}", err=True)
 
 
 @click.command()
@@ -275,18 +283,32 @@ def race(strategy: str, as_json: bool, **values: Any) -> None:
     metavar="FILE",
     help="Also write the table to FILE as CSV.",
 )
-def compare(strategies: str, as_json: bool, csv_path: Path | None, **values: Any) -> None:
+@click.option("--force", is_flag=True, help="Replace the --csv FILE if it exists.")
+@pass_session
+def compare(
+    session: Session,
+    /,
+    strategies: str,
+    as_json: bool,
+    csv_path: Path | None,
+    force: bool,
+    **values: Any,
+) -> None:
     """Race the same scenario under several strategies and print them side by side."""
+    from moviemind_lite.app.outputs import check_output
     from moviemind_lite.lab.race import compare_json, run_compare, strategy_names
 
     with core_errors():
+        if csv_path is not None:
+            # Refuse before the races, not after them.
+            check_output(csv_path, session.settings(), force=force)
         names = strategy_names(strategies)
         scenario = build_scenario(values)
         with progress_on_stderr(as_json) as progress:
             results = run_compare(scenario, names, on_progress=progress)
     print_kept(results)
     if csv_path is not None:
-        write_csv(csv_path, results)
+        write_csv(csv_path, results, session.settings(), force)
     if as_json:
         print_json(compare_json(scenario, results))
     else:

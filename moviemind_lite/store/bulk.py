@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from moviemind_lite.core.domain import EntityKind, describe_bad_slug
-from moviemind_lite.core.errors import InvalidInput, UniqueViolation
+from moviemind_lite.core.errors import InvalidInput, StoreError, UniqueViolation
 from moviemind_lite.core.ids import new_id, now
 from moviemind_lite.store.db import Database, translate
 
@@ -71,6 +71,8 @@ class BulkReport:
     batches: int = 0
     fallback_batches: int = 0
     """Batches whose bulk statement met a constraint and were redone row by row."""
+    stopped: StoreError | None = None
+    """Why the write ended before its last batch (a full disk, say); the batches before stay."""
 
     @property
     def changed(self) -> bool:
@@ -95,6 +97,7 @@ class BulkReport:
             "updated": self.updated,
             "skipped": self.skipped,
             "failed": [failure.to_json() for failure in self.failed],
+            "stopped": None if self.stopped is None else str(self.stopped),
         }
 
 
@@ -154,6 +157,24 @@ class _BatchWriter:
         if self.genres_at is not None:
             values[self.genres_at] = self.genres_text(json.loads(values[self.genres_at] or "[]"))
         return values
+
+    def checkpoint(self) -> tuple[int, int, int, int, int]:
+        """What the report and the settled slugs hold now, to go back to if a batch is undone."""
+        report = self.report
+        return (
+            report.created,
+            report.updated,
+            report.skipped,
+            len(report.failed),
+            len(self.settled),
+        )
+
+    def undo_to(self, mark: tuple[int, int, int, int, int]) -> None:
+        """Forget what a batch rolled back by the database had counted."""
+        self.report.created, self.report.updated, self.report.skipped, failed, settled = mark
+        del self.report.failed[failed:]
+        while len(self.settled) > settled:
+            self.settled.popitem()  # slugs are only ever added: the last ones are the batch's
 
     def fail(self, index: int, reason: str) -> None:
         slug = self.rows[index].get("slug")
@@ -294,8 +315,15 @@ def write_entities(
         on_progress(0, total)
     for start in range(0, total, batch_size):
         indices = range(start, min(start + batch_size, total))
-        with database.write() as conn:
-            writer.write_batch(conn, indices)
+        mark = writer.checkpoint()
+        try:
+            with database.write() as conn:
+                writer.write_batch(conn, indices)
+        except StoreError as error:
+            # The batch's transaction was rolled back whole; the ones before stay.
+            writer.undo_to(mark)
+            writer.report.stopped = error
+            break
         writer.report.batches += 1
         if on_progress is not None:
             on_progress(indices.stop, total)

@@ -11,7 +11,7 @@ from moviemind_lite.core.domain import EntityKind
 from moviemind_lite.core.ids import new_id, now
 from moviemind_lite.core.model import Entity, Text
 from moviemind_lite.store import answer_cache
-from moviemind_lite.store.db import Database, Reader, Tx, read_one, translate
+from moviemind_lite.store.db import Database, Reader, Tx, database_file, read_one, translate
 
 TEXT_COLUMNS = (
     "id",
@@ -256,7 +256,7 @@ def insert_entity(
             (entity_id, slug, *values.values(), baseline_id, stamp, stamp),
         )
     except sqlite3.Error as error:
-        raise translate(error) from error
+        raise translate(error, database_file(conn)) from error
     return entity_id
 
 
@@ -305,7 +305,7 @@ def insert_text(
             ),
         )
     except sqlite3.Error as error:
-        raise translate(error) from error
+        raise translate(error, database_file(conn)) from error
     if baseline and not new_entity:
         conn.execute(
             f"UPDATE {kind.table} SET {kind.baseline_column} = ?, updated_at = ? "

@@ -9,6 +9,7 @@ timeout says, while an immediate one waits its turn.
 from __future__ import annotations
 
 import re
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -16,7 +17,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from moviemind_lite.core.errors import CorruptDatabase, HomeNotUsable, StoreError, UniqueViolation
+from moviemind_lite.core.errors import (
+    CorruptDatabase,
+    DiskFull,
+    HomeNotUsable,
+    StoreError,
+    UniqueViolation,
+)
 
 Params = Sequence[Any] | dict[str, Any]
 
@@ -31,6 +38,21 @@ _UNIQUE_CODES = (2067, 1555)  # SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIM
 _BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, 261, 517)  # + BUSY_RECOVERY, _SNAPSHOT
 _NO_WAIT_MS = 0
 _UNIQUE_MESSAGE = re.compile(r"UNIQUE constraint failed: (.+)")
+_NEARLY_FULL_BYTES = 1024 * 1024
+"""Free space under which an I/O error is taken for a full disk."""
+
+
+def _disk_full(path: Path | str) -> bool:
+    """Whether the disk holding ``path`` has (next to) no room left."""
+    try:
+        return shutil.disk_usage(Path(path).absolute().parent).free < _NEARLY_FULL_BYTES
+    except OSError:
+        return False  # the folder cannot even be looked at: not a question of room
+
+
+def _disk_full_error(path: Path | str, message: str) -> DiskFull:
+    where = Path(path).absolute().parent if isinstance(path, Path) else path
+    return DiskFull(f"the disk holding {where} is full ({message})")
 
 
 def translate(error: sqlite3.Error, path: Path | str = "the database") -> StoreError:
@@ -41,6 +63,13 @@ def translate(error: sqlite3.Error, path: Path | str = "the database") -> StoreE
         match = _UNIQUE_MESSAGE.search(message)
         constraint = match.group(1) if match else message
         return UniqueViolation(constraint, code=code or 2067)
+    if code == sqlite3.SQLITE_FULL or "database or disk is full" in message:
+        return _disk_full_error(path, message)
+    io_error = (code or 0) & 0xFF == sqlite3.SQLITE_IOERR or "disk I/O error" in message
+    if io_error and _disk_full(path):
+        # SQLite says "disk I/O error" when a full disk stops it creating the
+        # WAL's shared-memory file; the free space tells that case apart.
+        return _disk_full_error(path, message)
     if code == sqlite3.SQLITE_NOTADB or "file is not a database" in message:
         return CorruptDatabase(f"{path} is not a usable SQLite database ({message})")
     if code == sqlite3.SQLITE_CORRUPT or "malformed" in message:
@@ -52,6 +81,15 @@ def translate(error: sqlite3.Error, path: Path | str = "the database") -> StoreE
     if "database is locked" in message:
         return StoreError(f"{path} stayed locked longer than the busy timeout")
     return StoreError(f"{path}: {message}")
+
+
+def database_file(conn: Tx) -> Path | str:
+    """The file of ``conn``'s database, to name in errors (``the database`` if unknown)."""
+    try:
+        row = conn.execute("PRAGMA database_list").fetchone()
+    except sqlite3.Error:
+        return "the database"
+    return Path(row[2]) if row is not None and row[2] else "the database"
 
 
 class Database:
@@ -119,12 +157,14 @@ class Database:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                # Inside the try: a COMMIT that fails (a full disk) must not leave
+                # the transaction open for this thread's next write to join.
+                conn.execute("COMMIT")
             except BaseException:
                 # Some errors (SQLITE_FULL, an interrupt) end the transaction themselves.
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
     @contextmanager
     def write_if_free(self) -> Iterator[Tx | None]:
@@ -157,11 +197,11 @@ class Database:
                     return
                 try:
                     yield conn
+                    conn.execute("COMMIT")
                 except BaseException:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise
-                conn.execute("COMMIT")
         finally:
             self._write_lock.release()
 
