@@ -3,12 +3,15 @@
 Rows are written in batches, one ``BEGIN IMMEDIATE`` transaction per batch,
 because a commit per row costs far more than the insert itself. Inside a batch:
 
-1. one query finds which slugs already exist; those rows are skipped, or with
-   ``on_conflict="update"`` their facts are updated when they differ;
-2. the new rows go in with one ``executemany`` inside a savepoint;
-3. if that meets a constraint (a slug twice in the input, a missing label),
-   the savepoint is rolled back and the same rows are written one by one, each
-   in its own savepoint, so the good rows land and each bad one is reported.
+1. a row whose slug is bad, or came earlier in the input, fails at once;
+2. the other rows go in with one ``executemany`` inside a savepoint, whose
+   ``ON CONFLICT (slug) DO NOTHING`` passes over slugs already stored (the
+   rows skipped are those it did not write); with ``on_conflict="update"``
+   one query first reads the stored facts of the batch's slugs, and rows
+   whose facts differ are updated;
+3. if that meets another constraint (a missing label), the savepoint is
+   rolled back and the same rows are written one by one, each in its own
+   savepoint, so the good rows land and each bad one is reported.
 
 ``executemany`` rather than sqlite-utils' ``insert_all``: it measured about
 twice as fast here, and ``insert(..., ignore=True)`` in sqlite-utils 4.2.1
@@ -24,9 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from moviemind_lite.core.domain import EntityKind, describe_bad_slug
-from moviemind_lite.core.errors import InvalidInput, StoreError, UniqueViolation
+from moviemind_lite.core.errors import InvalidInput, StoreError
 from moviemind_lite.core.ids import new_id, now
-from moviemind_lite.store.db import Database, translate
+from moviemind_lite.store.db import Database
 
 OnConflict = Literal["skip", "update"]
 ON_CONFLICT_CHOICES: tuple[OnConflict, ...] = ("skip", "update")
@@ -110,29 +113,28 @@ class _BatchWriter:
         rows: Sequence[Mapping[str, Any]],
         locations: Sequence[str],
         on_conflict: OnConflict,
-        database: Database,
     ) -> None:
         self.kind = kind
         self.rows = rows
         self.locations = locations
         self.on_conflict = on_conflict
-        self.database = database
         self.report = BulkReport(kind, on_conflict, total=len(rows))
-        # Slug -> location of the row that settled it in this run: a later row
+        # Slug -> index of the row that settled it in this run: a later row
         # with the same slug is a duplicate, not "already present".
-        self.settled: dict[str, str] = {}
+        self.settled: dict[str, int] = {}
+        self.refused = 0
+        """Rows the database refused in the last :meth:`apply`."""
         self.genres_at = kind.fields.index("genres") if "genres" in kind.fields else None
         self.genres_cache: dict[tuple[str, ...], str] = {}
         columns = ["id", "slug", *kind.fields, "created_at", "updated_at"]
         self.insert_sql = (
             f"INSERT INTO {kind.table} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' for _ in columns)})"
+            f"VALUES ({', '.join('?' for _ in columns)}) ON CONFLICT (slug) DO NOTHING"
         )
         assignments = ", ".join(f"{name} = ?" for name in kind.fields)
         self.update_sql = f"UPDATE {kind.table} SET {assignments}, updated_at = ? WHERE slug = ?"
         # One parameter for the whole batch: a JSON array of its slugs.
         among = "WHERE slug IN (SELECT value FROM json_each(?))"
-        self.slugs_sql = f"SELECT slug FROM {kind.table} {among}"
         self.facts_sql = f"SELECT slug, {', '.join(kind.fields)} FROM {kind.table} {among}"
 
     def values(self, row: Mapping[str, Any]) -> list[Any]:
@@ -186,14 +188,14 @@ class _BatchWriter:
 
     def write_batch(self, conn: sqlite3.Connection, indices: range) -> None:
         """Sort one batch into skipped, updated and new rows, and write them."""
-        slugs = [self.rows[index].get("slug") for index in indices]
-        wanted = (json.dumps([slug for slug in slugs if isinstance(slug, str)]),)
-        # Skipping needs only to know which slugs exist; updating compares facts.
-        existing: dict[str, list[Any] | None]
-        if self.on_conflict == "skip":
-            existing = dict.fromkeys(row[0] for row in conn.execute(self.slugs_sql, wanted))
-        else:
-            existing = {
+        rows, locations, settled = self.rows, self.locations, self.settled
+        slugs = [rows[index].get("slug") for index in indices]
+        # Updating compares the stored facts; skipping lets the insert pass over
+        # stored slugs (ON CONFLICT DO NOTHING) and counts what it wrote.
+        stored: dict[str, list[Any]] = {}
+        if self.on_conflict == "update":
+            wanted = (json.dumps([slug for slug in slugs if isinstance(slug, str)]),)
+            stored = {
                 row[0]: self.comparable(row[1:]) for row in conn.execute(self.facts_sql, wanted)
             }
         stamp = now()
@@ -207,32 +209,32 @@ class _BatchWriter:
             if problem is not None:
                 self.fail(index, problem)
                 continue
-            first = self.settled.get(slug)
+            first = settled.get(slug)
             if first is not None:
-                self.fail(index, f"slug {slug!r} appears again (first at {first})")
+                self.fail(index, f"slug {slug!r} appears again (first at {locations[first]})")
                 continue
-            if slug not in existing:
-                values = self.values(self.rows[index])
+            settled[slug] = index
+            values = self.values(rows[index])
+            if slug not in stored:
                 inserts.append((index, (new_id(), slug, *values, stamp, stamp)))
-                continue
-            self.settled[slug] = self.locations[index]
-            if self.on_conflict == "skip":
-                self.report.skipped += 1
-                continue
-            values = self.values(self.rows[index])
-            if existing[slug] == values:
+            elif stored[slug] == values:
                 self.report.skipped += 1
             else:
                 updates.append((index, (*values, stamp, slug)))
-        self.report.created += self.apply(conn, self.insert_sql, inserts)
+        created = self.apply(conn, self.insert_sql, inserts)
+        self.report.created += created
+        if self.on_conflict == "skip":
+            self.report.skipped += len(inserts) - created - self.refused
         self.report.updated += self.apply(conn, self.update_sql, updates)
 
     def apply(
         self, conn: sqlite3.Connection, sql: str, work: list[tuple[int, tuple[Any, ...]]]
     ) -> int:
         """Run ``sql`` for every row in one go, else row by row; return the rows written."""
+        self.refused = 0
         if not work:
             return 0
+        before = conn.total_changes
         conn.execute("SAVEPOINT bulk_batch")
         try:
             conn.executemany(sql, [params for _, params in work])
@@ -243,9 +245,7 @@ class _BatchWriter:
             self.report.fallback_batches += 1
             return self.apply_row_by_row(conn, sql, work)
         conn.execute("RELEASE bulk_batch")
-        for index, _ in work:
-            self.settled[self.rows[index]["slug"]] = self.locations[index]
-        return len(work)
+        return conn.total_changes - before
 
     def apply_row_by_row(
         self, conn: sqlite3.Connection, sql: str, work: list[tuple[int, tuple[Any, ...]]]
@@ -257,26 +257,16 @@ class _BatchWriter:
             # row ever take more than one statement.
             conn.execute("SAVEPOINT bulk_row")
             try:
-                conn.execute(sql, params)
+                written += conn.execute(sql, params).rowcount
             except sqlite3.IntegrityError as error:
                 conn.execute("ROLLBACK TO bulk_row")
                 conn.execute("RELEASE bulk_row")
-                self.fail(index, self.reason(slug, error))
+                del self.settled[slug]
+                self.refused += 1
+                self.fail(index, f"rejected by the database: {error}")
                 continue
             conn.execute("RELEASE bulk_row")
-            self.settled[slug] = self.locations[index]
-            written += 1
         return written
-
-    def reason(self, slug: str, error: sqlite3.IntegrityError) -> str:
-        """Why the database refused a row, in words that name the row's problem."""
-        translated = translate(error, self.database.path)
-        if isinstance(translated, UniqueViolation) and translated.constraint.endswith(".slug"):
-            first = self.settled.get(slug)
-            if first is not None:
-                return f"slug {slug!r} appears again (first at {first})"
-            return f"slug {slug!r} already exists"
-        return f"rejected by the database: {error}"
 
 
 def write_entities(
@@ -309,7 +299,7 @@ def write_entities(
         locations = [f"row {number}" for number in range(1, len(rows) + 1)]
     elif len(locations) != len(rows):
         raise ValueError(f"{len(locations)} locations for {len(rows)} rows")
-    writer = _BatchWriter(kind, rows, locations, on_conflict, database)
+    writer = _BatchWriter(kind, rows, locations, on_conflict)
     total = len(rows)
     if on_progress is not None:
         on_progress(0, total)
