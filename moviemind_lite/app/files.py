@@ -90,6 +90,8 @@ _SHOWN_VALUE_CHARS = 60
 # a printable character that text seldom holds, so one in a cell costs only speed.
 _JOIN = "\u241f"
 _SPACE_BEFORE, _SPACE_AFTER = f" {_JOIN}", f"{_JOIN} "
+_Check = Callable[[Any, list[str]], Any]
+"""A field's check: its value, or ``None`` with what is wrong added to the list."""
 _CACHED_VALUES = 10_000
 """Distinct values of a repeating column (year, genres, birth date) whose checks are remembered."""
 
@@ -334,7 +336,7 @@ class _CsvRows:
         ]
         # Per field: its cell (None: the file leaves the column out, a missing
         # value), its check if its values repeat, and the values checked so far.
-        self.fields = [
+        self.fields: list[tuple[str, int | None, _Check | None, dict[str, Any]]] = [
             (name, header.index(name) if name in header else None, _CHECKS.get(name), {})
             for name in kind.fields
         ]
@@ -386,7 +388,7 @@ def _plain(texts: str) -> bool:
 
 _UNSEEN = object()
 _INVALID = object()
-_CHECKS: dict[str, Callable[[Any, list[str]], Any]] = {
+_CHECKS: dict[str, _Check] = {
     "year": _year,
     "genres": _genres,
     "birth_date": _birth_date,
