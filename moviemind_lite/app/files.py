@@ -54,6 +54,7 @@ from moviemind_lite.core.domain import (
     kind_named,
 )
 from moviemind_lite.core.errors import DiskFull, InvalidCatalogFile, InvalidInput
+from moviemind_lite.core.memory import collector_paused
 from moviemind_lite.store.bulk import (
     DEFAULT_BATCH_SIZE,
     BulkReport,
@@ -548,7 +549,7 @@ def read_catalog_file(path: Path, kind: EntityKind | None = None) -> CatalogFile
     Raises :class:`InvalidCatalogFile` when the file cannot be used at all.
     """
     fmt = format_for(path)
-    with open_input(path) as stream:
+    with open_input(path) as stream, collector_paused():
         try:
             if fmt == "csv":
                 sections = [_read_csv(stream, kind or MOVIE)]

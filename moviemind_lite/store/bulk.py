@@ -29,6 +29,7 @@ from typing import Any, Literal
 from moviemind_lite.core.domain import EntityKind, describe_bad_slug
 from moviemind_lite.core.errors import InvalidInput, StoreError
 from moviemind_lite.core.ids import new_id, now
+from moviemind_lite.core.memory import collector_paused
 from moviemind_lite.store.db import Database
 
 OnConflict = Literal["skip", "update"]
@@ -139,7 +140,7 @@ class _BatchWriter:
 
     def values(self, row: Mapping[str, Any]) -> list[Any]:
         """The column values of a row's facts, genres as the JSON text insert_entity stores."""
-        values = [row.get(name) for name in self.kind.fields]
+        values = list(map(row.get, self.kind.fields))
         if self.genres_at is not None:
             values[self.genres_at] = self.genres_text(values[self.genres_at] or [])
         return values
@@ -185,6 +186,26 @@ class _BatchWriter:
                 index + 1, self.locations[index], slug if isinstance(slug, str) else None, reason
             )
         )
+
+    def write_all(
+        self, database: Database, batch_size: int, on_progress: ProgressCallback | None
+    ) -> None:
+        """Write every batch, each in its own transaction, until one fails to commit."""
+        total = len(self.rows)
+        for start in range(0, total, batch_size):
+            indices = range(start, min(start + batch_size, total))
+            mark = self.checkpoint()
+            try:
+                with database.write() as conn:
+                    self.write_batch(conn, indices)
+            except StoreError as error:
+                # The batch's transaction was rolled back whole; the ones before stay.
+                self.undo_to(mark)
+                self.report.stopped = error
+                return
+            self.report.batches += 1
+            if on_progress is not None:
+                on_progress(indices.stop, total)
 
     def write_batch(self, conn: sqlite3.Connection, indices: range) -> None:
         """Sort one batch into skipped, updated and new rows, and write them."""
@@ -300,22 +321,9 @@ def write_entities(
     elif len(locations) != len(rows):
         raise ValueError(f"{len(locations)} locations for {len(rows)} rows")
     writer = _BatchWriter(kind, rows, locations, on_conflict)
-    total = len(rows)
     if on_progress is not None:
-        on_progress(0, total)
-    for start in range(0, total, batch_size):
-        indices = range(start, min(start + batch_size, total))
-        mark = writer.checkpoint()
-        try:
-            with database.write() as conn:
-                writer.write_batch(conn, indices)
-        except StoreError as error:
-            # The batch's transaction was rolled back whole; the ones before stay.
-            writer.undo_to(mark)
-            writer.report.stopped = error
-            break
-        writer.report.batches += 1
-        if on_progress is not None:
-            on_progress(indices.stop, total)
+        on_progress(0, len(rows))
+    with collector_paused():
+        writer.write_all(database, batch_size, on_progress)
     writer.report.failed.sort(key=lambda failure: failure.row)
     return writer.report
