@@ -425,3 +425,23 @@ def m012_state_version(conn: sqlite3.Connection) -> None:
                 f"AFTER {event} ON {table} "
                 "BEGIN UPDATE state_version SET version = version + 1 WHERE id = 1; END"
             )
+
+
+@migration
+def m013_jobs_finished_index(conn: sqlite3.Connection) -> None:
+    """Finished jobs read in the order they ended, from the index alone.
+
+    A job has ``finished_at`` exactly while it is DONE or FAILED (a retry
+    clears it), so "finished since T" is a range of this index: statistics
+    and rollout guardrails read the jobs of their window, not every DONE job
+    through the status index. Status and result ride along, so counting them
+    never touches the table; it replaces the plain ``finished_at`` index, so a
+    job's writes keep the same number of index entries.
+    """
+    run_script(
+        conn,
+        """
+        DROP INDEX IF EXISTS jobs_by_finished_at;
+        CREATE INDEX jobs_finished ON jobs (finished_at, status, result);
+        """,
+    )
