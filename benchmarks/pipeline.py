@@ -23,7 +23,12 @@ thread): single-row ``BEGIN IMMEDIATE; INSERT; COMMIT`` transactions per
 second. The ratio says how many raw commits one job costs.
 
 A last, untimed run counts the statements and write transactions one job of
-the request path issues. Nothing touches the user's home.
+the request path issues, and what a *join* costs: a request for a key whose
+job is already on its way (statements, writes, CPU per join). The targets
+(a job in at most 2 write transactions and 12 statements, a join with no
+write under 0.1 ms of CPU, the request path and the worker drain at 1 thread
+at least 1/10 of the raw commit rate) are printed beside the numbers.
+Nothing touches the user's home.
 """
 
 from __future__ import annotations
@@ -55,6 +60,10 @@ from moviemind_lite.store.sqlite import SqliteDatabase
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 HEADING = "## Pipeline throughput"
+MAX_WRITES = 2  # write transactions per request-path job
+MAX_STATEMENTS = 12  # statements per request-path job
+MAX_JOIN_CPU_MS = 0.1  # CPU per join
+MIN_SHARE_OF_RAW = 1 / 10  # jobs/s at 1 thread against raw commits/s
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,25 @@ class Row:
     def commits_per_job(self) -> float:
         """Raw single-row commits that fit in the time one request-path job takes."""
         return self.raw_per_s / self.request_per_s
+
+    @property
+    def drain_commits_per_job(self) -> float:
+        """Raw single-row commits that fit in the time one drained job takes."""
+        return self.raw_per_s / self.drain_per_s
+
+
+@dataclass(frozen=True)
+class Join:
+    """What one join costs: a request for a key whose job is on its way."""
+
+    statements: float
+    writes: float
+    cpu_ms: float
+
+
+def met(ok: bool) -> str:
+    """A target's verdict, for tables and lines."""
+    return "met" if ok else "NOT met"
 
 
 def scratch_settings(folder: Path, name: str) -> Settings:
@@ -219,7 +247,36 @@ def statements_per_job(folder: Path, jobs: int = 50) -> dict[str, float]:
     return per_job
 
 
-def measure(args: argparse.Namespace, console: Console) -> tuple[list[Row], dict[str, float]]:
+def join_cost(folder: Path, joins: int = 2000) -> Join:
+    """Statements, writes and CPU of one join, on average over ``joins`` joins.
+
+    One job per key is queued for ``moviemind worker`` (no worker runs), so
+    every later request for the key finds it on its way and joins it.
+    """
+    keys = [f"joined-{n:03d}" for n in range(100)]
+    with build_app(scratch_settings(folder, "joins")) as app:
+        for slug in keys:
+            app.generation.request(MOVIE, slug, wait=False)
+        cpu: list[float] = []
+
+        def work(index: int) -> None:
+            started = time.thread_time()
+            for n in range(joins):
+                outcome = app.generation.request(MOVIE, keys[n % len(keys)], wait=False)
+                if outcome.status != "in_progress":
+                    raise RuntimeError(f"{keys[n % len(keys)]}: {outcome.status}, not joined")
+            cpu.append(time.thread_time() - started)
+
+        with counting_statements() as counts:
+            in_threads(1, work)
+        if app.job_store.counts()["PENDING"] != len(keys):
+            raise SystemExit("join run went wrong: a join created a job")
+    writes = counts.get("BEGIN", 0) + counts.get("autocommit write", 0)
+    statements = sum(counts.get(verb, 0) for verb in ("SELECT", "INSERT", "UPDATE", "DELETE"))
+    return Join(statements / joins, writes / joins, cpu[0] * 1000 / joins)
+
+
+def measure(args: argparse.Namespace, console: Console) -> tuple[list[Row], dict[str, float], Join]:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="moviemind-bench-") as scratch:
         folder = Path(scratch)
@@ -235,7 +292,8 @@ def measure(args: argparse.Namespace, console: Console) -> tuple[list[Row], dict
                 )
             )
         counted = statements_per_job(folder)
-    return rows, counted
+        joined = join_cost(folder)
+    return rows, counted, joined
 
 
 def table(rows: list[Row]) -> Table:
@@ -246,7 +304,8 @@ def table(rows: list[Row]) -> Table:
         "request path jobs/s",
         "worker drain jobs/s",
         "raw commits/s",
-        "raw commits per job",
+        "request path / raw",
+        "worker drain / raw",
     ):
         result.add_column(column, justify="right")
     for row in rows:
@@ -256,9 +315,34 @@ def table(rows: list[Row]) -> Table:
             f"{row.request_per_s:,.0f}",
             f"{row.drain_per_s:,.0f}",
             f"{row.raw_per_s:,.0f}",
-            f"{row.commits_per_job:.1f}",
+            f"1/{row.commits_per_job:.0f}",
+            f"1/{row.drain_commits_per_job:.0f}",
         )
     return result
+
+
+def verdicts(rows: list[Row], counted: dict[str, float], joined: Join) -> list[str]:
+    """Each target of the pipeline, the measured number beside it."""
+    writes = counted.get("write transactions", 0.0)
+    statements = statements_in(counted)
+    single = rows[0]
+    share = 1 / MIN_SHARE_OF_RAW
+    return [
+        f"request-path job: {writes:.1f} write transactions (target <= {MAX_WRITES}), "
+        f"{statements:.1f} statements (target <= {MAX_STATEMENTS}): "
+        f"{met(writes <= MAX_WRITES and statements <= MAX_STATEMENTS)}",
+        f"join: {joined.writes:.2f} writes, {joined.statements:.1f} statements, "
+        f"{joined.cpu_ms * 1000:.0f} us CPU (target no write, < {MAX_JOIN_CPU_MS * 1000:.0f} us): "
+        f"{met(joined.writes == 0 and joined.cpu_ms < MAX_JOIN_CPU_MS)}",
+        f"{single.threads} thread: request path 1/{single.commits_per_job:.0f} and worker drain "
+        f"1/{single.drain_commits_per_job:.0f} of the raw commit rate (target 1/{share:.0f}): "
+        f"{met(max(single.commits_per_job, single.drain_commits_per_job) <= share)}",
+    ]
+
+
+def statements_in(counted: dict[str, float]) -> float:
+    """Data statements (not BEGIN/COMMIT) in a per-job count."""
+    return sum(counted.get(verb, 0.0) for verb in ("SELECT", "INSERT", "UPDATE", "DELETE"))
 
 
 def environment() -> str:
@@ -274,10 +358,12 @@ def paragraph(text: str) -> list[str]:
     return [*textwrap.wrap(text, width=76, break_on_hyphens=False), ""]
 
 
-def docs_section(rows: list[Row], counted: dict[str, float], args: argparse.Namespace) -> str:
+def docs_section(
+    rows: list[Row], counted: dict[str, float], joined: Join, args: argparse.Namespace
+) -> str:
     """The markdown of this benchmark's section, numbers and reading included."""
     writes = counted.get("write transactions", 0.0)
-    statements = sum(counted.get(verb, 0.0) for verb in ("SELECT", "INSERT", "UPDATE", "DELETE"))
+    statements = statements_in(counted)
     single = rows[0]
     commit_share = writes * single.request_per_s / single.raw_per_s
     best = max(rows, key=lambda row: row.request_per_s)
@@ -308,15 +394,16 @@ def docs_section(rows: list[Row], counted: dict[str, float], args: argparse.Name
         ),
         *paragraph(f"Measured on {environment()}:"),
         "| threads | request path jobs/s | worker drain jobs/s | raw commits/s "
-        "| raw commits per job |",
-        "|---:|---:|---:|---:|---:|",
+        "| request path / raw | worker drain / raw |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         lines.append(
             f"| {row.threads} | {row.request_per_s:,.0f} | {row.drain_per_s:,.0f} | "
-            f"{row.raw_per_s:,.0f} | {row.commits_per_job:.1f} |"
+            f"{row.raw_per_s:,.0f} | 1/{row.commits_per_job:.0f} | "
+            f"1/{row.drain_commits_per_job:.0f} |"
         )
-    lines.append("")
+    lines += ["", *(f"- {line}" for line in verdicts(rows, counted, joined)), ""]
     lines += paragraph(
         f"One request-path job issues {writes:.1f} write transactions and "
         f"{statements:.0f} statements in all ("
@@ -372,13 +459,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--write-docs", action="store_true", help=f"Rewrite {HEADING!r}.")
     args = parser.parse_args(argv)
     console = Console()
-    rows, counted = measure(args, console)
+    rows, counted, joined = measure(args, console)
     console.print(table(rows))
+    for line in verdicts(rows, counted, joined):
+        console.print(line, markup=False)
     per_job: dict[str, Any] = {key: round(value, 1) for key, value in sorted(counted.items())}
     console.print(f"per request-path job: {per_job}")
     console.print(f"[dim]{environment()}[/]")
     if args.write_docs:
-        write_docs(docs_section(rows, counted, args))
+        write_docs(docs_section(rows, counted, joined, args))
         console.print(f"updated {DOCS}")
 
 

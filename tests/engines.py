@@ -53,6 +53,11 @@ SERVERS = Engines("postgres", "redis")
 BOTH_ENDS = [EMBEDDED, SERVERS]
 EVERY_PAIR = [EMBEDDED, Engines("postgres", "file"), Engines("sqlite", "redis"), SERVERS]
 
+sqlite_only = pytest.mark.parametrize(
+    "engines", [EMBEDDED], indirect=True, ids=lambda engines: engines.id
+)
+"""For a test in a module on every engine that checks something only SQLite has."""
+
 
 def require(engines: Engines) -> None:
     """Skip (or, with MOVIEMIND_REQUIRE_SERVICES=1, fail) when a server is not configured."""

@@ -22,6 +22,7 @@ from typing import Any
 
 from moviemind_lite.app.files import CatalogFile, read_catalog_file
 from moviemind_lite.app.generation import deferred
+from moviemind_lite.app.inputs import open_input
 from moviemind_lite.app.wiring import App
 from moviemind_lite.core.domain import (
     EntityKind,
@@ -29,10 +30,11 @@ from moviemind_lite.core.domain import (
     validate_context_tag,
     validate_locale,
 )
-from moviemind_lite.core.errors import InvalidInput, MovieMindError
+from moviemind_lite.core.errors import DiskFull, InvalidInput, MovieMindError
 from moviemind_lite.core.model import DONE, FAILED, Job
 
 _STRUCTURED = {".csv", ".json", ".jsonl", ".ndjson"}
+NOT_DISPATCHED = "not dispatched: the disk is full"
 _STAGGER = re.compile(r"none|linear:(\d+(?:\.\d+)?)|random:(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)")
 
 
@@ -92,9 +94,12 @@ class BatchInput:
 
 
 def read_batch_file(path: Path, kind: EntityKind) -> BatchInput:
-    """Read slugs from a text file (one per line) or a CSV / JSON / JSON Lines catalog."""
-    if not path.is_file():
-        raise InvalidInput(f"{path} is not a readable file")
+    """Read slugs from a text file (one per line) or a CSV / JSON / JSON Lines catalog.
+
+    The file is opened by :func:`~moviemind_lite.app.inputs.open_input`: a
+    FIFO, a device or a folder is refused at once, and a byte-order mark is
+    skipped in every format.
+    """
     batch = BatchInput()
     candidates: list[BatchItem] = []
     if path.suffix.lower() in _STRUCTURED:
@@ -107,7 +112,8 @@ def read_batch_file(path: Path, kind: EntityKind) -> BatchInput:
             batch.invalid += [(failure.location, failure.reason) for failure in section.failures]
     else:
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
+            with open_input(path) as stream:
+                lines = stream.read().splitlines()
         except UnicodeDecodeError:
             raise InvalidInput(f"{path.name} is not UTF-8 text") from None
         for number, line in enumerate(lines, start=1):
@@ -163,6 +169,8 @@ class BatchReport:
     ai_calls: int = 0
     peak_waiting: int = 0
     wall_ms: float = 0.0
+    stopped: str | None = None
+    """Why the batch stopped dispatching (a full disk), with what it created before."""
 
     @property
     def complete(self) -> bool:
@@ -196,6 +204,7 @@ class BatchReport:
             "ai_calls": self.ai_calls,
             "peak_waiting": self.peak_waiting,
             "wall_ms": round(self.wall_ms, 1),
+            "stopped": self.stopped,
         }
 
 
@@ -211,7 +220,12 @@ def run_batch(
     seed: int = 0,
     on_progress: Callable[[BatchProgress], None] | None = None,
 ) -> BatchReport:
-    """Generate every slug of ``batch``; never raises for a single slug's failure."""
+    """Generate every slug of ``batch``; never raises for a single slug's failure.
+
+    A full disk stops the batch: the slugs not dispatched yet fail with the
+    reason, jobs already running end as they can, and ``stopped`` says what
+    was created before.
+    """
     if workers < 1:
         raise InvalidInput(f"workers must be >= 1, got {workers}")
     validate_locale(locale or app.settings.default_locale)
@@ -221,10 +235,17 @@ def run_batch(
     report = BatchReport(
         total=len(batch.items), invalid=list(batch.invalid), duplicates=len(batch.duplicates)
     )
-    if batch.metadata is not None:
-        app.catalog.import_file(batch.metadata, on_conflict="skip")
     progress = BatchProgress(total=len(batch.items))
     lock = threading.Lock()
+    full: list[DiskFull] = []
+    if batch.metadata is not None:
+        imported = app.catalog.import_file(batch.metadata, on_conflict="skip")
+        if imported.stopped is not None:
+            report.stopped = imported.stopped
+            report.failed = [
+                (item.slug, "not dispatched: the disk is full") for item in batch.items
+            ]
+            return report
 
     def publish() -> None:
         if on_progress is not None:
@@ -232,8 +253,13 @@ def run_batch(
             progress.ai_calls = app.calls.total() - calls_before
             on_progress(progress)
 
-    def ended(item: BatchItem, job: Job | None, error: str | None, *, queued: bool) -> None:
+    def ended(
+        item: BatchItem, job: Job | None, error: MovieMindError | str | None, *, queued: bool
+    ) -> None:
         with lock:
+            if isinstance(error, DiskFull):
+                full.append(error)
+            error = None if error is None else str(error)
             progress.waiting -= 1 if queued else 0
             if job is None or job.status == FAILED:
                 report.failed.append((item.slug, error or (job.error if job else "") or ""))
@@ -261,12 +287,15 @@ def run_batch(
             try:
                 job = app.generation.drive(job_id, give_up=deferred)
             except MovieMindError as error:
-                ended(item, None, str(error), queued=True)
+                ended(item, None, error, queued=True)
                 return
             ended(item, job, None, queued=True)
 
         for index in order:
             item = batch.items[index]
+            if full:
+                ended(item, None, NOT_DISPATCHED, queued=False)
+                continue
             delay = started + offsets[index] / 1000 - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
@@ -275,7 +304,7 @@ def run_batch(
                     kind, item.slug, locale=locale, context_tag=context_tag, wait=False
                 )
             except MovieMindError as error:
-                ended(item, None, str(error), queued=False)
+                ended(item, None, error, queued=False)
                 continue
             with lock:
                 progress.dispatched += 1
@@ -292,6 +321,10 @@ def run_batch(
             publish()
     for future in futures:
         future.result()
+    if full:
+        report.stopped = (
+            f"{full[0]}: created {report.created} of {report.total} before the disk filled"
+        )
     report.ai_calls = app.calls.total() - calls_before
     report.peak_waiting = progress.peak_waiting
     report.wall_ms = (time.perf_counter() - started) * 1000

@@ -19,7 +19,18 @@ likely means the file is of another kind or shape than the user thinks.
 
 A row that breaks a rule (bad slug, no label, a year that is not a year) is
 reported with its line (CSV, JSON Lines) or item number (JSON) and the
-reason; the good rows of the same file are still imported.
+reason; the good rows of the same file are still imported. Text fields hold
+at most :data:`MAX_TEXT_CHARS` characters and no control characters (a NUL, a
+line break: a title spanning lines is a quote left open), and a movie at most
+:data:`MAX_GENRES` genres.
+
+Hostile CSV: a line the csv module cannot read (a field over its 131,072
+character limit, text after a closing quote) is one failed row, and the rows
+after it are still read; a quote still open at the end of the file refuses
+the whole file, naming the line where it opened, because where its rows
+were meant to end cannot be known. Files are opened by
+:func:`moviemind_lite.app.inputs.open_input` (regular files only, size cap,
+byte-order mark skipped).
 """
 
 from __future__ import annotations
@@ -27,14 +38,23 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind, describe_bad_slug, kind_named
-from moviemind_lite.core.errors import InvalidCatalogFile, InvalidInput
+from moviemind_lite.app.inputs import open_input
+from moviemind_lite.core.domain import (
+    MOVIE,
+    PERSON,
+    SLUG_MAX_LENGTH,
+    EntityKind,
+    describe_bad_slug,
+    kind_named,
+)
+from moviemind_lite.core.errors import DiskFull, InvalidCatalogFile, InvalidInput
+from moviemind_lite.core.memory import collector_paused
 from moviemind_lite.store.bulk import (
     DEFAULT_BATCH_SIZE,
     BulkReport,
@@ -57,9 +77,24 @@ EXTENSIONS: dict[str, FileFormat] = {
 GENRE_SEPARATOR = "|"
 YEAR_MIN, YEAR_MAX = 1870, 2100
 """Movie years accepted: from the first motion pictures to a generous future."""
+MAX_TEXT_CHARS = 500
+"""The longest title, name, director, birthplace or genre imported (the longest real title is
+about 200 characters)."""
+MAX_GENRES = 20
+"""The most genres a movie may list."""
 
 _TEXT_LISTS = {MOVIE.name: "descriptions", PERSON.name: "bios"}
 _PARTIAL_DATE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SHOWN_VALUE_CHARS = 60
+# Joins a CSV row's plain text cells for one look at them all (see _CsvRows):
+# a printable character that text seldom holds, so one in a cell costs only speed.
+_JOIN = "\u241f"
+_SPACE_BEFORE, _SPACE_AFTER = f" {_JOIN}", f"{_JOIN} "
+_Check = Callable[[Any, list[str]], Any]
+"""A field's check: its value, or ``None`` with what is wrong added to the list."""
+_CACHED_VALUES = 10_000
+"""Distinct values of a repeating column (year, genres, birth date) whose checks are remembered."""
 
 
 def columns(kind: EntityKind) -> tuple[str, ...]:
@@ -86,13 +121,29 @@ def format_for(path: Path) -> FileFormat:
 # -- validation -----------------------------------------------------------------------
 
 
+def _cut(text: str) -> str:
+    """A value shown in a reason, cut short when long."""
+    if len(text) > _SHOWN_VALUE_CHARS:
+        return f"{text[: _SHOWN_VALUE_CHARS - 1]}…"
+    return text
+
+
 def _text(value: Any, name: str, problems: list[str]) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        problems.append(f"{name} must be text, got {json.dumps(value)}")
+        problems.append(f"{name} must be text, got {_cut(json.dumps(value, default=str))}")
         return None
-    return value.strip() or None
+    text = value.strip()
+    if len(text) > MAX_TEXT_CHARS:
+        problems.append(f"{name} is {len(text):,} characters long; at most {MAX_TEXT_CHARS}")
+        return None
+    control = _CONTROL.search(text)
+    if control is not None:
+        hint = "; is a quote left open?" if control.group() in "\r\n" else ""
+        problems.append(f"{name} contains a control character (U+{ord(control.group()):04X}){hint}")
+        return None
+    return text or None
 
 
 def _year(value: Any, problems: list[str]) -> int | None:
@@ -104,7 +155,7 @@ def _year(value: Any, problems: list[str]) -> int | None:
     elif isinstance(value, int) and not isinstance(value, bool):
         year = value
     else:
-        problems.append(f"year {value!r} is not a whole number")
+        problems.append(f"year {_cut(repr(value))} is not a whole number")
         return None
     if not YEAR_MIN <= year <= YEAR_MAX:
         problems.append(f"year {year} is outside {YEAR_MIN}-{YEAR_MAX}")
@@ -140,17 +191,21 @@ def _genres(value: Any, problems: list[str]) -> list[str]:
     else:
         problems.append(f"genres must be a list or {GENRE_SEPARATOR!r}-separated text")
         return []
+    if len(items) > MAX_GENRES:
+        problems.append(f"{len(items):,} genres; at most {MAX_GENRES}")
+        return []
     genres: list[str] = []
     for item in items:
         if not isinstance(item, str):
-            problems.append(f"genre {json.dumps(item)} is not text")
+            problems.append(f"genre {_cut(json.dumps(item, default=str))} is not text")
             continue
-        if GENRE_SEPARATOR in item:
+        genre = _text(item, "genre", problems)
+        if genre is not None and GENRE_SEPARATOR in genre:
             # It could not survive a CSV export, where the separator splits genres.
-            problems.append(f"genre {item!r} contains {GENRE_SEPARATOR!r}")
+            problems.append(f"genre {genre!r} contains {GENRE_SEPARATOR!r}")
             continue
-        if item.strip():
-            genres.append(item.strip())
+        if genre is not None:
+            genres.append(genre)
     return genres
 
 
@@ -205,26 +260,32 @@ class ParsedRows:
     total: int = 0
     ignored: set[str] = field(default_factory=set)
 
+    def refuse(self, location: str, reason: str, slug: str | None = None) -> None:
+        """Count one row that will not be written, and say why."""
+        self.total += 1
+        self.failures.append(RowFailure(self.total, location, slug, reason))
+
     def add(self, location: str, raw: Any, *, check_fields: bool = True) -> None:
         """Validate one raw row (a mapping, or anything else a file may hold).
 
         ``check_fields=False`` when the names were checked once already (a CSV header).
         """
-        self.total += 1
         if not isinstance(raw, Mapping):
-            self.failures.append(
-                RowFailure(self.total, location, None, "not an object with named fields")
-            )
+            self.refuse(location, "not an object with named fields")
             return
         if check_fields:
             self.check_fields(location, raw.keys())
         row, reason = validate_row(self.kind, raw)
         if row is None:
             slug = raw.get("slug")
-            self.failures.append(
-                RowFailure(self.total, location, slug if isinstance(slug, str) else None, reason)
-            )
+            usable = isinstance(slug, str) and len(slug) <= SLUG_MAX_LENGTH
+            self.refuse(location, reason, slug if usable else None)
             return
+        self.accept(location, row)
+
+    def accept(self, location: str, row: dict[str, Any]) -> None:
+        """Count one valid row, to be written."""
+        self.total += 1
         self.rows.append(row)
         self.numbers.append(self.total)
         self.locations.append(location)
@@ -247,22 +308,101 @@ class ParsedRows:
         self.ignored.update(name for name in names if name in ignorable)
 
 
-def _open_text(path: Path) -> TextIO:
-    try:
-        # utf-8-sig: spreadsheet programs often start a CSV with a byte-order mark.
-        return path.open(encoding="utf-8-sig", newline="")
-    except FileNotFoundError:
-        raise InvalidCatalogFile(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise InvalidCatalogFile(f"{path} is a folder, not a file") from None
-    except OSError as error:
-        raise InvalidCatalogFile(f"cannot read {path}: {error.strerror or error}") from None
+def _lines(start: int, end: int) -> str:
+    return f"line {start}" if end <= start else f"lines {start}-{end}"
+
+
+def _csv_problem(error: csv.Error) -> str:
+    if "field larger than field limit" in str(error):
+        return f"a field is longer than {csv.field_size_limit():,} characters"
+    return f"not readable as CSV ({error})"
+
+
+class _CsvRows:
+    """Turns CSV rows into valid rows fast, for a file whose header is known.
+
+    :meth:`row` gives the row :func:`validate_row` would give for the cells,
+    or ``None`` when it cannot tell cheaply (then ``validate_row`` decides, and
+    says what is wrong). Plain text cells are looked at together, in one
+    regular expression; year, genres and birth date repeat across a catalog,
+    so each distinct value is validated once, by the same checks
+    ``validate_row`` runs.
+    """
+
+    def __init__(self, kind: EntityKind, header: list[str]) -> None:
+        self.slug_at = header.index("slug")
+        self.label_at = header.index(kind.label_column)
+        self.plain_at = [
+            header.index(name) for name in kind.fields if name in header and name not in _CHECKS
+        ]
+        # Per field: its cell (None: the file leaves the column out, a missing
+        # value), its check if its values repeat, and the values checked so far.
+        self.fields: list[tuple[str, int | None, _Check | None, dict[str, Any]]] = [
+            (name, header.index(name) if name in header else None, _CHECKS.get(name), {})
+            for name in kind.fields
+        ]
+
+    def row(self, cells: list[str]) -> dict[str, Any] | None:
+        """The valid row for ``cells``, or ``None``: ask :func:`validate_row`."""
+        slug = cells[self.slug_at]
+        if not cells[self.label_at] or describe_bad_slug(slug) is not None:
+            return None
+        texts = _JOIN.join([cells[at] for at in self.plain_at])
+        if not _plain(texts):
+            return None
+        row: dict[str, Any] = {"slug": slug}
+        for name, at, check, seen in self.fields:
+            cell = "" if at is None else cells[at]
+            if check is None:
+                row[name] = cell or None
+                continue
+            value = seen.get(cell, _UNSEEN)
+            if value is _UNSEEN:
+                problems: list[str] = []
+                value = check(cell or None, problems)
+                if problems:
+                    value = _INVALID
+                if len(seen) < _CACHED_VALUES:
+                    seen[cell] = value
+            if value is _INVALID:
+                return None
+            row[name] = list(value) if isinstance(value, list) else value
+        return row
+
+
+def _plain(texts: str) -> bool:
+    """Whether every cell joined in ``texts`` is short and stays itself once validated.
+
+    Printable text holds no control character and no whitespace but the ASCII
+    space (``str.isprintable``), so a space at either end of a cell is all
+    :func:`_text` could still strip.
+    """
+    return (
+        len(texts) <= MAX_TEXT_CHARS
+        and texts.isprintable()
+        and not texts.startswith(" ")
+        and not texts.endswith(" ")
+        and _SPACE_BEFORE not in texts
+        and _SPACE_AFTER not in texts
+    )
+
+
+_UNSEEN = object()
+_INVALID = object()
+_CHECKS: dict[str, _Check] = {
+    "year": _year,
+    "genres": _genres,
+    "birth_date": _birth_date,
+}
 
 
 def _read_csv(stream: TextIO, kind: EntityKind) -> ParsedRows:
     parsed = ParsedRows(kind)
-    reader = csv.reader(stream)
+    # strict: a quote still open at the end of the file is an error, not a
+    # field silently holding every line after it.
+    reader = csv.reader(stream, strict=True)
     header: list[str] | None = None
+    fast: _CsvRows | None = None
     while True:
         start = reader.line_num + 1
         try:
@@ -270,24 +410,31 @@ def _read_csv(stream: TextIO, kind: EntityKind) -> ParsedRows:
         except StopIteration:
             break
         except csv.Error as error:
-            raise InvalidCatalogFile(f"line {start}: not readable as CSV ({error})") from None
+            if str(error) == "unexpected end of data":
+                raise InvalidCatalogFile(
+                    f"line {start}: a quote opened on this line is never closed; "
+                    "nothing was imported (close it, or double a quote inside a field)"
+                ) from None
+            if header is None:
+                raise InvalidCatalogFile(f"line {start}: {_csv_problem(error)}") from None
+            # The reader starts afresh on the next line: the rows after it still land.
+            parsed.refuse(_lines(start, reader.line_num), _csv_problem(error))
+            continue
+        if fast is not None and len(cells) == len(header or ()):
+            row = fast.row(cells)
+            if row is not None:
+                parsed.accept(_lines(start, reader.line_num), row)
+                continue
         if not any(cell.strip() for cell in cells):
             continue
-        location = f"line {start}"
+        location = _lines(start, reader.line_num)
         if header is None:
             header = [cell.strip().lower() for cell in cells]
             _check_header(header, kind, parsed)
+            fast = _CsvRows(kind, header)
             continue
         if len(cells) != len(header):
-            parsed.total += 1
-            parsed.failures.append(
-                RowFailure(
-                    parsed.total,
-                    location,
-                    None,
-                    f"has {len(cells)} fields, the header has {len(header)}",
-                )
-            )
+            parsed.refuse(location, f"has {len(cells)} fields, the header has {len(header)}")
             continue
         parsed.add(
             location,
@@ -369,10 +516,7 @@ def _read_jsonl(stream: TextIO, kind: EntityKind) -> ParsedRows:
             item = json.loads(line)
         except (ValueError, RecursionError) as error:
             reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
-            parsed.total += 1
-            parsed.failures.append(
-                RowFailure(parsed.total, f"line {number}", None, f"not valid JSON: {reason}")
-            )
+            parsed.refuse(f"line {number}", f"not valid JSON: {reason}")
             continue
         parsed.add(f"line {number}", item)
     return parsed
@@ -405,7 +549,7 @@ def read_catalog_file(path: Path, kind: EntityKind | None = None) -> CatalogFile
     Raises :class:`InvalidCatalogFile` when the file cannot be used at all.
     """
     fmt = format_for(path)
-    with _open_text(path) as stream:
+    with open_input(path) as stream, collector_paused():
         try:
             if fmt == "csv":
                 sections = [_read_csv(stream, kind or MOVIE)]
@@ -432,6 +576,8 @@ class ImportReport:
     on_conflict: OnConflict
     results: list[BulkReport]
     ignored: list[str]
+    not_imported: list[str] = field(default_factory=list)
+    """Kinds of the file never written because the import stopped before them."""
 
     @property
     def failed(self) -> int:
@@ -443,6 +589,20 @@ class ImportReport:
         """Whether any row was created or updated."""
         return any(result.changed for result in self.results)
 
+    @property
+    def stopped(self) -> str | None:
+        """Why the import ended early, with the rows that landed; ``None`` when it did not."""
+        for result in self.results:
+            if result.stopped is None:
+                continue
+            landed = f"created {result.created} of {result.total} {result.kind.plural}"
+            if result.updated:
+                landed += f" and updated {result.updated}"
+            cause = "the disk filled" if isinstance(result.stopped, DiskFull) else "it stopped"
+            rest = f"; {' and '.join(self.not_imported)} not imported" if self.not_imported else ""
+            return f"{result.stopped}: {landed} before {cause}{rest}"
+        return None
+
     def to_json(self) -> dict[str, Any]:
         """The report as ``import --json`` prints it."""
         return {
@@ -451,6 +611,7 @@ class ImportReport:
             "on_conflict": self.on_conflict,
             "results": [result.to_json() for result in self.results],
             "ignored_fields": self.ignored,
+            "stopped": self.stopped,
         }
 
 
@@ -466,12 +627,17 @@ def import_rows(
 
     ``on_progress(done, total)`` counts rows over every kind in the file.
     Invalid rows and rows the database refuses are both in the report's
-    failures, in file order.
+    failures, in file order. A database error that stops the write (a full
+    disk) ends the import: the report says what landed (``stopped``).
     """
     grand_total = catalog_file.total
     results: list[BulkReport] = []
     done_before = 0
+    not_imported: list[str] = []
     for parsed in catalog_file.sections:
+        if results and results[-1].stopped is not None:
+            not_imported.append(parsed.kind.plural)
+            continue
         progress = None
         if on_progress is not None:
             progress = _offset_progress(on_progress, done_before, parsed, grand_total)
@@ -491,7 +657,12 @@ def import_rows(
         results.append(written)
         done_before += parsed.total
     return ImportReport(
-        catalog_file.path, catalog_file.format, on_conflict, results, catalog_file.ignored
+        catalog_file.path,
+        catalog_file.format,
+        on_conflict,
+        results,
+        catalog_file.ignored,
+        not_imported,
     )
 
 

@@ -137,6 +137,8 @@ def import_command(
         print_json(report.to_json())
     else:
         print_import_report(report)
+    if report.stopped is not None:
+        raise click.ClickException(report.stopped)
     if report.failed:
         click.get_current_context().exit(1)
 
@@ -162,10 +164,18 @@ def import_command(
     metavar="FILE",
     help="Write to FILE instead of standard output.",
 )
+@click.option("--force", is_flag=True, help="Replace FILE if it exists (keeping its mode).")
 @pass_session
-def export_command(session: Session, kind: str, fmt: str | None, output: Path | None) -> None:
-    """Export stored movies or people (slugs and facts, sorted by slug)."""
+def export_command(
+    session: Session, kind: str, fmt: str | None, output: Path | None, force: bool
+) -> None:
+    """Export stored movies or people (slugs and facts, sorted by slug).
+
+    An existing FILE is replaced only with --force; the home's database files
+    are never written.
+    """
     from moviemind_lite.app.files import format_for
+    from moviemind_lite.app.outputs import check_output, open_output
     from moviemind_lite.core.domain import MOVIE, PERSON, kind_named
 
     with core_errors():
@@ -173,22 +183,14 @@ def export_command(session: Session, kind: str, fmt: str | None, output: Path | 
         kinds = [MOVIE, PERSON] if kind == "all" else [kind_named(kind)]
         if chosen != "json" and len(kinds) > 1:
             raise UsageProblem(f"--kind all needs --format json; a {chosen} file holds one kind")
+        if output is not None:
+            # Refuse before the database is opened (or created).
+            check_output(output, session.settings(), force=force)
         catalog = session.app().catalog
         if output is None:
             catalog.export(kinds, chosen, sys.stdout)
             return
-        # Written beside the target and renamed into place, so a failed export
-        # never leaves a half-written file where a good one was.
-        partial = output.with_name(f".{output.name}.partial")
-        try:
-            with partial.open("w", encoding="utf-8", newline="") as stream:
-                counts = catalog.export(kinds, chosen, stream)
-            partial.replace(output)
-        except OSError as error:
-            raise click.ClickException(
-                f"cannot write {output}: {error.strerror or error}"
-            ) from None
-        finally:
-            partial.unlink(missing_ok=True)
+        with open_output(output, session.settings(), force=force) as stream:
+            counts = catalog.export(kinds, chosen, stream)
     written = " and ".join(f"{number} {plural}" for plural, number in counts.items())
     click.echo(f"Exported {written} to {output}")

@@ -273,8 +273,9 @@ def entity_group(kind: EntityKind) -> click.Group:
 
         with core_errors():
             spacing = parse_stagger(stagger)
-            app = session.app()
+            # Read first, so an unusable file leaves the home untouched.
             batch = read_batch_file(path, kind)
+            app = session.app()
             with batch_progress(len(batch.items), quiet=as_json) as on_progress:
                 report = run_batch(
                     app,
@@ -296,6 +297,8 @@ def entity_group(kind: EntityKind) -> click.Group:
                 click.echo(f"  failed {slug}: {why}")
             if report.deferred:
                 click.echo(f"  deferred until the AI recovers: {', '.join(report.deferred)}")
+        if report.stopped is not None:
+            raise click.ClickException(report.stopped)
         if not report.complete:
             raise SystemExit(1)
 

@@ -37,6 +37,7 @@ from moviemind_lite.lab.scenario import (
 )
 
 if TYPE_CHECKING:
+    from moviemind_lite.core.config import Settings
     from moviemind_lite.lab.lesson import LessonReport, Outcome
     from moviemind_lite.lab.metrics import Metrics
     from moviemind_lite.lab.race import Progress, RaceResult
@@ -263,16 +264,16 @@ def print_races(results: Sequence[RaceResult], scenario: Scenario) -> None:
     print_legend()
 
 
-def write_csv(path: Path, results: Sequence[RaceResult]) -> None:
+def write_csv(path: Path, results: Sequence[RaceResult], settings: Settings, force: bool) -> None:
     """The compare table as CSV: one row per strategy, one column per metric."""
+    from moviemind_lite.app.outputs import open_output
+
     rows = [{"strategy": result.label, **result.metrics.flat()} for result in results]
-    try:
-        with path.open("w", newline="", encoding="utf-8") as file:
-            writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-    except OSError as error:
-        raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from None
+    with core_errors(), open_output(path, settings, force=force) as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    click.echo(f"wrote the table to {path}", err=True)
 
 
 @click.command()
@@ -325,6 +326,7 @@ def race(session: Session, /, strategy: str, as_json: bool, **values: Any) -> No
     metavar="a,b",
     help="Race each strategy on each of these backends, side by side (e.g. sqlite,postgres).",
 )
+@click.option("--force", is_flag=True, help="Replace the --csv FILE if it exists.")
 @pass_session
 def compare(
     session: Session,
@@ -333,12 +335,17 @@ def compare(
     as_json: bool,
     csv_path: Path | None,
     backends: str | None,
+    force: bool,
     **values: Any,
 ) -> None:
     """Race the same scenario under several strategies and print them side by side."""
+    from moviemind_lite.app.outputs import check_output
     from moviemind_lite.lab.race import compare_json, run_compare, strategy_names
 
     with core_errors():
+        if csv_path is not None:
+            # Refuse before the races, not after them.
+            check_output(csv_path, session.settings(), force=force)
         names = strategy_names(strategies)
         servers = lab_servers(session)
         scenario = build_scenario(values, servers)
@@ -349,7 +356,7 @@ def compare(
             )
     print_kept(results)
     if csv_path is not None:
-        write_csv(csv_path, results)
+        write_csv(csv_path, results, session.settings(), force)
     if as_json:
         print_json(compare_json(scenario, results))
     else:

@@ -51,7 +51,7 @@ def stats(session: Session, as_json: bool, prometheus: bool) -> None:
         ("jobs/min (60 m)", f"{collected.jobs_per_minute_60m:g}"),
         ("runtime p50 / p95", f"{_ms(collected.runtime_p50_ms)} / {_ms(collected.runtime_p95_ms)}"),
         ("wait p50 / p95", f"{_ms(collected.wait_p50_ms)} / {_ms(collected.wait_p95_ms)}"),
-        ("results", results or "-"),
+        ("results (60 m)", results or "-"),
         ("AI calls", f"{collected.ai_calls.calls:,} ({collected.ai_calls.failed:,} failed)"),
         (
             "AI tokens",

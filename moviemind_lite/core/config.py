@@ -386,7 +386,12 @@ def load_settings(
     chosen = Path(home) if home is not None else Path(env.get("MOVIEMIND_HOME") or DEFAULT_HOME)
     if str(chosen).strip() == "" or "\x00" in str(chosen):
         raise InvalidSetting("home folder name is empty or contains a NUL byte")
-    if chosen.exists() and not chosen.is_dir():
+    try:
+        not_a_folder = chosen.exists() and not chosen.is_dir()
+    except OSError as error:
+        # A name too long for the file system, say: bad input, not a traceback.
+        raise InvalidSetting(f"home folder cannot be used: {error.strerror or error}") from None
+    if not_a_folder:
         raise InvalidSetting(f"home {str(chosen)!r} is not a folder")
     try:
         locale = validate_locale(env.get("MOVIEMIND_LOCALE", "en-US"))

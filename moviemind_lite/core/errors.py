@@ -8,7 +8,8 @@
     │   ├── InvalidContextTag
     │   ├── InvalidSetting
     │   ├── SuspectedInjection  a slug or catalog text that reads like instructions to the AI
-    │   ├── InvalidCatalogFile  a catalog file that cannot be used as a whole
+    │   ├── UnusableFile        a file to read or write refused as a whole, before any use
+    │   │   └── InvalidCatalogFile  a catalog file that cannot be used as a whole
     │   ├── InvalidScope        a flag scope that is not kind:value
     │   ├── UnknownFlag
     │   ├── FlagNotTogglable    a change to a flag fixed at run time; carries the reason
@@ -25,8 +26,10 @@
     │   ├── MissingExtra        an engine whose client is not installed: names the extra
     │   ├── CorruptDatabase
     │   ├── HomeNotUsable
+    │   ├── DiskFull            SQLITE_FULL: the disk holding the database has no room left
     │   └── StaleWrite          a lock holder whose lease ran out tried to write
     ├── CatalogReadOnly         a catalog write while catalog_read_only_mode is on; exit 1
+    ├── FileNotWritten          an output file could not be written; the target is as it was
     ├── AIError                 the generator failed
     │   ├── TransientAIError    worth retrying; may carry the server's Retry-After
     │   │   ├── AIUnavailable   timed out, unreachable, or a 5xx answer
@@ -130,12 +133,20 @@ class HomeNotUsable(StoreError):
     """The home folder cannot be created or written."""
 
 
+class DiskFull(StoreError):
+    """The disk holding the database is full (SQLITE_FULL); the failed write left nothing."""
+
+
 class StaleWrite(StoreError):
     """A write by a lock holder whose lease expired, refused by the fencing token."""
 
 
 class CatalogReadOnly(MovieMindError):
     """A catalog write refused because ``catalog_read_only_mode`` is on."""
+
+
+class FileNotWritten(MovieMindError):
+    """An output file could not be written (no room, no permission); the target is as it was."""
 
 
 class AIError(MovieMindError):
@@ -206,7 +217,11 @@ class DuplicateGeneration(MovieMindError):
     """A job found the row it was about to write already written by another job."""
 
 
-class InvalidCatalogFile(InvalidInput):
+class UnusableFile(InvalidInput):
+    """A file refused before any use: missing, not a regular file, too big, name too long, taken."""
+
+
+class InvalidCatalogFile(UnusableFile):
     """A catalog file unusable as a whole: missing, unknown format, bad header or JSON."""
 
 

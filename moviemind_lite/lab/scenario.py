@@ -21,9 +21,9 @@ Backend = Literal["sqlite", "postgres"]
 BACKENDS: tuple[Backend, ...] = ("sqlite", "postgres")
 LockKind = Literal["file", "redis"]
 LOCK_KINDS: tuple[LockKind, ...] = ("file", "redis")
-# Enough for a benchmark-sized crowd (1000 slugs x 10); requests beyond
+# Enough for a large burst (10,000 slugs x 10); requests beyond
 # MAX_CLIENTS share the client threads (see race.RequestCrowd).
-MAX_REQUESTS = 10_000
+MAX_REQUESTS = 100_000
 MAX_WORKERS = 64
 LOCALE = "en-US"
 CONTEXT_TAG = "default"

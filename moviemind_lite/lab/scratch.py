@@ -14,7 +14,6 @@ writes).
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -28,7 +27,7 @@ from pathlib import Path
 from moviemind_lite.app.home import open_database
 from moviemind_lite.core.config import AISettings, JobSettings, ServiceUrl, Settings
 from moviemind_lite.core.errors import InvalidInput
-from moviemind_lite.core.logs import ROOT_LOGGER, JsonFormatter
+from moviemind_lite.core.logs import ROOT_LOGGER, JsonLogHandler
 from moviemind_lite.lab.scenario import Backend, LockKind, Scenario
 from moviemind_lite.lab.timeline import PhaseLog
 from moviemind_lite.store import db, locking
@@ -212,7 +211,7 @@ class _Outsiders(logging.Filter):
         return not self.race.includes(record.thread)
 
 
-class _RaceLogHandler(logging.FileHandler):
+class _RaceLogHandler(JsonLogHandler):
     """A race's scratch log: told apart from the handlers it must leave alone."""
 
 
@@ -231,8 +230,7 @@ def scratch_logging(log_path: Path) -> Iterator[RaceThreads]:
     race = RaceThreads()
     race.add_current_thread()
     outsiders = race.outsiders()
-    handler = _RaceLogHandler(os.fspath(log_path.resolve()), encoding="utf-8", delay=True)
-    handler.setFormatter(JsonFormatter())
+    handler = _RaceLogHandler(log_path)
     handler.addFilter(race)
     kept = [other for other in logger.handlers if not isinstance(other, _RaceLogHandler)]
     for other in kept:

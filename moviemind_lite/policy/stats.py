@@ -18,7 +18,16 @@ from moviemind_lite.core.model import DONE
 from moviemind_lite.store.calls import CallRecord, CallUsage
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.jobs import count_by_status
-from moviemind_lite.store.stats import FailedJob, failed_since, finished_since, result_counts
+from moviemind_lite.store.stats import (
+    FailedJob,
+    failed_since,
+    finished_counts,
+    newest_finished,
+    result_counts,
+)
+
+PERCENTILE_SAMPLE = 5_000
+"""The newest finished jobs of the hour the runtime and wait percentiles are taken over."""
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -53,24 +62,30 @@ class JobStats:
 
 
 def collect(database: Database, now: datetime | None = None) -> JobStats:
-    """Statistics over the jobs finished in the last hour and the current queue."""
+    """Statistics over the jobs finished in the last hour and the current queue.
+
+    Rates count every job of the hour; the runtime and wait percentiles are
+    those of its newest :data:`PERCENTILE_SAMPLE` jobs, so that reading them
+    costs the same however busy the hour was.
+    """
     moment = now or datetime.now(UTC)
     hour_ago = format_timestamp(moment - timedelta(minutes=60))
     five_ago = format_timestamp(moment - timedelta(minutes=5))
-    finished = finished_since(database, hour_ago)
-    done = [job for job in finished if job.status == DONE]
-    runtimes = [job.runtime_ms for job in done if job.runtime_ms is not None]
-    waits = [job.wait_ms for job in finished if job.wait_ms is not None]
-    recent = sum(1 for job in finished if job.finished_at >= five_ago)
+    finished, recent = finished_counts(database, hour_ago, five_ago)
+    newest = newest_finished(database, hour_ago, PERCENTILE_SAMPLE)
+    runtimes = [
+        job.runtime_ms for job in newest if job.status == DONE and job.runtime_ms is not None
+    ]
+    waits = [job.wait_ms for job in newest if job.wait_ms is not None]
     return JobStats(
         jobs_per_minute_5m=round(recent / 5, 2),
-        jobs_per_minute_60m=round(len(finished) / 60, 2),
+        jobs_per_minute_60m=round(finished / 60, 2),
         runtime_p50_ms=percentile(runtimes, 0.50),
         runtime_p95_ms=percentile(runtimes, 0.95),
         wait_p50_ms=percentile(waits, 0.50),
         wait_p95_ms=percentile(waits, 0.95),
         queue=count_by_status(database),
-        results=result_counts(database),
+        results=result_counts(database, hour_ago),
         failed_last_hour=failed_since(database, hour_ago),
         ai_calls=CallRecord(database).usage(),
     )
@@ -108,7 +123,7 @@ def prometheus_text(stats: JobStats) -> str:
     metric(
         "moviemind_job_results",
         "gauge",
-        "Finished jobs by result.",
+        "Jobs finished in the last hour, by result.",
         [(f'{{result="{_escape(result)}"}}', count) for result, count in stats.results.items()],
     )
     for name, help_text, p50, p95 in (

@@ -3,12 +3,15 @@
 Rows are written in batches, one write transaction per batch,
 because a commit per row costs far more than the insert itself. Inside a batch:
 
-1. one query finds which slugs already exist; those rows are skipped, or with
-   ``on_conflict="update"`` their facts are updated when they differ;
-2. the new rows go in with one ``executemany`` inside a savepoint;
-3. if that meets a constraint (a slug twice in the input, a missing label),
-   the savepoint is rolled back and the same rows are written one by one, each
-   in its own savepoint, so the good rows land and each bad one is reported.
+1. a row whose slug is bad, or came earlier in the input, fails at once;
+2. the other rows go in with one ``executemany`` inside a savepoint, whose
+   ``ON CONFLICT (slug) DO NOTHING`` passes over slugs already stored (the
+   rows skipped are those it did not write); with ``on_conflict="update"``
+   one query first reads the stored facts of the batch's slugs, and rows
+   whose facts differ are updated;
+3. if that meets another constraint (a missing label), the savepoint is
+   rolled back and the same rows are written one by one, each in its own
+   savepoint, so the good rows land and each bad one is reported.
 
 ``executemany`` rather than sqlite-utils' ``insert_all``: it measured about
 twice as fast here, and ``insert(..., ignore=True)`` in sqlite-utils 4.2.1
@@ -23,9 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from moviemind_lite.core.domain import EntityKind, describe_bad_slug
-from moviemind_lite.core.errors import ConstraintViolation, InvalidInput, UniqueViolation
+from moviemind_lite.core.errors import ConstraintViolation, InvalidInput, StoreError
 from moviemind_lite.core.ids import new_id, now
+from moviemind_lite.core.memory import collector_paused
 from moviemind_lite.store.db import Database, Tx
+from moviemind_lite.store.dialects import Dialect
 
 OnConflict = Literal["skip", "update"]
 ON_CONFLICT_CHOICES: tuple[OnConflict, ...] = ("skip", "update")
@@ -70,6 +75,8 @@ class BulkReport:
     batches: int = 0
     fallback_batches: int = 0
     """Batches whose bulk statement met a constraint and were redone row by row."""
+    stopped: StoreError | None = None
+    """Why the write ended before its last batch (a full disk, say); the batches before stay."""
 
     @property
     def changed(self) -> bool:
@@ -94,6 +101,7 @@ class BulkReport:
             "updated": self.updated,
             "skipped": self.skipped,
             "failed": [failure.to_json() for failure in self.failed],
+            "stopped": None if self.stopped is None else str(self.stopped),
         }
 
 
@@ -106,35 +114,35 @@ class _BatchWriter:
         rows: Sequence[Mapping[str, Any]],
         locations: Sequence[str],
         on_conflict: OnConflict,
-        database: Database,
+        dialect: Dialect,
     ) -> None:
         self.kind = kind
         self.rows = rows
         self.locations = locations
         self.on_conflict = on_conflict
-        self.database = database
         self.report = BulkReport(kind, on_conflict, total=len(rows))
-        # Slug -> location of the row that settled it in this run: a later row
+        # Slug -> index of the row that settled it in this run: a later row
         # with the same slug is a duplicate, not "already present".
-        self.settled: dict[str, str] = {}
+        self.settled: dict[str, int] = {}
+        self.refused = 0
+        """Rows the database refused in the last :meth:`apply`."""
         self.genres_at = kind.fields.index("genres") if "genres" in kind.fields else None
         self.genres_cache: dict[tuple[str, ...], str] = {}
         columns = ["id", "slug", *kind.fields, "created_at", "updated_at"]
         self.insert_sql = (
             f"INSERT INTO {kind.table} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' for _ in columns)})"
+            f"VALUES ({', '.join('?' for _ in columns)}) ON CONFLICT (slug) DO NOTHING"
         )
         assignments = ", ".join(f"{name} = ?" for name in kind.fields)
         self.update_sql = f"UPDATE {kind.table} SET {assignments}, updated_at = ? WHERE slug = ?"
         # One parameter for the whole batch: its slugs (a JSON array, or an array).
-        self.dialect = database.dialect
-        among = f"WHERE {self.dialect.in_list('slug')}"
-        self.slugs_sql = f"SELECT slug FROM {kind.table} {among}"
+        self.dialect = dialect
+        among = f"WHERE {dialect.in_list('slug')}"
         self.facts_sql = f"SELECT slug, {', '.join(kind.fields)} FROM {kind.table} {among}"
 
     def values(self, row: Mapping[str, Any]) -> list[Any]:
         """The column values of a row's facts, genres as the JSON text insert_entity stores."""
-        values = [row.get(name) for name in self.kind.fields]
+        values = list(map(row.get, self.kind.fields))
         if self.genres_at is not None:
             values[self.genres_at] = self.genres_text(values[self.genres_at] or [])
         return values
@@ -155,6 +163,24 @@ class _BatchWriter:
             values[self.genres_at] = self.genres_text(json.loads(values[self.genres_at] or "[]"))
         return values
 
+    def checkpoint(self) -> tuple[int, int, int, int, int]:
+        """What the report and the settled slugs hold now, to go back to if a batch is undone."""
+        report = self.report
+        return (
+            report.created,
+            report.updated,
+            report.skipped,
+            len(report.failed),
+            len(self.settled),
+        )
+
+    def undo_to(self, mark: tuple[int, int, int, int, int]) -> None:
+        """Forget what a batch rolled back by the database had counted."""
+        self.report.created, self.report.updated, self.report.skipped, failed, settled = mark
+        del self.report.failed[failed:]
+        while len(self.settled) > settled:
+            self.settled.popitem()  # slugs are only ever added: the last ones are the batch's
+
     def fail(self, index: int, reason: str) -> None:
         slug = self.rows[index].get("slug")
         self.report.failed.append(
@@ -163,16 +189,36 @@ class _BatchWriter:
             )
         )
 
+    def write_all(
+        self, database: Database, batch_size: int, on_progress: ProgressCallback | None
+    ) -> None:
+        """Write every batch, each in its own transaction, until one fails to commit."""
+        total = len(self.rows)
+        for start in range(0, total, batch_size):
+            indices = range(start, min(start + batch_size, total))
+            mark = self.checkpoint()
+            try:
+                with database.write() as conn:
+                    self.write_batch(conn, indices)
+            except StoreError as error:
+                # The batch's transaction was rolled back whole; the ones before stay.
+                self.undo_to(mark)
+                self.report.stopped = error
+                return
+            self.report.batches += 1
+            if on_progress is not None:
+                on_progress(indices.stop, total)
+
     def write_batch(self, conn: Tx, indices: range) -> None:
         """Sort one batch into skipped, updated and new rows, and write them."""
-        slugs = [self.rows[index].get("slug") for index in indices]
-        wanted = (self.dialect.list_param([slug for slug in slugs if isinstance(slug, str)]),)
-        # Skipping needs only to know which slugs exist; updating compares facts.
-        existing: dict[str, list[Any] | None]
-        if self.on_conflict == "skip":
-            existing = dict.fromkeys(row[0] for row in conn.execute(self.slugs_sql, wanted))
-        else:
-            existing = {
+        rows, locations, settled = self.rows, self.locations, self.settled
+        slugs = [rows[index].get("slug") for index in indices]
+        # Updating compares the stored facts; skipping lets the insert pass over
+        # stored slugs (ON CONFLICT DO NOTHING) and counts what it wrote.
+        stored: dict[str, list[Any]] = {}
+        if self.on_conflict == "update":
+            wanted = (self.dialect.list_param([slug for slug in slugs if isinstance(slug, str)]),)
+            stored = {
                 row[0]: self.comparable(list(row)[1:])
                 for row in conn.execute(self.facts_sql, wanted)
             }
@@ -187,41 +233,37 @@ class _BatchWriter:
             if problem is not None:
                 self.fail(index, problem)
                 continue
-            first = self.settled.get(slug)
+            first = settled.get(slug)
             if first is not None:
-                self.fail(index, f"slug {slug!r} appears again (first at {first})")
+                self.fail(index, f"slug {slug!r} appears again (first at {locations[first]})")
                 continue
-            if slug not in existing:
-                values = self.values(self.rows[index])
+            settled[slug] = index
+            values = self.values(rows[index])
+            if slug not in stored:
                 inserts.append((index, (new_id(), slug, *values, stamp, stamp)))
-                continue
-            self.settled[slug] = self.locations[index]
-            if self.on_conflict == "skip":
-                self.report.skipped += 1
-                continue
-            values = self.values(self.rows[index])
-            if existing[slug] == values:
+            elif stored[slug] == values:
                 self.report.skipped += 1
             else:
                 updates.append((index, (*values, stamp, slug)))
-        self.report.created += self.apply(conn, self.insert_sql, inserts)
+        created = self.apply(conn, self.insert_sql, inserts)
+        self.report.created += created
+        if self.on_conflict == "skip":
+            self.report.skipped += len(inserts) - created - self.refused
         self.report.updated += self.apply(conn, self.update_sql, updates)
 
     def apply(self, conn: Tx, sql: str, work: list[tuple[int, tuple[Any, ...]]]) -> int:
         """Run ``sql`` for every row in one go, else row by row; return the rows written."""
+        self.refused = 0
         if not work:
             return 0
         try:
             # Some rows of the executemany may go in before a failing one: the
             # savepoint takes them back out.
             with conn.savepoint():
-                conn.executemany(sql, [params for _, params in work])
+                return conn.executemany(sql, [params for _, params in work])
         except ConstraintViolation:
             self.report.fallback_batches += 1
             return self.apply_row_by_row(conn, sql, work)
-        for index, _ in work:
-            self.settled[self.rows[index]["slug"]] = self.locations[index]
-        return len(work)
 
     def apply_row_by_row(self, conn: Tx, sql: str, work: list[tuple[int, tuple[Any, ...]]]) -> int:
         written = 0
@@ -231,22 +273,13 @@ class _BatchWriter:
             # row ever take more than one statement.
             try:
                 with conn.savepoint():
-                    conn.execute(sql, params)
+                    written += conn.execute(sql, params).rowcount
             except ConstraintViolation as error:
-                self.fail(index, self.reason(slug, error))
+                del self.settled[slug]
+                self.refused += 1
+                self.fail(index, f"rejected by the database: {error}")
                 continue
-            self.settled[slug] = self.locations[index]
-            written += 1
         return written
-
-    def reason(self, slug: str, error: ConstraintViolation) -> str:
-        """Why the database refused a row, in words that name the row's problem."""
-        if isinstance(error, UniqueViolation) and error.constraint.endswith(".slug"):
-            first = self.settled.get(slug)
-            if first is not None:
-                return f"slug {slug!r} appears again (first at {first})"
-            return f"slug {slug!r} already exists"
-        return f"rejected by the database: {error}"
 
 
 def write_entities(
@@ -279,16 +312,10 @@ def write_entities(
         locations = [f"row {number}" for number in range(1, len(rows) + 1)]
     elif len(locations) != len(rows):
         raise ValueError(f"{len(locations)} locations for {len(rows)} rows")
-    writer = _BatchWriter(kind, rows, locations, on_conflict, database)
-    total = len(rows)
+    writer = _BatchWriter(kind, rows, locations, on_conflict, database.dialect)
     if on_progress is not None:
-        on_progress(0, total)
-    for start in range(0, total, batch_size):
-        indices = range(start, min(start + batch_size, total))
-        with database.write() as conn:
-            writer.write_batch(conn, indices)
-        writer.report.batches += 1
-        if on_progress is not None:
-            on_progress(indices.stop, total)
+        on_progress(0, len(rows))
+    with collector_paused():
+        writer.write_all(database, batch_size, on_progress)
     writer.report.failed.sort(key=lambda failure: failure.row)
     return writer.report

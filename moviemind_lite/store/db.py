@@ -81,8 +81,8 @@ class Tx(Protocol):
         """
         ...
 
-    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
-        """Run one statement for each of ``rows``."""
+    def executemany(self, sql: str, rows: Sequence[Params]) -> int:
+        """Run one statement for each of ``rows``; how many rows they changed in all."""
         ...
 
     def run_script(self, script: str) -> None:

@@ -156,11 +156,13 @@ class PostgresTx:
         with self.savepoint():
             return self.execute(sql, params)
 
-    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
-        """Run one statement for each of ``rows`` (psycopg pipelines them)."""
+    def executemany(self, sql: str, rows: Sequence[Params]) -> int:
+        """Run one statement for each of ``rows`` (psycopg pipelines them); how many rows
+        they changed in all."""
         try:
             with self.conn.cursor() as cursor:
                 cursor.executemany(to_pyformat(sql), rows)
+                return cursor.rowcount
         except psycopg.Error as error:
             raise translate(error, self.where) from error
 

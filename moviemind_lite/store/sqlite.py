@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +23,7 @@ from moviemind_lite.core.config import ServiceUrl
 from moviemind_lite.core.errors import (
     ConstraintViolation,
     CorruptDatabase,
+    DiskFull,
     HomeNotUsable,
     StoreError,
     UniqueViolation,
@@ -34,6 +36,21 @@ _BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, 261, 517)  # + BUSY_R
 _NO_WAIT_MS = 0
 _UNIQUE_MESSAGE = re.compile(r"UNIQUE constraint failed: (.+)")
 _SAVEPOINTS = itertools.count(1)
+_NEARLY_FULL_BYTES = 1024 * 1024
+"""Free space under which an I/O error is taken for a full disk."""
+
+
+def _disk_full(path: Path | str) -> bool:
+    """Whether the disk holding ``path`` has (next to) no room left."""
+    try:
+        return shutil.disk_usage(Path(path).absolute().parent).free < _NEARLY_FULL_BYTES
+    except OSError:
+        return False  # the folder cannot even be looked at: not a question of room
+
+
+def _disk_full_error(path: Path | str, message: str) -> DiskFull:
+    where = Path(path).absolute().parent if isinstance(path, Path) else path
+    return DiskFull(f"the disk holding {where} is full ({message})")
 
 
 def translate(error: sqlite3.Error, path: Path | str = "the database") -> StoreError:
@@ -46,6 +63,13 @@ def translate(error: sqlite3.Error, path: Path | str = "the database") -> StoreE
         return UniqueViolation(constraint, code=code or 2067)
     if isinstance(error, sqlite3.IntegrityError):
         return ConstraintViolation(message)
+    if code == sqlite3.SQLITE_FULL or "database or disk is full" in message:
+        return _disk_full_error(path, message)
+    io_error = (code or 0) & 0xFF == sqlite3.SQLITE_IOERR or "disk I/O error" in message
+    if io_error and _disk_full(path):
+        # SQLite says "disk I/O error" when a full disk stops it creating the
+        # WAL's shared-memory file; the free space tells that case apart.
+        return _disk_full_error(path, message)
     if code == sqlite3.SQLITE_NOTADB or "file is not a database" in message:
         return CorruptDatabase(f"{path} is not a usable SQLite database ({message})")
     if code == sqlite3.SQLITE_CORRUPT or "malformed" in message:
@@ -79,10 +103,10 @@ class SqliteTx:
     # A failed statement undoes only itself in SQLite: nothing more to do.
     attempt = execute
 
-    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
-        """Run one statement for each of ``rows``."""
+    def executemany(self, sql: str, rows: Sequence[Params]) -> int:
+        """Run one statement for each of ``rows``; how many rows they changed in all."""
         try:
-            self.conn.executemany(sql, rows)
+            return self.conn.executemany(sql, rows).rowcount
         except sqlite3.Error as error:
             raise translate(error, self.path) from error
 
@@ -197,6 +221,9 @@ class SqliteDatabase(Database):
         self._local.tx = tx
         try:
             yield tx
+            # Inside the try: a COMMIT that fails (a full disk) must not leave
+            # the transaction open for this thread's next write to join.
+            conn.execute("COMMIT")
         except BaseException:
             # Some errors (SQLITE_FULL, an interrupt) end the transaction themselves.
             if conn.in_transaction:
@@ -204,7 +231,6 @@ class SqliteDatabase(Database):
             raise
         finally:
             self._local.tx = None
-        conn.execute("COMMIT")
         for action in tx.committed_actions:
             action()
 

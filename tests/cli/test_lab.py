@@ -137,7 +137,7 @@ def assert_usage_error(result: Result, text: str) -> None:
             "unique-index, for-update, setnx, two-level",
         ),
         (["compare", "--strategies", "none,fast"], "unknown strategy 'fast'; expected one of: "),
-        (["race", "--strategy", "none", "--requests", "0"], "requests must be 1..10000, got 0"),
+        (["race", "--strategy", "none", "--requests", "0"], "requests must be 1..100000, got 0"),
         (["race", "--strategy", "none", "--ttl", "-5"], "ttl must be > 0 ms, got -5"),
         (["race", "--strategy", "none", "--fail-rate", "2"], "fail rate must be between 0 and 1"),
         (["race", "--strategy", "none", "--kill-holder"], "--kill-holder needs --mode processes"),

@@ -39,8 +39,8 @@ def test_spread_arrivals_are_evenly_spaced() -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"requests": 0}, "requests must be 1..10000, got 0"),
-        ({"requests": 10_001}, "requests must be 1..10000"),
+        ({"requests": 0}, "requests must be 1..100000, got 0"),
+        ({"requests": 100_001}, "requests must be 1..100000"),
         ({"slugs": 0}, "slugs must be 1..requests (10), got 0"),
         ({"slugs": 11}, "slugs must be 1..requests"),
         ({"workers": -1}, "workers must be 1..64, got -1"),

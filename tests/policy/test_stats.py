@@ -6,6 +6,7 @@ import pytest
 
 from moviemind_lite.app.wiring import App
 from moviemind_lite.core.model import JobRequest
+from moviemind_lite.policy import stats as stats_module
 from moviemind_lite.policy.stats import collect, percentile
 from tests.helpers import insert_finished, record_calls
 
@@ -30,8 +31,19 @@ def test_stats_from_jobs(app: App) -> None:
     assert stats.jobs_per_minute_60m == round(4 / 60, 2)
     assert stats.runtime_p50_ms is not None and abs(stats.runtime_p50_ms - 200) < 2
     assert stats.runtime_p95_ms is not None and abs(stats.runtime_p95_ms - 300) < 2
-    assert stats.results == {"created": 4}
+    assert stats.results == {"created": 3}  # of the hour: not the job 90 minutes ago
     assert [(f.slug, f.error) for f in stats.failed_last_hour] == [("alien-1979", "boom")]
+
+
+def test_percentiles_are_those_of_the_newest_jobs_of_the_hour(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stats_module, "PERCENTILE_SAMPLE", 2)
+    for minutes, runtime in ((1, 100), (2, 200), (30, 9000), (40, 9000)):
+        insert_finished(app, "DONE", started_ms=10, runtime_ms=runtime, ago_minutes=minutes)
+    stats = collect(app.database)
+    assert stats.jobs_per_minute_60m == round(4 / 60, 2)  # rates count every job of the hour
+    assert stats.runtime_p95_ms is not None and abs(stats.runtime_p95_ms - 200) < 2
 
 
 def test_ai_calls_and_tokens_are_counted(app: App) -> None:

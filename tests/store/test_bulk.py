@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind
-from moviemind_lite.core.errors import InvalidInput, StoreError
+from moviemind_lite.core.errors import DiskFull, InvalidInput, StoreError
 from moviemind_lite.store import catalog
 from moviemind_lite.store.bulk import BulkReport, RowFailure, write_entities
 from moviemind_lite.store.db import Database
+from tests.engines import sqlite_only
 
 pytestmark = pytest.mark.usefixtures("engines")
 
@@ -56,7 +59,7 @@ def test_a_batch_with_a_duplicate_slug_lands_the_other_four(
     report = write_entities(database, kind, rows)
     assert report.summary() == f"{kind.plural}: created 4/5, updated 0, skipped 0, failed 1"
     assert report.failed == [RowFailure(5, "row 5", "b", "slug 'b' appears again (first at row 2)")]
-    assert report.fallback_batches == 1
+    assert report.fallback_batches == 0  # caught before the batch is written
     assert sorted(facts(database, kind)) == ["a", "b", "c", "d"]
     assert facts(database, kind)["b"][kind.label_column] == "B"
 
@@ -76,9 +79,9 @@ def test_a_row_failing_a_constraint_is_reported_and_the_rest_land(database: Data
     assert sorted(facts(database, MOVIE)) == ["a", "b", "d", "e"]
 
 
-def test_only_the_batch_that_meets_a_conflict_goes_row_by_row(database: Database) -> None:
+def test_only_the_batch_that_meets_a_constraint_goes_row_by_row(database: Database) -> None:
     rows = [movie(f"m-{n}") for n in range(10)]
-    rows[7] = movie("m-6")
+    rows[7] = {"slug": "m-7", "title": None}
     report = write_entities(database, MOVIE, rows, batch_size=4)
     assert (report.batches, report.fallback_batches) == (3, 1)
     assert (report.created, [f.row for f in report.failed]) == (9, [8])
@@ -214,7 +217,10 @@ def test_bad_options_are_invalid_input(
 def test_committed_batches_stay_when_a_later_batch_hits_a_database_error(
     database: Database,
 ) -> None:
-    """Errors other than constraint violations end the write; earlier batches stay."""
+    """Errors other than constraint violations end the write; earlier batches stay.
+
+    The report counts only what landed and says why the write stopped.
+    """
     rows = [movie(f"m-{n}") for n in range(4)]
 
     def break_after_first_batch(done: int, total: int) -> None:
@@ -222,6 +228,46 @@ def test_committed_batches_stay_when_a_later_batch_hits_a_database_error(
             with database.write() as tx:
                 tx.execute("ALTER TABLE movies RENAME TO films")
 
-    with pytest.raises(StoreError, match=r'no such table: movies|relation "movies" does not exist'):
-        write_entities(database, MOVIE, rows, batch_size=2, on_progress=break_after_first_batch)
+    report = write_entities(
+        database, MOVIE, rows, batch_size=2, on_progress=break_after_first_batch
+    )
+    assert isinstance(report.stopped, StoreError)
+    assert re.search('no such table: movies|relation "movies" does not exist', str(report.stopped))
+    assert (report.created, report.batches, report.failed) == (2, 1, [])
     assert len(database.query("SELECT * FROM films")) == 2
+
+
+class FullAtCommit:
+    """A connection whose ``fail_at``-th COMMIT fails as on a full disk (SQLite then rolls back)."""
+
+    def __init__(self, conn: sqlite3.Connection, fail_at: int) -> None:
+        self.conn = conn
+        self.fail_at = fail_at
+        self.commits = 0
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql == "COMMIT":
+            self.commits += 1
+            if self.commits == self.fail_at:
+                error = sqlite3.OperationalError("database or disk is full")
+                error.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
+                raise error
+        return self.conn.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+@sqlite_only
+def test_a_batch_undone_at_commit_is_not_counted(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrapped = FullAtCommit(database.connection(), fail_at=3)
+    monkeypatch.setattr(database, "connection", lambda: wrapped)
+    rows = [movie(f"m-{n}") for n in range(10)]
+    rows[5] = movie("m-1")  # fails in the third batch, which the commit then undoes
+    report = write_entities(database, MOVIE, rows, batch_size=2, on_conflict="update")
+    assert isinstance(report.stopped, DiskFull)
+    assert (report.created, report.updated, report.skipped, report.batches) == (4, 0, 0, 2)
+    assert report.failed == []
+    assert sorted(facts(database, MOVIE)) == ["m-0", "m-1", "m-2", "m-3"]

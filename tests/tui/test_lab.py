@@ -162,7 +162,7 @@ def test_bad_options_are_refused_inline_and_in_a_notification(open_app: AppFacto
         pane = lab(pilot)
         status = app.query_one("#lab-status", Static)
         for strategies, boxes, expected in (
-            ("all", {"requests": "0"}, "requests must be 1..10000, got 0"),
+            ("all", {"requests": "0"}, "requests must be 1..100000, got 0"),
             ("all", {"requests": "many"}, "requests: 'many' is not a whole number"),
             ("all", {"arrival": "later"}, "bad arrival 'later'"),
             ("all", {"slugs": "9", "requests": "3"}, "slugs must be 1..requests (3), got 9"),
