@@ -1,4 +1,9 @@
-"""The pipeline across real processes: racing requests, several workers, crashes, signals."""
+"""The pipeline across real processes: racing requests, several workers, crashes, signals.
+
+Every test runs on SQLite and lock files and on one PostgreSQL and Redis
+shared by all its processes: one job per key, one AI call, no job lost after
+a kill -9, whichever engines the processes share.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.core.model import CREATED, DONE, FAILED, IN_PROGRESS
 from tests.helpers import Processes, count, entity_rows, wait_until
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(90), pytest.mark.usefixtures("engines")]
 
 QUICK_AI = {"MOVIEMIND_AI_LATENCY_MS": 0, "MOVIEMIND_AI_JITTER_MS": 0}
 
@@ -37,22 +42,35 @@ def job_status(app: App, job_id: str) -> str:
     return app.jobs.get(job_id).status
 
 
-def pause_outside_a_write(process: subprocess.Popen[str], database: Path) -> None:
-    """SIGSTOP ``process`` at a moment it holds no write lock (else everyone would wait)."""
-    for _ in range(100):
-        process.send_signal(signal.SIGSTOP)
-        os.waitpid(process.pid, os.WUNTRACED)  # returns once it is really stopped
-        probe = sqlite3.connect(database, timeout=0.05, isolation_level=None)
+def holds_a_transaction(app: App) -> bool:
+    """Whether some process holds a write transaction open on ``app``'s database."""
+    if app.database.dialect.name == "sqlite":
+        probe = sqlite3.connect(app.settings.database_path, timeout=0.05, isolation_level=None)
         try:
             probe.execute("BEGIN IMMEDIATE")
             probe.execute("ROLLBACK")
-            return
+            return False
         except sqlite3.OperationalError:
-            process.send_signal(signal.SIGCONT)
-            time.sleep(0.01)
+            return True
         finally:
             probe.close()
-    pytest.fail("the worker never let go of the write lock")
+    row = app.database.query_one(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
+    )
+    return row is not None and int(row[0]) > 0
+
+
+def pause_outside_a_write(process: subprocess.Popen[str], app: App) -> None:
+    """SIGSTOP ``process`` at a moment it holds no write transaction (else others would wait)."""
+    for _ in range(100):
+        process.send_signal(signal.SIGSTOP)
+        os.waitpid(process.pid, os.WUNTRACED)  # returns once it is really stopped
+        if not holds_a_transaction(app):
+            return
+        process.send_signal(signal.SIGCONT)
+        time.sleep(0.01)
+    pytest.fail("the worker never let go of its write transaction")
 
 
 LEASE = {"MOVIEMIND_JOB_LEASE_MS": 600}
@@ -203,7 +221,7 @@ def test_a_paused_worker_that_lost_its_lease_cannot_finish_the_job(
         job_id, paused = claimed_by_a_worker(
             processes, app, slug, "--once", latency_ms=1500, **LEASE
         )
-        pause_outside_a_write(paused, settings.database_path)
+        pause_outside_a_write(paused, app)
         try:
             code, output = processes.run("worker", "--max-jobs", "1", **LEASE, **QUICK_AI)
             assert code == 0, output
