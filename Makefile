@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test check bench clean
+.PHONY: demo test check bench clean services services-stop
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,15 @@ check: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-run
 	$(BIN)/python benchmarks/pipeline.py
+
+# Throwaway PostgreSQL and Redis on private ports (5439, 6390), data under
+# MOVIEMIND_SERVICES_DIR (/tmp/moviemind-services); then `eval "$$(scripts/services.sh env)"`.
+services:
+	scripts/services.sh start
+	@scripts/services.sh env
+
+services-stop:
+	scripts/services.sh stop
 
 clean:
 	rm -rf $(VENV) data/moviemind.db data/moviemind.db-wal data/moviemind.db-shm data/locks data/logs
