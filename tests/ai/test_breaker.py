@@ -26,6 +26,8 @@ from moviemind_lite.core.errors import (
 )
 from moviemind_lite.core.model import JobRequest
 
+pytestmark = pytest.mark.usefixtures("engines")
+
 REQUEST = GenerationRequest("movie", "alien-1979", "en-US", "default", {})
 
 

@@ -14,6 +14,8 @@ from moviemind_lite.core.errors import EntityNotFound
 from moviemind_lite.core.model import Text
 from moviemind_lite.store import catalog
 
+pytestmark = pytest.mark.usefixtures("engines")
+
 RACERS = 16
 
 

@@ -13,6 +13,8 @@ from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.core.errors import InvalidInput
 from tests.helpers import INVALID, write_batch
 
+pytestmark = pytest.mark.usefixtures("engines")
+
 
 def test_two_hundred_lines_generate_each_distinct_slug_once(app: App, tmp_path: Path) -> None:
     batch = read_batch_file(write_batch(tmp_path / "slugs.txt"), MOVIE)

@@ -26,6 +26,9 @@ from moviemind_lite.core.errors import InvalidCatalogFile
 from moviemind_lite.store import bulk
 from moviemind_lite.store.catalog import list_entities
 from moviemind_lite.store.db import Database
+from tests.engines import Engines, scratch_servers
+
+pytestmark = pytest.mark.usefixtures("engines")
 
 
 def entities(database: Database, kind: EntityKind) -> dict[str, dict[str, Any]]:
@@ -33,12 +36,19 @@ def entities(database: Database, kind: EntityKind) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture
-def empty(tmp_path: Path) -> Iterator[App]:
-    """An application over a new database without the sample catalog."""
+def empty(tmp_path: Path, engines: Engines) -> Iterator[App]:
+    """An application over a new database (a schema and key prefix of its own on servers)
+    without the sample catalog."""
     from moviemind_lite.core.config import load_settings
 
-    with build_app(load_settings(tmp_path / "empty-home"), load_sample=False) as opened:
-        yield opened
+    with scratch_servers(engines) as servers:
+        settings = load_settings(
+            tmp_path / "empty-home",
+            database_url=servers.database_url,
+            locks_url=servers.locks_url,
+        )
+        with build_app(settings, load_sample=False) as opened:
+            yield opened
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])

@@ -16,6 +16,8 @@ from moviemind_lite.lab.race import run_race
 from moviemind_lite.lab.scenario import Scenario
 from tests.cli.conftest import assert_one_line_error, run
 
+pytestmark = pytest.mark.usefixtures("engines")
+
 ON = {"MOVIEMIND_FLAG_CATALOG_READ_ONLY_MODE": "on"}
 
 

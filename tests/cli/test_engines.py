@@ -7,6 +7,7 @@ traceback, never the password, and nothing written.
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from moviemind_lite.core.config import Settings
 from tests.cli.conftest import assert_one_line_error, run
 from tests.engines import POSTGRES_URL, SERVERS, require
 from tests.helpers import REPO
@@ -129,3 +131,20 @@ def test_a_missing_extra_names_the_extra_that_installs_it(
     )
     assert ran.returncode == 1, ran.stderr
     assert ran.stderr == line + "\n"
+
+
+@pytest.mark.usefixtures("engines")
+def test_init_builds_the_schema_on_the_chosen_engine_and_reset_starts_over(
+    settings: Settings,
+) -> None:
+    where = settings.database_shown
+    created = run("init")
+    assert created.exit_code == 0, created.output
+    assert created.output.startswith(f"Created {where} (63 movies")
+    assert run("init").output.startswith(f"Ready: {where} (63 movies")
+    assert run("movies", "show", "alien-1979", "--no-wait").exit_code == 0
+    again = run("init", "--reset", "--yes")
+    assert again.exit_code == 0, again.output
+    assert again.output.startswith(f"Created {where} (63 movies")
+    jobs = run("jobs", "list", "--json")
+    assert jobs.exit_code == 0 and json.loads(jobs.output) == []

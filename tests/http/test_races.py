@@ -24,12 +24,14 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
+from pathlib import Path
 
 import httpx
 import pytest
 
 from moviemind_lite.app.wiring import App
 from moviemind_lite.core.domain import MOVIE
+from tests.engines import SERVERS, scratch_servers
 from tests.http.servers import LiveServer, drain_jobs, live_server, open_app
 
 CLIENTS = 50
@@ -167,3 +169,48 @@ def test_mixed_context_tags_make_one_job_per_tag(
     calls_before = ai_calls_for(app, slug)
     drain_jobs(app)
     assert ai_calls_for(app, slug) - calls_before == len(TAGS)
+
+
+def split_herd(servers: list[LiveServer], path: str) -> list[httpx.Response]:
+    """CLIENTS GETs of ``path`` released together, sent to each server in turn."""
+    barrier = threading.Barrier(CLIENTS)
+
+    def send(index: int) -> httpx.Response:
+        with httpx.Client(base_url=servers[index % len(servers)].url, timeout=DEADLINE_S) as c:
+            barrier.wait(timeout=DEADLINE_S)
+            return c.get(path)
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        return list(pool.map(send, range(CLIENTS)))
+
+
+def test_serve_processes_on_two_ports_share_one_postgresql_and_redis(
+    tmp_path: Path,
+) -> None:
+    """Two ``moviemind serve`` processes, each its own home and port, one PostgreSQL and one
+    Redis: a herd split between them still makes one job and one AI call per key."""
+    with scratch_servers(SERVERS) as servers:
+        assert servers.database_url is not None and servers.locks_url is not None
+        shared = {
+            "MOVIEMIND_DATABASE_URL": servers.database_url,
+            "MOVIEMIND_LOCKS_URL": servers.locks_url,
+            "MOVIEMIND_AI_LATENCY_MS": "300",
+        }
+        app = open_app(tmp_path / "here", shared)
+        try:
+            args = ["--threads", "4"]
+            with (
+                live_server(tmp_path / "one", *args, env=shared) as one,
+                live_server(tmp_path / "two", *args, env=shared) as two,
+            ):
+                for _ in range(ROUNDS):
+                    slug = f"shared-{uuid.uuid4().hex[:8]}-2024"
+                    answers = split_herd([one, two], f"/api/v1/movies/{slug}")
+                    assert {answer.status_code for answer in answers} <= {200, 202}
+                    queued = {a.json()["job_id"] for a in answers if a.status_code == 202}
+                    assert len(queued) == 1, queued
+                    wait_for_text(app, slug)
+                    assert jobs_for(app, slug) == list(queued)
+                    assert ai_calls_for(app, slug) == 1
+        finally:
+            app.close()
