@@ -143,6 +143,8 @@ class PostgresTx:
         self.conn = conn
         self.where = where
         self.committed_actions: list[Callable[[], None]] = []
+        # Advisory locks already held: a transaction keeps them to its end.
+        self.locked: set[str] = set()
 
     def execute(self, sql: str, params: Params = ()) -> psycopg.Cursor[PgRow]:
         """Run one statement; its error as a domain error."""
@@ -184,6 +186,9 @@ class PostgresTx:
 
     def lock_key(self, key: str) -> None:
         """A transaction advisory lock on ``key`` (within this schema), held until the end."""
+        if key in self.locked:
+            return
+        self.locked.add(key)
         self.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || ?, 0))",
             (key,),
