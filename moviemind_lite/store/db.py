@@ -16,9 +16,10 @@ engines), never the client's own.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from importlib import import_module
 from types import ModuleType
@@ -117,16 +118,64 @@ class Database(ABC):
     description: str
     """Where the database is, for messages (a file, or a server with no password)."""
 
-    @abstractmethod
-    def write(self) -> AbstractContextManager[Tx]:
-        """A write transaction: committed on success, rolled back on error."""
+    def __init__(self) -> None:
+        self._local = threading.local()
 
-    @abstractmethod
-    def write_if_free(self) -> AbstractContextManager[Tx | None]:
+    def held(self) -> Tx | None:
+        """The write transaction this thread holds open, or ``None``."""
+        held: Tx | None = getattr(self._local, "tx", None)
+        return held
+
+    @contextmanager
+    def holding(self, tx: Tx, committed: list[Callable[[], None]]) -> Iterator[None]:
+        """Make ``tx`` this thread's open transaction for the block.
+
+        The engine commits inside the block; once the block has ended without
+        an error, the ``committed`` actions (:meth:`Tx.on_commit`) run.
+        """
+        self._local.tx = tx
+        try:
+            yield
+        finally:
+            self._local.tx = None
+        for action in committed:
+            action()
+
+    def forget_threads(self) -> None:
+        """Forget every thread's open transaction (the connections are closed)."""
+        self._local = threading.local()
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        """A write transaction: committed on success, rolled back on error.
+
+        Inside a transaction this thread already holds, the block joins it.
+        """
+        joined = self.held()
+        if joined is not None:
+            yield joined
+            return
+        yield from self._write()
+
+    @contextmanager
+    def write_if_free(self) -> Iterator[Tx | None]:
         """Like :meth:`write`, but yield ``None`` at once rather than wait for another writer.
 
         For optional writes (a cache fill) that must not make a reader wait.
         """
+        joined = self.held()
+        if joined is not None:
+            yield joined
+            return
+        yield from self._write_if_free()
+
+    @abstractmethod
+    def _write(self) -> Iterator[Tx]:
+        """The engine's new write transaction, yielded once (see :meth:`write`)."""
+
+    @abstractmethod
+    def _write_if_free(self) -> Iterator[Tx | None]:
+        """The engine's new write transaction, or ``None`` (see :meth:`write_if_free`)."""
 
     @abstractmethod
     def query(self, sql: str, params: Params = ()) -> list[Row]:

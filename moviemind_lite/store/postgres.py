@@ -20,7 +20,6 @@ rewrites them to psycopg's ``%s`` and ``%(name)s`` once per statement text.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -205,6 +204,7 @@ class PostgresDatabase(Database):
     dialect = POSTGRESQL
 
     def __init__(self, url: ServiceUrl, busy_timeout_ms: int, pool_size: int = POOL_SIZE) -> None:
+        super().__init__()
         self.description = str(url)
         self.schema = url.namespace
         settings = [f"-c lock_timeout={max(int(busy_timeout_ms), 1)}"]
@@ -231,7 +231,6 @@ class PostgresDatabase(Database):
             name=f"moviemind {self.description}",
             open=True,
         )
-        self._local = threading.local()
 
     @staticmethod
     def _conninfo(url: ServiceUrl, settings: str) -> str:
@@ -252,41 +251,22 @@ class PostgresDatabase(Database):
                 f"{self.description}: no connection free within the busy timeout"
             ) from None
 
-    @contextmanager
-    def write(self) -> Iterator[Tx]:
-        """A transaction on a pooled connection: committed on success, rolled back on error.
-
-        Inside a transaction this thread already holds, the block joins it.
-        """
-        joined: PostgresTx | None = getattr(self._local, "tx", None)
-        if joined is not None:
-            yield joined
-            return
+    def _write(self) -> Iterator[Tx]:
+        """A transaction on a pooled connection: committed on success, rolled back on error."""
         with self.errors(), self.pool.connection() as conn:
             yield from self._run(conn)
 
     def _run(self, conn: psycopg.Connection[PgRow]) -> Iterator[PostgresTx]:
         tx = PostgresTx(conn, self.description)
-        self._local.tx = tx
-        try:
-            with conn.transaction():
-                yield tx
-        finally:
-            self._local.tx = None
-        for action in tx.committed_actions:
-            action()
+        with self.holding(tx, tx.committed_actions), conn.transaction():
+            yield tx
 
-    @contextmanager
-    def write_if_free(self) -> Iterator[Tx | None]:
-        """Like :meth:`write`, but ``None`` at once when no pooled connection is free.
+    def _write_if_free(self) -> Iterator[Tx | None]:
+        """``None`` at once when no pooled connection is free, else a transaction.
 
         PostgreSQL has no database-wide write lock to wait for: an optional
         write waits only if every connection of this process is busy.
         """
-        joined: PostgresTx | None = getattr(self._local, "tx", None)
-        if joined is not None:
-            yield joined
-            return
         try:
             conn = self.pool.getconn(timeout=0.001)
         except PoolTimeout:
@@ -300,7 +280,7 @@ class PostgresDatabase(Database):
 
     def query(self, sql: str, params: Params = ()) -> list[Row]:
         """All rows of a read-only statement."""
-        joined: PostgresTx | None = getattr(self._local, "tx", None)
+        joined = self.held()
         if joined is not None:
             return list(joined.execute(sql, params).fetchall())
         with self.errors(), self.pool.connection() as conn:
@@ -308,9 +288,9 @@ class PostgresDatabase(Database):
 
     def query_one(self, sql: str, params: Params = ()) -> Row | None:
         """The first row of a read-only statement, or ``None``."""
-        joined: PostgresTx | None = getattr(self._local, "tx", None)
+        joined = self.held()
         if joined is not None:
-            row: PgRow | None = joined.execute(sql, params).fetchone()
+            row: Row | None = joined.execute(sql, params).fetchone()
             return row
         with self.errors(), self.pool.connection() as conn:
             found: PgRow | None = conn.execute(to_pyformat(sql), params).fetchone()
@@ -319,7 +299,7 @@ class PostgresDatabase(Database):
     def close(self) -> None:
         """Close the pool and every connection in it."""
         self.pool.close()
-        self._local = threading.local()
+        self.forget_threads()
 
 
 def discard(url: ServiceUrl) -> None:

@@ -152,10 +152,11 @@ class SqliteDatabase(Database):
     dialect = SQLITE
 
     def __init__(self, path: Path, busy_timeout_ms: int = 30_000) -> None:
+        super().__init__()
         self.path = path
         self.description = str(path)
         self.busy_timeout_ms = busy_timeout_ms
-        self._local = threading.local()
+        self._connections = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         # Writers of this process queue here rather than in SQLite's busy
@@ -166,10 +167,10 @@ class SqliteDatabase(Database):
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        conn: sqlite3.Connection | None = getattr(self._connections, "conn", None)
         if conn is None:
             conn = self._connect()
-            self._local.conn = conn
+            self._connections.conn = conn
             with self._all_lock:
                 self._all.append(conn)
         return conn
@@ -200,16 +201,8 @@ class SqliteDatabase(Database):
         except sqlite3.Error as error:
             raise translate(error, self.path) from error
 
-    @contextmanager
-    def write(self) -> Iterator[Tx]:
-        """A ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on error.
-
-        Inside a transaction this thread already holds, the block joins it.
-        """
-        joined: SqliteTx | None = getattr(self._local, "tx", None)
-        if joined is not None:
-            yield joined
-            return
+    def _write(self) -> Iterator[Tx]:
+        """A ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on error."""
         conn = self.connection()
         with self._write_lock, self.errors():
             conn.execute("BEGIN IMMEDIATE")
@@ -218,29 +211,20 @@ class SqliteDatabase(Database):
     def _run(self, conn: sqlite3.Connection) -> Iterator[SqliteTx]:
         """Yield the open transaction; commit it after the block, or roll it back."""
         tx = SqliteTx(conn, self.path)
-        self._local.tx = tx
-        try:
-            yield tx
-            # Inside the try: a COMMIT that fails (a full disk) must not leave
-            # the transaction open for this thread's next write to join.
-            conn.execute("COMMIT")
-        except BaseException:
-            # Some errors (SQLITE_FULL, an interrupt) end the transaction themselves.
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        finally:
-            self._local.tx = None
-        for action in tx.committed_actions:
-            action()
+        with self.holding(tx, tx.committed_actions):
+            try:
+                yield tx
+                # Inside the try: a COMMIT that fails (a full disk) must not leave
+                # the transaction open for this thread's next write to join.
+                conn.execute("COMMIT")
+            except BaseException:
+                # Some errors (SQLITE_FULL, an interrupt) end the transaction themselves.
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
-    @contextmanager
-    def write_if_free(self) -> Iterator[Tx | None]:
-        """Like :meth:`write`, but yield ``None`` at once when another writer holds the lock."""
-        joined: SqliteTx | None = getattr(self._local, "tx", None)
-        if joined is not None:
-            yield joined
-            return
+    def _write_if_free(self) -> Iterator[Tx | None]:
+        """``None`` at once when another writer holds the lock, else :meth:`_write`'s."""
         if not self._write_lock.acquire(blocking=False):
             yield None
             return
@@ -282,7 +266,8 @@ class SqliteDatabase(Database):
             connections, self._all = self._all, []
         for conn in connections:
             conn.close()
-        self._local = threading.local()
+        self._connections = threading.local()
+        self.forget_threads()
 
 
 def discard(url: ServiceUrl) -> None:
