@@ -108,6 +108,11 @@ def serve(
     if problem is not None:
         raise UsageProblem(problem)
     os.environ["MOVIEMIND_HOME"] = str(settings.home.resolve())
+    # --database-url and --locks-url reach the server processes as the environment does.
+    if settings.database_url is not None:
+        os.environ["MOVIEMIND_DATABASE_URL"] = settings.database_url.reveal()
+    if settings.locks_url is not None:
+        os.environ["MOVIEMIND_LOCKS_URL"] = settings.locks_url.reveal()
     os.environ["MOVIEMIND_SERVE_JOBS"] = "off" if no_jobs else "on"
     os.environ["MOVIEMIND_SERVE_THREADS"] = str(threads)
     for name, value in session.ai_overrides.items():
