@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import statistics
 import tempfile
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from pathlib import Path
 from pipeline import (  # benchmarks/pipeline.py, beside this script
     EMBEDDED,
     Backend,
+    add_server_options,
     backends,
     drop_scratch,
     environment,
@@ -215,16 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=8, help="Job threads per throughput race.")
     parser.add_argument("--commits", type=int, default=4000, help="Raw commits per raw run.")
     parser.add_argument("--markdown", action="store_true", help="Also print Markdown tables.")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("MOVIEMIND_DATABASE_URL"),
-        help="Also race on this PostgreSQL server (default: MOVIEMIND_DATABASE_URL).",
-    )
-    parser.add_argument(
-        "--redis-url",
-        default=os.environ.get("MOVIEMIND_LOCKS_URL"),
-        help="With --postgres-url, keep locks on this Redis (default: MOVIEMIND_LOCKS_URL).",
-    )
+    add_server_options(parser)
     args = parser.parse_args(argv)
     repeat = max(args.repeat, 1)
     scenario = throughput_scenario(args.jobs, args.workers)

@@ -99,6 +99,20 @@ EMBEDDED = Backend("sqlite")
 _SCRATCH: list[ServiceUrl] = []
 
 
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """``--postgres-url`` and ``--redis-url``: the servers of the second backend."""
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("MOVIEMIND_DATABASE_URL"),
+        help="Also measure on this PostgreSQL server (default: MOVIEMIND_DATABASE_URL).",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("MOVIEMIND_LOCKS_URL"),
+        help="With --postgres-url, keep locks on this Redis (default: MOVIEMIND_LOCKS_URL).",
+    )
+
+
 def backends(postgres_url: str | None, redis_url: str | None) -> list[Backend]:
     """SQLite always; PostgreSQL (with Redis locks if given) when its URL is."""
     if not postgres_url:
@@ -673,16 +687,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--commits", type=int, default=4000, help="Raw commits per thread count.")
     parser.add_argument("--write-docs", action="store_true", help=f"Rewrite {HEADING!r}.")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("MOVIEMIND_DATABASE_URL"),
-        help="Also measure on this PostgreSQL server (default: MOVIEMIND_DATABASE_URL).",
-    )
-    parser.add_argument(
-        "--redis-url",
-        default=os.environ.get("MOVIEMIND_LOCKS_URL"),
-        help="With --postgres-url, keep locks on this Redis (default: MOVIEMIND_LOCKS_URL).",
-    )
+    add_server_options(parser)
     args = parser.parse_args(argv)
     console = Console()
     rows, counted, joined, profiles = measure(args, console)
