@@ -15,9 +15,10 @@ from moviemind_lite.core.errors import HomeNotUsable, StaleWrite
 from moviemind_lite.core.model import DONE, FAILED, IN_PROGRESS_ELSEWHERE, JobRequest
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.file_locks import KeyedFileLocks, lock_file_name
-from moviemind_lite.store.leases import STALE_WRITE
+from moviemind_lite.store.leases import STALE_WRITE, lock_control_row
 from moviemind_lite.store.locking import Leases
 from moviemind_lite.store.slots import slot_key
+from tests.engines import Engines
 
 pytestmark = pytest.mark.usefixtures("engines")
 
@@ -157,3 +158,49 @@ def test_a_setnx_loser_is_told_in_progress_and_calls_no_ai(app: App) -> None:
     ended = app.generation.drive(job.id)
     assert (ended.status, ended.result) == (DONE, IN_PROGRESS_ELSEWHERE)
     assert app.calls.total() == 0
+
+
+def hold_control_row(
+    database: Database, name: str, held: threading.Event, go: threading.Event
+) -> threading.Thread:
+    """A thread holding ``name``'s control row (for-update's lock) until ``go`` is set."""
+
+    def hold() -> None:
+        with database.write() as tx:
+            lock_control_row(tx, name)
+            held.set()
+            go.wait(30)
+
+    return threading.Thread(target=hold)
+
+
+@pytest.mark.parametrize("other_key", [False, True], ids=["same-key", "other-key"])
+def test_a_control_row_lock_holds_its_key_and_on_postgresql_only_its_key(
+    engines: Engines, database: Database, other_key: bool
+) -> None:
+    for name in ("for-update:a", "for-update:b"):  # rows that exist already: no insert waits
+        with database.write() as tx:
+            lock_control_row(tx, name)
+    held, go, acquired = threading.Event(), threading.Event(), threading.Event()
+    holder = hold_control_row(database, "for-update:a", held, go)
+    holder.start()
+    assert held.wait(30)
+
+    def wait_for_lock() -> None:
+        with database.write() as tx:
+            lock_control_row(tx, "for-update:b" if other_key else "for-update:a")
+            acquired.set()
+
+    waiter = threading.Thread(target=wait_for_lock)
+    waiter.start()
+    try:
+        if other_key and engines.database == "postgres":
+            assert acquired.wait(30)  # a row lock on another key does not wait
+        else:
+            # The same key waits on both engines; SQLite's one write lock makes any key wait.
+            assert not acquired.wait(0.3)
+    finally:
+        go.set()
+        holder.join(30)
+        waiter.join(30)
+    assert acquired.is_set()
