@@ -58,6 +58,11 @@ sqlite_only = pytest.mark.parametrize(
 )
 """For a test in a module on every engine that checks something only SQLite has."""
 
+servers_only = pytest.mark.parametrize(
+    "engines", [SERVERS], indirect=True, ids=lambda engines: engines.id
+)
+"""For a test in a module on every engine that checks something only the servers have."""
+
 
 def require(engines: Engines) -> None:
     """Skip (or, with MOVIEMIND_REQUIRE_SERVICES=1, fail) when a server is not configured."""

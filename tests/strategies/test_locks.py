@@ -18,7 +18,7 @@ from moviemind_lite.store.file_locks import KeyedFileLocks, lock_file_name
 from moviemind_lite.store.leases import STALE_WRITE, lock_control_row
 from moviemind_lite.store.locking import Leases
 from moviemind_lite.store.slots import slot_key
-from tests.engines import Engines
+from tests.engines import Engines, servers_only
 
 pytestmark = pytest.mark.usefixtures("engines")
 
@@ -204,3 +204,23 @@ def test_a_control_row_lock_holds_its_key_and_on_postgresql_only_its_key(
         holder.join(30)
         waiter.join(30)
     assert acquired.is_set()
+
+
+@servers_only
+def test_a_redis_lock_whose_holder_died_is_free_once_its_ttl_ran_out(settings: Settings) -> None:
+    """A holder that died holding its lock never releases it: the TTL does."""
+    with build_app(settings.with_jobs(lease_ms=300)) as short:
+        assert short.locks.engine == "redis"
+        keys = short.locks.keys
+        dead = keys.hold("k")  # entered and never left: as if its process were SIGKILLed
+        dead.__enter__()
+        acquired = threading.Event()
+
+        def take() -> None:
+            with keys.hold("k"):
+                acquired.set()
+
+        taker = threading.Thread(target=take)
+        taker.start()
+        assert acquired.wait(30), "the dead holder's lock never expired"
+        taker.join(30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
@@ -49,6 +50,7 @@ def test_toggle_lists_people(open_app: AppFactory) -> None:
     run_app(app, scenario)
 
 
+@pytest.mark.usefixtures("engines")
 def test_generate_a_new_slug_and_see_the_detail(open_app: AppFactory) -> None:
     app = open_app()
     notes = spy_notifications(app)

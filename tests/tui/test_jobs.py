@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, RichLog, Static
 
@@ -28,6 +29,7 @@ def failed_job(settings: Settings, slug: str = "heat-1995") -> str:
     return outcome.job.id
 
 
+@pytest.mark.usefixtures("engines")
 def test_retry_a_failed_job(open_app: AppFactory, settings: Settings) -> None:
     job_id = failed_job(settings)
     app = open_app("jobs")
@@ -53,6 +55,7 @@ def test_retry_a_failed_job(open_app: AppFactory, settings: Settings) -> None:
     assert any("queued again" in message for message in notes.messages())
 
 
+@pytest.mark.usefixtures("engines")
 def test_follows_jobs_written_by_another_process(open_app: AppFactory, settings: Settings) -> None:
     app = open_app("jobs")
 
