@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from moviemind_lite.core.display import visible, visible_json
 from moviemind_lite.core.domain import CONTEXT_TAGS, LOCALES
 from moviemind_lite.core.errors import InvalidInput, MovieMindError
 
@@ -79,8 +79,18 @@ def core_errors() -> Iterator[None]:
 
 
 def print_json(value: Any) -> None:
-    """Print ``value`` as indented JSON, keeping non-ASCII text readable."""
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    """Print ``value`` as indented JSON, keeping non-ASCII text readable (controls escaped)."""
+    click.echo(visible_json(value, indent=2))
+
+
+def cell(value: object) -> Any:
+    """A rich table cell showing ``value`` as plain text: never markup, controls spelled out.
+
+    Stored text goes into tables only through here (see :mod:`moviemind_lite.core.display`).
+    """
+    from rich.text import Text
+
+    return Text("" if value is None else visible(str(value)))
 
 
 locale_option = click.option(
@@ -143,12 +153,13 @@ class MovieMindGroup(click.Group):
             if not standalone_mode:
                 raise
             hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
-            click.echo(f"Error: {error.format_message()}{hint}", err=True)
+            click.echo(f"Error: {visible(error.format_message())}{hint}", err=True)
             sys.exit(error.exit_code)
         except click.ClickException as error:
             if not standalone_mode:
                 raise
-            error.show()
+            # Messages quote what the user typed or what a file held: one line, shown as data.
+            click.echo(f"Error: {visible(error.format_message())}", err=True)
             sys.exit(error.exit_code)
         except click.Abort:
             if not standalone_mode:

@@ -18,6 +18,7 @@ from moviemind_lite.cli.base import (
     pass_session,
     print_json,
 )
+from moviemind_lite.core.display import visible
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -67,12 +68,13 @@ def print_import_report(report: ImportReport) -> None:
     for result in report.results:
         click.echo(result.summary())
         for failure in result.failed[:FAILURES_SHOWN]:
-            click.echo(f"  {failure.location}: {failure.reason}")
+            click.echo(f"  {visible(failure.location)}: {visible(failure.reason)}")
         hidden = len(result.failed) - FAILURES_SHOWN
         if hidden > 0:
             click.echo(f"  ... and {hidden} more (--json lists them all)")
     if report.ignored:
-        click.echo(f"Ignored fields: {', '.join(report.ignored)} (import takes facts only).")
+        ignored = visible(", ".join(report.ignored))
+        click.echo(f"Ignored fields: {ignored} (import takes facts only).")
     if not report.changed and not report.failed:
         click.echo("Nothing changed.")
 
@@ -191,4 +193,4 @@ def export_command(session: Session, kind: str, fmt: str | None, output: Path | 
         finally:
             partial.unlink(missing_ok=True)
     written = " and ".join(f"{number} {plural}" for plural, number in counts.items())
-    click.echo(f"Exported {written} to {output}")
+    click.echo(f"Exported {written} to {visible(str(output))}")

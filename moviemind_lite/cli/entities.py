@@ -14,6 +14,7 @@ import click
 from moviemind_lite.cli.base import (
     Session,
     ai_options,
+    cell,
     context_option,
     core_errors,
     json_option,
@@ -24,6 +25,7 @@ from moviemind_lite.cli.base import (
     table_console,
     timeout_option,
 )
+from moviemind_lite.core.display import visible
 from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind
 
 if TYPE_CHECKING:
@@ -49,13 +51,14 @@ def init(session: Session, reset: bool, yes: bool) -> None:
         report = session.app().catalog.initialise()
     counts = ", ".join(f"{number} {table}" for table, number in report.counts.items())
     verb = "Created" if report.created else "Ready:"
-    click.echo(f"{verb} {report.database_path} ({counts})")
+    click.echo(f"{verb} {visible(str(report.database_path))} ({counts})")
 
 
 def _headline(view_entity: Any) -> str:
     facts = view_entity.facts
     year = facts.get("year")
-    return f"{view_entity.label} ({year})" if year else str(view_entity.label)
+    label = visible(str(view_entity.label))
+    return f"{label} ({visible(str(year))})" if year else label
 
 
 def _fact_line(kind: EntityKind, facts: dict[str, Any]) -> str:
@@ -65,7 +68,7 @@ def _fact_line(kind: EntityKind, facts: dict[str, Any]) -> str:
         if name in (kind.label_column, "year") or value in (None, "", []):
             continue
         shown = ", ".join(value) if isinstance(value, list) else str(value)
-        parts.append(f"{name.replace('_', ' ')}: {shown}")
+        parts.append(f"{name.replace('_', ' ')}: {visible(shown)}")
     return " · ".join(parts)
 
 
@@ -80,7 +83,7 @@ def print_view(view: EntityView) -> None:
         click.echo(f"No {view.locale} {entity.kind.text_noun} ({view.context_tag}) yet.")
         return
     text = view.text
-    click.echo(text.text)
+    click.echo(visible(text.text, lines=True))
     click.echo()
     click.echo(f"[{text.locale} · {text.context_tag} · v{text.version} · {text.origin}]")
 
@@ -179,7 +182,7 @@ def entity_group(kind: EntityKind) -> click.Group:
             table.add_column(name.replace("_", " "), no_wrap=name == "slug")
         for entity in entities:
             row = {"slug": entity.slug, **entity.facts}
-            table.add_row(*("" if row[name] is None else str(row[name]) for name in columns))
+            table.add_row(*(cell(row[name]) for name in columns))
         table_console().print(table)
         click.echo(f"{len(entities)} {plural if len(entities) != 1 else noun}")
 
@@ -291,9 +294,9 @@ def entity_group(kind: EntityKind) -> click.Group:
         else:
             click.echo(report.summary())
             for where, why in report.invalid:
-                click.echo(f"  invalid {where}: {why}")
+                click.echo(f"  invalid {visible(where)}: {visible(why)}")
             for slug, why in report.failed:
-                click.echo(f"  failed {slug}: {why}")
+                click.echo(f"  failed {slug}: {visible(why)}")
             if report.deferred:
                 click.echo(f"  deferred until the AI recovers: {', '.join(report.deferred)}")
         if not report.complete:

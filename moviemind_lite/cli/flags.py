@@ -14,6 +14,7 @@ from moviemind_lite.cli.base import (
     pass_session,
     print_json,
 )
+from moviemind_lite.core.display import visible
 
 if TYPE_CHECKING:
     from moviemind_lite.policy.flags import FlagChange, FlagService, FlagState
@@ -87,7 +88,7 @@ def print_state(state: FlagState) -> None:
         for override in state.overrides:
             click.echo(
                 f"  {override.scope}: {_on_off(override.enabled)} "
-                f"(by {override.updated_by}, {override.updated_at})"
+                f"(by {visible(override.updated_by)}, {override.updated_at})"
             )
     else:
         click.echo("overrides: none")
@@ -96,7 +97,7 @@ def print_state(state: FlagState) -> None:
         for change in state.changes:
             scope = f" {change.scope}" if change.scope else ""
             click.echo(
-                f"  {change.at}  {change.actor}  {change.action}{scope}: "
+                f"  {change.at}  {visible(change.actor)}  {change.action}{scope}: "
                 f"{_shown(change.before)} → {_shown(change.after)}"
             )
     else:

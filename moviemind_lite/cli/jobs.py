@@ -9,6 +9,7 @@ import click
 from moviemind_lite.cli.base import (
     Session,
     ai_options,
+    cell,
     core_errors,
     json_option,
     pass_session,
@@ -16,6 +17,7 @@ from moviemind_lite.cli.base import (
     table_console,
     timeout_option,
 )
+from moviemind_lite.core.display import visible
 
 if TYPE_CHECKING:
     from moviemind_lite.core.model import Job
@@ -58,7 +60,7 @@ def list_jobs(session: Session, status: str | None, limit: int, as_json: bool) -
             job.id,
             f"[{style}]{job.status}[/]",
             job.kind,
-            job.slug,
+            cell(job.slug),
             job.locale,
             job.result or "",
             str(job.attempts),
@@ -70,7 +72,7 @@ def list_jobs(session: Session, status: str | None, limit: int, as_json: bool) -
 def print_job(job: Job) -> None:
     """Every field of a job, one per line."""
     for name, value in job.to_json().items():
-        click.echo(f"{name:>12}: {'' if value is None else value}")
+        click.echo(f"{name:>12}: {'' if value is None else visible(str(value))}")
 
 
 @jobs.command(name="show")

@@ -8,6 +8,7 @@ import click
 
 from moviemind_lite.cli.base import (
     Session,
+    cell,
     core_errors,
     json_option,
     pass_session,
@@ -102,7 +103,7 @@ def print_reports(reports: list[RolloutReport], environment: str) -> None:
             f"{_rate(reading.error_rate)} (max {rollout.max_error_rate:g})",
             f"{_ms(reading.p95_ms)} (max {rollout.max_p95_ms:g} ms)",
             rollout.started_at,
-            rollout.reason or "",
+            cell(rollout.reason),
         )
     table_console().print(table)
 

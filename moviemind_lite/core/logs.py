@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from moviemind_lite.core.display import visible
 from moviemind_lite.core.ids import format_timestamp
 
 ROOT_LOGGER = "moviemind"
@@ -165,11 +166,16 @@ _SKIPPED = {"at", "level", "logger", "message", "pid"}
 
 
 def format_record(record: dict[str, Any]) -> str:
-    """One human-readable line: time, level, message, then the non-empty fields."""
+    """One human-readable line: time, level, message, then the non-empty fields.
+
+    Whatever the log holds (a title, an error, a hand-edited line), the line
+    is shown as data: control characters spelled out (:func:`visible`).
+    """
     at = str(record.get("at", ""))[11:23]
     fields = " ".join(
         f"{key}={value}"
         for key, value in record.items()
         if key not in _SKIPPED and value not in (None, "")
     )
-    return f"{at} {record.get('level', ''):<7} {record.get('message', '')}  {fields}".rstrip()
+    level = str(record.get("level", ""))
+    return visible(f"{at} {level:<7} {record.get('message', '')}  {fields}".rstrip())

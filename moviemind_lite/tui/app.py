@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import AwaitMount, Widget
 from textual.widgets import (
@@ -32,6 +33,7 @@ from textual.widgets import (
 from moviemind_lite.app.wiring import App as Core
 from moviemind_lite.app.wiring import build_app
 from moviemind_lite.core.config import Settings, load_settings
+from moviemind_lite.core.display import visible
 from moviemind_lite.core.errors import InvalidSetting
 from moviemind_lite.tui import TAB_IDS
 from moviemind_lite.tui.catalog import CatalogPane
@@ -124,6 +126,24 @@ class MovieMindApp(App[None]):
             content = LabPane(self.core, id="lab-pane")
         self._built[tab] = content
         return content
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Textual's notification, always as plain text with controls spelled out.
+
+        Messages quote slugs, job errors and what the user typed; markup in them
+        is data (``markup`` is accepted and ignored: widgets pass ``True``).
+        """
+        super().notify(
+            visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
+        )
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Textual's palette commands, plus one per tab."""

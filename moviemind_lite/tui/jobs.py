@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Label, RichLog, Static
 from textual.worker import Worker, get_current_worker
 
 from moviemind_lite.app.wiring import App as Core
+from moviemind_lite.core.display import visible
 from moviemind_lite.core.errors import MovieMindError
 from moviemind_lite.core.logs import format_record, read_log
 from moviemind_lite.core.model import DONE, FAILED, IN_PROGRESS, PENDING, STATUSES, Job
@@ -46,16 +47,16 @@ Row = tuple[str, ...]
 
 
 def job_row(job: Job, now: datetime) -> Row:
-    """The cells of one job, as plain strings (the status is styled when shown)."""
+    """The cells of one job, as plain strings shown as data (the status is styled when shown)."""
     return (
         job.status,
         job.kind,
-        clip(job.slug, 24),
+        clip(visible(job.slug), 24),
         job.locale,
         runtime_text(job, now),
         f"{job.attempts}/{job.max_attempts}",
-        job.result or (clip(job.error, 40) if job.status == FAILED else ""),
-        clip(job.worker_id, 24),
+        job.result or (clip(visible(job.error or ""), 40) if job.status == FAILED else ""),
+        clip(visible(job.worker_id or ""), 24),
         job.id,
     )
 
@@ -286,8 +287,9 @@ class JobsPane(CorePane):
             table.move_cursor(row=keys.index(selected), scroll=False)
 
     @staticmethod
-    def _cell(column: str, value: str) -> str | Text:
-        return status_text(value) if column == "status" else value
+    def _cell(column: str, value: str) -> Text:
+        # Never a str: DataTable reads a str cell as markup.
+        return status_text(value) if column == "status" else Text(value)
 
     def _show_filter(self) -> None:
         shown = STATUS_LABEL[self.status] if self.status else "all"

@@ -161,6 +161,6 @@ def test_request_kinds_are_shown(open_app: AppFactory, settings: Settings) -> No
         table = app.query_one("#jobs-table", DataTable)
         await wait_until(pilot, lambda: table.row_count == 1, "the job")
         row = table.get_row_at(0)
-        assert row[1:4] == ["person", "ada-lovelace", "pl-PL"]
+        assert [str(value) for value in row[1:4]] == ["person", "ada-lovelace", "pl-PL"]
 
     run_app(app, scenario)
