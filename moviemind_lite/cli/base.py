@@ -149,6 +149,12 @@ class MovieMindGroup(click.Group):
         """Run the command; in standalone mode print errors on one line and exit."""
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as error:
+            # `moviemind` or `moviemind movies` alone asks what there is: the help, exit 0.
+            if not standalone_mode:
+                raise
+            click.echo(error.format_message())
+            sys.exit(0)
         except click.UsageError as error:
             if not standalone_mode:
                 raise
