@@ -32,6 +32,8 @@ from moviemind_lite.store.db import Database
 from moviemind_lite.store.sample_catalog import load_sample_catalog
 
 READ_ONLY_FLAG = "catalog_read_only_mode"
+# Longer than any title, and well under SQLite's limit on a LIKE pattern.
+SEARCH_MAX_LENGTH = 1000
 
 
 class Catalog:
@@ -74,6 +76,10 @@ class Catalog:
         """Stored entities, filtered by a substring of slug or label."""
         if limit is not None and limit < 0:
             raise InvalidInput(f"limit must be >= 0, got {limit}")
+        if search is not None and len(search) > SEARCH_MAX_LENGTH:
+            raise InvalidInput(
+                f"search text is {len(search)} characters long; at most {SEARCH_MAX_LENGTH} allowed"
+            )
         return catalog.list_entities(self.database, kind, search, limit)
 
     def find(self, kind: EntityKind, slug: str) -> Entity:
@@ -92,7 +98,7 @@ class Catalog:
         context_tag: str = DEFAULT_CONTEXT,
     ) -> EntityView:
         """A stored entity with its baseline text for ``locale`` and ``context_tag``."""
-        locale = validate_locale(locale or self.settings.default_locale)
+        locale = validate_locale(self.settings.default_locale if locale is None else locale)
         validate_context_tag(context_tag)
         entity = self.find(kind, slug)
         return self.view(entity, locale, context_tag)

@@ -13,10 +13,34 @@ import click
 from moviemind_lite.core.display import visible, visible_json
 from moviemind_lite.core.domain import CONTEXT_TAGS, LOCALES
 from moviemind_lite.core.errors import InvalidInput, MovieMindError
+from moviemind_lite.core.numbers import MILLISECONDS, PROBABILITY, SECONDS, Range
 
 if TYPE_CHECKING:
     from moviemind_lite.app.wiring import App
     from moviemind_lite.core.config import Settings
+
+
+class Number(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.3 on
+    """A number option kept to one range of :mod:`moviemind_lite.core.numbers`.
+
+    ``nan``, the infinities, ``1e309`` and anything past the range's bound
+    are refused with the range in the message (exit 2); so is ``1.5`` for a
+    whole number.
+    """
+
+    name = "number"
+
+    def __init__(self, within: Range) -> None:
+        self.within = within
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The checked number (an int for a whole-number range)."""
+        try:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return self.within.check(value, "value")
+            return self.within.parse(str(value), "value")
+        except InvalidInput:
+            self.fail(f"{str(value)!r} is not {self.within.description}", param, ctx)
 
 
 class UsageProblem(click.ClickException):
@@ -116,17 +140,18 @@ def ai_options(command: Callable[..., Any]) -> Callable[..., Any]:
         if value is not None and param.name is not None:
             ctx.ensure_object(Session).ai_overrides[param.name.removeprefix("ai_")] = value
 
-    for name, help_text, kind in (
-        ("--ai-fail-rate", "Probability that an AI call fails (0..1).", click.FloatRange(0, 1)),
-        ("--ai-jitter", "Random extra AI latency, up to MS.", click.FloatRange(min=0)),
-        ("--ai-latency", "AI latency in MS.", click.FloatRange(min=0)),
+    for name, help_text, kind, metavar in (
+        ("--ai-fail-rate", "Probability that an AI call fails (0..1).", PROBABILITY, "P"),
+        ("--ai-jitter", "Random extra AI latency, up to MS.", MILLISECONDS, "MS"),
+        ("--ai-latency", "AI latency in MS.", MILLISECONDS, "MS"),
     ):
         dest = name.removeprefix("--").replace("-", "_").replace("ai_latency", "ai_latency_ms")
         dest = dest.replace("ai_jitter", "ai_jitter_ms")
         command = click.option(
             name,
             dest,
-            type=kind,
+            type=Number(kind),
+            metavar=metavar,
             callback=remember,
             expose_value=False,
             is_eager=False,
@@ -179,7 +204,7 @@ class MovieMindGroup(click.Group):
 
 timeout_option = click.option(
     "--timeout",
-    type=click.FloatRange(min=0),
+    type=Number(SECONDS),
     metavar="S",
     help="Stop waiting after S seconds (the job goes on).",
 )

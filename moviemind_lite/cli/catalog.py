@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, cast
 import click
 
 from moviemind_lite.cli.base import (
+    Number,
     Session,
     UsageProblem,
     core_errors,
@@ -19,6 +20,7 @@ from moviemind_lite.cli.base import (
     print_json,
 )
 from moviemind_lite.core.display import visible
+from moviemind_lite.core.numbers import COUNT
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -95,7 +97,7 @@ def print_import_report(report: ImportReport) -> None:
 )
 @click.option(
     "--batch-size",
-    type=click.IntRange(min=1),
+    type=Number(COUNT.narrowed(low=1)),
     default=BATCH_SIZE,
     show_default=True,
     metavar="N",

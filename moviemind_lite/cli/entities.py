@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from moviemind_lite.cli.base import (
+    Number,
     Session,
     ai_options,
     cell,
@@ -27,6 +28,7 @@ from moviemind_lite.cli.base import (
 )
 from moviemind_lite.core.display import visible
 from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind
+from moviemind_lite.core.numbers import COUNT
 
 if TYPE_CHECKING:
     from moviemind_lite.app.views import EntityView, RequestOutcome
@@ -160,7 +162,7 @@ def entity_group(kind: EntityKind) -> click.Group:
         metavar="TEXT",
         help=f"Only {plural} whose slug or {kind.label_column} contains TEXT.",
     )
-    @click.option("--limit", type=click.IntRange(min=0), metavar="N", help="Show at most N.")
+    @click.option("--limit", type=Number(COUNT), metavar="N", help="Show at most N.")
     @json_option
     @pass_session
     def list_command(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from moviemind_lite.cli.base import (
+    Number,
     Session,
     UsageProblem,
     core_errors,
@@ -15,6 +16,7 @@ from moviemind_lite.cli.base import (
     print_json,
 )
 from moviemind_lite.core.display import visible
+from moviemind_lite.core.numbers import PERCENTAGE
 
 if TYPE_CHECKING:
     from moviemind_lite.policy.flags import FlagChange, FlagService, FlagState
@@ -163,7 +165,7 @@ def show_command(session: Session, name: str, as_json: bool) -> None:
 @click.argument("state", required=False, callback=on_off, metavar="[on|off]")
 @click.option(
     "--percentage",
-    type=int,
+    type=Number(PERCENTAGE),
     metavar="P",
     help="Roll out to P% of scopes (0-100) instead of on or off for everyone.",
 )

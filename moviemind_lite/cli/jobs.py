@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from moviemind_lite.cli.base import (
+    Number,
     Session,
     ai_options,
     cell,
@@ -18,6 +19,7 @@ from moviemind_lite.cli.base import (
     timeout_option,
 )
 from moviemind_lite.core.display import visible
+from moviemind_lite.core.numbers import COUNT
 
 if TYPE_CHECKING:
     from moviemind_lite.core.model import Job
@@ -36,7 +38,14 @@ def jobs() -> None:
     type=click.Choice(["PENDING", "IN_PROGRESS", "DONE", "FAILED"], case_sensitive=False),
     help="Only jobs in this status.",
 )
-@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True, metavar="N")
+@click.option(
+    "--limit",
+    type=Number(COUNT),
+    default=50,
+    show_default=True,
+    metavar="N",
+    help="Show at most N jobs.",
+)
 @json_option
 @pass_session
 def list_jobs(session: Session, status: str | None, limit: int, as_json: bool) -> None:
@@ -129,7 +138,10 @@ def retry_job(session: Session, job_id: str) -> None:
 )
 @click.option("--once", is_flag=True, help="Exit when no job is ready instead of waiting.")
 @click.option(
-    "--max-jobs", type=click.IntRange(min=1), metavar="N", help="Exit after claiming N jobs."
+    "--max-jobs",
+    type=Number(COUNT.narrowed(low=1)),
+    metavar="N",
+    help="Exit after claiming N jobs.",
 )
 @ai_options
 @pass_session

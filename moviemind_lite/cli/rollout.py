@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from moviemind_lite.cli.base import (
+    Number,
     Session,
     cell,
     core_errors,
@@ -15,6 +16,7 @@ from moviemind_lite.cli.base import (
     print_json,
     table_console,
 )
+from moviemind_lite.core.numbers import COUNT, MILLISECONDS, PROBABILITY
 
 if TYPE_CHECKING:
     from moviemind_lite.policy.rollout import RolloutReport, RolloutService, RolloutStep
@@ -123,7 +125,7 @@ def rollout() -> None:
 )
 @click.option(
     "--min-jobs",
-    type=int,
+    type=Number(COUNT),
     default=20,
     show_default=True,
     metavar="N",
@@ -131,7 +133,7 @@ def rollout() -> None:
 )
 @click.option(
     "--max-error-rate",
-    type=float,
+    type=Number(PROBABILITY),
     default=0.05,
     show_default=True,
     metavar="R",
@@ -139,7 +141,7 @@ def rollout() -> None:
 )
 @click.option(
     "--max-p95-ms",
-    type=float,
+    type=Number(MILLISECONDS.narrowed(above_low=True)),
     default=2000.0,
     show_default=True,
     metavar="MS",
@@ -168,7 +170,7 @@ def start_command(
 @rollout.command(name="status")
 @click.option(
     "--limit",
-    type=click.IntRange(min=0),
+    type=Number(COUNT),
     default=10,
     show_default=True,
     metavar="N",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from moviemind_lite.cli.base import Session, core_errors, pass_session
+from moviemind_lite.cli.base import Number, Session, core_errors, pass_session
+from moviemind_lite.core.numbers import SECONDS
 from moviemind_lite.tui import TAB_IDS
 
 
@@ -18,7 +19,7 @@ from moviemind_lite.tui import TAB_IDS
 )
 @click.option(
     "--poll",
-    type=click.FloatRange(min=0.1),
+    type=Number(SECONDS.narrowed(low=0.1)),
     default=1.0,
     show_default=True,
     metavar="S",

@@ -24,6 +24,7 @@ from moviemind_lite.core.model import (
     JobOutcome,
     JobRequest,
 )
+from moviemind_lite.core.numbers import DAY_MS
 from moviemind_lite.store.db import Database, Tx
 from moviemind_lite.store.slots import release_slot, slot_key
 
@@ -273,6 +274,8 @@ class JobStore:
             attempts = int(current["attempts"])
             if retryable and attempts < int(current["max_attempts"]):
                 backoff = max(self.settings.backoff_ms * 2 ** (attempts - 1), retry_after_ms or 0.0)
+                # Doubling (or a server's Retry-After) may run past any clock: a day at most.
+                backoff = min(backoff, DAY_MS)
                 row = tx.execute(
                     "UPDATE jobs SET status = 'PENDING', error = ?, worker_id = NULL, "
                     "lease_until = NULL, run_after = ?, updated_at = ? WHERE id = ? RETURNING *",
