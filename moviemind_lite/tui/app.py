@@ -41,7 +41,7 @@ from moviemind_lite.tui.flags import FlagsPane
 from moviemind_lite.tui.jobs import JobsPane
 from moviemind_lite.tui.lab import LabPane
 from moviemind_lite.tui.log import LogPane
-from moviemind_lite.tui.pane import CorePane
+from moviemind_lite.tui.pane import CorePane, WorkerThreads
 
 TAB_TITLES = {
     "catalog": "1 Catalog",
@@ -64,9 +64,9 @@ _FOCUS_ON_SHOW: dict[str, type[Widget] | None] = {
 class MovieMindApp(App[None]):
     """Catalog, jobs, flags, log and lab over one MovieMind home.
 
-    The app uses ``core`` but does not close it: worker threads may still be
-    finishing a job when the app exits, so whoever made the app closes the core
-    after :meth:`run` (or ``run_test``) returns.
+    Worker threads may still be inside the core when :meth:`run` (or
+    ``run_test``) returns: whoever made the app calls :meth:`close` then,
+    which waits for them before it closes the core.
     """
 
     TITLE = "MovieMind Lite"
@@ -95,6 +95,7 @@ class MovieMindApp(App[None]):
             raise InvalidSetting(f"poll interval must be > 0 s, got {poll_interval:g}")
         super().__init__()
         self.core = core
+        self.worker_threads = WorkerThreads()
         self.poll_interval = poll_interval
         self.start_tab = start_tab
         self.sub_title = f"environment {core.settings.environment}"
@@ -144,6 +145,15 @@ class MovieMindApp(App[None]):
         super().notify(
             visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
         )
+
+    def close(self) -> None:
+        """After the app has run: wait for its worker threads, then close the core.
+
+        Textual has cancelled the workers by now, and each looks at that
+        between steps; a job being generated ends its AI call first.
+        """
+        self.worker_threads.close()
+        self.core.close()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Textual's palette commands, plus one per tab."""
@@ -217,8 +227,8 @@ def make_app(
     """The TUI over ``settings``' home (default: from ``MOVIEMIND_HOME``), core opened.
 
     Raises the core's errors (an unusable home, a bad setting) before any
-    screen is drawn, so the CLI can report them on one line. Close
-    ``app.core`` once the app has run.
+    screen is drawn, so the CLI can report them on one line. Call
+    ``app.close()`` once the app has run.
     """
     core = build_app(settings or load_settings())
     try:

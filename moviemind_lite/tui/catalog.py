@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -33,7 +33,7 @@ from moviemind_lite.core.domain import LOCALES, MOVIE, PERSON, EntityKind
 from moviemind_lite.core.model import DONE, FAILED, Entity, Job
 from moviemind_lite.core.model import Text as StoredText
 from moviemind_lite.tui.cells import STATUS_STYLE, data
-from moviemind_lite.tui.pane import CorePane
+from moviemind_lite.tui.pane import CorePane, in_thread
 
 # Enough rows to scroll through; the search box narrows anything bigger.
 LIST_LIMIT = 500
@@ -258,7 +258,7 @@ class CatalogPane(CorePane):
     def _search_submitted(self) -> None:
         self.action_focus_table()
 
-    @work(thread=True, exclusive=True, group="catalog-search", exit_on_error=False)
+    @in_thread(exclusive=True, group="catalog-search")
     def _search(self, text: str) -> None:
         kind = self.kind
         with self.reporting():
@@ -312,7 +312,7 @@ class CatalogPane(CorePane):
         self.highlighted = slug
         self._load_detail(self.kind, slug, self.locale)
 
-    @work(thread=True, exclusive=True, group="catalog-detail", exit_on_error=False)
+    @in_thread(exclusive=True, group="catalog-detail")
     def _load_detail(self, kind: EntityKind, slug: str, locale: str) -> None:
         with self.reporting():
             view = self.core.catalog.show(kind, slug, locale=locale)
@@ -394,7 +394,7 @@ class CatalogPane(CorePane):
         self._refresh_status()
         self._generate(token, action, self.kind, slug, self.locale)
 
-    @work(thread=True, group="catalog-generate", exit_on_error=False)
+    @in_thread(group="catalog-generate")
     def _generate(
         self, token: int, action: Action, kind: EntityKind, slug: str, locale: str
     ) -> None:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -36,7 +36,7 @@ from moviemind_lite.tui.cells import (
     runtime_text,
     status_text,
 )
-from moviemind_lite.tui.pane import CorePane
+from moviemind_lite.tui.pane import CorePane, in_thread
 
 PAGE_SIZE = 200
 
@@ -115,7 +115,7 @@ class JobLogScreen(ModalScreen[None]):
         """Read the lines without blocking the screen."""
         self._read()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @in_thread(exclusive=True)
     def _read(self) -> None:
         try:
             lines = [
@@ -229,7 +229,7 @@ class JobsPane(CorePane):
         self._stale = False
         self._poller = self._poll(self.status)
 
-    @work(thread=True, group="jobs-poll", exit_on_error=False)
+    @in_thread(group="jobs-poll")
     def _poll(self, status: str | None) -> None:
         try:
             stats = self.core.jobs.stats()
@@ -329,7 +329,7 @@ class JobsPane(CorePane):
             return
         self._retry(job_id)
 
-    @work(thread=True, group="jobs-retry", exit_on_error=False)
+    @in_thread(group="jobs-retry")
     def _retry(self, job_id: str) -> None:
         worker = get_current_worker()
         with self.reporting():
