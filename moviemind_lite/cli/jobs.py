@@ -98,15 +98,34 @@ def show_job(session: Session, job_id: str, as_json: bool) -> None:
         print_job(job)
 
 
+# A running worker claims a due job within one poll (20 ms by default): a job
+# still waiting after this long has nobody working on it.
+UNCLAIMED_NOTICE_S = 2.0
+
+
 @jobs.command(name="wait")
 @click.argument("job_id", metavar="ID")
 @timeout_option
 @json_option
 @pass_session
 def wait_job(session: Session, job_id: str, timeout: float | None, as_json: bool) -> None:
-    """Wait until a job is DONE or FAILED (workers run it); exit 1 unless DONE."""
+    """Wait until a job is DONE or FAILED (workers run it); exit 1 unless DONE.
+
+    A job no worker claims within a few seconds is named on stderr, once,
+    with how to start one; the wait goes on (until --timeout, if given).
+    """
     with core_errors():
-        job = session.app().jobs.wait(job_id, timeout)
+        jobs = session.app().jobs
+        first = UNCLAIMED_NOTICE_S if timeout is None else min(timeout, UNCLAIMED_NOTICE_S)
+        job = jobs.wait(job_id, first)
+        if not job.finished and jobs.unclaimed(job) and first == UNCLAIMED_NOTICE_S:
+            click.echo(
+                f"job {job.id} is PENDING and no worker has claimed it: "
+                "start `moviemind worker` (in another terminal)",
+                err=True,
+            )
+        if not job.finished and (timeout is None or timeout > first):
+            job = jobs.wait(job_id, None if timeout is None else timeout - first)
     if as_json:
         print_json(job.to_json())
     else:
@@ -148,7 +167,17 @@ def retry_job(session: Session, job_id: str) -> None:
 def worker(session: Session, threads: int, once: bool, max_jobs: int | None) -> None:
     """Claim and run PENDING jobs until stopped (SIGINT/SIGTERM finish running jobs first)."""
     with core_errors():
-        run = session.app().jobs.work(threads=threads, once=once, max_jobs=max_jobs)
+        app = session.app()
+        run = app.jobs.work(threads=threads, once=once, max_jobs=max_jobs)
+        until = "the queue is empty" if once else "stopped (Ctrl-C)"
+        if max_jobs is not None:
+            until += f" or {max_jobs} job{'s' if max_jobs != 1 else ''} claimed"
+        # On stderr: stdout is one line per job, for scripts.
+        click.echo(
+            f"worker started on {visible(str(app.settings.database_path))}: "
+            f"{threads} thread{'s' if threads != 1 else ''}, until {until}",
+            err=True,
+        )
         for job in run:
             click.echo(f"{job.ended.status if job.ended else 'LOST'} {job.claimed.id}")
     report = run.report

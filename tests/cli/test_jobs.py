@@ -94,7 +94,8 @@ def test_no_wait_queues_once_and_hands_the_same_job_to_the_next_request() -> Non
     assert only_job().status == "PENDING"
 
     worker = run("worker", "--once")
-    assert (worker.exit_code, worker.output) == (
+    assert worker.stderr.startswith("worker started on ")
+    assert (worker.exit_code, worker.stdout) == (
         0,
         f"DONE {job.id}\nworker stopped (idle): 1 done, 0 failed, 0 to retry, 0 lost\n",
     )
@@ -249,7 +250,7 @@ def test_failed_generation_then_retry() -> None:
     assert run("jobs", "retry", job.id).exit_code == 2  # PENDING now, not FAILED
     worked = run("worker", "--once")
     assert worked.exit_code == 0
-    assert worked.output.splitlines() == [
+    assert worked.stdout.splitlines() == [
         f"DONE {job.id}",
         "worker stopped (idle): 1 done, 0 failed, 0 to retry, 0 lost",
     ]
