@@ -102,6 +102,11 @@ def core_errors() -> Iterator[None]:
         fail(error)
 
 
+def stdin_is_terminal() -> bool:
+    """Whether a person may be there to answer a question (a confirmation)."""
+    return sys.stdin.isatty()
+
+
 def print_json(value: Any) -> None:
     """Print ``value`` as indented JSON, keeping non-ASCII text readable (controls escaped)."""
     click.echo(visible_json(value, indent=2))

@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from moviemind_lite.cli.base import (
     Number,
     Session,
+    UsageProblem,
     ai_options,
     cell,
     context_option,
@@ -23,6 +25,7 @@ from moviemind_lite.cli.base import (
     pass_session,
     print_json,
     spinner,
+    stdin_is_terminal,
     table_console,
     timeout_option,
 )
@@ -87,7 +90,8 @@ def print_view(view: EntityView) -> None:
     text = view.text
     click.echo(visible(text.text, lines=True))
     click.echo()
-    click.echo(f"[{text.locale} · {text.context_tag} · v{text.version} · {text.origin}]")
+    role = "" if text.is_baseline else " · alternative"
+    click.echo(f"[{text.locale} · {text.context_tag} · v{text.version} · {text.origin}{role}]")
 
 
 @contextmanager
@@ -144,6 +148,10 @@ def print_outcome(outcome: RequestOutcome, as_json: bool) -> None:
         )
 
 
+# Characters of each text shown by `texts` (the whole text: `show --text-id`).
+TEXT_PREVIEW = 60
+
+
 def _list_columns(kind: EntityKind) -> list[str]:
     return ["slug", *(name for name in kind.fields if name != "genres")]
 
@@ -188,6 +196,76 @@ def entity_group(kind: EntityKind) -> click.Group:
         table_console().print(table)
         click.echo(f"{len(entities)} {plural if len(entities) != 1 else noun}")
 
+    @group.command(
+        name="texts",
+        help=f"List every {kind.text_noun} of a {noun}: baselines and the alternatives "
+        f"`regenerate` wrote (show one with `{plural} show SLUG --text-id ID`).",
+    )
+    @click.argument("slug")
+    @json_option
+    @pass_session
+    def texts_command(session: Session, slug: str, as_json: bool) -> None:
+        with core_errors():
+            texts = session.app().catalog.texts_of(kind, slug)
+        if as_json:
+            print_json([text.summary() for text in texts])
+            return
+        if not texts:
+            click.echo(f"{slug} has no {kind.text_noun}s yet.")
+            return
+        from rich.table import Table
+
+        table = Table(box=None, header_style="bold")
+        for column in ("id", "locale", "context", "version", "origin", "role", "updated"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("text", no_wrap=True, overflow="ellipsis")
+        for text in texts:
+            table.add_row(
+                text.id,
+                text.locale,
+                cell(text.context_tag),
+                str(text.version),
+                text.origin,
+                "baseline" if text.is_baseline else "alternative",
+                text.updated_at,
+                cell(text.text[:TEXT_PREVIEW]),
+            )
+        table_console().print(table)
+        count = len(texts)
+        click.echo(f"{count} {kind.text_noun}{'s' if count != 1 else ''}")
+
+    @group.command(
+        name="delete",
+        help=f"Delete a stored {noun} with its {kind.text_noun}s. Asks first on a terminal; "
+        "elsewhere it needs --yes. Jobs that wrote it keep their history.",
+    )
+    @click.argument("slug")
+    @click.option("--yes", is_flag=True, help="Delete without asking.")
+    @pass_session
+    def delete_command(session: Session, slug: str, yes: bool) -> None:
+        if not yes and not stdin_is_terminal():
+            raise UsageProblem(
+                f"{plural} delete asks before it deletes: add --yes to delete without asking"
+            )
+        with core_errors():
+            catalog = session.app().catalog
+            if not yes:
+                entity = catalog.find(kind, slug)
+                count = len(catalog.texts(entity))
+                click.confirm(
+                    f"Delete {noun} {slug} ({visible(entity.label)}) and its {count} "
+                    f"{kind.text_noun}{'s' if count != 1 else ''}?",
+                    abort=True,
+                )
+            report = catalog.delete(kind, slug)
+        texts = f"{report.texts} {kind.text_noun}{'s' if report.texts != 1 else ''}"
+        line = f"Deleted {noun} {slug} ({visible(report.entity.label)}) with {texts}"
+        if report.jobs_cleared:
+            jobs = report.jobs_cleared
+            line += f"; {jobs} job{'s' if jobs != 1 else ''} keep{'s' if jobs == 1 else ''} "
+            line += "its history without it" if jobs == 1 else "their history without it"
+        click.echo(line)
+
     def request_command(name: str, help_text: str, action: str) -> None:
         """``show`` and ``regenerate``: the same options, one core call each."""
 
@@ -200,7 +278,9 @@ def entity_group(kind: EntityKind) -> click.Group:
         @ai_options
         @json_option
         @pass_session
+        @click.pass_context
         def command(
+            ctx: click.Context,
             session: Session,
             slug: str,
             locale: str | None,
@@ -208,7 +288,20 @@ def entity_group(kind: EntityKind) -> click.Group:
             no_wait: bool,
             timeout: float | None,
             as_json: bool,
+            text_id: str | None = None,
         ) -> None:
+            if text_id is not None:
+                explicit = ctx.get_parameter_source("context_tag") is ParameterSource.COMMANDLINE
+                if locale is not None or explicit:
+                    raise UsageProblem(
+                        "--text-id names one stored text: --locale and --context do not apply"
+                    )
+                from moviemind_lite.app.views import RequestOutcome
+
+                with core_errors():
+                    view = session.app().catalog.show_text(kind, slug, text_id)
+                print_outcome(RequestOutcome(kind, "done", None, view), as_json)
+                return
             quiet = as_json or no_wait
             with core_errors(), spinner(f"Writing the {kind.text_noun} of {slug}", quiet):
                 generation = session.app().generation
@@ -222,6 +315,14 @@ def entity_group(kind: EntityKind) -> click.Group:
                     timeout_s=timeout,
                 )
             print_outcome(outcome, as_json)
+
+        if action == "request":
+            click.option(
+                "--text-id",
+                metavar="ID",
+                help=f"Show this stored {kind.text_noun} (see `{plural} texts SLUG`), "
+                "whatever its locale, context or role; never generates.",
+            )(command)
 
     request_command(
         "show",

@@ -23,6 +23,7 @@
     │   ├── HomeNotUsable
     │   └── StaleWrite          a lock holder whose lease ran out tried to write
     ├── CatalogReadOnly         a catalog write while catalog_read_only_mode is on; exit 1
+    ├── EntityBusy              a delete while a job for the slug is on its way; exit 1
     ├── AIError                 the generator failed
     │   ├── TransientAIError    worth retrying; may carry the server's Retry-After
     │   │   ├── AIUnavailable   timed out, unreachable, or a 5xx answer
@@ -106,6 +107,10 @@ class StaleWrite(StoreError):
 
 class CatalogReadOnly(MovieMindError):
     """A catalog write refused because ``catalog_read_only_mode`` is on."""
+
+
+class EntityBusy(MovieMindError):
+    """An entity that cannot be deleted now: a job for its slug is PENDING or IN_PROGRESS."""
 
 
 class AIError(MovieMindError):

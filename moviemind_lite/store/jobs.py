@@ -9,13 +9,12 @@ worker whose lease was taken back cannot overwrite the job's new life.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from typing import Any
 
 from moviemind_lite.core.config import JobSettings
 from moviemind_lite.core.errors import InvalidInput, JobNotFound
-from moviemind_lite.core.ids import after, elapsed_ms, new_id, now
+from moviemind_lite.core.ids import after, elapsed_ms, looks_like_id, new_id, now
 from moviemind_lite.core.model import (
     FAILED,
     IN_PROGRESS,
@@ -25,17 +24,15 @@ from moviemind_lite.core.model import (
     JobRequest,
 )
 from moviemind_lite.core.numbers import DAY_MS
-from moviemind_lite.store.db import Database, Tx
+from moviemind_lite.store.db import Database, Reader, Tx, read_all
 from moviemind_lite.store.slots import release_slot, slot_key
 
 log = logging.getLogger("moviemind.jobs")
 
-_JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
 
 def validate_job_id(job_id: str) -> str:
     """Return ``job_id`` if it looks like a job id, else raise ``InvalidInput``."""
-    if _JOB_ID.fullmatch(job_id) is None:
+    if not looks_like_id(job_id):
         raise InvalidInput(f"{job_id!r} is not a job id (expected a UUID such as 0199...)")
     return job_id
 
@@ -70,6 +67,31 @@ def log_transition(job: Job, message: str, **extra: Any) -> None:
         **extra,
     }
     log.info(message, extra={"fields": fields})
+
+
+def unfinished_for(reader: Reader, kind: str, slug: str) -> list[Job]:
+    """The PENDING and IN_PROGRESS jobs for one slug of one kind, oldest first."""
+    rows = read_all(
+        reader,
+        "SELECT * FROM jobs WHERE kind = ? AND slug = ? AND status IN ('PENDING', 'IN_PROGRESS') "
+        "ORDER BY id",
+        (kind, slug),
+    )
+    return [Job.from_row(row) for row in rows]
+
+
+def forget_entity(tx: Tx, kind: str, entity_id: str) -> int:
+    """Clear the entity and text ids of the jobs that wrote a deleted entity; how many.
+
+    The jobs stay, with their slug, status and result: the history of what ran.
+    """
+    return int(
+        tx.execute(
+            "UPDATE jobs SET entity_id = NULL, text_id = NULL, updated_at = ? "
+            "WHERE kind = ? AND entity_id = ?",
+            (now(), kind, entity_id),
+        ).rowcount
+    )
 
 
 class JobStore:
