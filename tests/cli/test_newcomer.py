@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,3 +65,13 @@ def test_the_worker_says_it_started_on_stderr(home: Path) -> None:
         "until the queue is empty or 5 jobs claimed\n"
     )
     assert result.stdout == "worker stopped (idle): 0 done, 0 failed, 0 to retry, 0 lost\n"
+
+
+def test_shell_completion_as_the_readme_shows_it() -> None:
+    env = {**os.environ, "_MOVIEMIND_COMPLETE": "bash_source"}
+    command = [sys.executable, "-m", "moviemind_lite"]
+    script = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    assert "complete -o nosort -F _moviemind_completion moviemind" in script
+    env.update(_MOVIEMIND_COMPLETE="bash_complete", COMP_WORDS="moviemind movies ", COMP_CWORD="2")
+    words = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    assert {"plain,texts", "plain,delete", "plain,show"} <= set(words.split())
