@@ -153,12 +153,14 @@ class JobsPane(CorePane):
         Binding("f", "filter('FAILED')", "Fail"),
         Binding("r", "retry", "Retry"),
         Binding("l", "show_log", "Log"),
+        Binding("c", "copy_id", "Copy id", show=False),  # the id line under the table says so
     ]
 
     DEFAULT_CSS = """
     JobsPane #jobs-counters { height: 2; padding: 0 1; }
     JobsPane #jobs-filter { height: 1; padding: 0 1; background: $boost; }
     JobsPane #jobs-table { height: 1fr; }
+    JobsPane #jobs-selected { height: 1; padding: 0 1; background: $boost; }
     """
 
     class Polled(Message, bubble=False):
@@ -199,6 +201,9 @@ class JobsPane(CorePane):
         yield Static("loading…", id="jobs-counters")
         yield Static("", id="jobs-filter")
         yield DataTable(id="jobs-table", cursor_type="row")
+        # The id column is the last and is cut in a narrow terminal: the whole id
+        # of the highlighted job is here, to select with the mouse or copy with c.
+        yield Static("", id="jobs-selected")
 
     def on_mount(self) -> None:
         """Set the columns and start polling."""
@@ -285,6 +290,7 @@ class JobsPane(CorePane):
         keys = [key for key, _ in rows]
         if selected in keys:
             table.move_cursor(row=keys.index(selected), scroll=False)
+        self._show_selected()
 
     @staticmethod
     def _cell(column: str, value: str) -> Text:
@@ -354,6 +360,25 @@ class JobsPane(CorePane):
     @on(DataTable.RowSelected, "#jobs-table")
     def _row_selected(self) -> None:
         self.action_show_log()
+
+    @on(DataTable.RowHighlighted, "#jobs-table")
+    def _show_selected(self) -> None:
+        job_id = self.selected_job_id()
+        line = Text()
+        if job_id is not None:
+            line.append("job ", style="dim")
+            line.append(job_id, style="bold")
+            line.append(" · c copies the id · l shows its log", style="dim")
+        self.query_one("#jobs-selected", Static).update(line)
+
+    def action_copy_id(self) -> None:
+        """Put the selected job's whole id on the clipboard (terminals that allow it)."""
+        job_id = self.selected_job_id()
+        if job_id is None:
+            self.notify("no job selected", severity="warning")
+            return
+        self.app.copy_to_clipboard(job_id)
+        self.notify(f"copied {job_id}", timeout=3)
 
     def action_show_log(self) -> None:
         """Open the selected job's log lines."""
