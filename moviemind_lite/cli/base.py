@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -41,6 +42,22 @@ class Number(click.ParamType):  # type: ignore[type-arg]  # generic from click 8
             return self.within.parse(str(value), "value")
         except InvalidInput:
             self.fail(f"{str(value)!r} is not {self.within.description}", param, ctx)
+
+
+class FileName(click.Path):
+    """The name of a file to write: ``click.Path(dir_okay=False)``, and never empty.
+
+    ``Path("")`` is the current folder; an empty ``--output ""`` is a mistake.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The path, or a usage error for an empty name."""
+        if isinstance(value, str) and not value.strip():
+            self.fail("the file name is empty", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 class UsageProblem(click.ClickException):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, cast
 import click
 
 from moviemind_lite.cli.base import (
+    FileName,
     Number,
     Session,
     UsageProblem,
@@ -162,7 +163,7 @@ def import_command(
 @click.option(
     "--output",
     "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FileName(),
     metavar="FILE",
     help="Write to FILE instead of standard output.",
 )

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from moviemind_lite.cli.base import core_errors, json_option, print_json, table_console
+from moviemind_lite.cli.base import (
+    FileName,
+    core_errors,
+    json_option,
+    print_json,
+    table_console,
+)
 from moviemind_lite.lab.scenario import MODES, SCENARIO_FIELDS, Arrival, Scenario
 
 if TYPE_CHECKING:
@@ -271,7 +277,7 @@ def race(strategy: str, as_json: bool, **values: Any) -> None:
 @click.option(
     "--csv",
     "csv_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FileName(),
     metavar="FILE",
     help="Also write the table to FILE as CSV.",
 )

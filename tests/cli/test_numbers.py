@@ -150,3 +150,8 @@ def test_an_empty_home_variable_is_unset(tmp_path: Path, monkeypatch: pytest.Mon
 def test_a_strange_environment_name_is_refused(database: Path, name: str) -> None:
     result = run("flags", "list", env={"MOVIEMIND_ENV": name})
     assert_one_line_error(result, 2, "is not an environment name")
+
+
+@pytest.mark.parametrize("args", [["catalog", "export", "--output", ""], ["compare", "--csv", " "]])
+def test_an_empty_file_name_to_write_is_refused(database: Path, args: list[str]) -> None:
+    assert_one_line_error(run(*args), 2, "the file name is empty")
