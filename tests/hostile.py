@@ -16,8 +16,8 @@ from moviemind_lite.store.catalog import insert_entity, insert_text
 # control characters spelled out (escapes).
 MARKUP_TITLES = {
     "broken-2000": "Broken [/] tag",
-    "metropolis-1927": "Metropolis [restored]",
-    "alien-1979": "Alien [director's cut]",
+    "metropolis-restored-1927": "Metropolis [restored]",
+    "alien-directors-cut-1979": "Alien [director's cut]",
     "bold-2001": "[bold]Bold[/bold] claim",
     "linked-2002": "[link=file:///etc/passwd]harmless[/link]",
 }

@@ -115,8 +115,10 @@ def _matches(record: dict[str, Any], job_id: str | None, grep: str | None) -> bo
 def _parse(line: str) -> dict[str, Any] | None:
     try:
         record = json.loads(line)
-    except json.JSONDecodeError:
-        return None  # a line cut short by a crash; skip it rather than stop reading
+    except (json.JSONDecodeError, RecursionError):
+        # A line cut short by a crash, or not one of ours (nested past what the
+        # parser can follow): skip it rather than stop reading.
+        return None
     return record if isinstance(record, dict) else None
 
 
