@@ -239,7 +239,7 @@ def load_settings(home: str | Path | None = None, env: Mapping[str, str] | None 
     if chosen.exists() and not chosen.is_dir():
         raise InvalidSetting(f"home {str(chosen)!r} is not a folder")
     try:
-        locale = validate_locale(env.get("MOVIEMIND_LOCALE", "en-US"))
+        locale = validate_locale(env.get("MOVIEMIND_LOCALE") or "en-US")
     except InvalidInput as error:
         raise InvalidSetting(f"MOVIEMIND_LOCALE: {error}") from None
     environment = env.get("MOVIEMIND_ENV", "").strip() or "local"

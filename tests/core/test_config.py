@@ -271,3 +271,9 @@ def test_environment_names(tmp_path: Path, name: str) -> None:
 def test_an_environment_name_outside_the_sane_set_is_refused(tmp_path: Path, name: str) -> None:
     with pytest.raises(InvalidSetting, match="is not an environment name"):
         load_settings(tmp_path, {"MOVIEMIND_ENV": name})
+
+
+def test_an_empty_locale_variable_is_unset(tmp_path: Path) -> None:
+    assert load_settings(tmp_path, {"MOVIEMIND_LOCALE": ""}).default_locale == "en-US"
+    with pytest.raises(InvalidSetting, match="MOVIEMIND_LOCALE: unknown locale ' '"):
+        load_settings(tmp_path, {"MOVIEMIND_LOCALE": " "})
