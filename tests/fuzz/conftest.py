@@ -122,6 +122,30 @@ def assert_clean_run(
         assert after == before, f"the database changed: {shown}"
 
 
+def run_case(
+    database: Path,
+    args: list[str],
+    *,
+    read_only: bool,
+    tally: str,
+    env: dict[str, str] | None = None,
+    verbatim_stdout: bool = False,
+) -> Result:
+    """Run ``moviemind ARGS`` once and check :func:`assert_clean_run`'s invariants."""
+    before = checksum(database)
+    result = run(*args, env=env)
+    assert_clean_run(
+        result,
+        args,
+        before=before,
+        after=checksum(database),
+        read_only=read_only,
+        tally=tally,
+        verbatim_stdout=verbatim_stdout,
+    )
+    return result
+
+
 @pytest.fixture
 def fuzz_home(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A home with the sample catalog and hostile rows, a deep working folder, long runs cut short.

@@ -25,7 +25,7 @@ from moviemind_lite.lab.teaching import LESSONS
 from moviemind_lite.pipeline.strategies import STRATEGIES
 from moviemind_lite.policy.flag_registry import FLAGS
 from tests.cli.conftest import run
-from tests.fuzz.conftest import FUZZ_SETTINGS, assert_clean_run, checksum
+from tests.fuzz.conftest import FUZZ_SETTINGS, run_case
 from tests.hostile import ESCAPE_SLUG, MARKUP_TITLES, PERSON_SLUG
 
 # Commands that must leave the database as it was, whatever their input.
@@ -243,13 +243,10 @@ def test_hostile_values_for_every_option(
     @FUZZ_SETTINGS
     @given(args=invocations(path, command), env=environments)
     def case(args: list[str], env: dict[str, str]) -> None:
-        before = checksum(fuzz_home)
-        result = run(*args, env=env)
-        assert_clean_run(
-            result,
+        run_case(
+            fuzz_home,
             args,
-            before=before,
-            after=checksum(fuzz_home),
+            env=env,
             read_only=path in READ_ONLY,
             tally=" ".join(path),
             verbatim_stdout=path == ("catalog", "export"),
@@ -327,13 +324,9 @@ def test_one_hostile_value_in_a_valid_command(
     @given(drawn=one_hostile(path, command, job_id))
     def case(drawn: tuple[list[str], click.Parameter, str]) -> None:
         args, target, hostile = drawn
-        before = checksum(fuzz_home)
-        result = run(*args)
-        assert_clean_run(
-            result,
+        result = run_case(
+            fuzz_home,
             args,
-            before=before,
-            after=checksum(fuzz_home),
             read_only=path in READ_ONLY,
             tally=" ".join(path) + " (one hostile value)",
             verbatim_stdout=path == ("catalog", "export"),

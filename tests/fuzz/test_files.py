@@ -19,8 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.cli.conftest import run
-from tests.fuzz.conftest import FUZZ_SETTINGS, assert_clean_run, checksum
+from tests.fuzz.conftest import FUZZ_SETTINGS, run_case
 
 Writer = Callable[[Path], None]
 
@@ -142,20 +141,11 @@ def test_hostile_file(fuzz_home: Path, tmp_path: Path, name: str, words: list[st
     folder.mkdir()
     path = folder / name
     CORPUS[name](path)
-    before = checksum(fuzz_home)
-    args = [*words, str(path)]
-    result = run(*args)
-    assert_clean_run(
-        result, args, before=before, after=checksum(fuzz_home), read_only=False, tally="files"
-    )
+    result = run_case(fuzz_home, [*words, str(path)], read_only=False, tally="files")
     if result.exit_code != 2:
         # Whatever the file brought in is then shown as data.
         for shown in (["movies", "list"], ["people", "list"]):
-            before = checksum(fuzz_home)
-            assert_clean_run(
-                run(*shown), shown, before=before, after=checksum(fuzz_home), read_only=True,
-                tally="files",
-            )  # fmt: skip
+            run_case(fuzz_home, shown, read_only=True, tally="files")
 
 
 # -- log files ----------------------------------------------------------------------------
@@ -184,11 +174,7 @@ def test_hostile_log_file(fuzz_home: Path, name: str) -> None:
     log = fuzz_home.parent / "logs" / "moviemind.log"
     log.write_bytes(LOGS[name])
     for args in LOG_COMMANDS:
-        before = checksum(fuzz_home)
-        result = run(*args)
-        assert_clean_run(
-            result, args, before=before, after=checksum(fuzz_home), read_only=True, tally="logs"
-        )
+        run_case(fuzz_home, args, read_only=True, tally="logs")
 
 
 # -- generated files ----------------------------------------------------------------------
@@ -209,11 +195,6 @@ def test_generated_files(fuzz_home: Path, tmp_path: Path, suffix: str) -> None:
         path = tmp_path / f"generated{suffix}"
         path.write_bytes(text.encode("utf-8", "surrogateescape"))
         words = ["movies", "generate", "--from-file"] if generate else ["catalog", "import"]
-        args = [*words, str(path)]
-        before = checksum(fuzz_home)
-        result = run(*args)
-        assert_clean_run(
-            result, args, before=before, after=checksum(fuzz_home), read_only=False, tally="files"
-        )
+        run_case(fuzz_home, [*words, str(path)], read_only=False, tally="files")
 
     case()
