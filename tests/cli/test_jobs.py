@@ -150,7 +150,7 @@ def test_regenerate_appends_an_alternative_next_to_the_baseline() -> None:
     lines = result.output.splitlines()
     assert lines[:2] == before.output.splitlines()[:2]
     assert lines[-2:] == [
-        "[en-US · default · v1 · generated]",
+        "[en-US · default · v1 · generated · alternative]",
         f"job {job.id}: alternative_appended",
     ]
     assert (job.action, job.status, job.result) == ("regenerate", "DONE", "alternative_appended")

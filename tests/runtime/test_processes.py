@@ -284,7 +284,7 @@ def test_a_stopped_worker_finishes_its_running_job_and_exits_0(
         worker.send_signal(signum)
         output, _ = worker.communicate(timeout=20)
         assert worker.returncode == 0, output
-        assert output.splitlines() == [
+        assert worker_lines(output) == [
             f"DONE {job_id}",
             f"worker stopped ({signum.name}): 1 done, 0 failed, 0 to retry, 0 lost",
         ]
