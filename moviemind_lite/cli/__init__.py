@@ -34,7 +34,7 @@ __all__ = ["cli", "main"]
     metavar="DIR",
     help="Data folder holding moviemind.db, locks/ and logs/ (default: MOVIEMIND_HOME or ./data).",
 )
-@click.version_option(__version__, prog_name="moviemind")
+@click.version_option(__version__, "-V", "--version", prog_name="moviemind")
 @click.pass_context
 def cli(ctx: click.Context, home: str | None) -> None:
     """MovieMind Lite: AI-written movie descriptions and a locking lab, on SQLite."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from moviemind_lite.cli.base import (
+    FileName,
     Session,
     core_errors,
     json_option,
@@ -279,7 +280,7 @@ def race(strategy: str, as_json: bool, **values: Any) -> None:
 @click.option(
     "--csv",
     "csv_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FileName(),
     metavar="FILE",
     help="Also write the table to FILE as CSV.",
 )
