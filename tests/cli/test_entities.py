@@ -127,7 +127,10 @@ def test_demo_tours_the_catalog() -> None:
 
 def commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     found = []
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None
         found.append((*prefix, name))
         if isinstance(command, click.Group):
             found.extend(commands(command, (*prefix, name)))
@@ -139,7 +142,9 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
     command: click.Command = cli
     for name in path:
         assert isinstance(command, click.Group)
-        command = command.commands[name]
+        found = command.get_command(click.Context(command), name)
+        assert found is not None
+        command = found
     assert command.help or command.short_help, f"{' '.join(path)} has no help text"
     result = run(*path, "--help")
     assert result.exit_code == 0
