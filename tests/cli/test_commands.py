@@ -47,14 +47,17 @@ def test_each_help_line_is_the_commands_own(name: str) -> None:
 
 
 def test_the_help_lists_the_commands_as_click_would_with_every_module_loaded() -> None:
-    eager = click.Group(name="moviemind", params=cli.params, help=cli.help)
+    eager = click.Group(
+        name="moviemind", params=cli.params, help=cli.help, context_settings=cli.context_settings
+    )
     for name in COMMANDS:
         command = cli.get_command(click.Context(cli), name)
         assert command is not None
         eager.add_command(command, name)
     for width in (60, 80, 120):
-        expected = eager.get_help(click.Context(eager, info_name="moviemind", terminal_width=width))
-        shown = cli.get_help(click.Context(cli, info_name="moviemind", terminal_width=width))
+        settings = {**cli.context_settings, "terminal_width": width}
+        expected = eager.get_help(click.Context(eager, info_name="moviemind", **settings))
+        shown = cli.get_help(click.Context(cli, info_name="moviemind", **settings))
         assert shown == expected
 
 
