@@ -79,20 +79,25 @@ def fill_queue(settings: Settings, jobs: int, seed: int = 7) -> None:
         )
 
 
-async def first_render(settings: Settings, size: tuple[int, int]) -> float:
+def first_render(settings: Settings, size: tuple[int, int], jobs: int) -> float:
     """Seconds from building the app to the Jobs table's first page on screen."""
     started = time.perf_counter()
     app = make_app(settings, start_tab="jobs")
-    try:
+    first_page = min(PAGE_SIZE, jobs)
+
+    async def until_shown() -> float:
         async with app.run_test(size=size) as pilot:
             table = app.query_one("#jobs-table", DataTable)
             counters = app.query_one("#jobs-counters", Static)
-            while table.row_count < PAGE_SIZE or "PENDING" not in str(counters.content):
+            while table.row_count < first_page or "PENDING" not in str(counters.content):
                 await pilot.pause(0.005)
-            elapsed = time.perf_counter() - started
+            return time.perf_counter() - started
+
+    try:
+        return asyncio.run(until_shown())
     finally:
-        app.core.close()
-    return elapsed
+        # Out of the event loop: close() waits for the app's worker threads.
+        app.close()
 
 
 def main() -> None:
@@ -107,7 +112,7 @@ def main() -> None:
         fill_queue(settings, options.jobs)
         print(f"queued {options.jobs:,} jobs in {time.perf_counter() - began:.1f} s")
         for size in ((80, 24), (200, 60)):
-            times = [asyncio.run(first_render(settings, size)) for _ in range(options.runs)]
+            times = [first_render(settings, size, options.jobs) for _ in range(options.runs)]
             best, median = min(times), statistics.median(times)
             verdict = "ok" if median < BUDGET_S else f"OVER the {BUDGET_S:g} s budget"
             print(

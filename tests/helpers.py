@@ -63,6 +63,13 @@ class Processes:
                 process.communicate()
 
 
+def worker_lines(output: str) -> list[str]:
+    """A worker's output lines after the one saying it started (stderr merged in)."""
+    first, *rest = output.splitlines()
+    assert first.startswith("worker started on "), output
+    return rest
+
+
 def wait_until(condition: Callable[[], bool], timeout_s: float = 20.0, what: str = "") -> None:
     """Poll ``condition`` every 10 ms; fail the test if it stays false for ``timeout_s``."""
     deadline = time.monotonic() + timeout_s

@@ -32,6 +32,7 @@ from moviemind_lite.core.domain import (
 )
 from moviemind_lite.core.errors import DiskFull, InvalidInput, MovieMindError
 from moviemind_lite.core.model import DONE, FAILED, Job
+from moviemind_lite.core.numbers import MILLISECONDS
 
 _STRUCTURED = {".csv", ".json", ".jsonl", ".ndjson"}
 NOT_DISPATCHED = "not dispatched: the disk is full"
@@ -60,15 +61,19 @@ class Stagger:
 
 def parse_stagger(spec: str) -> Stagger:
     """``none``, ``linear:MS`` or ``random:MIN-MAX``; anything else is bad input."""
-    match = _STAGGER.fullmatch(spec.strip())
+    text = spec.strip()
+    match = _STAGGER.fullmatch(text)
     if match is None:
         raise InvalidInput(
             f"invalid stagger {spec!r}; expected none, linear:MS or random:MIN-MAX (ms)"
         )
-    if spec.startswith("linear"):
-        return Stagger(spec, "linear", step_ms=float(match.group(1)))
-    if spec.startswith("random"):
-        low, high = float(match.group(2)), float(match.group(3))
+    numbers = [float(group) for group in match.groups() if group is not None]
+    if not all(MILLISECONDS.holds(number) for number in numbers):
+        raise InvalidInput(f"invalid stagger {spec!r}: MS must be {MILLISECONDS.description}")
+    if text.startswith("linear"):
+        return Stagger(spec, "linear", step_ms=numbers[0])
+    if text.startswith("random"):
+        low, high = numbers
         if low > high:
             raise InvalidInput(f"invalid stagger {spec!r}: MIN is above MAX")
         return Stagger(spec, "random", low_ms=low, high_ms=high)
@@ -228,7 +233,7 @@ def run_batch(
     """
     if workers < 1:
         raise InvalidInput(f"workers must be >= 1, got {workers}")
-    validate_locale(locale or app.settings.default_locale)
+    validate_locale(app.settings.default_locale if locale is None else locale)
     validate_context_tag(context_tag)
     started = time.perf_counter()
     calls_before = app.calls.total()

@@ -196,7 +196,8 @@ class Generation:
     def _validated(self, slug: str, locale: str | None, context_tag: str) -> tuple[str, str]:
         validate_slug(slug)
         validate_context_tag(context_tag)
-        return validate_locale(locale or self.settings.default_locale), context_tag
+        chosen = self.settings.default_locale if locale is None else locale
+        return validate_locale(chosen), context_tag
 
     def _refusal(
         self, kind: EntityKind, slug: str, seen: RequestSnapshot | None

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from moviemind_lite.ai.breaker import CircuitBreaker
 from moviemind_lite.app.catalog import Catalog
 from moviemind_lite.core.errors import InvalidInput
-from moviemind_lite.core.model import Job
+from moviemind_lite.core.ids import now
+from moviemind_lite.core.model import PENDING, Job
 from moviemind_lite.policy.rollout import RolloutService
 from moviemind_lite.policy.stats import JobStats, collect
 from moviemind_lite.runtime.runner import JobRunner
@@ -69,6 +70,11 @@ class Jobs:
     def wait(self, job_id: str, timeout_s: float | None = None) -> Job:
         """The job once it is DONE or FAILED, or as it is when ``timeout_s`` passes."""
         return self.store.wait(job_id, timeout_s)
+
+    @staticmethod
+    def unclaimed(job: Job) -> bool:
+        """Whether ``job`` is due and still PENDING: no worker has taken it (yet)."""
+        return job.status == PENDING and job.run_after <= now()
 
     def retry(self, job_id: str) -> Job:
         """Put a FAILED job back in the queue, taking its key's slot again."""

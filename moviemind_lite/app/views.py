@@ -73,6 +73,15 @@ class RequestOutcome:
 
 
 @dataclass(frozen=True)
+class DeleteReport:
+    """What deleting an entity took with it."""
+
+    entity: Entity
+    texts: int
+    jobs_cleared: int
+
+
+@dataclass(frozen=True)
 class InitReport:
     """What ``init`` did and what the catalog now holds."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from moviemind_lite.cli.base import Session, core_errors, json_option, pass_session, print_json
+from moviemind_lite.core.display import visible
 
 
 @click.group(name="ai")
@@ -44,6 +45,7 @@ def check(ctx: click.Context, session: Session, as_json: bool) -> None:
         else:
             click.echo(f"model     {result.model}")
         click.echo(f"answered  in {result.duration_ms:,.0f} ms")
-        click.echo("ok: the model can be used" if result.usable else f"problem: {result.problem}")
+        problem = visible(result.problem or "")
+        click.echo("ok: the model can be used" if result.usable else f"problem: {problem}")
     if not result.usable:
         ctx.exit(1)

@@ -2,21 +2,62 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from moviemind_lite.core.display import visible, visible_json
 from moviemind_lite.core.domain import CONTEXT_TAGS, LOCALES
 from moviemind_lite.core.errors import InvalidInput, MovieMindError
+from moviemind_lite.core.numbers import MILLISECONDS, PROBABILITY, SECONDS, Range
 
 if TYPE_CHECKING:
     from moviemind_lite.app.wiring import App
     from moviemind_lite.core.config import Settings
+
+
+class Number(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.3 on
+    """A number option kept to one range of :mod:`moviemind_lite.core.numbers`.
+
+    ``nan``, the infinities, ``1e309`` and anything past the range's bound
+    are refused with the range in the message (exit 2); so is ``1.5`` for a
+    whole number.
+    """
+
+    name = "number"
+
+    def __init__(self, within: Range) -> None:
+        self.within = within
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The checked number (an int for a whole-number range)."""
+        try:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return self.within.check(value, "value")
+            return self.within.parse(str(value), "value")
+        except InvalidInput:
+            self.fail(f"{str(value)!r} is not {self.within.description}", param, ctx)
+
+
+class FileName(click.Path):
+    """The name of a file to write: ``click.Path(dir_okay=False)``, and never empty.
+
+    ``Path("")`` is the current folder; an empty ``--output ""`` is a mistake.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The path, or a usage error for an empty name."""
+        if isinstance(value, str) and not value.strip():
+            self.fail("the file name is empty", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 class UsageProblem(click.ClickException):
@@ -82,9 +123,24 @@ def core_errors() -> Iterator[None]:
         fail(error)
 
 
+def stdin_is_terminal() -> bool:
+    """Whether a person may be there to answer a question (a confirmation)."""
+    return sys.stdin.isatty()
+
+
 def print_json(value: Any) -> None:
-    """Print ``value`` as indented JSON, keeping non-ASCII text readable."""
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    """Print ``value`` as indented JSON, keeping non-ASCII text readable (controls escaped)."""
+    click.echo(visible_json(value, indent=2))
+
+
+def cell(value: object) -> Any:
+    """A rich table cell showing ``value`` as plain text: never markup, controls spelled out.
+
+    Stored text goes into tables only through here (see :mod:`moviemind_lite.core.display`).
+    """
+    from rich.text import Text
+
+    return Text("" if value is None else visible(str(value)))
 
 
 locale_option = click.option(
@@ -110,17 +166,18 @@ def ai_options(command: Callable[..., Any]) -> Callable[..., Any]:
         if value is not None and param.name is not None:
             ctx.ensure_object(Session).ai_overrides[param.name.removeprefix("ai_")] = value
 
-    for name, help_text, kind in (
-        ("--ai-fail-rate", "Probability that an AI call fails (0..1).", click.FloatRange(0, 1)),
-        ("--ai-jitter", "Random extra AI latency, up to MS.", click.FloatRange(min=0)),
-        ("--ai-latency", "AI latency in MS.", click.FloatRange(min=0)),
+    for name, help_text, kind, metavar in (
+        ("--ai-fail-rate", "Probability that an AI call fails (0..1).", PROBABILITY, "P"),
+        ("--ai-jitter", "Random extra AI latency, up to MS.", MILLISECONDS, "MS"),
+        ("--ai-latency", "AI latency in MS.", MILLISECONDS, "MS"),
     ):
         dest = name.removeprefix("--").replace("-", "_").replace("ai_latency", "ai_latency_ms")
         dest = dest.replace("ai_jitter", "ai_jitter_ms")
         command = click.option(
             name,
             dest,
-            type=kind,
+            type=Number(kind),
+            metavar=metavar,
             callback=remember,
             expose_value=False,
             is_eager=False,
@@ -143,16 +200,23 @@ class MovieMindGroup(click.Group):
         """Run the command; in standalone mode print errors on one line and exit."""
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as error:
+            # `moviemind` or `moviemind movies` alone asks what there is: the help, exit 0.
+            if not standalone_mode:
+                raise
+            click.echo(error.format_message())
+            sys.exit(0)
         except click.UsageError as error:
             if not standalone_mode:
                 raise
             hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
-            click.echo(f"Error: {error.format_message()}{hint}", err=True)
+            click.echo(f"Error: {visible(error.format_message())}{hint}", err=True)
             sys.exit(error.exit_code)
         except click.ClickException as error:
             if not standalone_mode:
                 raise
-            error.show()
+            # Messages quote what the user typed or what a file held: one line, shown as data.
+            click.echo(f"Error: {visible(error.format_message())}", err=True)
             sys.exit(error.exit_code)
         except click.Abort:
             if not standalone_mode:
@@ -166,7 +230,7 @@ class MovieMindGroup(click.Group):
 
 timeout_option = click.option(
     "--timeout",
-    type=click.FloatRange(min=0),
+    type=Number(SECONDS),
     metavar="S",
     help="Stop waiting after S seconds (the job goes on).",
 )

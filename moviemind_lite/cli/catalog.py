@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, cast
 import click
 
 from moviemind_lite.cli.base import (
+    FileName,
+    Number,
     Session,
     UsageProblem,
     core_errors,
@@ -18,6 +20,8 @@ from moviemind_lite.cli.base import (
     pass_session,
     print_json,
 )
+from moviemind_lite.core.display import visible
+from moviemind_lite.core.numbers import COUNT
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -67,12 +71,13 @@ def print_import_report(report: ImportReport) -> None:
     for result in report.results:
         click.echo(result.summary())
         for failure in result.failed[:FAILURES_SHOWN]:
-            click.echo(f"  {failure.location}: {failure.reason}")
+            click.echo(f"  {visible(failure.location)}: {visible(failure.reason)}")
         hidden = len(result.failed) - FAILURES_SHOWN
         if hidden > 0:
             click.echo(f"  ... and {hidden} more (--json lists them all)")
     if report.ignored:
-        click.echo(f"Ignored fields: {', '.join(report.ignored)} (import takes facts only).")
+        ignored = visible(", ".join(report.ignored))
+        click.echo(f"Ignored fields: {ignored} (import takes facts only).")
     if not report.changed and not report.failed:
         click.echo("Nothing changed.")
 
@@ -93,7 +98,7 @@ def print_import_report(report: ImportReport) -> None:
 )
 @click.option(
     "--batch-size",
-    type=click.IntRange(min=1),
+    type=Number(COUNT.narrowed(low=1)),
     default=BATCH_SIZE,
     show_default=True,
     metavar="N",
@@ -160,7 +165,7 @@ def import_command(
 @click.option(
     "--output",
     "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FileName(),
     metavar="FILE",
     help="Write to FILE instead of standard output.",
 )
@@ -193,4 +198,4 @@ def export_command(
         with open_output(output, session.settings(), force=force) as stream:
             counts = catalog.export(kinds, chosen, stream)
     written = " and ".join(f"{number} {plural}" for plural, number in counts.items())
-    click.echo(f"Exported {written} to {output}")
+    click.echo(f"Exported {written} to {visible(str(output))}")

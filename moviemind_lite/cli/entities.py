@@ -10,10 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from moviemind_lite.cli.base import (
+    Number,
     Session,
+    UsageProblem,
     ai_options,
+    cell,
     context_option,
     core_errors,
     json_option,
@@ -21,10 +25,13 @@ from moviemind_lite.cli.base import (
     pass_session,
     print_json,
     spinner,
+    stdin_is_terminal,
     table_console,
     timeout_option,
 )
+from moviemind_lite.core.display import visible
 from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind
+from moviemind_lite.core.numbers import COUNT
 
 if TYPE_CHECKING:
     from moviemind_lite.app.views import EntityView, RequestOutcome
@@ -49,13 +56,14 @@ def init(session: Session, reset: bool, yes: bool) -> None:
         report = session.app().catalog.initialise()
     counts = ", ".join(f"{number} {table}" for table, number in report.counts.items())
     verb = "Created" if report.created else "Ready:"
-    click.echo(f"{verb} {report.database} ({counts})")
+    click.echo(f"{verb} {visible(report.database)} ({counts})")
 
 
 def _headline(view_entity: Any) -> str:
     facts = view_entity.facts
     year = facts.get("year")
-    return f"{view_entity.label} ({year})" if year else str(view_entity.label)
+    label = visible(str(view_entity.label))
+    return f"{label} ({visible(str(year))})" if year else label
 
 
 def _fact_line(kind: EntityKind, facts: dict[str, Any]) -> str:
@@ -65,7 +73,7 @@ def _fact_line(kind: EntityKind, facts: dict[str, Any]) -> str:
         if name in (kind.label_column, "year") or value in (None, "", []):
             continue
         shown = ", ".join(value) if isinstance(value, list) else str(value)
-        parts.append(f"{name.replace('_', ' ')}: {shown}")
+        parts.append(f"{name.replace('_', ' ')}: {visible(shown)}")
     return " · ".join(parts)
 
 
@@ -80,9 +88,10 @@ def print_view(view: EntityView) -> None:
         click.echo(f"No {view.locale} {entity.kind.text_noun} ({view.context_tag}) yet.")
         return
     text = view.text
-    click.echo(text.text)
+    click.echo(visible(text.text, lines=True))
     click.echo()
-    click.echo(f"[{text.locale} · {text.context_tag} · v{text.version} · {text.origin}]")
+    role = "" if text.is_baseline else " · alternative"
+    click.echo(f"[{text.locale} · {text.context_tag} · v{text.version} · {text.origin}{role}]")
 
 
 @contextmanager
@@ -139,6 +148,10 @@ def print_outcome(outcome: RequestOutcome, as_json: bool) -> None:
         )
 
 
+# Characters of each text shown by `texts` (the whole text: `show --text-id`).
+TEXT_PREVIEW = 60
+
+
 def _list_columns(kind: EntityKind) -> list[str]:
     return ["slug", *(name for name in kind.fields if name != "genres")]
 
@@ -157,7 +170,7 @@ def entity_group(kind: EntityKind) -> click.Group:
         metavar="TEXT",
         help=f"Only {plural} whose slug or {kind.label_column} contains TEXT.",
     )
-    @click.option("--limit", type=click.IntRange(min=0), metavar="N", help="Show at most N.")
+    @click.option("--limit", type=Number(COUNT), metavar="N", help="Show at most N.")
     @json_option
     @pass_session
     def list_command(
@@ -179,9 +192,79 @@ def entity_group(kind: EntityKind) -> click.Group:
             table.add_column(name.replace("_", " "), no_wrap=name == "slug")
         for entity in entities:
             row = {"slug": entity.slug, **entity.facts}
-            table.add_row(*("" if row[name] is None else str(row[name]) for name in columns))
+            table.add_row(*(cell(row[name]) for name in columns))
         table_console().print(table)
         click.echo(f"{len(entities)} {plural if len(entities) != 1 else noun}")
+
+    @group.command(
+        name="texts",
+        help=f"List every {kind.text_noun} of a {noun}: baselines and the alternatives "
+        f"`regenerate` wrote (show one with `{plural} show SLUG --text-id ID`).",
+    )
+    @click.argument("slug")
+    @json_option
+    @pass_session
+    def texts_command(session: Session, slug: str, as_json: bool) -> None:
+        with core_errors():
+            texts = session.app().catalog.texts_of(kind, slug)
+        if as_json:
+            print_json([text.summary() for text in texts])
+            return
+        if not texts:
+            click.echo(f"{slug} has no {kind.text_noun}s yet.")
+            return
+        from rich.table import Table
+
+        table = Table(box=None, header_style="bold")
+        for column in ("id", "locale", "context", "version", "origin", "role", "updated"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("text", no_wrap=True, overflow="ellipsis")
+        for text in texts:
+            table.add_row(
+                text.id,
+                text.locale,
+                cell(text.context_tag),
+                str(text.version),
+                text.origin,
+                "baseline" if text.is_baseline else "alternative",
+                text.updated_at,
+                cell(text.text[:TEXT_PREVIEW]),
+            )
+        table_console().print(table)
+        count = len(texts)
+        click.echo(f"{count} {kind.text_noun}{'s' if count != 1 else ''}")
+
+    @group.command(
+        name="delete",
+        help=f"Delete a stored {noun} with its {kind.text_noun}s. Asks first on a terminal; "
+        "elsewhere it needs --yes. Jobs that wrote it keep their history.",
+    )
+    @click.argument("slug")
+    @click.option("--yes", is_flag=True, help="Delete without asking.")
+    @pass_session
+    def delete_command(session: Session, slug: str, yes: bool) -> None:
+        if not yes and not stdin_is_terminal():
+            raise UsageProblem(
+                f"{plural} delete asks before it deletes: add --yes to delete without asking"
+            )
+        with core_errors():
+            catalog = session.app().catalog
+            if not yes:
+                entity = catalog.find(kind, slug)
+                count = len(catalog.texts(entity))
+                click.confirm(
+                    f"Delete {noun} {slug} ({visible(entity.label)}) and its {count} "
+                    f"{kind.text_noun}{'s' if count != 1 else ''}?",
+                    abort=True,
+                )
+            report = catalog.delete(kind, slug)
+        texts = f"{report.texts} {kind.text_noun}{'s' if report.texts != 1 else ''}"
+        line = f"Deleted {noun} {slug} ({visible(report.entity.label)}) with {texts}"
+        if report.jobs_cleared:
+            jobs = report.jobs_cleared
+            line += f"; {jobs} job{'s' if jobs != 1 else ''} keep{'s' if jobs == 1 else ''} "
+            line += "its history without it" if jobs == 1 else "their history without it"
+        click.echo(line)
 
     def request_command(name: str, help_text: str, action: str) -> None:
         """``show`` and ``regenerate``: the same options, one core call each."""
@@ -195,7 +278,9 @@ def entity_group(kind: EntityKind) -> click.Group:
         @ai_options
         @json_option
         @pass_session
+        @click.pass_context
         def command(
+            ctx: click.Context,
             session: Session,
             slug: str,
             locale: str | None,
@@ -203,7 +288,20 @@ def entity_group(kind: EntityKind) -> click.Group:
             no_wait: bool,
             timeout: float | None,
             as_json: bool,
+            text_id: str | None = None,
         ) -> None:
+            if text_id is not None:
+                explicit = ctx.get_parameter_source("context_tag") is ParameterSource.COMMANDLINE
+                if locale is not None or explicit:
+                    raise UsageProblem(
+                        "--text-id names one stored text: --locale and --context do not apply"
+                    )
+                from moviemind_lite.app.views import RequestOutcome
+
+                with core_errors():
+                    view = session.app().catalog.show_text(kind, slug, text_id)
+                print_outcome(RequestOutcome(kind, "done", None, view), as_json)
+                return
             quiet = as_json or no_wait
             with core_errors(), spinner(f"Writing the {kind.text_noun} of {slug}", quiet):
                 generation = session.app().generation
@@ -217,6 +315,14 @@ def entity_group(kind: EntityKind) -> click.Group:
                     timeout_s=timeout,
                 )
             print_outcome(outcome, as_json)
+
+        if action == "request":
+            click.option(
+                "--text-id",
+                metavar="ID",
+                help=f"Show this stored {kind.text_noun} (see `{plural} texts SLUG`), "
+                "whatever its locale, context or role; never generates.",
+            )(command)
 
     request_command(
         "show",
@@ -292,9 +398,9 @@ def entity_group(kind: EntityKind) -> click.Group:
         else:
             click.echo(report.summary())
             for where, why in report.invalid:
-                click.echo(f"  invalid {where}: {why}")
+                click.echo(f"  invalid {visible(where)}: {visible(why)}")
             for slug, why in report.failed:
-                click.echo(f"  failed {slug}: {why}")
+                click.echo(f"  failed {slug}: {visible(why)}")
             if report.deferred:
                 click.echo(f"  deferred until the AI recovers: {', '.join(report.deferred)}")
         if report.stopped is not None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from moviemind_lite.cli.base import (
+    Number,
     Session,
     UsageProblem,
     core_errors,
@@ -14,6 +15,8 @@ from moviemind_lite.cli.base import (
     pass_session,
     print_json,
 )
+from moviemind_lite.core.display import visible
+from moviemind_lite.core.numbers import PERCENTAGE
 
 if TYPE_CHECKING:
     from moviemind_lite.policy.flags import FlagChange, FlagService, FlagState
@@ -87,7 +90,7 @@ def print_state(state: FlagState) -> None:
         for override in state.overrides:
             click.echo(
                 f"  {override.scope}: {_on_off(override.enabled)} "
-                f"(by {override.updated_by}, {override.updated_at})"
+                f"(by {visible(override.updated_by)}, {override.updated_at})"
             )
     else:
         click.echo("overrides: none")
@@ -96,7 +99,7 @@ def print_state(state: FlagState) -> None:
         for change in state.changes:
             scope = f" {change.scope}" if change.scope else ""
             click.echo(
-                f"  {change.at}  {change.actor}  {change.action}{scope}: "
+                f"  {change.at}  {visible(change.actor)}  {change.action}{scope}: "
                 f"{_shown(change.before)} → {_shown(change.after)}"
             )
     else:
@@ -162,7 +165,7 @@ def show_command(session: Session, name: str, as_json: bool) -> None:
 @click.argument("state", required=False, callback=on_off, metavar="[on|off]")
 @click.option(
     "--percentage",
-    type=int,
+    type=Number(PERCENTAGE),
     metavar="P",
     help="Roll out to P% of scopes (0-100) instead of on or off for everyone.",
 )

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 import click
 
 from moviemind_lite.cli.base import (
+    Number,
     Session,
     ai_options,
+    cell,
     core_errors,
     json_option,
     pass_session,
@@ -16,6 +18,8 @@ from moviemind_lite.cli.base import (
     table_console,
     timeout_option,
 )
+from moviemind_lite.core.display import visible
+from moviemind_lite.core.numbers import COUNT
 
 if TYPE_CHECKING:
     from moviemind_lite.core.model import Job
@@ -34,7 +38,14 @@ def jobs() -> None:
     type=click.Choice(["PENDING", "IN_PROGRESS", "DONE", "FAILED"], case_sensitive=False),
     help="Only jobs in this status.",
 )
-@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True, metavar="N")
+@click.option(
+    "--limit",
+    type=Number(COUNT),
+    default=50,
+    show_default=True,
+    metavar="N",
+    help="Show at most N jobs.",
+)
 @json_option
 @pass_session
 def list_jobs(session: Session, status: str | None, limit: int, as_json: bool) -> None:
@@ -58,7 +69,7 @@ def list_jobs(session: Session, status: str | None, limit: int, as_json: bool) -
             job.id,
             f"[{style}]{job.status}[/]",
             job.kind,
-            job.slug,
+            cell(job.slug),
             job.locale,
             job.result or "",
             str(job.attempts),
@@ -70,7 +81,7 @@ def list_jobs(session: Session, status: str | None, limit: int, as_json: bool) -
 def print_job(job: Job) -> None:
     """Every field of a job, one per line."""
     for name, value in job.to_json().items():
-        click.echo(f"{name:>12}: {'' if value is None else value}")
+        click.echo(f"{name:>12}: {'' if value is None else visible(str(value))}")
 
 
 @jobs.command(name="show")
@@ -87,15 +98,34 @@ def show_job(session: Session, job_id: str, as_json: bool) -> None:
         print_job(job)
 
 
+# A running worker claims a due job within one poll (20 ms by default): a job
+# still waiting after this long has nobody working on it.
+UNCLAIMED_NOTICE_S = 2.0
+
+
 @jobs.command(name="wait")
 @click.argument("job_id", metavar="ID")
 @timeout_option
 @json_option
 @pass_session
 def wait_job(session: Session, job_id: str, timeout: float | None, as_json: bool) -> None:
-    """Wait until a job is DONE or FAILED (workers run it); exit 1 unless DONE."""
+    """Wait until a job is DONE or FAILED (workers run it); exit 1 unless DONE.
+
+    A job no worker claims within a few seconds is named on stderr, once,
+    with how to start one; the wait goes on (until --timeout, if given).
+    """
     with core_errors():
-        job = session.app().jobs.wait(job_id, timeout)
+        jobs = session.app().jobs
+        first = UNCLAIMED_NOTICE_S if timeout is None else min(timeout, UNCLAIMED_NOTICE_S)
+        job = jobs.wait(job_id, first)
+        if not job.finished and jobs.unclaimed(job) and first == UNCLAIMED_NOTICE_S:
+            click.echo(
+                f"job {job.id} is PENDING and no worker has claimed it: "
+                "start `moviemind worker` (in another terminal)",
+                err=True,
+            )
+        if not job.finished and (timeout is None or timeout > first):
+            job = jobs.wait(job_id, None if timeout is None else timeout - first)
     if as_json:
         print_json(job.to_json())
     else:
@@ -127,14 +157,27 @@ def retry_job(session: Session, job_id: str) -> None:
 )
 @click.option("--once", is_flag=True, help="Exit when no job is ready instead of waiting.")
 @click.option(
-    "--max-jobs", type=click.IntRange(min=1), metavar="N", help="Exit after claiming N jobs."
+    "--max-jobs",
+    type=Number(COUNT.narrowed(low=1)),
+    metavar="N",
+    help="Exit after claiming N jobs.",
 )
 @ai_options
 @pass_session
 def worker(session: Session, threads: int, once: bool, max_jobs: int | None) -> None:
     """Claim and run PENDING jobs until stopped (SIGINT/SIGTERM finish running jobs first)."""
     with core_errors():
-        run = session.app().jobs.work(threads=threads, once=once, max_jobs=max_jobs)
+        app = session.app()
+        run = app.jobs.work(threads=threads, once=once, max_jobs=max_jobs)
+        until = "the queue is empty" if once else "stopped (Ctrl-C)"
+        if max_jobs is not None:
+            until += f" or {max_jobs} job{'s' if max_jobs != 1 else ''} claimed"
+        # On stderr: stdout is one line per job, for scripts.
+        click.echo(
+            f"worker started on {visible(str(app.settings.database_path))}: "
+            f"{threads} thread{'s' if threads != 1 else ''}, until {until}",
+            err=True,
+        )
         for job in run:
             click.echo(f"{job.ended.status if job.ended else 'LOST'} {job.claimed.id}")
     report = run.report

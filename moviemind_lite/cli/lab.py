@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from moviemind_lite.cli.base import (
+    FileName,
     Session,
     core_errors,
     json_option,
@@ -317,7 +318,7 @@ def race(session: Session, /, strategy: str, as_json: bool, **values: Any) -> No
 @click.option(
     "--csv",
     "csv_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FileName(),
     metavar="FILE",
     help="Also write the table to FILE as CSV.",
 )

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from moviemind_lite.cli.base import (
     Session,
+    cell,
     core_errors,
     json_option,
     pass_session,
@@ -60,7 +59,7 @@ def stats(session: Session, as_json: bool, prometheus: bool) -> None:
         ),
         *((name.replace("_", " "), str(value)) for name, value in collected.extra.items()),
     ):
-        table.add_row(label, value)
+        table.add_row(label, cell(value))
     console = table_console()
     console.print(table)
     if collected.failed_last_hour:
@@ -68,7 +67,7 @@ def stats(session: Session, as_json: bool, prometheus: bool) -> None:
         for column in ("job", "kind", "slug", "attempts", "error"):
             failures.add_column(column, no_wrap=column != "error")
         for job in collected.failed_last_hour:
-            failures.add_row(job.id, job.kind, job.slug, str(job.attempts), job.error or "")
+            failures.add_row(job.id, job.kind, cell(job.slug), str(job.attempts), cell(job.error))
         console.print(failures)
 
 
@@ -82,6 +81,7 @@ def logs(
     session: Session, job_id: str | None, grep: str | None, follow: bool, as_json: bool
 ) -> None:
     """Read the JSON log, human-readable by default."""
+    from moviemind_lite.core.display import visible_json
     from moviemind_lite.core.logs import follow_log, format_record, read_log
     from moviemind_lite.store.jobs import validate_job_id
 
@@ -96,6 +96,6 @@ def logs(
     )
     try:
         for record in records:
-            click.echo(json.dumps(record, ensure_ascii=False) if as_json else format_record(record))
+            click.echo(visible_json(record) if as_json else format_record(record))
     except KeyboardInterrupt:
         return

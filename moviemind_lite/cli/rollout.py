@@ -7,13 +7,16 @@ from typing import TYPE_CHECKING
 import click
 
 from moviemind_lite.cli.base import (
+    Number,
     Session,
+    cell,
     core_errors,
     json_option,
     pass_session,
     print_json,
     table_console,
 )
+from moviemind_lite.core.numbers import COUNT, MILLISECONDS, PROBABILITY
 
 if TYPE_CHECKING:
     from moviemind_lite.policy.rollout import RolloutReport, RolloutService, RolloutStep
@@ -102,7 +105,7 @@ def print_reports(reports: list[RolloutReport], environment: str) -> None:
             f"{_rate(reading.error_rate)} (max {rollout.max_error_rate:g})",
             f"{_ms(reading.p95_ms)} (max {rollout.max_p95_ms:g} ms)",
             rollout.started_at,
-            rollout.reason or "",
+            cell(rollout.reason),
         )
     table_console().print(table)
 
@@ -122,7 +125,7 @@ def rollout() -> None:
 )
 @click.option(
     "--min-jobs",
-    type=int,
+    type=Number(COUNT),
     default=20,
     show_default=True,
     metavar="N",
@@ -130,7 +133,7 @@ def rollout() -> None:
 )
 @click.option(
     "--max-error-rate",
-    type=float,
+    type=Number(PROBABILITY),
     default=0.05,
     show_default=True,
     metavar="R",
@@ -138,7 +141,7 @@ def rollout() -> None:
 )
 @click.option(
     "--max-p95-ms",
-    type=float,
+    type=Number(MILLISECONDS.narrowed(above_low=True)),
     default=2000.0,
     show_default=True,
     metavar="MS",
@@ -167,7 +170,7 @@ def start_command(
 @rollout.command(name="status")
 @click.option(
     "--limit",
-    type=click.IntRange(min=0),
+    type=Number(COUNT),
     default=10,
     show_default=True,
     metavar="N",

@@ -9,7 +9,6 @@ and the locks may live elsewhere: ``--database-url`` or
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from moviemind_lite.core.domain import validate_locale
 from moviemind_lite.core.errors import InvalidInput, InvalidSetting
+from moviemind_lite.core.numbers import COUNT, MILLISECONDS, PROBABILITY, SEED, Range
 
 DEFAULT_HOME = Path("data")
 
@@ -27,6 +27,34 @@ AI_BACKENDS: tuple[str, ...] = ("mock", "openai")
 DEFAULT_AI_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 MAX_AI_TIMEOUT_S = 600.0
+# An environment name is a word such as local, staging or ci-42: a typo with a
+# space or a control character in it must not silently start a new environment.
+_ENVIRONMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+_AFTER_ZERO_MS = MILLISECONDS.narrowed(above_low=True)
+# The range of each numeric knob, by field: (what the messages call it, its range).
+AI_NUMBERS: dict[str, tuple[str, Range]] = {
+    "timeout_s": (
+        "AI timeout",
+        Range(0, MAX_AI_TIMEOUT_S, unit="s", above_low=True, note="ten minutes"),
+    ),
+    "latency_ms": ("AI latency", MILLISECONDS),
+    "jitter_ms": ("AI jitter", MILLISECONDS),
+    "fail_rate": ("AI failure rate", PROBABILITY),
+    "seed": ("AI seed", SEED),
+    "breaker_threshold": ("breaker threshold", COUNT.narrowed(low=1)),
+    "breaker_cooldown_ms": ("breaker cool-down", _AFTER_ZERO_MS),
+    "holder_pause_ms": ("holder pause", MILLISECONDS),
+}
+JOB_NUMBERS: dict[str, tuple[str, Range]] = {
+    "lease_ms": ("job lease", _AFTER_ZERO_MS),
+    "max_attempts": ("job max attempts", Range(1, 100, whole=True)),
+    "backoff_ms": ("job backoff", MILLISECONDS),
+    "slot_ttl_ms": ("job slot TTL", _AFTER_ZERO_MS),
+    "poll_ms": ("job poll", _AFTER_ZERO_MS),
+    "setnx_lease_ms": ("setnx lease", _AFTER_ZERO_MS),
+}
+BUSY_TIMEOUT = Range(0, 3_600_000, unit="ms", whole=True, note="one hour")
 
 
 class Secret:
@@ -270,14 +298,17 @@ class Settings:
         return replace(self, jobs=jobs)
 
 
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
+def _number(env: Mapping[str, str], name: str, default: float, within: Range) -> float:
+    """The number in variable ``name`` (``default`` when unset or empty), checked."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise InvalidSetting(f"{name}={raw!r} is not a number") from None
+    return within.parse(raw, name)
+
+
+def _check_numbers(values: object, numbers: dict[str, tuple[str, Range]]) -> None:
+    for name, (what, within) in numbers.items():
+        within.check(getattr(values, name), what)
 
 
 def _check_base_url(url: str) -> None:
@@ -306,10 +337,6 @@ def _check_ai(ai: AISettings) -> None:
     if ai.backend not in AI_BACKENDS:
         raise InvalidSetting(f"MOVIEMIND_AI={ai.backend!r} is not one of: {', '.join(AI_BACKENDS)}")
     _check_base_url(ai.base_url)
-    if not math.isfinite(ai.timeout_s) or not 0 < ai.timeout_s <= MAX_AI_TIMEOUT_S:
-        raise InvalidSetting(
-            f"AI timeout must be > 0 and at most {MAX_AI_TIMEOUT_S:g} s, got {ai.timeout_s:g}"
-        )
     if not ai.model.strip() or not ai.model.isprintable():
         raise InvalidSetting(f"AI model name {ai.model!r} is blank or holds control characters")
     if ai.api_key is not None:
@@ -318,32 +345,11 @@ def _check_ai(ai: AISettings) -> None:
             raise InvalidSetting(
                 "MOVIEMIND_AI_API_KEY is empty or holds spaces or control characters"
             )
-    if ai.latency_ms < 0:
-        raise InvalidSetting(f"AI latency must be >= 0 ms, got {ai.latency_ms:g}")
-    if ai.jitter_ms < 0:
-        raise InvalidSetting(f"AI jitter must be >= 0 ms, got {ai.jitter_ms:g}")
-    if ai.breaker_threshold < 1 or ai.breaker_threshold != int(ai.breaker_threshold):
-        raise InvalidSetting(
-            f"breaker threshold must be a whole number >= 1, got {ai.breaker_threshold}"
-        )
-    if ai.breaker_cooldown_ms <= 0:
-        raise InvalidSetting(f"breaker cool-down must be > 0 ms, got {ai.breaker_cooldown_ms:g}")
-    if not 0.0 <= ai.fail_rate <= 1.0:
-        raise InvalidSetting(f"AI failure rate must be between 0 and 1, got {ai.fail_rate:g}")
+    _check_numbers(ai, AI_NUMBERS)
 
 
 def _check_jobs(jobs: JobSettings) -> None:
-    for name in ("lease_ms", "slot_ttl_ms", "poll_ms", "setnx_lease_ms"):
-        if getattr(jobs, name) <= 0:
-            raise InvalidSetting(
-                f"job {name.replace('_', ' ')} must be > 0, got {getattr(jobs, name):g}"
-            )
-    if jobs.backoff_ms < 0:
-        raise InvalidSetting(f"job backoff must be >= 0 ms, got {jobs.backoff_ms:g}")
-    if jobs.max_attempts < 1 or jobs.max_attempts != int(jobs.max_attempts):
-        raise InvalidSetting(
-            f"job max attempts must be a whole number >= 1, got {jobs.max_attempts}"
-        )
+    _check_numbers(jobs, JOB_NUMBERS)
 
 
 ADMIN_TOKEN_MIN_LENGTH = 16
@@ -381,8 +387,14 @@ def load_settings(
     database_url: str | None = None,
     locks_url: str | None = None,
 ) -> Settings:
-    """Build the settings from explicit options, then ``env`` (default: ``os.environ``)."""
+    """Build the settings from explicit options, then ``env`` (default: ``os.environ``).
+
+    An empty variable counts as unset; an explicit empty ``home`` is refused
+    (``Path("")`` would quietly be the current folder).
+    """
     env = os.environ if env is None else env
+    if home is not None and str(home).strip() == "":
+        raise InvalidSetting("the home folder name is empty: name a folder, or leave --home out")
     chosen = Path(home) if home is not None else Path(env.get("MOVIEMIND_HOME") or DEFAULT_HOME)
     if str(chosen).strip() == "" or "\x00" in str(chosen):
         raise InvalidSetting("home folder name is empty or contains a NUL byte")
@@ -394,49 +406,51 @@ def load_settings(
     if not_a_folder:
         raise InvalidSetting(f"home {str(chosen)!r} is not a folder")
     try:
-        locale = validate_locale(env.get("MOVIEMIND_LOCALE", "en-US"))
+        locale = validate_locale(env.get("MOVIEMIND_LOCALE") or "en-US")
     except InvalidInput as error:
         raise InvalidSetting(f"MOVIEMIND_LOCALE: {error}") from None
-    environment = env.get("MOVIEMIND_ENV", "local").strip() or "local"
-    seed = _number(env, "MOVIEMIND_AI_SEED", 0)
-    if seed != int(seed):
-        raise InvalidSetting(f"MOVIEMIND_AI_SEED={seed:g} is not a whole number")
+    environment = env.get("MOVIEMIND_ENV", "").strip() or "local"
+    if _ENVIRONMENT.fullmatch(environment) is None:
+        raise InvalidSetting(
+            f"MOVIEMIND_ENV={environment!r} is not an environment name: up to 64 letters, "
+            "digits, '.', '_' or '-', starting with a letter or digit (e.g. staging)"
+        )
     backend = (env.get("MOVIEMIND_AI") or AISettings.backend).strip().lower()
     default_model = DEFAULT_OPENAI_MODEL if backend == "openai" else AISettings.model
     key = (env.get("MOVIEMIND_AI_API_KEY") or "").strip()
+
+    def ai_number(name: str, field: str) -> float:
+        return _number(env, name, getattr(AISettings, field), AI_NUMBERS[field][1])
+
+    def job_number(name: str, field: str) -> float:
+        return _number(env, name, getattr(JobSettings, field), JOB_NUMBERS[field][1])
+
     ai = AISettings(
         backend=backend,
         base_url=(env.get("MOVIEMIND_AI_BASE_URL") or DEFAULT_AI_BASE_URL).strip().rstrip("/"),
         api_key=Secret(key) if key else None,
-        timeout_s=_number(env, "MOVIEMIND_AI_TIMEOUT_S", AISettings.timeout_s),
-        latency_ms=_number(env, "MOVIEMIND_AI_LATENCY_MS", AISettings.latency_ms),
-        jitter_ms=_number(env, "MOVIEMIND_AI_JITTER_MS", AISettings.jitter_ms),
-        fail_rate=_number(env, "MOVIEMIND_AI_FAIL_RATE", AISettings.fail_rate),
-        seed=int(seed),
+        timeout_s=ai_number("MOVIEMIND_AI_TIMEOUT_S", "timeout_s"),
+        latency_ms=ai_number("MOVIEMIND_AI_LATENCY_MS", "latency_ms"),
+        jitter_ms=ai_number("MOVIEMIND_AI_JITTER_MS", "jitter_ms"),
+        fail_rate=ai_number("MOVIEMIND_AI_FAIL_RATE", "fail_rate"),
+        seed=int(ai_number("MOVIEMIND_AI_SEED", "seed")),
         model=(env.get("MOVIEMIND_AI_MODEL") or default_model).strip(),
-        breaker_threshold=int(
-            _number(env, "MOVIEMIND_BREAKER_THRESHOLD", AISettings.breaker_threshold)
-        ),
-        breaker_cooldown_ms=_number(
-            env, "MOVIEMIND_BREAKER_COOLDOWN_MS", AISettings.breaker_cooldown_ms
-        ),
+        breaker_threshold=int(ai_number("MOVIEMIND_BREAKER_THRESHOLD", "breaker_threshold")),
+        breaker_cooldown_ms=ai_number("MOVIEMIND_BREAKER_COOLDOWN_MS", "breaker_cooldown_ms"),
     )
     _check_ai(ai)
     jobs = JobSettings(
-        lease_ms=_number(env, "MOVIEMIND_JOB_LEASE_MS", JobSettings.lease_ms),
-        max_attempts=int(_number(env, "MOVIEMIND_JOB_MAX_ATTEMPTS", JobSettings.max_attempts)),
-        backoff_ms=_number(env, "MOVIEMIND_JOB_BACKOFF_MS", JobSettings.backoff_ms),
-        slot_ttl_ms=_number(env, "MOVIEMIND_SLOT_TTL_MS", JobSettings.slot_ttl_ms),
-        poll_ms=_number(env, "MOVIEMIND_JOB_POLL_MS", JobSettings.poll_ms),
+        lease_ms=job_number("MOVIEMIND_JOB_LEASE_MS", "lease_ms"),
+        max_attempts=int(job_number("MOVIEMIND_JOB_MAX_ATTEMPTS", "max_attempts")),
+        backoff_ms=job_number("MOVIEMIND_JOB_BACKOFF_MS", "backoff_ms"),
+        slot_ttl_ms=job_number("MOVIEMIND_SLOT_TTL_MS", "slot_ttl_ms"),
+        poll_ms=job_number("MOVIEMIND_JOB_POLL_MS", "poll_ms"),
         strategy=env.get("MOVIEMIND_STRATEGY", JobSettings.strategy) or JobSettings.strategy,
     )
     _check_jobs(jobs)
-    busy_timeout_ms = _number(env, "MOVIEMIND_BUSY_TIMEOUT_MS", Settings.busy_timeout_ms)
-    if not 0 <= busy_timeout_ms <= 3_600_000 or busy_timeout_ms != int(busy_timeout_ms):
-        raise InvalidSetting(
-            f"MOVIEMIND_BUSY_TIMEOUT_MS must be a whole number of ms from 0 to 3600000, "
-            f"got {busy_timeout_ms:g}"
-        )
+    busy_timeout_ms = _number(
+        env, "MOVIEMIND_BUSY_TIMEOUT_MS", Settings.busy_timeout_ms, BUSY_TIMEOUT
+    )
     return Settings(
         home=chosen,
         default_locale=locale,

@@ -30,6 +30,7 @@
     │   └── StaleWrite          a lock holder whose lease ran out tried to write
     ├── CatalogReadOnly         a catalog write while catalog_read_only_mode is on; exit 1
     ├── FileNotWritten          an output file could not be written; the target is as it was
+    ├── EntityBusy              a delete while a job for the slug is on its way; exit 1
     ├── AIError                 the generator failed
     │   ├── TransientAIError    worth retrying; may carry the server's Retry-After
     │   │   ├── AIUnavailable   timed out, unreachable, or a 5xx answer
@@ -147,6 +148,10 @@ class CatalogReadOnly(MovieMindError):
 
 class FileNotWritten(MovieMindError):
     """An output file could not be written (no room, no permission); the target is as it was."""
+
+
+class EntityBusy(MovieMindError):
+    """An entity that cannot be deleted now: a job for its slug is PENDING or IN_PROGRESS."""
 
 
 class AIError(MovieMindError):

@@ -7,6 +7,7 @@ slot (the same request always maps to the same key).
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from datetime import UTC, datetime
@@ -19,6 +20,13 @@ KEY_NAMESPACE = uuid.UUID("6f1c4c8e-3b52-4f53-9f0e-5d2b8b7a1c11")
 _KEY_NAMESPACE = uuid_utils.UUID(str(KEY_NAMESPACE))
 # The last whole second formatted, and its text: most stamps fall in the same second.
 _second: tuple[int, str] = (-1, "")
+
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def looks_like_id(value: str) -> bool:
+    """Whether ``value`` is written as a row or job id is (a lowercase UUID)."""
+    return _ID.fullmatch(value) is not None
 
 
 def new_id() -> str:

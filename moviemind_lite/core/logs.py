@@ -39,6 +39,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TextIO
 
+from moviemind_lite.core.display import visible
 from moviemind_lite.core.ids import format_epoch
 
 ROOT_LOGGER = "moviemind"
@@ -331,8 +332,10 @@ def _matches(record: dict[str, Any], job_id: str | None, grep: str | None) -> bo
 def _parse(line: str) -> dict[str, Any] | None:
     try:
         record = json.loads(line)
-    except json.JSONDecodeError:
-        return None  # a line cut short by a crash; skip it rather than stop reading
+    except (json.JSONDecodeError, RecursionError):
+        # A line cut short by a crash, or not one of ours (nested past what the
+        # parser can follow): skip it rather than stop reading.
+        return None
     return record if isinstance(record, dict) else None
 
 
@@ -480,11 +483,16 @@ _SKIPPED = {"at", "level", "logger", "message", "pid"}
 
 
 def format_record(record: dict[str, Any]) -> str:
-    """One human-readable line: time, level, message, then the non-empty fields."""
+    """One human-readable line: time, level, message, then the non-empty fields.
+
+    Whatever the log holds (a title, an error, a hand-edited line), the line
+    is shown as data: control characters spelled out (:func:`visible`).
+    """
     at = str(record.get("at", ""))[11:23]
     fields = " ".join(
         f"{key}={value}"
         for key, value in record.items()
         if key not in _SKIPPED and value not in (None, "")
     )
-    return f"{at} {record.get('level', ''):<7} {record.get('message', '')}  {fields}".rstrip()
+    level = str(record.get("level", ""))
+    return visible(f"{at} {level:<7} {record.get('message', '')}  {fields}".rstrip())

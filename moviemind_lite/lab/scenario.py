@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from moviemind_lite.core.errors import InvalidInput
+from moviemind_lite.core.numbers import MILLISECONDS, PROBABILITY, SEED
 
 Mode = Literal["threads", "processes"]
 MODES: tuple[Mode, ...] = ("threads", "processes")
@@ -48,10 +49,11 @@ class Arrival:
                 spacing = float(value)
             except ValueError:
                 spacing = math.nan
-            if math.isfinite(spacing) and spacing > 0:
+            if MILLISECONDS.narrowed(above_low=True).holds(spacing):
                 return cls("spread", spacing)
         raise InvalidInput(
-            f"bad arrival {text!r}: use 'burst' or 'spread:MS' with MS > 0 (e.g. spread:50)"
+            f"bad arrival {text!r}: use 'burst' or 'spread:MS' with MS > 0 and at most "
+            f"{MILLISECONDS.high} (e.g. spread:50)"
         )
 
     def offset_ms(self, index: int) -> float:
@@ -93,15 +95,10 @@ class Scenario:
         if not 1 <= self.workers <= MAX_WORKERS:
             raise InvalidInput(f"workers must be 1..{MAX_WORKERS}, got {self.workers}")
         for name in ("latency_ms", "jitter_ms", "pause_holder_ms"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                raise InvalidInput(f"{_option(name)} must be >= 0 ms, got {value:g}")
-        if not (math.isfinite(self.ttl_ms) and self.ttl_ms > 0):
-            raise InvalidInput(f"ttl must be > 0 ms, got {self.ttl_ms:g}")
-        if not 0.0 <= self.fail_rate <= 1.0:
-            raise InvalidInput(f"fail rate must be between 0 and 1, got {self.fail_rate:g}")
-        if self.seed < 0:
-            raise InvalidInput(f"seed must be >= 0, got {self.seed}")
+            MILLISECONDS.check(getattr(self, name), _option(name))
+        MILLISECONDS.narrowed(above_low=True).check(self.ttl_ms, "ttl")
+        PROBABILITY.check(self.fail_rate, "fail rate")
+        SEED.check(self.seed, "seed")
         if self.mode not in MODES:
             raise InvalidInput(f"unknown mode {self.mode!r}; expected one of: {', '.join(MODES)}")
         if self.backend not in BACKENDS:

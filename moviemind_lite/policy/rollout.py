@@ -22,8 +22,8 @@ happens now. A job counts by its state as it ends for good: a job sent back to
 retry or deferred by the circuit breaker is PENDING, not finished.
 
 Every process that runs jobs evaluates as its jobs end (``JobRunner``'s
-``on_finished``); each evaluation is one ``BEGIN IMMEDIATE`` transaction that
-re-reads the rollout, so two processes never both advance the same stage.
+``on_finished``); each evaluation is one write transaction that reads the
+rollout and holds its row, so two processes never both advance the same stage.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""The durable worker: claims PENDING jobs from SQLite until told to stop.
+"""The durable worker: claims PENDING jobs from the database until told to stop.
 
-Several worker processes may share one database: a claim is one
-``BEGIN IMMEDIATE`` transaction, so no two claim the same job, and a job whose
+Several worker processes, on one machine or several, may share one database:
+a claim is one write transaction (``BEGIN IMMEDIATE`` on SQLite, ``FOR UPDATE
+SKIP LOCKED`` on PostgreSQL), so no two claim the same job, and a job whose
 worker died is taken back once its lease expires. SIGINT or SIGTERM stops
 claiming; jobs already running finish (or, if they cannot, their lease runs
 out and another worker takes them back).

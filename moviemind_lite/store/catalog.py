@@ -342,6 +342,16 @@ def update_baseline_text(
     return version
 
 
+def delete_entity(conn: Tx, kind: EntityKind, entity_id: str) -> int:
+    """Delete an entity with its texts and cached answers; how many texts went with it."""
+    texts = conn.execute(
+        f"DELETE FROM {kind.text_table} WHERE {kind.entity_fk} = ?", (entity_id,)
+    ).rowcount
+    conn.execute(f"DELETE FROM {kind.table} WHERE id = ?", (entity_id,))
+    answer_cache.invalidate(conn, kind, entity_id)
+    return int(texts)
+
+
 def promote_to_baseline(conn: Tx, kind: EntityKind, entity_id: str, text: Text) -> None:
     """Make an alternative the baseline of its locale and context (the old one becomes an
     alternative)."""

@@ -13,7 +13,6 @@ worker whose lease was taken back cannot overwrite the job's new life.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.config import JobSettings
 from moviemind_lite.core.errors import InvalidInput, JobNotFound
-from moviemind_lite.core.ids import after, elapsed_ms, new_id, now
+from moviemind_lite.core.ids import after, elapsed_ms, looks_like_id, new_id, now
 from moviemind_lite.core.model import (
     FAILED,
     IN_PROGRESS,
@@ -31,19 +30,18 @@ from moviemind_lite.core.model import (
     JobOutcome,
     JobRequest,
 )
+from moviemind_lite.core.numbers import DAY_MS
 from moviemind_lite.store.calls import record_call
-from moviemind_lite.store.db import Database, Tx
+from moviemind_lite.store.db import Database, Reader, Tx, read_all
 from moviemind_lite.store.locking import Slots
 from moviemind_lite.store.slots import TableSlots, slot_key, take_turns
 
 log = logging.getLogger("moviemind.jobs")
 
-_JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
 
 def validate_job_id(job_id: str) -> str:
     """Return ``job_id`` if it looks like a job id, else raise ``InvalidInput``."""
-    if _JOB_ID.fullmatch(job_id) is None:
+    if not looks_like_id(job_id):
         raise InvalidInput(f"{job_id!r} is not a job id (expected a UUID such as 0199...)")
     return job_id
 
@@ -78,6 +76,31 @@ def log_transition(job: Job, message: str, **extra: Any) -> None:
         **extra,
     }
     log.info(message, extra={"fields": fields})
+
+
+def unfinished_for(reader: Reader, kind: str, slug: str) -> list[Job]:
+    """The PENDING and IN_PROGRESS jobs for one slug of one kind, oldest first."""
+    rows = read_all(
+        reader,
+        "SELECT * FROM jobs WHERE kind = ? AND slug = ? AND status IN ('PENDING', 'IN_PROGRESS') "
+        "ORDER BY id",
+        (kind, slug),
+    )
+    return [Job.from_row(row) for row in rows]
+
+
+def forget_entity(tx: Tx, kind: str, entity_id: str) -> int:
+    """Clear the entity and text ids of the jobs that wrote a deleted entity; how many.
+
+    The jobs stay, with their slug, status and result: the history of what ran.
+    """
+    return int(
+        tx.execute(
+            "UPDATE jobs SET entity_id = NULL, text_id = NULL, updated_at = ? "
+            "WHERE kind = ? AND entity_id = ?",
+            (now(), kind, entity_id),
+        ).rowcount
+    )
 
 
 class JobStore:
@@ -337,6 +360,8 @@ class JobStore:
             attempts = int(current["attempts"])
             if retryable and attempts < int(current["max_attempts"]):
                 backoff = max(self.settings.backoff_ms * 2 ** (attempts - 1), retry_after_ms or 0.0)
+                # Doubling (or a server's Retry-After) may run past any clock: a day at most.
+                backoff = min(backoff, DAY_MS)
                 row = tx.execute(
                     "UPDATE jobs SET status = 'PENDING', error = ?, worker_id = NULL, "
                     "lease_until = NULL, run_after = ?, updated_at = ? WHERE id = ? RETURNING *",

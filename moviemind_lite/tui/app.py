@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import AwaitMount, Widget
 from textual.widgets import (
@@ -32,6 +33,7 @@ from textual.widgets import (
 from moviemind_lite.app.wiring import App as Core
 from moviemind_lite.app.wiring import build_app
 from moviemind_lite.core.config import Settings, load_settings
+from moviemind_lite.core.display import visible
 from moviemind_lite.core.errors import InvalidSetting
 from moviemind_lite.tui import TAB_IDS
 from moviemind_lite.tui.catalog import CatalogPane
@@ -39,7 +41,7 @@ from moviemind_lite.tui.flags import FlagsPane
 from moviemind_lite.tui.jobs import JobsPane
 from moviemind_lite.tui.lab import LabPane
 from moviemind_lite.tui.log import LogPane
-from moviemind_lite.tui.pane import CorePane
+from moviemind_lite.tui.pane import CorePane, WorkerThreads
 
 TAB_TITLES = {
     "catalog": "1 Catalog",
@@ -62,9 +64,9 @@ _FOCUS_ON_SHOW: dict[str, type[Widget] | None] = {
 class MovieMindApp(App[None]):
     """Catalog, jobs, flags, log and lab over one MovieMind home.
 
-    The app uses ``core`` but does not close it: worker threads may still be
-    finishing a job when the app exits, so whoever made the app closes the core
-    after :meth:`run` (or ``run_test``) returns.
+    Worker threads may still be inside the core when :meth:`run` (or
+    ``run_test``) returns: whoever made the app calls :meth:`close` then,
+    which waits for them before it closes the core.
     """
 
     TITLE = "MovieMind Lite"
@@ -93,6 +95,7 @@ class MovieMindApp(App[None]):
             raise InvalidSetting(f"poll interval must be > 0 s, got {poll_interval:g}")
         super().__init__()
         self.core = core
+        self.worker_threads = WorkerThreads()
         self.poll_interval = poll_interval
         self.start_tab = start_tab
         self.sub_title = f"environment {core.settings.environment}"
@@ -124,6 +127,33 @@ class MovieMindApp(App[None]):
             content = LabPane(self.core, id="lab-pane")
         self._built[tab] = content
         return content
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Textual's notification, always as plain text with controls spelled out.
+
+        Messages quote slugs, job errors and what the user typed; markup in them
+        is data (``markup`` is accepted and ignored: widgets pass ``True``).
+        """
+        super().notify(
+            visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
+        )
+
+    def close(self) -> None:
+        """After the app has run: wait for its worker threads, then close the core.
+
+        Textual has cancelled the workers by now, and each looks at that
+        between steps; a job being generated ends its AI call first.
+        """
+        self.worker_threads.close()
+        self.core.close()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Textual's palette commands, plus one per tab."""
@@ -197,8 +227,8 @@ def make_app(
     """The TUI over ``settings``' home (default: from ``MOVIEMIND_HOME``), core opened.
 
     Raises the core's errors (an unusable home, a bad setting) before any
-    screen is drawn, so the CLI can report them on one line. Close
-    ``app.core`` once the app has run.
+    screen is drawn, so the CLI can report them on one line. Call
+    ``app.close()`` once the app has run.
     """
     core = build_app(settings or load_settings())
     try:

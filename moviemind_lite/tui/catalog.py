@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -28,11 +28,12 @@ from textual.worker import get_current_worker
 
 from moviemind_lite.app.views import EntityView
 from moviemind_lite.app.wiring import App as Core
+from moviemind_lite.core.display import visible
 from moviemind_lite.core.domain import LOCALES, MOVIE, PERSON, EntityKind
 from moviemind_lite.core.model import DONE, FAILED, Entity, Job
 from moviemind_lite.core.model import Text as StoredText
-from moviemind_lite.tui.cells import STATUS_STYLE, clip
-from moviemind_lite.tui.pane import CorePane
+from moviemind_lite.tui.cells import STATUS_STYLE, data
+from moviemind_lite.tui.pane import CorePane, in_thread
 
 # Enough rows to scroll through; the search box narrows anything bigger.
 LIST_LIMIT = 500
@@ -49,7 +50,7 @@ def _fact_text(entity: Entity) -> str:
         if name == entity.kind.label_column or value in (None, "", []):
             continue
         shown = ", ".join(value) if isinstance(value, list) else str(value)
-        parts.append(f"{name.replace('_', ' ')}: {shown}")
+        parts.append(f"{name.replace('_', ' ')}: {visible(shown)}")
     return " · ".join(parts)
 
 
@@ -62,7 +63,7 @@ def render_detail(view: EntityView, texts: Sequence[StoredText]) -> Text:
     entity = view.entity
     noun = entity.kind.text_noun
     out = Text()
-    out.append(entity.label, style="bold")
+    out.append_text(data(entity.label, style="bold"))
     out.append(f"\nslug: {entity.slug}\n", style="dim")
     facts = _fact_text(entity)
     if facts:
@@ -83,7 +84,7 @@ def render_detail(view: EntityView, texts: Sequence[StoredText]) -> Text:
             style="italic",
         )
     else:
-        out.append(view.text.text + "\n")
+        out.append(visible(view.text.text, lines=True) + "\n")
     return out
 
 
@@ -257,7 +258,7 @@ class CatalogPane(CorePane):
     def _search_submitted(self) -> None:
         self.action_focus_table()
 
-    @work(thread=True, exclusive=True, group="catalog-search", exit_on_error=False)
+    @in_thread(exclusive=True, group="catalog-search")
     def _search(self, text: str) -> None:
         kind = self.kind
         with self.reporting():
@@ -276,9 +277,7 @@ class CatalogPane(CorePane):
         table.clear()
         for entity in message.entities:
             born = entity.facts.get("year" if self.kind is MOVIE else "birth_date")
-            table.add_row(
-                clip(entity.label, 40), "" if born is None else str(born), key=entity.slug
-            )
+            table.add_row(data(entity.label, 40), data(born), key=entity.slug)
         self._count = len(message.entities)
         slugs = [entity.slug for entity in message.entities]
         if keep in slugs:
@@ -313,7 +312,7 @@ class CatalogPane(CorePane):
         self.highlighted = slug
         self._load_detail(self.kind, slug, self.locale)
 
-    @work(thread=True, exclusive=True, group="catalog-detail", exit_on_error=False)
+    @in_thread(exclusive=True, group="catalog-detail")
     def _load_detail(self, kind: EntityKind, slug: str, locale: str) -> None:
         with self.reporting():
             view = self.core.catalog.show(kind, slug, locale=locale)
@@ -395,7 +394,7 @@ class CatalogPane(CorePane):
         self._refresh_status()
         self._generate(token, action, self.kind, slug, self.locale)
 
-    @work(thread=True, group="catalog-generate", exit_on_error=False)
+    @in_thread(group="catalog-generate")
     def _generate(
         self, token: int, action: Action, kind: EntityKind, slug: str, locale: str
     ) -> None:

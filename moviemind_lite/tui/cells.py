@@ -1,7 +1,9 @@
-"""How core values read on screen: job statuses, durations, truncated names.
+"""How core values read on screen: stored text, job statuses, durations, truncated names.
 
 Colours carry meaning but the words say it too (``DONE`` in green), so the
-screen reads the same without colour.
+screen reads the same without colour. Stored text reaches a widget only as a
+``Text`` built by :func:`data` (never as a markup string), with its control
+characters spelled out by :func:`moviemind_lite.core.display.visible`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from datetime import datetime
 
 from rich.text import Text
 
+from moviemind_lite.core.display import visible
 from moviemind_lite.core.ids import parse_timestamp
 from moviemind_lite.core.model import DONE, FAILED, IN_PROGRESS, PENDING, Job
 
@@ -26,6 +29,12 @@ STATUS_LABEL: dict[str, str] = {
     FAILED: "FAILED",
 }
 LEVEL_STYLE: dict[str, str] = {"ERROR": "bold red", "CRITICAL": "bold red", "WARNING": "yellow"}
+
+
+def data(value: object, width: int | None = None, *, style: str = "") -> Text:
+    """``value`` as plain text for a widget: controls spelled out, cut to ``width``."""
+    shown = "" if value is None else visible(str(value))
+    return Text(clip(shown, width) if width else shown, style=style)
 
 
 def status_text(status: str) -> Text:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -28,7 +28,7 @@ from moviemind_lite.core.errors import MovieMindError
 from moviemind_lite.policy.flag_registry import FLAGS
 from moviemind_lite.policy.flags import FlagChange, FlagState
 from moviemind_lite.policy.rollout import RolloutReport
-from moviemind_lite.tui.pane import CorePane
+from moviemind_lite.tui.pane import CorePane, in_thread
 
 ROLLOUT_STYLE = {
     "active": "bold cyan",
@@ -230,7 +230,7 @@ class FlagsPane(CorePane):
         """Read every flag and the rollouts again."""
         self._load()
 
-    @work(thread=True, exclusive=True, group="flags-load", exit_on_error=False)
+    @in_thread(exclusive=True, group="flags-load")
     def _load(self) -> None:
         with self.reporting():
             states = self.core.flags.list_states()
@@ -320,7 +320,7 @@ class FlagsPane(CorePane):
         scope = self.query_one("#flag-scope", Input).value.strip() or None
         self._change(lambda: self.core.flags.clear(name, scope))
 
-    @work(thread=True, group="flags-change", exit_on_error=False)
+    @in_thread(group="flags-change")
     def _change(self, change: Callable[[], FlagChange]) -> None:
         done: FlagChange | None = None
         try:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Label, RichLog, Static
 from textual.worker import Worker, get_current_worker
 
 from moviemind_lite.app.wiring import App as Core
+from moviemind_lite.core.display import visible
 from moviemind_lite.core.errors import MovieMindError
 from moviemind_lite.core.logs import format_record, read_log
 from moviemind_lite.core.model import DONE, FAILED, IN_PROGRESS, PENDING, STATUSES, Job
@@ -35,7 +36,7 @@ from moviemind_lite.tui.cells import (
     runtime_text,
     status_text,
 )
-from moviemind_lite.tui.pane import CorePane
+from moviemind_lite.tui.pane import CorePane, in_thread
 
 PAGE_SIZE = 200
 
@@ -46,16 +47,16 @@ Row = tuple[str, ...]
 
 
 def job_row(job: Job, now: datetime) -> Row:
-    """The cells of one job, as plain strings (the status is styled when shown)."""
+    """The cells of one job, as plain strings shown as data (the status is styled when shown)."""
     return (
         job.status,
         job.kind,
-        clip(job.slug, 24),
+        clip(visible(job.slug), 24),
         job.locale,
         runtime_text(job, now),
         f"{job.attempts}/{job.max_attempts}",
-        job.result or (clip(job.error, 40) if job.status == FAILED else ""),
-        clip(job.worker_id, 24),
+        job.result or (clip(visible(job.error or ""), 40) if job.status == FAILED else ""),
+        clip(visible(job.worker_id or ""), 24),
         job.id,
     )
 
@@ -114,7 +115,7 @@ class JobLogScreen(ModalScreen[None]):
         """Read the lines without blocking the screen."""
         self._read()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @in_thread(exclusive=True)
     def _read(self) -> None:
         try:
             lines = [
@@ -152,12 +153,14 @@ class JobsPane(CorePane):
         Binding("f", "filter('FAILED')", "Fail"),
         Binding("r", "retry", "Retry"),
         Binding("l", "show_log", "Log"),
+        Binding("c", "copy_id", "Copy id", show=False),  # the id line under the table says so
     ]
 
     DEFAULT_CSS = """
     JobsPane #jobs-counters { height: 2; padding: 0 1; }
     JobsPane #jobs-filter { height: 1; padding: 0 1; background: $boost; }
     JobsPane #jobs-table { height: 1fr; }
+    JobsPane #jobs-selected { height: 1; padding: 0 1; background: $boost; }
     """
 
     class Polled(Message, bubble=False):
@@ -198,6 +201,9 @@ class JobsPane(CorePane):
         yield Static("loading…", id="jobs-counters")
         yield Static("", id="jobs-filter")
         yield DataTable(id="jobs-table", cursor_type="row")
+        # The id column is the last and is cut in a narrow terminal: the whole id
+        # of the highlighted job is here, to select with the mouse or copy with c.
+        yield Static("", id="jobs-selected")
 
     def on_mount(self) -> None:
         """Set the columns and start polling."""
@@ -228,7 +234,7 @@ class JobsPane(CorePane):
         self._stale = False
         self._poller = self._poll(self.status)
 
-    @work(thread=True, group="jobs-poll", exit_on_error=False)
+    @in_thread(group="jobs-poll")
     def _poll(self, status: str | None) -> None:
         try:
             stats = self.core.jobs.stats()
@@ -284,10 +290,12 @@ class JobsPane(CorePane):
         keys = [key for key, _ in rows]
         if selected in keys:
             table.move_cursor(row=keys.index(selected), scroll=False)
+        self._show_selected()
 
     @staticmethod
-    def _cell(column: str, value: str) -> str | Text:
-        return status_text(value) if column == "status" else value
+    def _cell(column: str, value: str) -> Text:
+        # Never a str: DataTable reads a str cell as markup.
+        return status_text(value) if column == "status" else Text(value)
 
     def _show_filter(self) -> None:
         shown = STATUS_LABEL[self.status] if self.status else "all"
@@ -327,7 +335,7 @@ class JobsPane(CorePane):
             return
         self._retry(job_id)
 
-    @work(thread=True, group="jobs-retry", exit_on_error=False)
+    @in_thread(group="jobs-retry")
     def _retry(self, job_id: str) -> None:
         worker = get_current_worker()
         with self.reporting():
@@ -352,6 +360,25 @@ class JobsPane(CorePane):
     @on(DataTable.RowSelected, "#jobs-table")
     def _row_selected(self) -> None:
         self.action_show_log()
+
+    @on(DataTable.RowHighlighted, "#jobs-table")
+    def _show_selected(self) -> None:
+        job_id = self.selected_job_id()
+        line = Text()
+        if job_id is not None:
+            line.append("job ", style="dim")
+            line.append(job_id, style="bold")
+            line.append(" · c copies the id · l shows its log", style="dim")
+        self.query_one("#jobs-selected", Static).update(line)
+
+    def action_copy_id(self) -> None:
+        """Put the selected job's whole id on the clipboard (terminals that allow it)."""
+        job_id = self.selected_job_id()
+        if job_id is None:
+            self.notify("no job selected", severity="warning")
+            return
+        self.app.copy_to_clipboard(job_id)
+        self.notify(f"copied {job_id}", timeout=3)
 
     def action_show_log(self) -> None:
         """Open the selected job's log lines."""

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, VerticalScroll
@@ -73,7 +73,7 @@ from moviemind_lite.tui.lab_form import (
     lesson_strategies,
     named_plan,
 )
-from moviemind_lite.tui.pane import CorePane
+from moviemind_lite.tui.pane import CorePane, in_thread
 
 VIEWS = ("about", "timeline", "results")
 # At most this often the screen takes what the race's threads reported.
@@ -420,7 +420,7 @@ class LabPane(CorePane):
             self._ticker.resume()
         self._worker = self._race(plan, self._feed, generation)
 
-    @work(thread=True, exclusive=True, group="lab-race", exit_on_error=False)
+    @in_thread(exclusive=True, group="lab-race")
     def _race(self, plan: RacePlan, feed: RaceFeed, generation: int) -> None:
         # Cancelling the worker (ctrl+s, or the app closing) sets this event.
         stop = get_current_worker().cancelled_event

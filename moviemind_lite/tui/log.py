@@ -13,7 +13,7 @@ import time
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -26,7 +26,7 @@ from moviemind_lite.core.errors import InvalidInput
 from moviemind_lite.core.logs import follow_log, format_record
 from moviemind_lite.store.jobs import validate_job_id
 from moviemind_lite.tui.cells import LEVEL_STYLE
-from moviemind_lite.tui.pane import CorePane
+from moviemind_lite.tui.pane import CorePane, in_thread
 
 # Lines kept on screen; older ones scroll away (the file keeps them all).
 MAX_LINES = 2000
@@ -103,7 +103,7 @@ class LogPane(CorePane):
         # exclusive: the previous follower sees it is cancelled and stops.
         self._follow(self.generation, job_id, grep)
 
-    @work(thread=True, exclusive=True, group="log-follow", exit_on_error=False)
+    @in_thread(exclusive=True, group="log-follow")
     def _follow(self, generation: int, job_id: str | None, grep: str | None) -> None:
         worker = get_current_worker()
         batch: list[Text] = []

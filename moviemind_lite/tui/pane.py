@@ -1,20 +1,32 @@
 """What every tab of the TUI shares: the core, and how failures reach the user.
 
-Database work runs in thread workers; a worker never touches a widget. It
-posts a message to its pane (``post_message`` is thread-safe), and the pane's
-handler, back on the event loop, updates the widgets. A refusal from the core
+Database work runs in thread workers started with :func:`in_thread`; a worker
+never touches a widget. It posts a message to its pane (``post_message`` is
+thread-safe), and the pane's handler, back on the event loop, updates the
+widgets. A refusal from the core
 (:class:`~moviemind_lite.core.errors.MovieMindError`) becomes an error notification;
 anything else a worker raises is a bug, logged with its traceback and shown as
 an error notification instead of taking the app down.
+
+Textual cancels its workers when the app exits, but a thread cannot be
+stopped from outside: one may still be inside a database call when ``run()``
+returns. Every worker body therefore runs under the app's
+:class:`WorkerThreads`, and the app waits for them before the core's
+connections close (closing a connection another thread is using can crash
+the process).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Concatenate, ParamSpec, TypeVar
 
 from textual.containers import Vertical
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
@@ -22,6 +34,85 @@ from moviemind_lite.app.wiring import App as Core
 from moviemind_lite.core.errors import MovieMindError
 
 log = logging.getLogger("moviemind.tui")
+
+P = ParamSpec("P")
+N = TypeVar("N", bound=DOMNode)
+
+
+class WorkerThreads:
+    """The worker bodies running in threads, so that closing can wait for them.
+
+    :meth:`running` admits a body unless the app is closing; :meth:`close`
+    admits no more and waits until the admitted ones have returned.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._running = 0
+        self._closed = False
+
+    @property
+    def busy(self) -> int:
+        """How many worker bodies are running now."""
+        with self._changed:
+            return self._running
+
+    @contextmanager
+    def running(self) -> Iterator[bool]:
+        """Around one worker body: whether it may run (``False`` once closing began)."""
+        with self._changed:
+            admitted = not self._closed
+            if admitted:
+                self._running += 1
+        try:
+            yield admitted
+        finally:
+            if admitted:
+                with self._changed:
+                    self._running -= 1
+                    self._changed.notify_all()
+
+    def close(self) -> None:
+        """Admit no more bodies and wait for the running ones to return."""
+        with self._changed:
+            self._closed = True
+            self._changed.wait_for(lambda: self._running == 0)
+
+
+def in_thread(
+    *, group: str = "default", exclusive: bool = False
+) -> Callable[[Callable[Concatenate[N, P], None]], Callable[Concatenate[N, P], Worker[None]]]:
+    """Like ``@work(thread=True, exit_on_error=False)``, with the body counted by the app.
+
+    The app (:class:`~moviemind_lite.tui.app.MovieMindApp`) waits for every
+    body started this way before it closes the core.
+    """
+
+    def decorate(
+        method: Callable[Concatenate[N, P], None],
+    ) -> Callable[Concatenate[N, P], Worker[None]]:
+        @functools.wraps(method)
+        def start(node: N, /, *args: P.args, **kwargs: P.kwargs) -> Worker[None]:
+            # Looked up here, on the event loop, where node.app is known.
+            threads: WorkerThreads = node.app.worker_threads  # type: ignore[attr-defined]
+
+            def body() -> None:
+                with threads.running() as admitted:
+                    if admitted:
+                        method(node, *args, **kwargs)
+
+            return node.run_worker(
+                body,
+                name=method.__name__,
+                group=group,
+                exclusive=exclusive,
+                thread=True,
+                exit_on_error=False,
+            )
+
+        return start
+
+    return decorate
 
 
 class CorePane(Vertical):

@@ -161,7 +161,7 @@ def test_a_server_slower_than_the_timeout(
     ("variable", "value", "message"),
     [
         ("MOVIEMIND_AI_BASE_URL", "localhost:11434", "must start with http:// or https://"),
-        ("MOVIEMIND_AI_TIMEOUT_S", "0", "AI timeout must be > 0"),
+        ("MOVIEMIND_AI_TIMEOUT_S", "0", "is not a number of s above 0 and at most 600"),
         ("MOVIEMIND_AI", "gpt", "MOVIEMIND_AI='gpt' is not one of: mock, openai"),
     ],
 )

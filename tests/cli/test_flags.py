@@ -232,7 +232,6 @@ def database_bytes(home: Path) -> bytes:
         ),
         (["set", LOCKING], "give either on|off or --percentage P"),
         (["set", LOCKING, "on", "--percentage", "5"], "give either on|off or --percentage P"),
-        (["set", LOCKING, "--percentage", "101"], "percentage must be between 0 and 100, got 101"),
         (
             ["override", LOCKING, "the-matrix-1999", "on"],
             "invalid scope 'the-matrix-1999': use kind:value, e.g. slug:the-matrix-1999 or user:42",
@@ -259,7 +258,8 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(
     ("args", "text"),
     [
         (["set", LOCKING, "maybe"], "'maybe' is not one of 'on', 'off'"),
-        (["set", LOCKING, "--percentage", "lots"], "'lots' is not a valid integer"),
+        (["set", LOCKING, "--percentage", "lots"], "'lots' is not a whole number from 0 to 100"),
+        (["set", LOCKING, "--percentage", "101"], "'101' is not a whole number from 0 to 100"),
         (["override", LOCKING, "user:1"], "Missing argument 'on|off'"),
     ],
 )

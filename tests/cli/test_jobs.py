@@ -94,7 +94,8 @@ def test_no_wait_queues_once_and_hands_the_same_job_to_the_next_request() -> Non
     assert only_job().status == "PENDING"
 
     worker = run("worker", "--once")
-    assert (worker.exit_code, worker.output) == (
+    assert worker.stderr.startswith("worker started on ")
+    assert (worker.exit_code, worker.stdout) == (
         0,
         f"DONE {job.id}\nworker stopped (idle): 1 done, 0 failed, 0 to retry, 0 lost\n",
     )
@@ -149,7 +150,7 @@ def test_regenerate_appends_an_alternative_next_to_the_baseline() -> None:
     lines = result.output.splitlines()
     assert lines[:2] == before.output.splitlines()[:2]
     assert lines[-2:] == [
-        "[en-US · default · v1 · generated]",
+        "[en-US · default · v1 · generated · alternative]",
         f"job {job.id}: alternative_appended",
     ]
     assert (job.action, job.status, job.result) == ("regenerate", "DONE", "alternative_appended")
@@ -249,7 +250,7 @@ def test_failed_generation_then_retry() -> None:
     assert run("jobs", "retry", job.id).exit_code == 2  # PENDING now, not FAILED
     worked = run("worker", "--once")
     assert worked.exit_code == 0
-    assert worked.output.splitlines() == [
+    assert worked.stdout.splitlines() == [
         f"DONE {job.id}",
         "worker stopped (idle): 1 done, 0 failed, 0 to retry, 0 lost",
     ]

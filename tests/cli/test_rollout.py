@@ -15,7 +15,7 @@ from moviemind_lite.policy.rollout import (
     DEFAULT_MIN_JOBS,
 )
 from moviemind_lite.store.jobs import JobStore
-from tests.cli.conftest import run
+from tests.cli.conftest import assert_one_line_error, run
 from tests.helpers import flag_tables
 
 DESCRIPTIONS = "ai_description_generation"
@@ -73,18 +73,6 @@ START = ("rollout", "start", DESCRIPTIONS)
             "stages must be whole percentages separated by commas (e.g. 5,25,100), got 'five'",
         ),
         (
-            ("rollout", "start", "ai_bio_generation", "--stages=5", "--min-jobs=-1"),
-            "min jobs must be >= 0, got -1",
-        ),
-        (
-            ("rollout", "start", "ai_bio_generation", "--stages=5", "--max-error-rate=1.2"),
-            "max error rate must be between 0 and 1, got 1.2",
-        ),
-        (
-            ("rollout", "start", "ai_bio_generation", "--stages=5", "--max-p95-ms=0"),
-            "max p95 must be a number of ms > 0, got 0",
-        ),
-        (
             ("rollout", "start", "catalog_read_only_mode", "--stages", "5"),
             "flag 'catalog_read_only_mode' cannot be changed at run time: workers already "
             "running would keep writing; start the processes with "
@@ -105,6 +93,21 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(
     before = snapshot(opened)
     result = run(*args)
     assert (result.exit_code, result.output) == (2, f"Error: {message}\n")
+    assert snapshot(opened) == before
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--min-jobs=-1", "'-1' is not a whole number from 0 to 1000000000"),
+        ("--max-error-rate=1.2", "'1.2' is not a number from 0 to 1"),
+        ("--max-p95-ms=0", "'0' is not a number of ms above 0 and at most 86400000 (one day)"),
+    ],
+)
+def test_guardrail_limits_out_of_range_are_refused(opened: App, option: str, message: str) -> None:
+    before = snapshot(opened)
+    result = run("rollout", "start", "ai_bio_generation", "--stages=5", option)
+    assert_one_line_error(result, 2, f"'{option.split('=')[0]}': {message}")
     assert snapshot(opened) == before
 
 

@@ -25,7 +25,7 @@ from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.core.model import CREATED, DONE, FAILED, IN_PROGRESS
-from tests.helpers import Processes, count, entity_rows, wait_until
+from tests.helpers import Processes, count, entity_rows, wait_until, worker_lines
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.usefixtures("engines")]
 
@@ -118,7 +118,7 @@ def test_no_wait_processes_started_together_share_one_job(
 
     code, output = processes.run("worker", "--once", **QUICK_AI)
     assert code == 0
-    assert output.splitlines() == [
+    assert worker_lines(output) == [
         f"DONE {job_id}",
         "worker stopped (idle): 1 done, 0 failed, 0 to retry, 0 lost",
     ]
@@ -200,7 +200,7 @@ def test_a_killed_workers_job_is_taken_back_after_its_lease(
         # --max-jobs 1: wait for the lease to run out, take the job back, then exit.
         code, output = processes.run("worker", "--max-jobs", "1", **LEASE, **QUICK_AI)
         assert code == 0, output
-        assert output.splitlines()[0] == f"DONE {job_id}"
+        assert worker_lines(output)[0] == f"DONE {job_id}"
 
         job = app.jobs.get(job_id)
         assert (job.status, job.result, job.attempts) == (DONE, CREATED, 2)
@@ -231,7 +231,7 @@ def test_a_paused_worker_that_lost_its_lease_cannot_finish_the_job(
         assert paused.returncode == 0
         # Whatever it did after waking (finish its AI call and meet the rows at
         # persist, or find them at look-up), the attempt number refused its completion.
-        assert stale_output.splitlines() == [
+        assert worker_lines(stale_output) == [
             f"LOST {job_id}",
             "worker stopped (idle): 0 done, 0 failed, 0 to retry, 1 lost",
         ]
@@ -302,7 +302,7 @@ def test_a_stopped_worker_finishes_its_running_job_and_exits_0(
         worker.send_signal(signum)
         output, _ = worker.communicate(timeout=20)
         assert worker.returncode == 0, output
-        assert output.splitlines() == [
+        assert worker_lines(output) == [
             f"DONE {job_id}",
             f"worker stopped ({signum.name}): 1 done, 0 failed, 0 to retry, 0 lost",
         ]
@@ -323,7 +323,7 @@ def test_an_idle_worker_stops_on_a_signal(
         worker.send_signal(signum)
         output, _ = worker.communicate(timeout=20)
     assert worker.returncode == 0, output
-    assert output.splitlines() == [
+    assert worker_lines(output) == [
         f"DONE {job_id}",
         f"worker stopped ({signum.name}): 1 done, 0 failed, 0 to retry, 0 lost",
     ]

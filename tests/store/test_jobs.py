@@ -21,6 +21,7 @@ from moviemind_lite.core.model import (
     JobOutcome,
     JobRequest,
 )
+from moviemind_lite.core.numbers import DAY_MS
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.jobs import JobStore
 
@@ -279,3 +280,17 @@ def test_a_servers_retry_after_is_the_least_wait_before_the_next_attempt(
     wait = parse_timestamp(retried.run_after) - parse_timestamp(retried.updated_at)
     assert expected_ms <= wait.total_seconds() * 1000 < expected_ms + 500
     assert jobs.claim_next("w1") is None  # not before the server said
+
+
+def test_the_backoff_stops_growing_at_a_day(database: Database) -> None:
+    # Doubling a day's backoff, or a server's huge Retry-After, would leave the clock.
+    jobs = make_store(database, backoff_ms=DAY_MS, max_attempts=100)
+    job = jobs.create(request(), "two-level")
+    with database.write() as tx:
+        tx.execute("UPDATE jobs SET attempts = 80 WHERE id = ?", (job.id,))
+    claimed = jobs.claim_next("w1")
+    assert claimed is not None and claimed.attempts == 81
+    retried = jobs.fail(claimed, "flaky", retryable=True, retry_after_ms=1e300)
+    assert retried is not None and retried.status == PENDING
+    wait = parse_timestamp(retried.run_after) - parse_timestamp(retried.updated_at)
+    assert DAY_MS - 500 <= wait.total_seconds() * 1000 <= DAY_MS + 500

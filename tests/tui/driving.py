@@ -2,7 +2,8 @@
 
 No asyncio plugin is installed, so each test hands a coroutine to
 :func:`run_app`, which runs it with ``asyncio.run`` inside ``app.run_test``
-and closes the core afterwards (as the CLI does after ``app.run()``).
+and closes the app afterwards (as the CLI does after ``app.run()``): its worker
+threads are waited for, then its core is closed.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def spy_notifications(app: MovieMindApp) -> Notifications:
 
 
 def run_app(app: MovieMindApp, scenario: Scenario, size: tuple[int, int] = SIZE) -> None:
-    """Run ``scenario`` against ``app`` under Pilot, then close the app's core."""
+    """Run ``scenario`` against ``app`` under Pilot, then close the app (and its core)."""
 
     async def main() -> None:
         async with app.run_test(size=size) as pilot:
@@ -61,7 +62,7 @@ def run_app(app: MovieMindApp, scenario: Scenario, size: tuple[int, int] = SIZE)
     try:
         asyncio.run(main())
     finally:
-        app.core.close()
+        app.close()
 
 
 async def wait_until(

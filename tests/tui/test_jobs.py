@@ -164,6 +164,35 @@ def test_request_kinds_are_shown(open_app: AppFactory, settings: Settings) -> No
         table = app.query_one("#jobs-table", DataTable)
         await wait_until(pilot, lambda: table.row_count == 1, "the job")
         row = table.get_row_at(0)
-        assert row[1:4] == ["person", "ada-lovelace", "pl-PL"]
+        assert [str(value) for value in row[1:4]] == ["person", "ada-lovelace", "pl-PL"]
 
     run_app(app, scenario)
+
+
+def test_the_whole_id_of_the_highlighted_job_shows_and_copies(
+    open_app: AppFactory, settings: Settings
+) -> None:
+    job_id = failed_job(settings)
+    app = open_app("jobs")
+    notes = spy_notifications(app)
+    copied: list[str] = []
+    app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        table = app.query_one("#jobs-table", DataTable)
+        selected = app.query_one("#jobs-selected", Static)
+        await wait_until(pilot, lambda: row_keys(table) == [job_id], "the job")
+        await wait_until(pilot, lambda: job_id in plain(selected), "its whole id")
+        # All of it fits on the line, whatever the table's last column shows.
+        assert plain(selected).index(job_id) + len(job_id) <= selected.size.width
+        await pilot.press("c")
+        assert copied == [job_id]
+        await pilot.press("p")  # no PENDING job: nothing selected
+        await wait_until(pilot, lambda: table.row_count == 0, "an empty table")
+        await pilot.pause()
+        assert plain(selected) == ""
+        await pilot.press("c")
+
+    run_app(app, scenario, size=(120, 35))
+    assert f"copied {job_id}" in notes.messages()
+    assert "no job selected" in notes.messages()

@@ -28,4 +28,4 @@ def test_tab_looks(tab: str, scene_home: Path, snap_compare: Callable[..., bool]
     try:
         assert snap_compare(app, terminal_size=SIZE, run_before=ready)
     finally:
-        app.core.close()
+        app.close()
