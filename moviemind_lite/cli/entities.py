@@ -302,6 +302,15 @@ def entity_group(kind: EntityKind) -> click.Group:
                     view = session.app().catalog.show_text(kind, slug, text_id)
                 print_outcome(RequestOutcome(kind, "done", None, view), as_json)
                 return
+            if action == "request":
+                from moviemind_lite.app.answers import stored_answer
+                from moviemind_lite.app.views import RequestOutcome
+
+                with core_errors():
+                    stored = stored_answer(session.settings(), kind, slug, locale, context_tag)
+                if stored is not None:  # one read answered it; nothing else is loaded
+                    print_outcome(RequestOutcome(kind, "done", None, stored), as_json)
+                    return
             quiet = as_json or no_wait
             with core_errors(), spinner(f"Writing the {kind.text_noun} of {slug}", quiet):
                 generation = session.app().generation
