@@ -9,8 +9,8 @@ dependency of MovieMind Lite), and reads the JSON it prints.
 
 The race is the lab's (``moviemind race``): ``requests`` requests for
 ``slugs`` unknown slugs (request ``i`` asks for ``race-movie-{i % slugs +
-1:03d}``), released together behind a barrier by up to 64 client threads
-(request ``i`` on thread ``i % 64``), ``workers`` job threads, a mock AI call
+1:03d}``), released together behind a barrier by up to 32 client threads
+(request ``i`` on thread ``i % 32``), ``workers`` job threads, a mock AI call
 of ``latency`` ms (a sleep) per generation, and the rule "one movie and one
 description per slug, ideally one AI call". The wall time runs from the
 release to the last answer, as the lab's does.
@@ -83,7 +83,7 @@ from huey import SqliteHuey
 from huey.exceptions import HueyException, TaskException
 
 # As the lab: at most this many client threads; request i is issued by thread i % MAX_CLIENTS.
-MAX_CLIENTS = 64
+MAX_CLIENTS = 32
 LOCALE = "en-US"
 CONTEXT_TAG = "default"
 

@@ -236,7 +236,7 @@ def markdown(rows: list[Throughput], scales: list[Scale], scenario: Scenario) ->
     lines += [
         "",
         "two-level at scale (`moviemind race --strategy two-level "
-        f"{scale_scenario(1000).as_options().replace('1000', 'K')}`):",
+        f"{scale_scenario(1000).as_options().replace('--slugs 1000', '--slugs K')}`):",
         "",
         "| backend | K | wall ms | ideal ms | ratio | joined a job | found it stored | p50 ms "
         "| p95 ms |",
