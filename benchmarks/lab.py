@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
 import statistics
 import tempfile
 from dataclasses import dataclass
@@ -66,11 +65,6 @@ def scale_scenario(slugs: int) -> Scenario:
 def throughput_scenario(jobs: int, workers: int) -> Scenario:
     """``jobs`` requests for as many slugs, AI at 0 ms: every request is a whole job."""
     return Scenario(requests=jobs, slugs=jobs, workers=workers, latency_ms=0, jitter_ms=0)
-
-
-def ideal_ms(scenario: Scenario) -> float:
-    """The AI calls alone: one per slug, ``workers`` at a time."""
-    return math.ceil(scenario.slugs / scenario.workers) * scenario.latency_ms
 
 
 def on(backend: Backend, scenario: Scenario) -> tuple[Scenario, Servers]:
@@ -145,7 +139,7 @@ def measure_scale(repeat: int, slugs: int, backend: Backend = EMBEDDED) -> Scale
         backend.name,
         scenario,
         wall,
-        wall / ideal_ms(scenario),
+        wall / scenario.ideal_ms,
         statistics.median(m.deduplicated for m in runs),
         statistics.median(m.requests - m.jobs_dispatched - m.deduplicated for m in runs),
         statistics.median(m.latency.p50_ms for m in runs),
@@ -187,7 +181,7 @@ def scale_table(scales: list[Scale]) -> Table:
             scale.backend,
             f"{scale.scenario.slugs:,}",
             f"{scale.wall_ms:,.0f}",
-            f"{ideal_ms(scale.scenario):,.0f}",
+            f"{scale.scenario.ideal_ms:,.0f}",
             f"{scale.ratio:.2f}",
             f"{scale.deduplicated:,.0f}",
             f"{scale.served_stored:,.0f}",
@@ -243,7 +237,7 @@ def markdown(rows: list[Throughput], scales: list[Scale], scenario: Scenario) ->
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         *(
             f"| {scale.backend} | {scale.scenario.slugs:,} | {scale.wall_ms:,.0f} | "
-            f"{ideal_ms(scale.scenario):,.0f} | {scale.ratio:.2f} | {scale.deduplicated:,.0f} | "
+            f"{scale.scenario.ideal_ms:,.0f} | {scale.ratio:.2f} | {scale.deduplicated:,.0f} | "
             f"{scale.served_stored:,.0f} | {scale.p50_ms:,.0f} | {scale.p95_ms:,.0f} |"
             for scale in scales
         ),

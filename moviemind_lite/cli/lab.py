@@ -260,6 +260,15 @@ def print_races(results: Sequence[RaceResult], scenario: Scenario) -> None:
     options = scenario.as_options()
     click.echo(f"scenario: {options or '(defaults)'}")
     print_results_table(results)
+    if scenario.ideal_ms > 0:
+        ratios = ", ".join(
+            f"{result.label} {result.metrics.wall_ms / scenario.ideal_ms:.2f}x"
+            for result in results
+        )
+        click.echo(
+            f"ideal {scenario.ideal_ms:,.0f} ms (one AI call per slug, {scenario.workers} at a "
+            f"time); wall / ideal: {ratios}"
+        )
     for result in results:
         print_timeline(result)
     print_legend()

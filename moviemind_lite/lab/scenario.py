@@ -126,6 +126,11 @@ class Scenario:
         return [self.slug_for(index) for index in range(self.slugs)]
 
     @property
+    def ideal_ms(self) -> float:
+        """The race's floor: the AI calls alone, one per slug, ``workers`` at a time."""
+        return math.ceil(self.slugs / self.workers) * self.latency_ms
+
+    @property
     def slowest_job_ms(self) -> float:
         """The longest one AI call plus the holder's pause can take."""
         return self.latency_ms + self.jitter_ms + self.pause_holder_ms

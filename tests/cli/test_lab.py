@@ -65,6 +65,10 @@ def test_race_prints_one_row_per_strategy_a_timeline_and_the_verdict() -> None:
     assert re.search(r"┃ strategy +┃ requests ┃ jobs ┃ dedup ┃ AI calls ┃", out)
     assert re.search(r"│ cache-lock │ +3 │ +3 │ +0 │ +3 │ .* │ 2 duplicate descriptions │", out)
     assert "timeline: cache-lock (0 to " in out
+    wall = float(re.findall(r"│ +([0-9.]+) │ +[0-9]+/[0-9]+/[0-9]+ │", out)[0])
+    # One slug, three workers: the floor is one AI call.
+    ideal = "ideal 150 ms (one AI call per slug, 3 at a time); wall / ideal: "
+    assert f"{ideal}cache-lock {wall / 150:.2f}x\n" in out
     assert len(re.findall(r"race-movie-001 \w{4} \|[ .+=#~X-]+\| ", out)) == 3
     assert "\nlegend: . queued  - waiting  + locked  = generating" in out
 

@@ -99,3 +99,10 @@ def test_options_name_only_what_differs_from_the_defaults() -> None:
         "--pause-holder 20 --kill-holder --mode processes"
     )
     assert scenario.to_json()["arrival"] == "spread:70"
+
+
+def test_the_ideal_is_the_ai_calls_alone_workers_at_a_time() -> None:
+    assert Scenario(requests=10_000, slugs=1000, workers=32, latency_ms=50).ideal_ms == 1600
+    assert Scenario(requests=10, slugs=8, workers=8, latency_ms=200).ideal_ms == 200
+    assert Scenario(requests=10, slugs=9, workers=8, latency_ms=200).ideal_ms == 400
+    assert Scenario(latency_ms=0).ideal_ms == 0
