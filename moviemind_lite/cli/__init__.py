@@ -14,7 +14,7 @@ import importlib
 import click
 
 from moviemind_lite import __version__
-from moviemind_lite.cli.base import MovieMindGroup, Session
+from moviemind_lite.cli.root import MovieMindGroup, Session
 
 __all__ = ["COMMANDS", "cli", "main"]
 

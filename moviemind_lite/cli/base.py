@@ -1,24 +1,30 @@
-"""What every command module shares: the session, error translation, common options."""
+"""What every command module shares: the session, error translation, common options.
+
+The root command's own needs (its group and the session) live in
+:mod:`moviemind_lite.cli.root`, so that ``moviemind --help`` loads this
+module's imports only when a command does.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from moviemind_lite.cli.root import MovieMindGroup as MovieMindGroup
+from moviemind_lite.cli.root import Session as Session
+from moviemind_lite.cli.root import pass_session as pass_session
 from moviemind_lite.core.display import visible, visible_json
 from moviemind_lite.core.domain import CONTEXT_TAGS, LOCALES
 from moviemind_lite.core.errors import InvalidInput, MovieMindError
 from moviemind_lite.core.numbers import MILLISECONDS, PROBABILITY, SECONDS, Range
 
 if TYPE_CHECKING:
-    from moviemind_lite.app.wiring import App
-    from moviemind_lite.core.config import Settings
+    pass
 
 
 class Number(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.3 on
@@ -71,47 +77,6 @@ def fail(error: MovieMindError) -> NoReturn:
     if isinstance(error, InvalidInput):
         raise UsageProblem(str(error)) from None
     raise click.ClickException(str(error)) from None
-
-
-@dataclass
-class Session:
-    """Per-invocation state: the chosen home, settings and the open application."""
-
-    home: str | None
-    database_url: str | None = None
-    locks_url: str | None = None
-    ai_overrides: dict[str, float] = field(default_factory=dict)
-    _app: App | None = field(default=None, repr=False)
-
-    def settings(self) -> Settings:
-        """Settings from ``--home``, the environment and AI options, validated once."""
-        from moviemind_lite.core.config import load_settings
-
-        settings = load_settings(
-            self.home, database_url=self.database_url, locks_url=self.locks_url
-        )
-        return settings.with_ai(**self.ai_overrides) if self.ai_overrides else settings
-
-    def app(self, *, load_sample: bool = True) -> App:
-        """The application over the home's database, opened on first use.
-
-        A database created now gets the sample catalog unless ``load_sample``
-        is off (an import into a new home holds only the file's rows).
-        """
-        if self._app is None:
-            from moviemind_lite.app.wiring import build_app
-
-            self._app = build_app(self.settings(), load_sample=load_sample)
-        return self._app
-
-    def close(self) -> None:
-        """Close the database if it was opened."""
-        if self._app is not None:
-            self._app.close()
-            self._app = None
-
-
-pass_session = click.make_pass_decorator(Session)
 
 
 @contextmanager
@@ -184,48 +149,6 @@ def ai_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help=help_text,
         )(command)
     return command
-
-
-class MovieMindGroup(click.Group):
-    """The root group: every error, click's usage errors included, is one line."""
-
-    def main(  # type: ignore[override]
-        self,
-        args: list[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        **extra: Any,
-    ) -> Any:
-        """Run the command; in standalone mode print errors on one line and exit."""
-        try:
-            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.exceptions.NoArgsIsHelpError as error:
-            # `moviemind` or `moviemind movies` alone asks what there is: the help, exit 0.
-            if not standalone_mode:
-                raise
-            click.echo(error.format_message())
-            sys.exit(0)
-        except click.UsageError as error:
-            if not standalone_mode:
-                raise
-            hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
-            click.echo(f"Error: {visible(error.format_message())}{hint}", err=True)
-            sys.exit(error.exit_code)
-        except click.ClickException as error:
-            if not standalone_mode:
-                raise
-            # Messages quote what the user typed or what a file held: one line, shown as data.
-            click.echo(f"Error: {visible(error.format_message())}", err=True)
-            sys.exit(error.exit_code)
-        except click.Abort:
-            if not standalone_mode:
-                raise
-            click.echo("Aborted.", err=True)
-            sys.exit(1)
-        if standalone_mode:
-            sys.exit(result if isinstance(result, int) else 0)
-        return result
 
 
 timeout_option = click.option(
