@@ -68,9 +68,9 @@ def now() -> str:
     return format_epoch(time.time())
 
 
-def after(milliseconds: float) -> str:
-    """The stored timestamp ``milliseconds`` from now."""
-    return format_epoch(time.time() + milliseconds / 1000)
+def after(milliseconds: float, since: float | None = None) -> str:
+    """The stored timestamp ``milliseconds`` after ``since`` (a Unix time; default: now)."""
+    return format_epoch((time.time() if since is None else since) + milliseconds / 1000)
 
 
 def parse_timestamp(value: str) -> datetime:

@@ -20,7 +20,7 @@ from typing import Any
 from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.config import JobSettings
 from moviemind_lite.core.errors import InvalidInput, JobNotFound
-from moviemind_lite.core.ids import after, elapsed_ms, looks_like_id, new_id, now
+from moviemind_lite.core.ids import after, elapsed_ms, format_epoch, looks_like_id, new_id, now
 from moviemind_lite.core.model import (
     FAILED,
     IN_PROGRESS,
@@ -346,7 +346,8 @@ class JobStore:
         next attempt: the longer of it and the backoff applies. ``call``, the AI
         call the attempt paid for, is recorded in the same transaction.
         """
-        stamp = now()
+        moment = time.time()  # the failure's time: the backoff counts from it
+        stamp = format_epoch(moment)
         with self.database.write() as tx:
             if call is not None:
                 record_call(tx, call)
@@ -365,7 +366,7 @@ class JobStore:
                 row = tx.execute(
                     "UPDATE jobs SET status = 'PENDING', error = ?, worker_id = NULL, "
                     "lease_until = NULL, run_after = ?, updated_at = ? WHERE id = ? RETURNING *",
-                    (error, after(backoff), stamp, job.id),
+                    (error, after(backoff, since=moment), stamp, job.id),
                 ).fetchone()
                 retried = Job.from_row(row)
                 log_transition(
