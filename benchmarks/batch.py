@@ -54,7 +54,7 @@ Section = Callable[[Console, argparse.Namespace], None]
 GENRES = ("Action", "Comedy", "Drama", "Horror", "Science Fiction", "Thriller", "War")
 
 
-def scratch_database(folder: Path, name: str, synchronous: str) -> Database:
+def scratch_database(folder: Path, name: str, synchronous: str) -> SqliteDatabase:
     """A new, migrated database in ``folder`` with the given ``synchronous`` level."""
     database = SqliteDatabase(folder / f"{name}.db")
     migrate(database)
@@ -97,12 +97,12 @@ def one_commit_per_row(database: Database, rows: list[dict[str, Any]]) -> int:
 
 
 RAW_TARGET = 1.5  # the whole import against the raw script
+_COLUMNS = ("id", "slug", *MOVIE.fields, "created_at", "updated_at")
+RAW_INSERT = f"INSERT INTO movies ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 
-def raw_script(database: Database, source: Path) -> int:
+def raw_script(database: SqliteDatabase, source: Path) -> int:
     """The same file into the same schema, as a script would: no checks, one executemany."""
-    columns = ("id", "slug", *MOVIE.fields, "created_at", "updated_at")
-    sql = f"INSERT INTO movies ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     conn = database.connection()
     stamp = now()
     with source.open(encoding="utf-8", newline="") as stream:
@@ -110,7 +110,7 @@ def raw_script(database: Database, source: Path) -> int:
         next(reader)
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(
-            sql,
+            RAW_INSERT,
             (
                 (new_id(), slug, title, year, director, json.dumps(genres.split("|")), stamp, stamp)
                 for slug, title, year, director, genres in reader
@@ -120,13 +120,11 @@ def raw_script(database: Database, source: Path) -> int:
     return int(conn.execute("SELECT count(*) FROM movies").fetchone()[0])
 
 
-def raw_executemany(database: Database, params: list[tuple[Any, ...]]) -> None:
+def raw_executemany(database: SqliteDatabase, params: list[tuple[Any, ...]]) -> None:
     """Only the insert: rows built beforehand, one executemany in one transaction."""
-    columns = ("id", "slug", *MOVIE.fields, "created_at", "updated_at")
-    sql = f"INSERT INTO movies ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     conn = database.connection()
     conn.execute("BEGIN IMMEDIATE")
-    conn.executemany(sql, params)
+    conn.executemany(RAW_INSERT, params)
     conn.execute("COMMIT")
 
 

@@ -9,11 +9,12 @@ dependency of MovieMind Lite), and reads the JSON it prints.
 
 The race is the lab's (``moviemind race``): ``requests`` requests for
 ``slugs`` unknown slugs (request ``i`` asks for ``race-movie-{i % slugs +
-1:03d}``), released together behind a barrier by up to 32 client threads
-(request ``i`` on thread ``i % 32``), ``workers`` job threads, a mock AI call
-of ``latency`` ms (a sleep) per generation, and the rule "one movie and one
-description per slug, ideally one AI call". The wall time runs from the
-release to the last answer, as the lab's does.
+1:03d}``), released together behind a barrier by up to ``clients`` client
+threads (request ``i`` on thread ``i % clients``; the lab's 32 by default),
+``workers`` job threads, a mock AI call of ``latency`` ms (a sleep) per
+generation, and the rule "one movie and one description per slug, ideally
+one AI call". The wall time runs from the release to the last answer, as the
+lab's does.
 
 How Huey plays it, the way a Huey user would write it:
 
@@ -82,8 +83,10 @@ import huey
 from huey import SqliteHuey
 from huey.exceptions import HueyException, TaskException
 
-# As the lab: at most this many client threads; request i is issued by thread i % MAX_CLIENTS.
-MAX_CLIENTS = 32
+# At most this many client threads, request i issued by thread i % clients: peers.py
+# passes the lab's own number (moviemind_lite.lab.race.MAX_CLIENTS), which this file
+# cannot import; the default is that number when it was written.
+DEFAULT_CLIENTS = 32
 LOCALE = "en-US"
 CONTEXT_TAG = "default"
 
@@ -262,7 +265,14 @@ def slot_for(slug: str) -> str:
     return f"slot:{slug}:{LOCALE}:{CONTEXT_TAG}"
 
 
-def run(requests: int, slugs: int, workers: int, latency_ms: float, polling: Polling) -> HueyRace:
+def run(
+    requests: int,
+    slugs: int,
+    workers: int,
+    latency_ms: float,
+    polling: Polling,
+    max_clients: int = DEFAULT_CLIENTS,
+) -> HueyRace:
     """Race Huey through the scenario in a scratch folder; count what happened.
 
     Its CPU time, like the lab's race measured by ``peers.py``, runs from the
@@ -273,7 +283,7 @@ def run(requests: int, slugs: int, workers: int, latency_ms: float, polling: Pol
         folder = Path(scratch)
         app = AppDatabase(folder / "app.db")
         queue, generate = build_huey(folder, app, latency_ms)
-        clients = min(requests, MAX_CLIENTS)
+        clients = min(requests, max_clients)
         how: list[str] = ["error"] * requests
         answer: list[int | None] = [None] * requests
         answered_at: list[float | None] = [None] * requests
@@ -303,7 +313,7 @@ def run(requests: int, slugs: int, workers: int, latency_ms: float, polling: Pol
         def client(number: int) -> None:
             barrier.wait()
             waiting: list[tuple[int, str]] = []
-            for index in range(number, requests, MAX_CLIENTS):
+            for index in range(number, requests, max_clients):
                 task_id = ask(index)
                 if task_id is not None:
                     waiting.append((index, task_id))
@@ -414,16 +424,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--slugs", type=int, required=True)
     parser.add_argument("--workers", type=int, required=True)
     parser.add_argument("--latency", type=float, required=True, help="AI call, ms.")
+    parser.add_argument("--clients", type=int, default=DEFAULT_CLIENTS, help="Client threads.")
     parser.add_argument("--consumer-delay", type=float, default=Polling.consumer_delay_s)
     parser.add_argument("--consumer-max-delay", type=float, default=Polling.consumer_max_delay_s)
     parser.add_argument("--result-max-delay", type=float, default=Polling.result_max_delay_s)
     args = parser.parse_args(argv)
     if not (1 <= args.slugs <= args.requests and args.workers >= 1 and args.latency >= 0):
         parser.error("need 1 <= slugs <= requests, workers >= 1, latency >= 0")
+    if args.clients < 1:
+        parser.error("need clients >= 1")
     if not math.isfinite(args.latency):
         parser.error("latency must be finite")
     polling = Polling(args.consumer_delay, args.consumer_max_delay, args.result_max_delay)
-    result = run(args.requests, args.slugs, args.workers, args.latency, polling)
+    result = run(args.requests, args.slugs, args.workers, args.latency, polling, args.clients)
     print(json.dumps({**asdict(result), "correct": result.correct}))
 
 

@@ -60,7 +60,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from moviemind_lite.lab.race import run_race
+from moviemind_lite.lab.race import MAX_CLIENTS, run_race
 from moviemind_lite.lab.scenario import Scenario
 
 HERE = Path(__file__).resolve().parent
@@ -258,6 +258,8 @@ def run_huey(python: Path, workload: Workload, tight: bool) -> tuple[float, floa
         str(workload.workers),
         "--latency",
         f"{workload.latency_ms:g}",
+        "--clients",
+        str(MAX_CLIENTS),
         *(TIGHT_POLLING if tight else ()),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=900)
@@ -410,8 +412,9 @@ def docs_section(rows: list[Row], args: argparse.Namespace) -> str:
             "**two-level** is the lab's own run (`moviemind race --strategy two-level "
             "--requests N --slugs K --workers W --latency L --jitter 0`): the production "
             "request path, dispatch, runner and job body over a scratch home. **Huey** is "
-            "`benchmarks/huey_race.py`: the same crowd (up to 64 client threads, request i "
-            "on thread i mod 64) against a `SqliteHuey` whose consumer runs W worker "
+            f"`benchmarks/huey_race.py`: the same crowd (up to {MAX_CLIENTS} client threads, "
+            f"request i on thread i mod {MAX_CLIENTS}) against a `SqliteHuey` whose consumer "
+            "runs W worker "
             "threads in the same process, the shape of the lab's threads mode. Each side's "
             "wall time runs from the release to the last answer; each counts its AI calls "
             "and checks its outcome (one movie and one description per slug, no failure, "

@@ -53,7 +53,7 @@ import textwrap
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -341,7 +341,7 @@ def where_time_goes(folder: Path, backend: Backend, jobs: int = 200) -> dict[str
 
         elapsed = in_threads(1, work)
     spent = dict.fromkeys([name for name, _ in CATEGORIES] + [OTHER], 0.0)
-    stats: Any = pstats.Stats(profile).stats
+    stats: Any = pstats.Stats(profile).stats  # type: ignore[attr-defined]  # undeclared in typeshed
     for (file, _line, name), (_calls, _primitive, own, _total, _callers) in stats.items():
         category = next((label for label, test in CATEGORIES if test(file, name)), OTHER)
         spent[category] += own
@@ -420,7 +420,7 @@ def join_cost(folder: Path, joins: int = 2000) -> Join:
         if app.job_store.counts()["PENDING"] != len(keys):
             raise SystemExit("join run went wrong: a join created a job")
     writes = counts.get("BEGIN", 0) + counts.get("autocommit write", 0)
-    statements = sum(counts.get(verb, 0) for verb in ("SELECT", "INSERT", "UPDATE", "DELETE"))
+    statements = statements_in(counts)
     return Join(statements / joins, writes / joins, cpu[0] * 1000 / joins)
 
 
@@ -526,7 +526,7 @@ def verdicts(rows: list[Row], counted: dict[str, float], joined: Join) -> list[s
     ]
 
 
-def statements_in(counted: dict[str, float]) -> float:
+def statements_in(counted: Mapping[str, float]) -> float:
     """Data statements (not BEGIN/COMMIT) in a per-job count."""
     return sum(counted.get(verb, 0.0) for verb in ("SELECT", "INSERT", "UPDATE", "DELETE"))
 

@@ -124,8 +124,6 @@ class _BatchWriter:
         # Slug -> index of the row that settled it in this run: a later row
         # with the same slug is a duplicate, not "already present".
         self.settled: dict[str, int] = {}
-        self.refused = 0
-        """Rows the database refused in the last :meth:`apply`."""
         self.genres_at = kind.fields.index("genres") if "genres" in kind.fields else None
         self.genres_cache: dict[tuple[str, ...], str] = {}
         columns = ["id", "slug", *kind.fields, "created_at", "updated_at"]
@@ -245,15 +243,17 @@ class _BatchWriter:
                 self.report.skipped += 1
             else:
                 updates.append((index, (*values, stamp, slug)))
+        failed_before = len(self.report.failed)
         created = self.apply(conn, self.insert_sql, inserts)
         self.report.created += created
         if self.on_conflict == "skip":
-            self.report.skipped += len(inserts) - created - self.refused
+            # The rest of the inserts either failed or met a stored slug and were passed over.
+            refused = len(self.report.failed) - failed_before
+            self.report.skipped += len(inserts) - created - refused
         self.report.updated += self.apply(conn, self.update_sql, updates)
 
     def apply(self, conn: Tx, sql: str, work: list[tuple[int, tuple[Any, ...]]]) -> int:
         """Run ``sql`` for every row in one go, else row by row; return the rows written."""
-        self.refused = 0
         if not work:
             return 0
         try:
@@ -276,7 +276,6 @@ class _BatchWriter:
                     written += conn.execute(sql, params).rowcount
             except ConstraintViolation as error:
                 del self.settled[slug]
-                self.refused += 1
                 self.fail(index, f"rejected by the database: {error}")
                 continue
         return written
