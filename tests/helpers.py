@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -68,6 +69,20 @@ def worker_lines(output: str) -> list[str]:
     first, *rest = output.splitlines()
     assert first.startswith("worker started on "), output
     return rest
+
+
+def run_in_fresh_interpreter(*args: str) -> tuple[str, set[str]]:
+    """What ``moviemind ARGS`` printed in a new interpreter, and every module it had imported."""
+    probe = (
+        "import json, sys\nfrom moviemind_lite.cli import cli\n"
+        "try:\n    cli.main(sys.argv[1:], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True
+    ).stdout
+    *printed, modules = output.splitlines()
+    return "\n".join(printed), set(json.loads(modules))
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float = 20.0, what: str = "") -> None:

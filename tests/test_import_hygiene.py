@@ -11,6 +11,7 @@ from pathlib import Path
 
 from moviemind_lite.store.db import DATABASE_ENGINES
 from moviemind_lite.store.locking import LOCK_ENGINES
+from tests.helpers import run_in_fresh_interpreter
 
 FRONT_ENDS = (
     "moviemind_lite.cli",
@@ -105,10 +106,7 @@ def test_the_http_front_end_is_the_only_one_loading_the_web_stack() -> None:
 
 def test_help_and_list_do_not_import_textual() -> None:
     for args in (["--help"], ["movies", "list", "--limit", "1"]):
-        loaded = imported_after(
-            "import sys\nfrom moviemind_lite.cli import cli\n"
-            f"try:\n    cli.main({args!r}, standalone_mode=False)\nexcept SystemExit:\n    pass"
-        )
+        loaded = {name.split(".")[0] for name in run_in_fresh_interpreter(*args)[1]}
         assert "click" in loaded
         assert "textual" not in loaded, args
         assert not loaded & WEB_FRAMEWORKS, (args, loaded & WEB_FRAMEWORKS)

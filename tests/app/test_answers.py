@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +11,7 @@ from moviemind_lite.app.wiring import App
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE, PERSON
 from tests.engines import Engines
+from tests.helpers import run_in_fresh_interpreter
 
 
 def test_a_cached_answer_is_what_request_gives(engines: Engines, app: App) -> None:
@@ -71,18 +69,12 @@ def test_a_database_needing_a_migration_is_left_to_the_full_path(app: App) -> No
 
 
 def modules_after_show(home: Path) -> set[str]:
-    """The package's modules a ``moviemind movies show`` process had imported when it ended."""
-    probe = (
-        "import json, sys\nfrom moviemind_lite.cli import cli\n"
-        "try:\n    cli.main(['--home', sys.argv[1], 'movies', 'show', 'the-matrix-1999'])\n"
-        "except SystemExit:\n    pass\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('moviemind_lite'))))"
+    """The modules a ``moviemind movies show`` process had imported when it ended."""
+    shown, modules = run_in_fresh_interpreter(
+        "--home", str(home), "movies", "show", "the-matrix-1999"
     )
-    output = subprocess.run(
-        [sys.executable, "-c", probe, str(home)], capture_output=True, text=True, check=True
-    ).stdout
-    assert "The Matrix (1999)" in output
-    return set(json.loads(output.splitlines()[-1]))
+    assert "The Matrix (1999)" in shown
+    return modules
 
 
 def test_show_of_a_cached_answer_builds_no_application(home: Path) -> None:

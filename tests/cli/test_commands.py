@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import importlib
-import json
 import pkgutil
-import subprocess
-import sys
 
 import click
 import pytest
@@ -14,6 +11,9 @@ import pytest
 import moviemind_lite.cli as cli_package
 from moviemind_lite.cli import COMMANDS, cli
 from tests.cli.conftest import run
+from tests.helpers import run_in_fresh_interpreter
+
+PACKAGE = "moviemind_lite."
 
 
 def every_command() -> dict[str, click.Command]:
@@ -67,26 +67,18 @@ def test_an_unknown_command_is_one_line_and_exit_2() -> None:
     assert "No such command 'moveis'" in result.output
 
 
-def modules_after(args: list[str]) -> set[str]:
+def modules_after(*args: str) -> set[str]:
     """The package's modules a fresh ``moviemind ARGS`` has imported when it ends."""
-    probe = (
-        "import json, sys\nfrom moviemind_lite.cli import cli\n"
-        f"try:\n    cli.main({args!r}, standalone_mode=False)\nexcept SystemExit:\n    pass\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('moviemind_lite'))))"
-    )
-    output = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    ).stdout
-    return set(json.loads(output.splitlines()[-1]))
+    return {name for name in run_in_fresh_interpreter(*args)[1] if name.startswith(PACKAGE)}
 
 
 def test_help_imports_no_command_module() -> None:
-    loaded = modules_after(["--help"])
+    loaded = modules_after("--help")
     commands = {f"moviemind_lite.cli.{module}" for module, _, _ in COMMANDS.values()}
     assert not loaded & commands, loaded & commands
 
 
 def test_a_command_imports_its_own_module_alone() -> None:
-    loaded = modules_after(["keys", "--help"])
+    loaded = modules_after("keys", "--help")
     commands = {f"moviemind_lite.cli.{module}" for module, _, _ in COMMANDS.values()}
     assert loaded & commands == {"moviemind_lite.cli.keys"}
