@@ -28,6 +28,7 @@
     │   ├── HomeNotUsable
     │   ├── DiskFull            SQLITE_FULL: the disk holding the database has no room left
     │   └── StaleWrite          a lock holder whose lease ran out tried to write
+    │       └── StaleClaim      a worker whose job was taken back tried to write or call the AI
     ├── CatalogReadOnly         a catalog write while catalog_read_only_mode is on; exit 1
     ├── FileNotWritten          an output file could not be written; the target is as it was
     ├── EntityBusy              a delete while a job for the slug is on its way; exit 1
@@ -140,6 +141,17 @@ class DiskFull(StoreError):
 
 class StaleWrite(StoreError):
     """A write by a lock holder whose lease expired, refused by the fencing token."""
+
+
+class StaleClaim(StaleWrite):
+    """A worker whose claim on a job was taken back tried to write its rows or call the AI.
+
+    ``step`` names where it was stopped (``persist``, ``before the AI call``).
+    """
+
+    def __init__(self, message: str, step: str) -> None:
+        super().__init__(message)
+        self.step = step
 
 
 class CatalogReadOnly(MovieMindError):

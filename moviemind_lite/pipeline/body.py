@@ -36,7 +36,7 @@ from moviemind_lite.core.model import (
 from moviemind_lite.store import catalog
 from moviemind_lite.store.calls import record_call
 from moviemind_lite.store.db import Database, Tx
-from moviemind_lite.store.jobs import JobStore
+from moviemind_lite.store.jobs import JobStore, stale_claim
 from moviemind_lite.store.locking import KeyLocks
 
 log = logging.getLogger("moviemind.jobs")
@@ -114,7 +114,13 @@ class JobBody:
         return dict(entity.facts) if entity else guess_facts(self.kind.name, self.job.slug)
 
     def generate(self, facts: dict[str, Any] | None = None) -> str:
-        """Call the AI (the slow, paid step)."""
+        """Call the AI (the slow, paid step), if this job's claim still holds it.
+
+        A worker whose lease was taken back while it waited (a queue, a lock, a
+        pause) raises ``StaleClaim`` instead of paying for a text it could not store.
+        """
+        if not self.env.jobs.still_holds(self.job):
+            raise stale_claim(self.job, "before the AI call")
         self.phase(GENERATING)
         request = GenerationRequest(
             kind=self.kind.name,
@@ -145,8 +151,10 @@ class JobBody:
         Both inserts are blind: the UNIQUE indexes decide. On a clash,
         ``on_duplicate`` says what this strategy does: end on the existing rows
         (``reuse``), add the text anyway as another description (``append``,
-        the shipped bug), or fail the job (``fail``). ``guard`` runs first
-        inside the transaction, e.g. to check a fencing token.
+        the shipped bug), or fail the job (``fail``). The job's claim is
+        checked first inside the transaction (a stale one raises ``StaleClaim``
+        and writes nothing); ``guard`` runs next, e.g. to check a strategy's
+        own fencing token.
         """
         # Announced before the write lock is taken: a holder stalled here must
         # not block other writers while it stalls.
@@ -192,6 +200,7 @@ class JobBody:
         guard: WriteGuard | None,
     ) -> JobOutcome:
         kind, job = self.kind, self.job
+        self.env.jobs.check_claim_in(conn, job)
         if guard is not None:
             guard(conn)
         # The text's id is chosen first, so that a new entity points at it from its insert.
@@ -247,6 +256,7 @@ class JobBody:
             else:
                 self.phase(PERSISTING)
                 with self.env.database.write() as conn:
+                    self.env.jobs.check_claim_in(conn, self.job)
                     catalog.update_baseline_text(
                         conn,
                         self.kind,
@@ -285,6 +295,7 @@ class JobBody:
         """Add ``text`` next to the baseline (or as the baseline if there is none yet)."""
         self.phase(PERSISTING)
         with self.env.database.write() as conn:
+            self.env.jobs.check_claim_in(conn, self.job)
             baseline = catalog.find_baseline(
                 conn, self.kind, entity_id, self.job.locale, self.job.context_tag
             )

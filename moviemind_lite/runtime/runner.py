@@ -20,6 +20,7 @@ from moviemind_lite.core.errors import (
     CircuitOpen,
     DuplicateGeneration,
     MovieMindError,
+    StaleClaim,
     StaleWrite,
     StoreError,
     TransientAIError,
@@ -109,6 +110,10 @@ class JobRunner:
         body = JobBody(self.env, job)
         try:
             outcome = self.strategies.get(job.strategy).execute(body)
+        except StaleClaim as error:
+            # The job lives on under its new claim: this worker's write is refused and counted.
+            self.jobs.record_stale_write(job, error.step, call=body.unrecorded_call)
+            return None
         except CircuitOpen as error:
             # Not the job's fault: put it back without burning an attempt.
             return self.jobs.defer(job, str(error), error.retry_at)
