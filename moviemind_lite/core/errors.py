@@ -23,6 +23,7 @@
     │   ├── ConstraintViolation a row broke NOT NULL, CHECK or a foreign key
     │   │   └── UniqueViolation carries SQLite's code or the SQLSTATE, and the constraint
     │   ├── ServiceUnavailable  a database or lock server unreachable, or refusing the login
+    │   ├── EngineTimeout       an engine that stayed locked or silent past its bound
     │   ├── MissingExtra        an engine whose client is not installed: names the extra
     │   ├── CorruptDatabase
     │   ├── HomeNotUsable
@@ -123,6 +124,10 @@ class ServiceUnavailable(StoreError):
     """A database or lock server that cannot be reached or refuses to let MovieMind in."""
 
 
+class EngineTimeout(StoreError):
+    """An engine that stayed locked, or did not answer, longer than its bound; names it."""
+
+
 class MissingExtra(StoreError):
     """An engine whose client library is not installed; names the extra that installs it."""
 
@@ -152,6 +157,10 @@ class StaleClaim(StaleWrite):
     def __init__(self, message: str, step: str) -> None:
         super().__init__(message)
         self.step = step
+
+
+# Engine errors that pass: worth waiting for (with backoff), never worth ending a thread for.
+ENGINE_FAULTS = (ServiceUnavailable, EngineTimeout, DiskFull)
 
 
 class CatalogReadOnly(MovieMindError):

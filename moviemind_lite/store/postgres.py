@@ -34,6 +34,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from moviemind_lite.core.config import ServiceUrl
 from moviemind_lite.core.errors import (
     ConstraintViolation,
+    EngineTimeout,
     ServiceUnavailable,
     StoreError,
     UniqueViolation,
@@ -48,6 +49,8 @@ CONNECT_TIMEOUT_S = 10
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|::|\?|:[A-Za-z_]\w*|%")
 _KEY_COLUMNS = re.compile(r"Key \(([^)]*)\)=")
 _FIX = "(check MOVIEMIND_DATABASE_URL or --database-url)"
+# SQLSTATE classes of a server going away: 08 (connection), 57P (shutdown, starting up).
+_GONE_SQLSTATES = ("08", "57P")
 
 
 @lru_cache(maxsize=4096)
@@ -121,7 +124,14 @@ def translate(error: psycopg.Error, where: str) -> StoreError:
     if isinstance(error, psycopg.IntegrityError):
         return ConstraintViolation(first_line)
     if isinstance(error, pg_errors.LockNotAvailable):
-        return StoreError(f"{where} stayed locked longer than the busy timeout")
+        return EngineTimeout(f"PostgreSQL at {where} stayed locked longer than the lock timeout")
+    if isinstance(error, pg_errors.QueryCanceled):
+        return EngineTimeout(
+            f"PostgreSQL at {where} did not answer within the statement timeout {_FIX}"
+        )
+    if (diag.sqlstate or "").startswith(_GONE_SQLSTATES):
+        # The server is shutting down, starting up, or dropped the connection.
+        return ServiceUnavailable(f"cannot use PostgreSQL at {where}: {first_line} {_FIX}")
     if isinstance(error, psycopg.OperationalError) and diag.sqlstate is None:
         # No SQLSTATE: the server was never reached, or closed the connection.
         reason = " ".join(str(error).split()) or type(error).__name__

@@ -61,8 +61,12 @@ def test_the_database_refuses_a_second_unfinished_job_for_a_key(app: App) -> Non
         jobs.insert(conn, REQUEST, "two-level", one_per_key=True)
     # Other keys, and jobs that exist to race (the lab's other strategies), are not bound.
     with app.database.write() as conn:
-        jobs.insert(conn, JobRequest("movie", "alien-1979", "pl-PL", "default"), "two-level",
-                    one_per_key=True)
+        jobs.insert(
+            conn,
+            JobRequest("movie", "alien-1979", "pl-PL", "default"),
+            "two-level",
+            one_per_key=True,
+        )
         jobs.insert(conn, REQUEST, "none")
     assert unfinished(app.database) == 3
 
@@ -142,9 +146,9 @@ def test_retry_of_a_failed_job_is_refused_while_another_holds_the_key(app: App) 
     jobs.fail(claimed, "broken", retryable=False)
     with app.database.write() as conn:
         second = strategy.dispatch(conn, REQUEST).job
-    with pytest.raises(InvalidInput, match=f"job {second.id} for the same movie"):
-        with app.database.write() as conn:
-            jobs.retry(conn, first.id)
+    refused = pytest.raises(InvalidInput, match=f"job {second.id} for the same movie")
+    with refused, app.database.write() as conn:
+        jobs.retry(conn, first.id)
     assert jobs.get(first.id).status == FAILED
 
 
