@@ -21,6 +21,7 @@ from moviemind_lite.app.catalog import Catalog
 from moviemind_lite.app.generation import Generation
 from moviemind_lite.app.home import connect_database, migrate_database
 from moviemind_lite.app.jobs import Jobs
+from moviemind_lite.app.readiness import EngineState, check_ready
 from moviemind_lite.core.config import Settings
 from moviemind_lite.pipeline.body import JobEnvironment
 from moviemind_lite.pipeline.strategies import Strategies, StrategyContext
@@ -59,6 +60,10 @@ class App:
     jobs: Jobs
     api_keys: ApiKeys
     api: Api
+
+    def ready(self) -> list[EngineState]:
+        """The database's and the lock server's states, each probed with a short bound."""
+        return check_ready(self.database, self.locks, str(self.settings.locks))
 
     def close(self) -> None:
         """Stop the runner's heartbeats, then close every connection."""

@@ -32,6 +32,7 @@ from moviemind_lite.core.errors import (
 )
 from moviemind_lite.http import shapes
 from moviemind_lite.http.errors import (
+    RETRY_AFTER_S,
     ValidationFailed,
     Validator,
     error,
@@ -320,6 +321,18 @@ def health(request: Request) -> Response:
     )
 
 
+def ready(request: Request) -> Response:
+    """``GET /api/v1/health/ready``: each engine's state and latency; 503 when one is down."""
+    states = moviemind(request).ready()
+    ok = all(state.ok for state in states)
+    body = {
+        "status": "ready" if ok else "not ready",
+        "checks": {state.role: state.to_json() for state in states},
+    }
+    headers = None if ok else {"Retry-After": str(RETRY_AFTER_S)}
+    return JSONResponse(body, status_code=200 if ok else 503, headers=headers)
+
+
 def openapi(request: Request) -> Response:
     """``GET /api/v1/openapi.json``: the document this server answers by."""
     return Response(openapi_document(), media_type="application/json")
@@ -425,6 +438,7 @@ ROUTES = [
     Route("/api/v1/generate", generate, methods=["POST"]),
     Route("/api/v1/jobs/{job_id}", show_job, methods=["GET"]),
     Route("/api/v1/health", health, methods=["GET"]),
+    Route("/api/v1/health/ready", ready, methods=["GET"]),
     Route("/api/v1/openapi.json", openapi, methods=["GET"]),
     Route("/api/v1/admin/flags", list_flags, methods=["GET"]),
     Route("/api/v1/admin/flags/{name}", flag, methods=["POST", "DELETE"]),

@@ -46,6 +46,8 @@ from moviemind_lite.store.dialects import POSTGRESQL, Dialect
 # as it would wait for a lock (the busy timeout).
 POOL_SIZE = 16
 CONNECT_TIMEOUT_S = 10
+# The longest a caller waits for a pooled connection before it hears the engine is down.
+ENGINE_WAIT_S = 10.0
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|::|\?|:[A-Za-z_]\w*|%")
 _KEY_COLUMNS = re.compile(r"Key \(([^)]*)\)=")
 _FIX = "(check MOVIEMIND_DATABASE_URL or --database-url)"
@@ -217,7 +219,13 @@ class PostgresDatabase(Database):
         super().__init__()
         self.description = str(url)
         self.schema = url.namespace
-        settings = [f"-c lock_timeout={max(int(busy_timeout_ms), 1)}"]
+        # Every wait is bounded: a lock by the busy timeout, a statement by the longer of
+        # it and 30 s (bulk writes), a pooled connection by ENGINE_WAIT_S (then the
+        # caller hears "PostgreSQL at ... " and a request answers 503 with Retry-After).
+        settings = [
+            f"-c lock_timeout={max(int(busy_timeout_ms), 1)}",
+            f"-c statement_timeout={max(int(busy_timeout_ms), 30_000)}",
+        ]
         if self.schema is not None:
             settings.append(f"-c search_path={self.schema}")
         conninfo = self._conninfo(url, " ".join(settings))
@@ -237,7 +245,7 @@ class PostgresDatabase(Database):
             kwargs={"autocommit": True, "row_factory": pg_rows},
             min_size=1,
             max_size=pool_size,
-            timeout=max(busy_timeout_ms / 1000, 30.0),
+            timeout=min(max(busy_timeout_ms / 1000, 0.1), ENGINE_WAIT_S),
             name=f"moviemind {self.description}",
             open=True,
         )
@@ -247,6 +255,12 @@ class PostgresDatabase(Database):
         given = conninfo_to_dict(url.client_url())
         options = " ".join(part for part in (str(given.pop("options", "")), settings) if part)
         timeout = given.pop("connect_timeout", CONNECT_TIMEOUT_S)
+        # TCP keepalives find a server host that vanished (a network cut, a dead VM)
+        # within about 11 s instead of the kernel's two hours.
+        keepalives = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2}
+        keepalives["keepalives_count"] = 3
+        for name, value in keepalives.items():
+            given.setdefault(name, value)
         return make_conninfo("", **given, options=options, connect_timeout=timeout)
 
     @contextmanager
@@ -257,8 +271,9 @@ class PostgresDatabase(Database):
         except psycopg.Error as error:
             raise translate(error, self._errors_where) from error
         except PoolTimeout:
-            raise StoreError(
-                f"{self.description}: no connection free within the busy timeout"
+            raise EngineTimeout(
+                f"PostgreSQL at {self.description} gave no connection within "
+                f"{self.pool.timeout:g} s {_FIX}"
             ) from None
 
     def _write(self) -> Iterator[Tx]:
