@@ -110,7 +110,7 @@ def sweep_leftovers(folder: Path) -> list[Path]:
     Only names of the exact form this module gives its temporary files are
     touched, and only when their process no longer runs.
     """
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(folder.iterdir())
     except OSError:
