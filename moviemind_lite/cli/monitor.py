@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from moviemind_lite.cli.base import (
@@ -13,6 +15,15 @@ from moviemind_lite.cli.base import (
     print_json,
     table_console,
 )
+
+if TYPE_CHECKING:
+    from moviemind_lite.store.calls import CallUsage
+
+
+def _calls(usage: CallUsage) -> str:
+    # Abandoned calls (cut short by a crash) are shown only when there are some.
+    abandoned = f", {usage.abandoned:,} abandoned" if usage.abandoned else ""
+    return f"{usage.calls:,} ({usage.failed:,} failed{abandoned})"
 
 
 def _ms(value: float | None) -> str:
@@ -51,7 +62,7 @@ def stats(session: Session, as_json: bool, prometheus: bool) -> None:
         ("runtime p50 / p95", f"{_ms(collected.runtime_p50_ms)} / {_ms(collected.runtime_p95_ms)}"),
         ("wait p50 / p95", f"{_ms(collected.wait_p50_ms)} / {_ms(collected.wait_p95_ms)}"),
         ("results (60 m)", results or "-"),
-        ("AI calls", f"{collected.ai_calls.calls:,} ({collected.ai_calls.failed:,} failed)"),
+        ("AI calls", _calls(collected.ai_calls)),
         (
             "AI tokens",
             f"{collected.ai_calls.prompt_tokens:,} prompt, "

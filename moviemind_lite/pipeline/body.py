@@ -21,7 +21,12 @@ from typing import Any, Literal
 from moviemind_lite.ai.base import GenerationRequest, Generator, guess_facts
 from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.domain import KINDS, EntityKind
-from moviemind_lite.core.errors import AIError, DuplicateGeneration, UniqueViolation
+from moviemind_lite.core.errors import (
+    AIError,
+    DuplicateGeneration,
+    MovieMindError,
+    UniqueViolation,
+)
 from moviemind_lite.core.ids import key_id, new_id
 from moviemind_lite.core.logs import announce_phase
 from moviemind_lite.core.model import (
@@ -34,7 +39,7 @@ from moviemind_lite.core.model import (
     JobOutcome,
 )
 from moviemind_lite.store import catalog
-from moviemind_lite.store.calls import record_call
+from moviemind_lite.store.calls import cancel_call, record_call, start_call
 from moviemind_lite.store.db import Database, Tx
 from moviemind_lite.store.jobs import JobStore, stale_claim
 from moviemind_lite.store.locking import KeyLocks
@@ -130,12 +135,20 @@ class JobBody:
             facts=facts if facts is not None else self.facts(),
             job_id=self.job.id,
         )
+        # Recorded before it starts: a crash mid-call leaves a row that counts it.
+        record_id = start_call(self.env.database, request.key, self.job.id)
         try:
             answer = self.env.generator.generate(request)
         except AIError as error:
-            self.unrecorded_call = error.call
+            if error.call is None:
+                cancel_call(self.env.database, record_id)  # refused before any call
+            else:
+                self.unrecorded_call = replace(error.call, record_id=record_id)
             raise
-        self.unrecorded_call = answer.call
+        except MovieMindError:
+            cancel_call(self.env.database, record_id)  # refused before any call (the input)
+            raise
+        self.unrecorded_call = replace(answer.call, record_id=record_id)
         return answer.text
 
     def persist(

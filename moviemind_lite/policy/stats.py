@@ -163,7 +163,11 @@ def prometheus_text(stats: JobStats) -> str:
         "moviemind_ai_calls_total",
         "counter",
         "AI calls made, failed ones included.",
-        [('{outcome="ok"}', usage.calls - usage.failed), ('{outcome="failed"}', usage.failed)],
+        [
+            ('{outcome="ok"}', usage.calls - usage.failed - usage.abandoned),
+            ('{outcome="failed"}', usage.failed),
+            ('{outcome="abandoned"}', usage.abandoned),
+        ],
     )
     metric(
         "moviemind_ai_tokens_total",

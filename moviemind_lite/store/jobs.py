@@ -39,7 +39,7 @@ from moviemind_lite.core.model import (
     JobRequest,
 )
 from moviemind_lite.core.numbers import DAY_MS
-from moviemind_lite.store.calls import record_call
+from moviemind_lite.store.calls import abandon_calls, record_call
 from moviemind_lite.store.db import Database, Reader, Tx, read_all
 from moviemind_lite.store.locking import Slots
 from moviemind_lite.store.slots import TableSlots, slot_key, take_turns
@@ -311,6 +311,7 @@ class JobStore:
             found = Job.from_row(row)
             if found.status == IN_PROGRESS and found.attempts >= found.max_attempts:
                 # Its worker died on the last attempt: do not run it again.
+                abandon_calls(tx, found.id)
                 self._finish_failed(
                     tx,
                     found,
@@ -326,6 +327,8 @@ class JobStore:
                 ).fetchone()
             )
             taken_back = found.status == IN_PROGRESS
+            if taken_back:
+                abandon_calls(tx, found.id)  # its worker stopped mid-call: paid, counted
             log_transition(
                 claimed,
                 "Job taken back after its lease expired" if taken_back else "Job claimed",

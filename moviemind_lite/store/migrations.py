@@ -515,3 +515,23 @@ def m015_stale_writes(conn: Tx) -> None:
         );
         """,
     )
+
+
+@migration
+def m016_ai_calls_started(conn: Tx) -> None:
+    """An AI call is recorded when it starts and closed when it ends.
+
+    ``state`` is ``running`` from the start, ``ended`` with its outcome, or
+    ``abandoned`` when the claim that made it was taken back before it ended
+    (its process crashed mid-call): the call was paid for and is counted.
+    Calls recorded before this migration are ``ended``.
+    """
+    run_script(
+        conn,
+        """
+        ALTER TABLE ai_calls ADD COLUMN state TEXT NOT NULL DEFAULT 'ended'
+            CHECK (state IN ('running', 'ended', 'abandoned'));
+        ALTER TABLE ai_calls ADD COLUMN job_id TEXT;
+        CREATE INDEX ai_calls_by_job ON ai_calls (job_id) WHERE state = 'running';
+        """,
+    )

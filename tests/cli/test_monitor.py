@@ -79,6 +79,7 @@ def test_ai_usage_in_every_stats_format(app: App) -> None:
         "failed": 1,
         "prompt_tokens": 220,
         "completion_tokens": 140,
+        "abandoned": 0,
     }
     text = CliRunner().invoke(cli, ["stats"]).output
     assert "AI calls" in text and "4 (1 failed)" in text
@@ -89,4 +90,4 @@ def test_ai_usage_in_every_stats_format(app: App) -> None:
     tokens = {s.labels["kind"]: s.value for s in families["moviemind_ai_tokens"].samples}
     assert tokens == {"prompt": 220, "completion": 140}
     calls = {s.labels["outcome"]: s.value for s in families["moviemind_ai_calls"].samples}
-    assert calls == {"ok": 3, "failed": 1}
+    assert calls == {"ok": 3, "failed": 1, "abandoned": 0}

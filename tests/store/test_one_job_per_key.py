@@ -18,6 +18,7 @@ from moviemind_lite.core.errors import InvalidInput, StaleClaim, UniqueViolation
 from moviemind_lite.core.model import CREATED, DONE, FAILED, IN_PROGRESS, JobRequest
 from moviemind_lite.pipeline.body import JobBody
 from moviemind_lite.pipeline.strategies import Strategy, StrategyContext, make_strategy
+from moviemind_lite.store.calls import start_call
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.slots import slot_key
 from tests.helpers import count
@@ -223,3 +224,32 @@ def test_the_runner_counts_a_refused_stale_write_and_leaves_the_job_to_its_new_c
     ended = app.runner.run_claimed(fresh)
     assert ended is not None and (ended.status, ended.result) == (DONE, CREATED)
     assert count(app.database, "SELECT count(*) FROM movies WHERE slug = ?", (REQUEST.slug,)) == 1
+
+
+# -- every paid call counted -----------------------------------------------------------------
+
+
+def call_states(database: Database) -> dict[str, int]:
+    rows = database.query("SELECT state, count(*) FROM ai_calls GROUP BY state")
+    return {row[0]: int(row[1]) for row in rows}
+
+
+def test_a_call_is_recorded_when_it_starts_and_closed_when_it_ends(app: App) -> None:
+    outcome = app.generation.request(MOVIE, REQUEST.slug)
+    assert outcome.status == "done"
+    assert call_states(app.database) == {"ended": 1}
+    assert app.calls.usage().calls == 1
+
+
+def test_a_call_cut_short_by_a_crash_is_counted_as_abandoned(app: App) -> None:
+    body, job_id = claimed_then_taken_back(app)
+    # w2's worker starts its call, then dies before it ends (kill -9): only the start is written.
+    fresh = app.job_store.get(job_id)
+    start_call(app.database, f"movie:{REQUEST.slug}:en-US:default", fresh.id)
+    assert call_states(app.database) == {"running": 1}
+    expire_lease(app.database, job_id)
+    assert app.job_store.claim(job_id, "w3") is not None  # taken back from the dead worker
+    assert call_states(app.database) == {"abandoned": 1}
+    usage = app.calls.usage()
+    assert (usage.calls, usage.abandoned, usage.failed) == (1, 1, 0)
+    assert app.calls.total() == 1  # the lab's ai_calls counts it
