@@ -242,7 +242,7 @@ def test_a_call_is_recorded_when_it_starts_and_closed_when_it_ends(app: App) -> 
 
 
 def test_a_call_cut_short_by_a_crash_is_counted_as_abandoned(app: App) -> None:
-    body, job_id = claimed_then_taken_back(app)
+    _, job_id = claimed_then_taken_back(app)
     # w2's worker starts its call, then dies before it ends (kill -9): only the start is written.
     fresh = app.job_store.get(job_id)
     start_call(app.database, f"movie:{REQUEST.slug}:en-US:default", fresh.id)
