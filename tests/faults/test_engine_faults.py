@@ -87,7 +87,7 @@ def test_redis_killed_and_restarted_empty_costs_no_second_job(
         assert outcome.job is not None
         first[slug] = outcome.job.id
     fault_servers.kill_redis()
-    with pytest.raises(ServiceUnavailable, match="cannot use Redis at redis://127.0.0.1"):
+    with pytest.raises(ServiceUnavailable, match=r"cannot use Redis at redis://127\.0\.0\.1"):
         app.generation.request(MOVIE, slugs[0], wait=False)
     fault_servers.services("start")  # Redis again, with no keys at all
     # The same keys again, two requests each from four threads at once.
