@@ -20,6 +20,7 @@ from typing import Any
 
 from moviemind_lite.core.errors import InvalidInput
 from moviemind_lite.core.model import IN_PROGRESS_ELSEWHERE
+from moviemind_lite.lab.fault_lessons import FAULT_LESSONS
 from moviemind_lite.lab.flag_lessons import BASELINE_REGENERATE, CANARY_ROLLBACK
 from moviemind_lite.lab.lesson import Check, Lesson, LessonReport
 from moviemind_lite.lab.metrics import plural
@@ -532,6 +533,7 @@ TOUR = (
 )
 
 ALL_LESSONS: tuple[Lesson, ...] = (*RACE_LESSONS, BASELINE_REGENERATE, CANARY_ROLLBACK)
+ALL_LESSONS += FAULT_LESSONS
 LESSONS: dict[str, Lesson] = {lesson.name: lesson for lesson in ALL_LESSONS}
 
 
