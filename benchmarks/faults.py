@@ -13,13 +13,24 @@ rows of the file engine deleted), as a Redis restart without persistence, a
 from four threads at once. It prints how many keys ended with more than one
 unfinished job (the design says 0), and the median time of a request in the
 second round (a request that finds no slot looks in the jobs table).
+
+    .venv/bin/python benchmarks/faults.py --drain 60
+
+With ``--drain N`` it also starts a durable PostgreSQL and a Redis of its own
+(``scripts/services.sh``, a scratch folder, free ports, ``synchronous_commit``
+on), queues N jobs and times ``moviemind worker --threads 2`` (mock AI 150 ms)
+draining them, twice in the same run: once undisturbed, once with PostgreSQL
+stopped (``pg_ctl stop -m immediate``) for 2 s after the fifth job is done.
+The design asks the second drain to take at most 1.5 times the first.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -35,6 +46,7 @@ from moviemind_lite.core.config import (
     parse_service_url,
 )
 from moviemind_lite.core.domain import MOVIE
+from moviemind_lite.core.errors import MovieMindError
 from moviemind_lite.core.model import JobRequest
 from moviemind_lite.store import db, locking
 from moviemind_lite.store.slots import slot_key
@@ -50,9 +62,7 @@ def run(keys: int, database_url: str | None, locks_url: str | None) -> tuple[int
                 if database_url
                 else None
             ),
-            locks_url=(
-                parse_service_url("locks", locks_url, LOCKS_SCHEMES) if locks_url else None
-            ),
+            locks_url=(parse_service_url("locks", locks_url, LOCKS_SCHEMES) if locks_url else None),
         )
         try:
             with build_app(settings, load_sample=False) as app:
@@ -98,6 +108,90 @@ def run(keys: int, database_url: str | None, locks_url: str | None) -> tuple[int
                     discard(url)
 
 
+def drain(jobs: int) -> None:
+    """Time a worker draining ``jobs`` jobs, undisturbed and across a PostgreSQL crash."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.faults.conftest import FaultServers, free_port  # the suite's own servers
+
+    folder = Path(tempfile.mkdtemp(prefix="moviemind-bench-faults."))
+    servers = FaultServers(folder, free_port(), free_port())
+    servers.services("start")
+    try:
+        times, outage = {}, 0.0
+        for crash in (False, True):
+            urls = servers.urls()
+            with tempfile.TemporaryDirectory() as home:
+                env = {**servers.env(), **urls, "MOVIEMIND_HOME": home}
+                for name in ("MOVIEMIND_PG_PORT", "MOVIEMIND_REDIS_PORT"):
+                    env.pop(name)
+                os.environ.update(urls)
+                with build_app(
+                    Settings(
+                        home=Path(home),
+                        database_url=parse_service_url(
+                            "database", urls["MOVIEMIND_DATABASE_URL"], DATABASE_SCHEMES
+                        ),
+                        locks_url=parse_service_url(
+                            "locks", urls["MOVIEMIND_LOCKS_URL"], LOCKS_SCHEMES
+                        ),
+                    )
+                ) as app:
+                    for index in range(jobs):
+                        app.generation.request(MOVIE, f"drained-{index:04d}-1990", wait=False)
+                started = time.perf_counter()
+                worker = subprocess.Popen(
+                    [sys.executable, "-m", "moviemind_lite", "worker", "--threads", "2"],
+                    env={**env, "MOVIEMIND_AI_LATENCY_MS": "150", "MOVIEMIND_AI_JITTER_MS": "0"},
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                crashed = not crash
+                while True:
+                    try:
+                        with build_app(
+                            Settings(
+                                home=Path(home),
+                                database_url=parse_service_url(
+                                    "database", urls["MOVIEMIND_DATABASE_URL"], DATABASE_SCHEMES
+                                ),
+                                locks_url=parse_service_url(
+                                    "locks", urls["MOVIEMIND_LOCKS_URL"], LOCKS_SCHEMES
+                                ),
+                            )
+                        ) as app:
+                            done = app.job_store.counts()["DONE"]
+                    except MovieMindError:  # the server is down on purpose
+                        done = -1
+                    if done == jobs:
+                        break
+                    if not crashed and done >= 5:
+                        down = time.perf_counter()
+                        servers.stop_postgres_immediately()
+                        time.sleep(2)  # the outage
+                        servers.services("start")  # returns once it accepts connections
+                        outage = time.perf_counter() - down
+                        crashed = True
+                    time.sleep(0.1)
+                times[crash] = time.perf_counter() - started
+                worker.terminate()
+                worker.wait(60)
+                if os.environ.get("MOVIEMIND_BENCH_KEEP_LOG"):
+                    shutil.copytree(
+                        Path(home) / "logs", f"/tmp/bench-drain-{crash}", dirs_exist_ok=True
+                    )
+        ratio = times[True] / times[False]
+        print(f"drain of {jobs} jobs, worker --threads 2, mock AI 150 ms, durable PostgreSQL")
+        print(
+            f"undisturbed: {times[False]:.1f} s; PostgreSQL stopped mid-drain: "
+            f"{times[True]:.1f} s, of which {outage:.1f} s without a server "
+            f"(stop, 2 s, restart with crash recovery); ratio {ratio:.2f}, "
+            f"{(times[True] - outage) / times[False]:.2f} without the outage itself "
+            "(the design asks <= 1.5)"
+        )
+    finally:
+        servers.services("stop")
+
+
 def scratch(url: str | None, key: str) -> str | None:
     """``url`` with a scratch schema (PostgreSQL) or key prefix (Redis) of this run's."""
     if not url:
@@ -110,14 +204,16 @@ def scratch(url: str | None, key: str) -> str | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=200)
+    parser.add_argument("--drain", type=int, default=0, metavar="JOBS")
     args = parser.parse_args()
+    if args.drain:
+        drain(args.drain)
+        return
     postgres = os.environ.get("MOVIEMIND_DATABASE_URL")
     redis = os.environ.get("MOVIEMIND_LOCKS_URL")
     engines = [("sqlite+file", None, None)]
     if postgres and redis:
-        engines.append(
-            ("postgres+redis", scratch(postgres, "schema"), scratch(redis, "prefix"))
-        )
+        engines.append(("postgres+redis", scratch(postgres, "schema"), scratch(redis, "prefix")))
     print(f"{args.keys} keys, every slot forgotten, then 2 requests per key from 4 threads")
     print(f"{'engines':<16} {'keys with 2+ jobs':>18} {'request p50 (ms)':>17}")
     for name, database_url, locks_url in engines:
