@@ -26,10 +26,10 @@ from functools import lru_cache
 from typing import Any
 
 import psycopg
+import psycopg_pool.base
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import RowMaker
-import psycopg_pool.base
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from moviemind_lite.core.config import ServiceUrl
