@@ -194,3 +194,34 @@ def test_a_frozen_workers_late_text_is_refused_by_the_jobs_fence(
     assert texts_per_slug(app) == {"frozen-holder-1992": 1}
     # Both calls were paid and both are counted: the frozen one ended, late.
     assert app.calls.usage().calls == 2
+
+
+def test_a_worker_killed_mid_call_leaves_its_paid_call_counted(
+    app: App, home: Path, urls: dict[str, str]
+) -> None:
+    slow = {"MOVIEMIND_AI_LATENCY_MS": "3000", "MOVIEMIND_AI_JITTER_MS": "0"}
+    lease = {"MOVIEMIND_JOB_LEASE_MS": "900"}
+    job = app.generation.request(MOVIE, "killed-mid-call-1993", wait=False).job
+    assert job is not None
+    first = worker_process(home, urls, **slow, **lease)
+    second: subprocess.Popen[str] | None = None
+    try:
+        wait_until(
+            lambda: (
+                count(app.database, "SELECT count(*) FROM ai_calls WHERE state = 'running'") == 1
+            ),
+            timeout_s=60,
+            what="the AI call to start",
+        )
+        first.kill()  # kill -9 mid-call: the call is paid, its end never written
+        first.communicate(timeout=30)
+        second = worker_process(home, urls, MOVIEMIND_AI_LATENCY_MS="0", **lease)
+        wait_until(lambda: app.jobs.get(job.id).status == DONE, timeout_s=60, what="the retry")
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.communicate(timeout=60)
+    usage = app.calls.usage()
+    assert (usage.calls, usage.abandoned, usage.failed) == (2, 1, 0)
+    assert texts_per_slug(app) == {"killed-mid-call-1993": 1}
