@@ -54,7 +54,7 @@ def record_call(tx: Tx, call: AICall) -> None:
     not reported). A call whose start was recorded has its row closed, even if it was
     marked abandoned meanwhile: it did end."""
     if call.record_id is not None:
-        tx.execute(
+        closed = tx.execute(
             "UPDATE ai_calls SET ok = ?, duration_ms = ?, prompt_tokens = ?, "
             "completion_tokens = ?, state = 'ended' WHERE id = ?",
             (
@@ -64,8 +64,11 @@ def record_call(tx: Tx, call: AICall) -> None:
                 call.completion_tokens,
                 call.record_id,
             ),
-        )
-        return
+        ).rowcount
+        if closed:
+            return
+        # Its start was written in a transaction that rolled back (for-update makes
+        # its call inside its own transaction): written whole now.
     tx.execute(
         "INSERT INTO ai_calls (key, ok, duration_ms, pid, at, prompt_tokens, completion_tokens) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
