@@ -169,10 +169,17 @@ def print_kept(results: Sequence[RaceResult]) -> None:
             click.echo(f"kept scratch folder for {result.label}: {result.kept_home}", err=True)
 
 
-def print_races(results: Sequence[RaceResult], scenario: Scenario) -> None:
-    """The human report of ``race`` and ``compare``: the table, then each timeline."""
-    options = scenario.as_options()
-    echo_wrapped(f"scenario: {options or '(defaults)'}", indent="  ")
+def print_races(
+    results: Sequence[RaceResult], scenario: Scenario, backends: Sequence[str] | None = None
+) -> None:
+    """The human report of ``race`` and ``compare``: the table, then each timeline. With
+    ``backends`` (``compare --backends``), the header names them rather than one backend."""
+    if backends:
+        scenario = scenario.changed(backend=Scenario().backend)
+    options = " ".join(
+        [scenario.as_options(), f"--backends {','.join(backends)}" if backends else ""]
+    ).strip()
+    click.echo(command_lines(options or "(defaults)", prompt="scenario: ", continuation=""))
     print_results_table(results)
     if scenario.ideal_ms > 0:
         ratios = ", ".join(
@@ -286,7 +293,7 @@ def compare(
     if as_json:
         print_json(compare_json(scenario, results))
     else:
-        print_races(results, scenario)
+        print_races(results, scenario, on)
 
 
 def backend_names(spec: str) -> list[Backend]:

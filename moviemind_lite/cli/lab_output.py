@@ -231,9 +231,12 @@ def echo_wrapped(text: str, width: int | None = None, indent: str = "") -> None:
     click.echo(wrapped(text, width, indent))
 
 
-def command_lines(command: str, width: int | None = None, prompt: str = "$ ") -> str:
+def command_lines(
+    command: str, width: int | None = None, prompt: str = "$ ", continuation: str = " \\"
+) -> str:
     """A shell command laid out to the width: broken before an option (an option and its
-    value stay together), each broken line ending in ``\\``, so it still pastes as one."""
+    value stay together), each broken line ending in ``continuation`` (a ``\\``, so that
+    it still pastes as one command)."""
     width = width or output_width()
     chunks: list[str] = []
     for word in command.split(" "):
@@ -244,8 +247,8 @@ def command_lines(command: str, width: int | None = None, prompt: str = "$ ") ->
     lines: list[str] = []
     line = prompt + chunks[0]
     for chunk in chunks[1:]:
-        if len(line) + 1 + len(chunk) + 2 > width:
-            lines.append(line + " \\")
+        if len(line) + 1 + len(chunk) + len(continuation) > width:
+            lines.append(line + continuation)
             line = "    " + chunk
         else:
             line += " " + chunk

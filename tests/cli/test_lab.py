@@ -326,6 +326,12 @@ def test_compare_puts_each_strategy_on_each_backend_side_by_side(
     ]
     table = run("compare", "--strategies", "two-level", "--backends", "sqlite,postgres", *options)
     assert "two-level (sqlite)" in table.output and "two-level (postgres)" in table.output
+    # The header names both backends, not the one the URL chose.
+    header = " ".join(table.stdout.split("\n┏")[0].split())
+    assert (
+        header
+        == "scenario: --requests 4 --slugs 4 --latency 20 --jitter 0 --backends sqlite,postgres"
+    )
 
 
 def test_a_backend_without_its_server_is_one_line_of_bad_input() -> None:
