@@ -13,6 +13,7 @@ command says what it prints: its output must hold a line matching TEXT, where
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -154,10 +155,8 @@ class Shell:
 
     def close(self) -> None:
         """End the shell and every process it started."""
-        try:
+        with contextlib.suppress(ProcessLookupError):  # it may have ended already
             os.killpg(self.process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         try:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:

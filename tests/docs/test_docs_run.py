@@ -75,9 +75,9 @@ def run_blocks(
                 assert status == 0, f"exit {status} at {context}"
                 assert "Traceback" not in output, context
                 if command.prints is not None:
-                    assert any(
-                        command.prints.search(line) for line in output.splitlines()
-                    ), f"expected a line matching {command.prints.pattern!r} at {context}"
+                    assert any(command.prints.search(line) for line in output.splitlines()), (
+                        f"expected a line matching {command.prints.pattern!r} at {context}"
+                    )
                 if "moviemind serve" in text and re.search(r"&\s*(#.*)?$", text):
                     for port in re.findall(r"--port (\d+)", text):
                         wait_for_port(int(port), 60)
