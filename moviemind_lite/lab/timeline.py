@@ -1,10 +1,11 @@
 """What every job did when: the phases the job body announces, turned into bar lines.
 
-Jobs announce their phases through ``JobBody.phase`` (``waiting`` for a lock,
-``locked``, ``generating``, ``persisting``) and the mock AI the faults it
-injected (``paused``, ``killed``); the lab adds when a job was ``queued`` and
-when it ``ended``. Times are ``time.monotonic()`` seconds, one clock for every
-process on the machine.
+Jobs announce their phases on their app's event sink (``waiting`` for a lock,
+``locked``, ``generating``, ``persisting``), the mock AI the faults it
+injected (``paused``, ``killed``), and the lab when a job was ``queued`` and
+when it ``ended`` (the vocabulary is :class:`moviemind_lite.core.events.Phase`);
+a :class:`PhaseLog` subscribed to the race's sink keeps them. Times are
+``time.monotonic()`` seconds, one clock for every process on the machine.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from itertools import pairwise
 
 from moviemind_lite.ai.base import KILLED as KILLED
 from moviemind_lite.ai.base import PAUSED as PAUSED
+from moviemind_lite.core.events import Phase, PhaseEvent
 from moviemind_lite.pipeline.body import GENERATING as GENERATING
 from moviemind_lite.pipeline.body import LOCKED as LOCKED
 from moviemind_lite.pipeline.body import PERSISTING as PERSISTING
 from moviemind_lite.pipeline.body import WAITING as WAITING
 
-QUEUED = "queued"
-ENDED = "ended"
+QUEUED = Phase.QUEUED
+ENDED = Phase.ENDED
 
 GLYPHS: dict[str, str] = {
     QUEUED: ".",
@@ -52,6 +54,10 @@ class PhaseLog:
         self._events: dict[str, list[tuple[str, float]]] = defaultdict(list)
         self._lock = threading.Lock()
         self._on_record = on_record
+
+    def hear(self, event: PhaseEvent) -> None:
+        """Record ``event`` (subscribed to a race's app events)."""
+        self.record(event.job_id, event.phase, event.at)
 
     def record(self, job_id: str, phase: str, at: float | None = None) -> None:
         """Note that ``job_id`` entered ``phase`` (now, unless ``at`` says when)."""

@@ -38,21 +38,27 @@ def spy_on_closing(
     """Make the Jobs tab's poll stay inside the core a while; record when it returns and when
     the database closes."""
     events: list[str] = []
-    inside = threading.Event()
+    inside, exiting = threading.Event(), threading.Event()
     stats, close = app.core.jobs.stats, app.core.database.close
+    wait_for_threads = app.worker_threads.close
 
     def slow_stats() -> Any:
         inside.set()
-        # Still inside the core when the app has exited.
-        threading.Event().wait(1.0)
+        # Still inside the core when the app has exited and starts closing.
+        assert exiting.wait(30), "the app never started closing"
         events.append("poll returned")
         return stats()
+
+    def closing_threads() -> None:
+        exiting.set()
+        wait_for_threads()
 
     def closing() -> None:
         events.append("database closed")
         close()
 
     monkeypatch.setattr(app.core.jobs, "stats", slow_stats)
+    monkeypatch.setattr(app.worker_threads, "close", closing_threads)
     monkeypatch.setattr(app.core.database, "close", closing)
     return inside, events
 
