@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -39,21 +38,13 @@ GLYPHS: dict[str, str] = {
 }
 LEGEND = "  ".join(f"{glyph} {name}" for name, glyph in GLYPHS.items())
 
-# Told of each event as it is recorded: (job id, phase, time).
-EventListener = Callable[[str, str, float], None]
-
 
 class PhaseLog:
-    """Thread-safe list of (job id, phase, time) events.
+    """Thread-safe list of (job id, phase, time) events (subscribed to a race's sink)."""
 
-    ``on_record``, if given, hears of each event as it is recorded, on the
-    recording thread (a job's, a request's): it must return at once.
-    """
-
-    def __init__(self, on_record: EventListener | None = None) -> None:
+    def __init__(self) -> None:
         self._events: dict[str, list[tuple[str, float]]] = defaultdict(list)
         self._lock = threading.Lock()
-        self._on_record = on_record
 
     def hear(self, event: PhaseEvent) -> None:
         """Record ``event`` (subscribed to a race's app events)."""
@@ -64,8 +55,6 @@ class PhaseLog:
         moment = time.monotonic() if at is None else at
         with self._lock:
             self._events[job_id].append((phase, moment))
-        if self._on_record is not None:
-            self._on_record(job_id, phase, moment)
 
     def by_job(self) -> dict[str, list[tuple[str, float]]]:
         """Every job's events in time order."""
