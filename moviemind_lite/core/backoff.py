@@ -15,12 +15,11 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
 from dataclasses import dataclass, field
 
-log = logging.getLogger("moviemind.jobs")
+from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 
-monotonic = time.monotonic
+log = logging.getLogger("moviemind.jobs")
 
 
 @dataclass(frozen=True)
@@ -44,13 +43,15 @@ class Backoff:
 class EngineWait:
     """One thread's waits for a failed engine: backoff, "waiting" and "back" log lines.
 
-    ``stop``, when set, cuts a pause short (the worker is stopping).
+    ``stop``, when set, cuts a pause short (the worker is stopping) on the real
+    clock; a fake clock's sleep is moved by the test instead.
     """
 
     who: str
     backoff: Backoff = field(default_factory=Backoff)
     stop: threading.Event = field(default_factory=threading.Event)
     rng: random.Random = field(default_factory=random.Random)
+    clock: Clock = SYSTEM_CLOCK
     failures: int = 0
     since: float | None = None
 
@@ -58,7 +59,7 @@ class EngineWait:
         """Note a failure while ``doing``; wait before the next try; the wait taken (s)."""
         self.failures += 1
         if self.failures == 1:
-            self.since = monotonic()
+            self.since = self.clock.monotonic()
             log.warning(
                 "Waiting for the engine",
                 extra={"fields": {"worker_id": self.who, "doing": doing, "error": str(error)}},
@@ -70,7 +71,7 @@ class EngineWait:
     def succeeded(self) -> None:
         """Note a success: after failures, say the engine is back."""
         if self.failures:
-            waited = monotonic() - (self.since or monotonic())
+            waited = self.clock.monotonic() - (self.since or self.clock.monotonic())
             log.warning(
                 "Engine back",
                 extra={
@@ -85,8 +86,11 @@ class EngineWait:
 
     def waited_s(self) -> float:
         """How long this thread has been waiting for the engine (0: it is not)."""
-        return 0.0 if self.since is None else monotonic() - self.since
+        return 0.0 if self.since is None else self.clock.monotonic() - self.since
 
     def pause(self, seconds: float) -> None:
-        """Sleep ``seconds``, or less if ``stop`` is set meanwhile."""
-        self.stop.wait(seconds)
+        """Sleep ``seconds``, or less if ``stop`` is set meanwhile (on the real clock)."""
+        if self.clock is SYSTEM_CLOCK:
+            self.stop.wait(seconds)
+        else:
+            self.clock.sleep(seconds)

@@ -36,7 +36,6 @@ from moviemind_lite.core.errors import (
     TransientAIError,
     UniqueViolation,
 )
-from moviemind_lite.core.ids import now
 from moviemind_lite.core.model import IN_PROGRESS, PENDING, Job
 from moviemind_lite.pipeline.body import JobBody, JobEnvironment
 from moviemind_lite.pipeline.strategies import Strategies
@@ -176,7 +175,7 @@ class JobRunner:
 
         Past that, the job is left to its lease (``None``): another claim takes it back.
         """
-        wait = EngineWait(self.worker_id())
+        wait = EngineWait(self.worker_id(), clock=self.jobs.clock)
         patience_s = self.jobs.settings.lease_ms / 1000
         while True:
             try:
@@ -205,7 +204,7 @@ class JobRunner:
         """
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         poll = self.jobs.settings.poll_ms / 1000
-        wait = EngineWait(self.worker_id())
+        wait = EngineWait(self.worker_id(), clock=self.jobs.clock)
         while True:
             try:
                 ended = self._drive_step(job_id, deadline, give_up)
@@ -230,7 +229,7 @@ class JobRunner:
             return job
         if give_up is not None and give_up(job):
             return job
-        stamp = now()
+        stamp = self.jobs.clock.stamp()
         runnable = (job.status == PENDING and job.run_after <= stamp) or (
             job.status == IN_PROGRESS and (job.lease_until or "") < stamp
         )

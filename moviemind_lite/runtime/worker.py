@@ -115,7 +115,9 @@ class Worker:
                 self.report.retried += 1
 
     def _loop(self) -> None:
-        restarts = EngineWait(self.runner.worker_id(), Backoff(0.1, 5.0), self.stop)
+        restarts = EngineWait(
+            self.runner.worker_id(), Backoff(0.1, 5.0), self.stop, clock=self.runner.jobs.clock
+        )
         try:
             while True:
                 try:
@@ -137,7 +139,7 @@ class Worker:
     def _claim_and_run(self) -> None:
         jobs, poll = self.runner.jobs, self.runner.jobs.settings.poll_ms / 1000
         idle_wait = max(poll, 0.05)
-        engine = EngineWait(self.runner.worker_id(), stop=self.stop)
+        engine = EngineWait(self.runner.worker_id(), stop=self.stop, clock=jobs.clock)
         while not self.stop.is_set():
             if not self._take_ticket():
                 self.request_stop("max-jobs")

@@ -26,9 +26,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from moviemind_lite.core.calls import AICall
+from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 from moviemind_lite.core.config import JobSettings
 from moviemind_lite.core.errors import InvalidInput, JobNotFound, StaleClaim, UniqueViolation
-from moviemind_lite.core.ids import after, elapsed_ms, format_epoch, looks_like_id, new_id, now
+from moviemind_lite.core.ids import elapsed_ms, format_epoch, looks_like_id, new_id, now
 from moviemind_lite.core.model import (
     FAILED,
     IN_PROGRESS,
@@ -127,12 +128,18 @@ class JobStore:
     """The ``jobs`` table and its transitions."""
 
     def __init__(
-        self, database: Database, settings: JobSettings, slots: Slots | None = None
+        self,
+        database: Database,
+        settings: JobSettings,
+        slots: Slots | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.database = database
         self.settings = settings
+        # Decides leases, run_after and backoffs (SQL compares with the times passed in).
+        self.clock = clock
         # Where a job's generation slot is freed when it ends (the database's table by default).
-        self.slots: Slots = slots if slots is not None else TableSlots(database)
+        self.slots: Slots = slots if slots is not None else TableSlots(database, clock)
 
     # -- reading ----------------------------------------------------------------------
 
@@ -208,7 +215,7 @@ class JobStore:
         ``one_per_key`` the job is its key's one unfinished job: a second one
         raises ``UniqueViolation`` (see :meth:`insert_or_join`).
         """
-        stamp = now()
+        stamp = self.clock.stamp()
         claimed = claimed_by is not None
         row = tx.execute(
             "INSERT INTO jobs (id, kind, action, slug, locale, context_tag, baseline_locking, "
@@ -229,7 +236,7 @@ class JobStore:
                 self.settings.max_attempts,
                 stamp,
                 claimed_by,
-                after(self.settings.lease_ms) if claimed else None,
+                self.clock.stamp_after(self.settings.lease_ms) if claimed else None,
                 stamp if claimed else None,
                 stamp,
                 stamp,
@@ -293,7 +300,7 @@ class JobStore:
 
     def claim_in(self, tx: Tx, worker_id: str, job_id: str | None = None) -> Job | None:
         """:meth:`claim` (without ``job_id``: :meth:`claim_next`) in the caller's transaction."""
-        stamp = now()
+        stamp = self.clock.stamp()
         runnable = (
             "((status = 'PENDING' AND run_after <= :now) "
             "OR (status = 'IN_PROGRESS' AND lease_until < :now))"
@@ -323,7 +330,13 @@ class JobStore:
                     "UPDATE jobs SET status = 'IN_PROGRESS', worker_id = ?, lease_until = ?, "
                     "attempts = attempts + 1, started_at = ?, updated_at = ? "
                     "WHERE id = ? RETURNING *",
-                    (worker_id, after(self.settings.lease_ms), stamp, stamp, found.id),
+                    (
+                        worker_id,
+                        self.clock.stamp_after(self.settings.lease_ms),
+                        stamp,
+                        stamp,
+                        found.id,
+                    ),
                 ).fetchone()
             )
             taken_back = found.status == IN_PROGRESS
@@ -342,7 +355,7 @@ class JobStore:
 
     def heartbeat_all(self, jobs: Sequence[Job]) -> Sequence[Job]:
         """Extend the leases of ``jobs`` in one transaction; the ones whose claim was lost."""
-        lease_until, stamp = after(self.settings.lease_ms), now()
+        lease_until, stamp = self.clock.stamp_after(self.settings.lease_ms), self.clock.stamp()
         lost = []
         with self.database.write() as tx:
             for job in jobs:
@@ -380,7 +393,7 @@ class JobStore:
         row = self.database.query_one(
             "SELECT 1 FROM jobs WHERE id = ? AND worker_id = ? AND attempts = ? "
             "AND status = 'IN_PROGRESS' AND lease_until > ?",
-            (job.id, job.worker_id, job.attempts, now()),
+            (job.id, job.worker_id, job.attempts, self.clock.stamp()),
         )
         return row is not None
 
@@ -395,7 +408,7 @@ class JobStore:
             tx.execute(
                 "INSERT INTO stale_writes (job_id, worker_id, attempt, step, at) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (job.id, job.worker_id, job.attempts, step, now()),
+                (job.id, job.worker_id, job.attempts, step, self.clock.stamp()),
             )
         log_transition(job, "Stale write refused", step=step)
 
@@ -417,7 +430,7 @@ class JobStore:
     def complete_in(self, tx: Tx, job: Job, outcome: JobOutcome) -> Job | None:
         """:meth:`complete` inside the caller's transaction (the one that wrote the rows)."""
         take_turns(tx, slot_key(job.request))
-        stamp = now()
+        stamp = self.clock.stamp()
         row = tx.execute(
             "UPDATE jobs SET status = 'DONE', result = ?, entity_id = ?, text_id = ?, "
             "error = NULL, lease_until = NULL, finished_at = ?, updated_at = ? "
@@ -456,7 +469,7 @@ class JobStore:
         next attempt: the longer of it and the backoff applies. ``call``, the AI
         call the attempt paid for, is recorded in the same transaction.
         """
-        moment = time.time()  # the failure's time: the backoff counts from it
+        moment = self.clock.now()  # the failure's time: the backoff counts from it
         stamp = format_epoch(moment)
         with self.database.write() as tx:
             if call is not None:
@@ -476,7 +489,7 @@ class JobStore:
                 row = tx.execute(
                     "UPDATE jobs SET status = 'PENDING', error = ?, worker_id = NULL, "
                     "lease_until = NULL, run_after = ?, updated_at = ? WHERE id = ? RETURNING *",
-                    (error, after(backoff, since=moment), stamp, job.id),
+                    (error, self.clock.stamp_after(backoff, since=moment), stamp, job.id),
                 ).fetchone()
                 retried = Job.from_row(row)
                 log_transition(
@@ -494,7 +507,14 @@ class JobStore:
                 "run_after = ?, "
                 "updated_at = ? WHERE id = ? AND worker_id = ? AND attempts = ? "
                 "AND status = 'IN_PROGRESS' RETURNING *",
-                (f"deferred: {reason}", run_after, now(), job.id, job.worker_id, job.attempts),
+                (
+                    f"deferred: {reason}",
+                    run_after,
+                    self.clock.stamp(),
+                    job.id,
+                    job.worker_id,
+                    job.attempts,
+                ),
             ).fetchone()
         if row is None:
             return None
@@ -504,7 +524,7 @@ class JobStore:
 
     def _finish_failed(self, tx: Tx, job: Job, error: str) -> Job:
         take_turns(tx, slot_key(job.request))
-        stamp = now()
+        stamp = self.clock.stamp()
         row = tx.execute(
             "UPDATE jobs SET status = 'FAILED', error = ?, lease_until = NULL, finished_at = ?, "
             "updated_at = ? WHERE id = ? RETURNING *",
@@ -524,7 +544,7 @@ class JobStore:
             raise JobNotFound(f"no job with id {job_id}")
         if row["status"] != FAILED:
             raise InvalidInput(f"job {job_id} is {row['status']}; only FAILED jobs can be retried")
-        stamp = now()
+        stamp = self.clock.stamp()
         failed = Job.from_row(row)
         take_turns(tx, slot_key(failed.request))
         try:
