@@ -173,7 +173,13 @@ def test_a_frozen_workers_late_text_is_refused_by_the_jobs_fence(
     first = worker_process(home, urls, **slow, **lease)
     second: subprocess.Popen[str] | None = None
     try:
-        wait_until(lambda: app.jobs.get(job.id).worker_id is not None, timeout_s=60, what="a claim")
+        wait_until(
+            lambda: (
+                count(app.database, "SELECT count(*) FROM ai_calls WHERE state = 'running'") == 1
+            ),
+            timeout_s=60,
+            what="the first worker's AI call to start",
+        )
         first.send_signal(signal.SIGSTOP)  # frozen mid-call: no heartbeat, no write
         second = worker_process(home, urls, **slow, **lease)
         wait_until(lambda: app.jobs.get(job.id).attempts == 2, timeout_s=60, what="the take-back")
