@@ -108,6 +108,16 @@ def run(keys: int, database_url: str | None, locks_url: str | None) -> tuple[int
                     discard(url)
 
 
+def _settings(home: Path, urls: dict[str, str]) -> Settings:
+    return Settings(
+        home=home,
+        database_url=parse_service_url(
+            "database", urls["MOVIEMIND_DATABASE_URL"], DATABASE_SCHEMES
+        ),
+        locks_url=parse_service_url("locks", urls["MOVIEMIND_LOCKS_URL"], LOCKS_SCHEMES),
+    )
+
+
 def drain(jobs: int) -> None:
     """Time a worker draining ``jobs`` jobs, undisturbed and across a PostgreSQL crash."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -125,17 +135,7 @@ def drain(jobs: int) -> None:
                 for name in ("MOVIEMIND_PG_PORT", "MOVIEMIND_REDIS_PORT"):
                     env.pop(name)
                 os.environ.update(urls)
-                with build_app(
-                    Settings(
-                        home=Path(home),
-                        database_url=parse_service_url(
-                            "database", urls["MOVIEMIND_DATABASE_URL"], DATABASE_SCHEMES
-                        ),
-                        locks_url=parse_service_url(
-                            "locks", urls["MOVIEMIND_LOCKS_URL"], LOCKS_SCHEMES
-                        ),
-                    )
-                ) as app:
+                with build_app(_settings(Path(home), urls)) as app:
                     for index in range(jobs):
                         app.generation.request(MOVIE, f"drained-{index:04d}-1990", wait=False)
                 started = time.perf_counter()
@@ -148,17 +148,7 @@ def drain(jobs: int) -> None:
                 crashed = not crash
                 while True:
                     try:
-                        with build_app(
-                            Settings(
-                                home=Path(home),
-                                database_url=parse_service_url(
-                                    "database", urls["MOVIEMIND_DATABASE_URL"], DATABASE_SCHEMES
-                                ),
-                                locks_url=parse_service_url(
-                                    "locks", urls["MOVIEMIND_LOCKS_URL"], LOCKS_SCHEMES
-                                ),
-                            )
-                        ) as app:
+                        with build_app(_settings(Path(home), urls)) as app:
                             done = app.job_store.counts()["DONE"]
                     except MovieMindError:  # the server is down on purpose
                         done = -1
