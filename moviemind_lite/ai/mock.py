@@ -24,11 +24,13 @@ class MockGenerator:
     plus a uniform jitter of up to ``jitter_ms``; a call fails with
     probability ``fail_rate`` after waiting, as a slow upstream would.
 
-    ``holder_fault`` (the lab's ``--pause-holder`` and ``--kill-holder``)
+    ``holder_fault`` (the lab's ``--pause-holder``, ``--stop-holder`` and ``--kill-holder``)
     strikes the first call of any process on the home to finish (the
     ``holder_marker`` file is created exclusively to decide which): it then
-    stalls for ``holder_pause_ms``, or kills its own process, before the
-    text reaches the job, as a holder frozen or crashed before its write.
+    stalls for ``holder_pause_ms``, stops its own process (``SIGSTOP``: the
+    lab's process driver resumes it ``holder_pause_ms`` later), or kills it,
+    before the text reaches the job, as a holder frozen or crashed before its
+    write.
     """
 
     def __init__(self, settings: AISettings, sleep: Callable[[float], None] = time.sleep) -> None:
@@ -78,6 +80,11 @@ class MockGenerator:
             announce_phase(job_id, KILLED)
             os.kill(os.getpid(), signal.SIGKILL)  # nothing runs after this line
         announce_phase(job_id, PAUSED)
+        if self.settings.holder_fault == "stop":
+            # The whole process freezes, its heartbeats too, as in a long GC pause or
+            # a VM migration; whoever reads the announcement sends SIGCONT later.
+            os.kill(os.getpid(), signal.SIGSTOP)
+            return
         self._sleep(self.settings.holder_pause_ms / 1000)
 
     def compose(self, request: GenerationRequest) -> str:

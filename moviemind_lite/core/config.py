@@ -212,8 +212,8 @@ class AISettings:
     model: str = "mock-1"
     breaker_threshold: int = 5
     breaker_cooldown_ms: float = 10_000.0
-    # A fault for the first call to finish ("none", "pause" or "kill"): the lab's
-    # stalled or crashed lock holder. The marker file decides which call is first.
+    # A fault for the first call to finish ("none", "pause", "stop" or "kill"): the
+    # lab's stalled, frozen or crashed lock holder. The marker file decides which call is first.
     holder_fault: str = "none"
     holder_pause_ms: float = 0.0
     holder_marker: str | None = None

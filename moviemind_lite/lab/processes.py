@@ -3,8 +3,10 @@
 Each worker process builds the application over the scratch home (the same
 composition root, the same settings) and works as ``moviemind worker`` does,
 claiming PENDING jobs from the race's database. Its jobs' phases and ends travel back to the
-racing process on one queue. When the scenario kills the holder, the mock AI
-SIGKILLs its worker after the AI call and before the write; a replacement
+racing process on one queue. When the scenario stops the holder, the mock AI
+SIGSTOPs its worker after the AI call and before the write, and this process
+sends it SIGCONT once the stop has lasted its time. When the scenario kills the
+holder, the mock AI SIGKILLs its worker at that point instead; a replacement
 process is started, and the dead worker's job is taken back by whichever
 worker claims it once its lease runs out.
 """
@@ -14,10 +16,12 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
 from concurrent.futures import Future
+from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing import resource_tracker
 from multiprocessing.process import BaseProcess
@@ -31,7 +35,7 @@ from moviemind_lite.core.model import FINISHED, Job
 from moviemind_lite.lab.drivers import Answers
 from moviemind_lite.lab.scenario import Scenario
 from moviemind_lite.lab.scratch import ScratchServers, lab_settings
-from moviemind_lite.lab.timeline import ENDED, KILLED, PhaseLog
+from moviemind_lite.lab.timeline import ENDED, KILLED, PAUSED, PhaseLog
 
 # (what, job id or pid, phase or status, time.monotonic())
 Event = tuple[str, str, str, float]
@@ -58,6 +62,10 @@ class _SendPhases(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         """Send the phase, stamped now (the announcing thread is still in it)."""
         job_id, phase = getattr(record, "job_id", ""), getattr(record, "phase", "")
+        if phase == PAUSED:
+            # Who is pausing: a holder that stops its own process needs someone
+            # else to send it SIGCONT.
+            self.events.put(("pausing", str(os.getpid()), job_id, time.monotonic()))
         self.events.put(("phase", job_id, phase, time.monotonic()))
 
 
@@ -118,6 +126,7 @@ class ProcessWorkers:
         self.processes: list[BaseProcess] = []
         self._lock = threading.Lock()
         self._ready = threading.Semaphore(0)
+        self._timers: list[threading.Timer] = []
         self._reader = threading.Thread(target=self._read, name="lab-events", daemon=True)
 
     def start(self) -> None:
@@ -159,6 +168,8 @@ class ProcessWorkers:
                 return
             if what == "ready":
                 self._ready.release()
+            elif what == "pausing" and self.spec.scenario.stop_holder_ms > 0:
+                self._resume_later(int(subject), self.spec.scenario.stop_holder_ms)
             elif what == "phase":
                 self.log.record(subject, detail, at)
                 if detail == KILLED:
@@ -167,12 +178,25 @@ class ProcessWorkers:
                 self.log.record(subject, ENDED, at)
                 self.answers.finish(subject)
 
+    def _resume_later(self, pid: int, after_ms: float) -> None:
+        """SIGCONT the stopped process ``pid`` ``after_ms`` from now."""
+        timer = threading.Timer(after_ms / 1000, _resume, args=(pid,))
+        timer.daemon = True
+        with self._lock:
+            self._timers.append(timer)
+        timer.start()
+
     def stop(self) -> None:
         """SIGTERM every worker (they finish their job first), then stop reading events."""
         with self._lock:
-            processes = list(self.processes)
+            processes, timers = list(self.processes), list(self._timers)
+        for timer in timers:
+            timer.cancel()
         for process in processes:
             if process.is_alive():
+                # A stopped process would not act on SIGTERM until it is continued.
+                if process.pid is not None:
+                    _resume(process.pid)
                 process.terminate()
         for process in processes:
             process.join(10)
@@ -181,3 +205,9 @@ class ProcessWorkers:
                 process.join()
         self.events.put(("stop", "", "", 0.0))
         self._reader.join()
+
+
+def _resume(pid: int) -> None:
+    """SIGCONT ``pid`` (gone already: nothing to resume)."""
+    with suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGCONT)

@@ -75,12 +75,16 @@ class Scenario:
     jitter_ms: float = 50.0
     fail_rate: float = 0.0
     ttl_ms: float = 5_000.0
+    # two-level's generation slot TTL (production's default: ten minutes).
+    slot_ttl_ms: float = 600_000.0
     arrival: Arrival = Arrival()
     seed: int = 0
     unique_index: bool = True
     fencing: bool = False
     pause_holder_ms: float = 0.0
     kill_holder: bool = False
+    # Processes mode: SIGSTOP the holder's whole process for this long (heartbeats too).
+    stop_holder_ms: float = 0.0
     mode: Mode = "threads"
     keep: bool = False
     backend: Backend = "sqlite"
@@ -94,9 +98,10 @@ class Scenario:
             raise InvalidInput(f"slugs must be 1..requests ({self.requests}), got {self.slugs}")
         if not 1 <= self.workers <= MAX_WORKERS:
             raise InvalidInput(f"workers must be 1..{MAX_WORKERS}, got {self.workers}")
-        for name in ("latency_ms", "jitter_ms", "pause_holder_ms"):
+        for name in ("latency_ms", "jitter_ms", "pause_holder_ms", "stop_holder_ms"):
             MILLISECONDS.check(getattr(self, name), _option(name))
         MILLISECONDS.narrowed(above_low=True).check(self.ttl_ms, "ttl")
+        MILLISECONDS.narrowed(above_low=True).check(self.slot_ttl_ms, "slot ttl")
         PROBABILITY.check(self.fail_rate, "fail rate")
         SEED.check(self.seed, "seed")
         if self.mode not in MODES:
@@ -111,6 +116,14 @@ class Scenario:
             )
         if self.kill_holder and self.mode != "processes":
             raise InvalidInput("--kill-holder needs --mode processes (a thread cannot be killed)")
+        if self.stop_holder_ms > 0 and self.mode != "processes":
+            raise InvalidInput(
+                "--stop-holder needs --mode processes (SIGSTOP freezes a whole process)"
+            )
+        if self.stop_holder_ms > 0 and (self.kill_holder or self.pause_holder_ms > 0):
+            raise InvalidInput(
+                "give one holder fault: --pause-holder, --stop-holder or --kill-holder"
+            )
         return self
 
     def changed(self, **changes: Any) -> Scenario:
@@ -132,8 +145,8 @@ class Scenario:
 
     @property
     def slowest_job_ms(self) -> float:
-        """The longest one AI call plus the holder's pause can take."""
-        return self.latency_ms + self.jitter_ms + self.pause_holder_ms
+        """The longest one AI call plus the holder's pause (or stop) can take."""
+        return self.latency_ms + self.jitter_ms + self.pause_holder_ms + self.stop_holder_ms
 
     def to_json(self) -> dict[str, Any]:
         """The scenario as JSON, the arrival as its option text."""
