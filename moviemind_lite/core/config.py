@@ -232,6 +232,9 @@ class JobSettings:
     # The setnx strategy's lease, and whether its writes check the fencing token.
     setnx_lease_ms: float = 30_000.0
     fencing: bool = False
+    # Whether an in-place baseline rewrite takes its narrow lock. Always on but
+    # in the lab, which turns it off once to show the update the lock saves.
+    baseline_lock: bool = True
 
 
 @dataclass(frozen=True)
