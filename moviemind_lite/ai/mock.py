@@ -82,8 +82,13 @@ class MockGenerator:
         announce_phase(job_id, PAUSED)
         if self.settings.holder_fault == "stop":
             # The whole process freezes, its heartbeats too, as in a long GC pause or
-            # a VM migration; whoever reads the announcement sends SIGCONT later.
+            # a VM migration; whoever reads the announcement sends SIGCONT later. A
+            # stop sent to the own process may land a moment late (another thread
+            # takes it): until the pause's end this thread waits, so that it never
+            # writes early, and once continued it does not wait again.
+            until = time.monotonic() + self.settings.holder_pause_ms / 1000
             os.kill(os.getpid(), signal.SIGSTOP)
+            self._sleep(max(0.0, until - time.monotonic()))
             return
         self._sleep(self.settings.holder_pause_ms / 1000)
 
