@@ -62,6 +62,7 @@ _SCENARIO_OPTIONS: tuple[tuple[str, Any, str | None, str], ...] = (
     ("--pause-holder", float, "MS", "The first job done with its AI call stalls MS first."),
     ("--kill-holder", bool, None, "Processes mode: SIGKILL that job before it writes."),
     ("--stop-holder", float, "MS", "Processes mode: SIGSTOP that job's process for MS."),
+    ("--skew-ms", float, "MS", "Processes mode: each worker's clock MS ahead of the last."),
     ("--mode", click.Choice(MODES), None, "Run jobs in threads or in worker processes."),
     ("--keep", bool, None, "Keep the scratch folder (database, locks, log); print its path."),
     (

@@ -8,7 +8,9 @@ SIGSTOPs its worker after the AI call and before the write, and this process
 sends it SIGCONT once the stop has lasted its time. When the scenario kills the
 holder, the mock AI SIGKILLs its worker at that point instead; a replacement
 process is started, and the dead worker's job is taken back by whichever
-worker claims it once its lease runs out.
+worker claims it once its lease runs out. With a clock skew, each worker's
+clock runs ahead of the one started before it, and the first job always goes
+to the first worker, whose clock is right.
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ import threading
 import time
 from concurrent.futures import Future
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import resource_tracker
 from multiprocessing.process import BaseProcess
 from multiprocessing.queues import SimpleQueue
+from multiprocessing.synchronize import Event as ProcessEvent
 from pathlib import Path
 
 from moviemind_lite.app.wiring import build_app
 from moviemind_lite.core.errors import StoreError
+from moviemind_lite.core.ids import skew_clock
 from moviemind_lite.core.logs import listening_to_phases
 from moviemind_lite.core.model import FINISHED, Job
 from moviemind_lite.lab.drivers import Answers
@@ -50,6 +54,8 @@ class WorkerSpec:
     scenario: Scenario
     strategy: str
     servers: ScratchServers
+    # Which worker this is, in start order: its clock runs number x skew ahead.
+    number: int = 0
 
 
 class _SendPhases(logging.Handler):
@@ -69,15 +75,25 @@ class _SendPhases(logging.Handler):
         self.events.put(("phase", job_id, phase, time.monotonic()))
 
 
-def worker_main(spec: WorkerSpec, events: SimpleQueue[Event]) -> None:
-    """A worker process: claim and run the race's jobs until SIGTERM, reporting on ``events``."""
+def worker_main(spec: WorkerSpec, events: SimpleQueue[Event], first_job: ProcessEvent) -> None:
+    """A worker process: claim and run the race's jobs until SIGTERM, reporting on ``events``.
+
+    With a clock skew, this process's clock runs ``number`` x skew ahead, and
+    every worker but the first waits to claim until a job has begun (``first_job``):
+    the first job always goes to the process whose clock is right.
+    """
+    skew_ms = spec.number * spec.scenario.skew_ms
+    if skew_ms:
+        skew_clock(skew_ms)
     settings = lab_settings(spec.home, spec.scenario, spec.strategy, spec.servers)
     with (
         build_app(settings, load_sample=False) as app,
         listening_to_phases(_SendPhases(events)),
     ):
-        run = app.jobs.work(threads=1)
         events.put(("ready", str(os.getpid()), "", time.monotonic()))
+        if skew_ms:
+            first_job.wait()
+        run = app.jobs.work(threads=1)
         for job in run:
             if job.ended is not None:
                 events.put(("end", job.ended.id, job.ended.status, time.monotonic()))
@@ -116,6 +132,7 @@ class ProcessWorkers:
         answers: Answers,
     ) -> None:
         self.spec = WorkerSpec(home, scenario, strategy, servers)
+        self._spawned = 0
         self.count = scenario.workers
         self.log = log
         self.answers = answers
@@ -123,6 +140,8 @@ class ProcessWorkers:
         self._context = multiprocessing.get_context("spawn")
         start_resource_tracker()
         self.events: SimpleQueue[Event] = self._context.SimpleQueue()
+        # Set once any job has begun (with a clock skew, the later workers wait for it).
+        self.first_job = self._context.Event()
         self.processes: list[BaseProcess] = []
         self._lock = threading.Lock()
         self._ready = threading.Semaphore(0)
@@ -154,8 +173,13 @@ class ProcessWorkers:
         """Nothing to do: the workers claim PENDING jobs from the database."""
 
     def _spawn(self) -> None:
+        spec = replace(self.spec, number=self._spawned)
+        self._spawned += 1
         process = self._context.Process(
-            target=worker_main, args=(self.spec, self.events), name="lab-worker", daemon=True
+            target=worker_main,
+            args=(spec, self.events, self.first_job),
+            name="lab-worker",
+            daemon=True,
         )
         process.start()
         with self._lock:
@@ -171,6 +195,7 @@ class ProcessWorkers:
             elif what == "pausing" and self.spec.scenario.stop_holder_ms > 0:
                 self._resume_later(int(subject), self.spec.scenario.stop_holder_ms)
             elif what == "phase":
+                self.first_job.set()
                 self.log.record(subject, detail, at)
                 if detail == KILLED:
                     self._spawn()  # as a supervisor would: the pool keeps its size

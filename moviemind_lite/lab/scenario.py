@@ -85,6 +85,9 @@ class Scenario:
     kill_holder: bool = False
     # Processes mode: SIGSTOP the holder's whole process for this long (heartbeats too).
     stop_holder_ms: float = 0.0
+    # Processes mode: each worker process's clock runs this much ahead of the one
+    # started before it (the first one's is right).
+    skew_ms: float = 0.0
     mode: Mode = "threads"
     keep: bool = False
     backend: Backend = "sqlite"
@@ -98,7 +101,7 @@ class Scenario:
             raise InvalidInput(f"slugs must be 1..requests ({self.requests}), got {self.slugs}")
         if not 1 <= self.workers <= MAX_WORKERS:
             raise InvalidInput(f"workers must be 1..{MAX_WORKERS}, got {self.workers}")
-        for name in ("latency_ms", "jitter_ms", "pause_holder_ms", "stop_holder_ms"):
+        for name in ("latency_ms", "jitter_ms", "pause_holder_ms", "stop_holder_ms", "skew_ms"):
             MILLISECONDS.check(getattr(self, name), _option(name))
         MILLISECONDS.narrowed(above_low=True).check(self.ttl_ms, "ttl")
         MILLISECONDS.narrowed(above_low=True).check(self.slot_ttl_ms, "slot ttl")
@@ -120,6 +123,8 @@ class Scenario:
             raise InvalidInput(
                 "--stop-holder needs --mode processes (SIGSTOP freezes a whole process)"
             )
+        if self.skew_ms > 0 and self.mode != "processes":
+            raise InvalidInput("--skew-ms needs --mode processes (a clock is per process)")
         if self.stop_holder_ms > 0 and (self.kill_holder or self.pause_holder_ms > 0):
             raise InvalidInput(
                 "give one holder fault: --pause-holder, --stop-holder or --kill-holder"
@@ -175,5 +180,8 @@ SCENARIO_FIELDS: tuple[str, ...] = tuple(Scenario.__dataclass_fields__)
 
 
 def _option(field_name: str) -> str:
-    """The words of a field's option: ``pause_holder_ms`` is ``pause holder``."""
+    """The words of a field's option: ``pause_holder_ms`` is ``pause holder``
+    (``skew_ms`` keeps its unit: ``--skew-ms``)."""
+    if field_name == "skew_ms":
+        return "skew ms"
     return field_name.removesuffix("_ms").replace("_", " ")

@@ -533,6 +533,35 @@ def _at_least_once(r: Mapping[str, RaceResult]) -> Check:
     )
 
 
+def _clock_skew(r: Mapping[str, RaceResult]) -> Check:
+    files, redis, right = (
+        r["setnx, leases in the database"],
+        r["setnx, leases on Redis"],
+        r["setnx, clocks right"],
+    )
+    ttl = files.scenario.ttl_ms
+    holders = entered(files.phases, LOCKED)
+    # The second holder came while the first lease was live by any one clock.
+    early = len(holders) >= 2 and (holders[1][0] - holders[0][0]) * 1000 < ttl - _CLOCK_SLACK_MS
+    no_pause = not any(entered(result.phases, PAUSED) for result in r.values())
+    files_peak = peak_overlap(files.phases, GENERATING)
+    return Check(
+        no_pause
+        and early
+        and files_peak >= 2
+        and peak_overlap(redis.phases, GENERATING) == 1
+        and redis.metrics.ai_calls == 1
+        and bool(ended_as(redis, IN_PROGRESS_ELSEWHERE))
+        and peak_overlap(right.phases, GENERATING) == 1
+        and right.metrics.ai_calls == 1,
+        f"a {ttl:g} ms lease, the second worker's clock {files.scenario.skew_ms:g} ms ahead, no "
+        f"pause: in the database {len(holders)} holders, {files_peak} AI calls at once, the "
+        + ("second within the first one's lease" if early else "second only after it expired")
+        + f"; on Redis {plural(redis.metrics.ai_calls, 'AI call')}, the second request refused;"
+        f" with the clocks right {plural(right.metrics.ai_calls, 'AI call')}",
+    )
+
+
 # -- the lessons -------------------------------------------------------------------------
 
 # A lease far shorter than the AI call, and the next request well inside the
@@ -917,6 +946,44 @@ RACE_LESSONS: tuple[RaceLesson, ...] = (
         ),
         (LabRun("two-level, holder killed", "two-level"),),
         _at_least_once,
+    ),
+    RaceLesson(
+        "clock-skew",
+        "Two lease holders and no pause at all: the second machine's clock is ahead",
+        "Two worker processes; the second one's clock runs 1000 ms ahead of the first's "
+        "(--skew-ms), nothing else is wrong. The first job takes setnx's 300 ms lease and "
+        "calls the AI (400 ms); 150 ms later the second request's job, on the other "
+        "process, asks for the lease. Which clock decides whether the lease has expired? "
+        "For leases and slots in the database's tables, on SQLite and PostgreSQL alike, "
+        "the clocks of the processes: the holder wrote its expiry by its clock, the asker "
+        "compares it with its own, which reads the lease as long gone: a second holder "
+        "while the first is mid-call, with no pause and no expiry by any one clock. On "
+        "Redis the server's clock alone runs the key's PX expiry, so the same skew changes "
+        "nothing and the second request is refused (the third run, on Redis: needs "
+        "MOVIEMIND_LOCKS_URL). A lock file has no expiry and so no clock at all. PostgreSQL "
+        "could decide with its own clock too (now() in the statement instead of the "
+        "client's stamp), at the price of one more thing the server must be trusted with. "
+        f"Redlock assumes clocks that drift by a bounded amount ({REDIS_LOCKS_PAGE}); "
+        f"{KLEPPMANN} shows what happens when they jump. So that the run is the same every "
+        "time, the first job always goes to the process whose clock is right; the other "
+        "starts claiming once it has begun. " + LOCK_OR_LEASE,
+        Scenario(
+            requests=2,
+            slugs=1,
+            workers=2,
+            latency_ms=400,
+            jitter_ms=0,
+            ttl_ms=300,
+            arrival=Arrival("spread", 150),
+            skew_ms=1000,
+            mode="processes",
+        ),
+        (
+            LabRun("setnx, clocks right", "setnx", {"skew_ms": 0, "locks": "file"}),
+            LabRun("setnx, leases in the database", "setnx", {"locks": "file"}),
+            LabRun("setnx, leases on Redis", "setnx", {"locks": "redis"}),
+        ),
+        _clock_skew,
     ),
 )
 

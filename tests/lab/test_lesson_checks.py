@@ -76,6 +76,12 @@ WITHOUT_THE_MECHANISM: dict[str, Removed] = {
     "at-least-once": Removed(
         "two-level, holder killed", "nobody killed", changes={"kill_holder": False}
     ),
+    "clock-skew": Removed(
+        "setnx, leases in the database",
+        "no skew",
+        changes={"skew_ms": 0},
+        engines=Engines("sqlite", "redis"),
+    ),
 }
 
 
