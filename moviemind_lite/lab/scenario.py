@@ -101,8 +101,9 @@ class Scenario:
             raise InvalidInput(f"slugs must be 1..requests ({self.requests}), got {self.slugs}")
         if not 1 <= self.workers <= MAX_WORKERS:
             raise InvalidInput(f"workers must be 1..{MAX_WORKERS}, got {self.workers}")
-        for name in ("latency_ms", "jitter_ms", "pause_holder_ms", "stop_holder_ms", "skew_ms"):
+        for name in ("latency_ms", "jitter_ms", "pause_holder_ms", "stop_holder_ms"):
             MILLISECONDS.check(getattr(self, name), _option(name))
+        MILLISECONDS.check(self.skew_ms, "skew")
         MILLISECONDS.narrowed(above_low=True).check(self.ttl_ms, "ttl")
         MILLISECONDS.narrowed(above_low=True).check(self.slot_ttl_ms, "slot ttl")
         PROBABILITY.check(self.fail_rate, "fail rate")
