@@ -468,7 +468,7 @@ def demo_tour(session: Session, *, fast: bool = False) -> list[str]:
         click.secho(f"\n[{number}/{len(TOUR)}] $ moviemind lab run {name}", bold=True)
         with core_errors(), progress_on_stderr(False) as progress:
             report = run_lesson(name, fast=fast, on_progress=progress, servers=servers)
-        print_lesson(report, timelines=len(report.races) <= 2)
+        print_lesson(report, timelines=len(report.races) <= 3)
         if not report.check.passed:
             failed.append(name)
     return failed

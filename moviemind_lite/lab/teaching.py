@@ -822,9 +822,9 @@ RACE_LESSONS: tuple[RaceLesson, ...] = (
     ),
     RaceLesson(
         "flaky-ai",
-        "Half the AI calls fail: retries, released slots, a fresh start after a dead job",
-        "Twelve movies asked for four times each, a request every 40 ms, while half the AI "
-        "calls fail. A failed call sends its job back to PENDING with a backoff, up to three "
+        "AI calls fail: retries, released slots, a fresh start after a dead job",
+        "Twelve movies asked for four times each, a request every 40 ms, while four AI "
+        "calls in ten fail. A failed call sends its job back to PENDING with a backoff, up to three "
         "attempts; a job that fails for good releases its generation slot (two-level) or "
         "its lock file (cache-lock-recheck), so the next request for that slug starts "
         "afresh instead of joining a dead job, and the later rounds of requests get every "
@@ -839,7 +839,7 @@ RACE_LESSONS: tuple[RaceLesson, ...] = (
             workers=4,
             latency_ms=20,
             jitter_ms=0,
-            fail_rate=0.5,
+            fail_rate=0.4,
             arrival=Arrival("spread", 40),
         ),
         (
