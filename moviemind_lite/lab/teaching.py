@@ -555,7 +555,8 @@ def _clock_skew(r: Mapping[str, RaceResult]) -> Check:
         and peak_overlap(right.phases, GENERATING) == 1
         and right.metrics.ai_calls == 1,
         f"a {ttl:g} ms lease, the second worker's clock {files.scenario.skew_ms:g} ms ahead, no "
-        f"pause: in the database {len(holders)} holders, {files_peak} AI calls at once, the "
+        f"pause: in the database {plural(len(holders), 'holder')}, {files_peak} AI call"
+        f"{'' if files_peak == 1 else 's'} at once, the "
         + ("second within the first one's lease" if early else "second only after it expired")
         + f"; on Redis {plural(redis.metrics.ai_calls, 'AI call')}, the second request refused;"
         f" with the clocks right {plural(right.metrics.ai_calls, 'AI call')}",
@@ -824,8 +825,8 @@ RACE_LESSONS: tuple[RaceLesson, ...] = (
         "flaky-ai",
         "AI calls fail: retries, released slots, a fresh start after a dead job",
         "Twelve movies asked for four times each, a request every 40 ms, while four AI "
-        "calls in ten fail. A failed call sends its job back to PENDING with a backoff, up to three "
-        "attempts; a job that fails for good releases its generation slot (two-level) or "
+        "calls in ten fail. A failed call sends its job back to PENDING with a backoff, up to "
+        "three attempts; a job that fails for good releases its generation slot (two-level) or "
         "its lock file (cache-lock-recheck), so the next request for that slug starts "
         "afresh instead of joining a dead job, and the later rounds of requests get every "
         "slug its description. The third run makes the fresh start certain: the AI is down, "
