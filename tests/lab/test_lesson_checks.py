@@ -18,6 +18,8 @@ from moviemind_lite.lab.scenario import Arrival
 from moviemind_lite.lab.teaching import LESSONS, RACE_LESSONS, RaceLesson
 from tests.engines import EMBEDDED, Engines, lab_servers
 
+pytestmark = pytest.mark.slow
+
 
 @dataclass(frozen=True)
 class Removed:
