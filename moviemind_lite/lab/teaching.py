@@ -930,12 +930,12 @@ RACE_LESSONS: tuple[RaceLesson, ...] = (
         "the queue's at-least-once delivery. Its second run pays a second AI call for the "
         "same key, then writes the one row: the first run died before its transaction, so "
         "nothing of it landed, and a run that woke up late could not end the job either "
-        "(an end is accepted only from the attempt that holds the claim). What the "
+        "(an end is accepted only from the attempt that holds the claim; not shown). What the "
         "idempotency key buys: one job, one row, every request answered by it. What it "
         "cannot buy: the first AI call is paid and lost (only an AI service that took the "
         "same key and kept its answer could spare the second call), and a call that timed "
-        "out leaves its caller not knowing whether it was done; a run can only make its own "
-        "write safe to repeat.",
+        "out leaves its caller not knowing whether it was done (not shown either); a run can "
+        "only make its own write safe to repeat.",
         Scenario(
             requests=4,
             slugs=1,
