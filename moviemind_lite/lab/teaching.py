@@ -679,25 +679,25 @@ RACE_LESSONS: tuple[RaceLesson, ...] = (
     RaceLesson(
         "lease-expiry",
         "A lease shorter than the AI call excludes, then expires: two jobs believe they hold it",
-        "setnx with a 225 ms lease and a 500 ms AI call; a request every 150 ms. The first "
+        "setnx with a 300 ms lease and a 600 ms AI call; three requests 200 ms apart. The first "
         "job takes the lease. The second request comes while the lease is live and is "
         "refused (in_progress_elsewhere): the lease excludes. The third comes after the "
         "lease has expired, mid-call: it takes the lease and starts a second AI call while "
         "the first is still running (two '=' bars side by side): two jobs believe they hold "
-        "it. The fourth is refused by the second holder's lease. The UNIQUE index keeps the "
+        "it. The UNIQUE index keeps the "
         "rows right here, but both calls are paid. With a lease longer than the call, every "
         "later request is refused and one call is made. A lease longer than the call cannot "
         "be promised when calls have a long tail; renewing the lease stalls in the very "
         "pauses it should survive, so the answer is fencing at the store (see fencing). "
         + LOCK_OR_LEASE,
         Scenario(
-            requests=4,
+            requests=3,
             slugs=1,
-            workers=4,
-            latency_ms=500,
+            workers=3,
+            latency_ms=600,
             jitter_ms=0,
-            ttl_ms=225,
-            arrival=Arrival("spread", 150),
+            ttl_ms=300,
+            arrival=Arrival("spread", 200),
         ),
         (
             LabRun("setnx, lease shorter than the call", "setnx"),
@@ -746,7 +746,8 @@ RACE_LESSONS: tuple[RaceLesson, ...] = (
             "latency_ms": 20,
             "ttl_ms": 40,
             "arrival": Arrival("spread", 100),
-            "pause_holder_ms": 250,
+            # The late write must come well after the second holder's, on a busy machine too.
+            "pause_holder_ms": 400,
         },
     ),
     RaceLesson(
