@@ -48,8 +48,9 @@ def format_epoch(seconds: float) -> str:
     """A Unix time as a stored timestamp: fixed-width UTC ISO-8601 with milliseconds,
     so timestamps compare as strings."""
     global _second
-    whole = int(seconds)
-    millis = int((seconds - whole) * 1000)
+    # Milliseconds truncated, after a microsecond's allowance for the float's
+    # error: 1800000000.009 is 1800000000.00899... and must not read as .008.
+    whole, millis = divmod(int(seconds * 1000 + 0.001), 1000)
     known = _second
     if known[0] != whole:
         known = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
@@ -63,28 +64,14 @@ def format_timestamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-# How far this process's stamps run ahead of the machine's clock: zero but in the
-# lab's worker processes (``--skew-ms``). The one place the skew lives, until time
-# is passed in through a clock.
-_skew_s = 0.0
-
-
-def skew_clock(milliseconds: float) -> None:
-    """Make this process's stamps run ``milliseconds`` ahead of the machine's clock, as a
-    machine whose clock is off would (the lab's clock-skew lesson)."""
-    global _skew_s
-    _skew_s = milliseconds / 1000
-
-
 def now() -> str:
     """The current time as a stored timestamp."""
-    return format_epoch(time.time() + _skew_s)
+    return format_epoch(time.time())
 
 
 def after(milliseconds: float, since: float | None = None) -> str:
     """The stored timestamp ``milliseconds`` after ``since`` (a Unix time; default: now)."""
-    start = time.time() + _skew_s if since is None else since
-    return format_epoch(start + milliseconds / 1000)
+    return format_epoch((time.time() if since is None else since) + milliseconds / 1000)
 
 
 def parse_timestamp(value: str) -> datetime:

@@ -15,7 +15,6 @@ to the first worker, whose clock is right.
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import os
 import signal
@@ -32,14 +31,14 @@ from multiprocessing.synchronize import Event as ProcessEvent
 from pathlib import Path
 
 from moviemind_lite.app.wiring import build_app
+from moviemind_lite.core.clock import SYSTEM_CLOCK, SkewedClock
 from moviemind_lite.core.errors import StoreError
-from moviemind_lite.core.ids import skew_clock
-from moviemind_lite.core.logs import listening_to_phases
+from moviemind_lite.core.events import Events, Phase, PhaseEvent
 from moviemind_lite.core.model import FINISHED, Job
 from moviemind_lite.lab.drivers import Answers
 from moviemind_lite.lab.scenario import Scenario
 from moviemind_lite.lab.scratch import ScratchServers, lab_settings
-from moviemind_lite.lab.timeline import ENDED, KILLED, PAUSED, PhaseLog
+from moviemind_lite.lab.timeline import KILLED, PAUSED
 
 # (what, job id or pid, phase or status, time.monotonic())
 Event = tuple[str, str, str, float]
@@ -58,21 +57,24 @@ class WorkerSpec:
     number: int = 0
 
 
-class _SendPhases(logging.Handler):
-    """Sends this worker's phase announcements to the racing process."""
+class _SendPhases:
+    """Subscribed to the worker's app events: sends each phase to the racing process.
+
+    The times cross as they were taken (``time.monotonic()``, one clock for
+    every process on the machine); the racing process announces them on its
+    own sink, as if its own jobs had.
+    """
 
     def __init__(self, events: SimpleQueue[Event]) -> None:
-        super().__init__(logging.DEBUG)
         self.events = events
 
-    def emit(self, record: logging.LogRecord) -> None:
-        """Send the phase, stamped now (the announcing thread is still in it)."""
-        job_id, phase = getattr(record, "job_id", ""), getattr(record, "phase", "")
-        if phase == PAUSED:
+    def __call__(self, event: PhaseEvent) -> None:
+        """Send the phase with the time it was entered."""
+        if event.phase == PAUSED:
             # Who is pausing: a holder that stops its own process needs someone
             # else to send it SIGCONT.
-            self.events.put(("pausing", str(os.getpid()), job_id, time.monotonic()))
-        self.events.put(("phase", job_id, phase, time.monotonic()))
+            self.events.put(("pausing", str(os.getpid()), event.job_id, event.at))
+        self.events.put(("phase", event.job_id, event.phase.value, event.at))
 
 
 def worker_main(spec: WorkerSpec, events: SimpleQueue[Event], first_job: ProcessEvent) -> None:
@@ -83,12 +85,11 @@ def worker_main(spec: WorkerSpec, events: SimpleQueue[Event], first_job: Process
     the first job always goes to the process whose clock is right.
     """
     skew_ms = spec.number * spec.scenario.skew_ms
-    if skew_ms:
-        skew_clock(skew_ms)
+    clock = SkewedClock(skew_ms) if skew_ms else SYSTEM_CLOCK
     settings = lab_settings(spec.home, spec.scenario, spec.strategy, spec.servers)
     with (
-        build_app(settings, load_sample=False) as app,
-        listening_to_phases(_SendPhases(events)),
+        build_app(settings, load_sample=False, clock=clock) as app,
+        app.events.subscribed(_SendPhases(events)),
     ):
         events.put(("ready", str(os.getpid()), "", time.monotonic()))
         if skew_ms:
@@ -128,13 +129,13 @@ class ProcessWorkers:
         scenario: Scenario,
         strategy: str,
         servers: ScratchServers,
-        log: PhaseLog,
+        sink: Events,
         answers: Answers,
     ) -> None:
         self.spec = WorkerSpec(home, scenario, strategy, servers)
         self._spawned = 0
         self.count = scenario.workers
-        self.log = log
+        self.sink = sink
         self.answers = answers
         # spawn, not fork: the racing process has threads (and locks held by them).
         self._context = multiprocessing.get_context("spawn")
@@ -196,11 +197,11 @@ class ProcessWorkers:
                 self._resume_later(int(subject), self.spec.scenario.stop_holder_ms)
             elif what == "phase":
                 self.first_job.set()
-                self.log.record(subject, detail, at)
+                self.sink.phase(subject, Phase(detail), at)
                 if detail == KILLED:
                     self._spawn()  # as a supervisor would: the pool keeps its size
             elif what == "end" and detail in FINISHED:
-                self.log.record(subject, ENDED, at)
+                self.sink.phase(subject, Phase.ENDED, at)
                 self.answers.finish(subject)
 
     def _resume_later(self, pid: int, after_ms: float) -> None:
