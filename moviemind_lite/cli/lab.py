@@ -63,12 +63,15 @@ _SCENARIO_OPTIONS: tuple[tuple[str, Any, str | None, str], ...] = (
     ("--jitter", float, "MS", "Random extra AI latency, up to MS."),
     ("--fail-rate", float, "P", "Probability that an AI call fails (0..1)."),
     ("--ttl", float, "MS", "Lease TTL for setnx."),
+    ("--slot-ttl", float, "MS", "Generation slot TTL for two-level."),
     ("--arrival", str, "burst|spread:MS", "All at once behind a barrier, or one every MS."),
     ("--seed", int, "S", "Seed of the mock AI's jitter and failures."),
     ("--unique-index/--no-unique-index", bool, None, "Keep or drop the scratch UNIQUE indexes."),
     ("--fencing", bool, None, "setnx checks its fencing token: stale writes are refused."),
     ("--pause-holder", float, "MS", "The first job done with its AI call stalls MS first."),
     ("--kill-holder", bool, None, "Processes mode: SIGKILL that job before it writes."),
+    ("--stop-holder", float, "MS", "Processes mode: SIGSTOP that job's process for MS."),
+    ("--skew-ms", float, "MS", "Processes mode: each worker's clock MS ahead of the last."),
     ("--mode", click.Choice(MODES), None, "Run jobs in threads or in worker processes."),
     ("--keep", bool, None, "Keep the scratch folder (database, locks, log); print its path."),
     (
@@ -390,7 +393,7 @@ def demo_tour(session: Session, *, fast: bool = False) -> list[str]:
         click.secho(f"\n[{number}/{len(TOUR)}] $ moviemind lab run {name}", bold=True)
         with core_errors(), progress_on_stderr(False) as progress:
             report = run_lesson(name, fast=fast, on_progress=progress, servers=servers)
-        print_lesson(report, timelines=len(report.races) <= 2)
+        print_lesson(report, timelines=len(report.races) <= 3)
         if not report.check.passed:
             failed.append(name)
     return failed

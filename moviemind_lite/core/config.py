@@ -213,8 +213,8 @@ class AISettings:
     model: str = "mock-1"
     breaker_threshold: int = 5
     breaker_cooldown_ms: float = 10_000.0
-    # A fault for the first call to finish ("none", "pause" or "kill"): the lab's
-    # stalled or crashed lock holder. The marker file decides which call is first.
+    # A fault for the first call to finish ("none", "pause", "stop" or "kill"): the
+    # lab's stalled, frozen or crashed lock holder. The marker file decides which call is first.
     holder_fault: str = "none"
     holder_pause_ms: float = 0.0
     holder_marker: str | None = None
@@ -233,6 +233,9 @@ class JobSettings:
     # The setnx strategy's lease, and whether its writes check the fencing token.
     setnx_lease_ms: float = 30_000.0
     fencing: bool = False
+    # Whether an in-place baseline rewrite takes its narrow lock. Always on but
+    # in the lab, which turns it off once to show the update the lock saves.
+    baseline_lock: bool = True
 
 
 @dataclass(frozen=True)

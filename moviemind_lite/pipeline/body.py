@@ -258,7 +258,9 @@ class JobBody:
             self._log_baseline("Baseline locking active", entity.id)
         key = baseline_key(self.kind, entity.id, self.job.locale, self.job.context_tag)
         lock: AbstractContextManager[object] = (
-            self.env.locks.hold(key) if locking else nullcontext()
+            self.env.locks.hold(key)
+            if locking and self.env.jobs.settings.baseline_lock
+            else nullcontext()
         )
         with lock:
             baseline = catalog.find_baseline(
