@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 
@@ -54,11 +55,27 @@ class PhaseEvent:
 Subscriber = Callable[[PhaseEvent], None]
 
 
+class Gate(Protocol):
+    """What may hold a job at a phase boundary: the lab's schedules (``lab/schedule.py``).
+
+    A sink built with a gate asks it before announcing a phase, on the
+    announcing thread; the gate returns when the job may enter the phase.
+    The gate is data the sink carries, owned by whoever built the sink (a
+    race); nothing hands it down the call path.
+    """
+
+    def arrive(self, job_id: str, phase: Phase) -> None:
+        """Return when ``job_id`` may enter ``phase`` (at once, for a gate that holds nobody)."""
+        ...
+
+
 class Events:
     """One app's event sink: named events, subscribers per instance."""
 
-    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(self, clock: Clock = SYSTEM_CLOCK, gate: Gate | None = None) -> None:
         self.clock = clock
+        # Asked before each announcement: a race replaying a schedule holds jobs here.
+        self.gate = gate
         self._subscribers: tuple[Subscriber, ...] = ()
         self._lock = threading.Lock()
 
@@ -87,7 +104,12 @@ class Events:
         return bool(self._subscribers)
 
     def phase(self, job_id: str, phase: Phase, at: float | None = None) -> None:
-        """Announce that ``job_id`` enters ``phase`` (now, unless ``at`` says when)."""
+        """Announce that ``job_id`` enters ``phase`` (now, unless ``at`` says when).
+
+        With a gate, the gate decides first when the job enters the phase.
+        """
+        if self.gate is not None:
+            self.gate.arrive(job_id, Phase(phase))
         subscribers = self._subscribers  # one read: a tuple replaced, never changed
         if not subscribers:
             return

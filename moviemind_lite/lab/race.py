@@ -27,6 +27,7 @@ from moviemind_lite.lab.drivers import Answers, JobDriver, ThreadWorkers
 from moviemind_lite.lab.metrics import Aftermath, Metrics, RequestRecord, aftermath, measure
 from moviemind_lite.lab.processes import ProcessWorkers
 from moviemind_lite.lab.scenario import CONTEXT_TAG, LOCALE, Backend, Scenario
+from moviemind_lite.lab.schedule import Schedule, ScheduleGate
 from moviemind_lite.lab.scratch import (
     RaceThreads,
     Servers,
@@ -119,8 +120,10 @@ class RequestCrowd:
         on_answer: Callable[[int], None],
         race: RaceThreads | None = None,
         stop: threading.Event | None = None,
+        gate: ScheduleGate | None = None,
     ) -> None:
         self.scenario = scenario
+        self.gate = gate
         self.app = app
         self.driver = driver
         self.events = events
@@ -228,6 +231,8 @@ class RequestCrowd:
 
     def _request(self, index: int, arrived: float) -> None:
         self._arrived[index] = arrived
+        if self.gate is not None:
+            self.gate.dispatching(index)
         try:
             outcome = self.app.generation.request(
                 MOVIE,
@@ -237,10 +242,14 @@ class RequestCrowd:
                 wait=False,
             )
         except MovieMindError as failure:
+            if self.gate is not None:
+                self.gate.dispatched(index, None, created=False)
             self._settle(index, None, str(failure))
             return
         how = _HOW[outcome.status]
         job_id = outcome.job.id if outcome.job else None
+        if self.gate is not None:
+            self.gate.dispatched(index, job_id, created=how == "created")
         self._how[index], self._job[index] = how, job_id
         if job_id is None:
             self._settle(index, time.monotonic(), None)
@@ -280,6 +289,8 @@ class RaceResult:
     window: tuple[float, float] = (0.0, 0.0)
     # Every request: when it arrived, how dispatch met it, which job answered it.
     requests: tuple[RequestRecord, ...] = ()
+    # The steps a schedule replayed, in order (``race --schedule``).
+    replayed: tuple[str, ...] = ()
 
     @property
     def correct(self) -> bool:
@@ -347,6 +358,7 @@ def run_race(
     on_phase: PhaseWatcher | None = None,
     stop: threading.Event | None = None,
     servers: Servers | None = None,
+    schedule: Schedule | None = None,
 ) -> RaceResult:
     """Race ``strategy`` through ``scenario`` in a scratch home; count what happened.
 
@@ -355,10 +367,15 @@ def run_race(
     answer and ``on_phase`` of each phase a job enters, as they happen, from
     the race's threads. Setting ``stop`` (from any thread) ends the race
     early: no new request is issued, queued jobs are dropped, running ones
-    finish, and :class:`RaceStopped` is raised.
+    finish, and :class:`RaceStopped` is raised. With ``schedule`` (see
+    :mod:`.schedule`), the race's gate replays its steps one at a time; a step
+    that cannot happen raises ``ScheduleError`` once every job has finished.
     """
     scenario = scenario.validated()
     strategy_factory(strategy)
+    gate = None if schedule is None else ScheduleGate(schedule, strategy)
+    if gate is not None and scenario.mode != "threads":
+        raise InvalidInput("a schedule replays a race in threads mode (--mode threads)")
     label = label or strategy
     if stop is not None and stop.is_set():
         raise RaceStopped()
@@ -377,7 +394,7 @@ def run_race(
             # The race's event sink: its app's jobs, its drivers and (processes
             # mode) its worker processes announce there; the timelines and the
             # caller's watcher subscribe.
-            events, log, answers = Events(), PhaseLog(), Answers()
+            events, log, answers = Events(gate=gate), PhaseLog(), Answers()
             events.subscribe(log.hear)
             if on_phase is not None:
                 events.subscribe(watched)
@@ -403,14 +420,22 @@ def run_race(
                     if on_progress is not None:
                         on_progress(label, count, scenario.requests)
 
-                crowd = RequestCrowd(scenario, app, driver, events, answers, answered, race, stop)
+                crowd = RequestCrowd(
+                    scenario, app, driver, events, answers, answered, race, stop, gate
+                )
                 driver.start()
+                if gate is not None:
+                    gate.start()
                 try:
                     records = crowd.run()
                 finally:
+                    if gate is not None:
+                        gate.close()  # a stopped or stuck race's jobs must finish
                     driver.stop()
                 if stop is not None and stop.is_set():
                     raise RaceStopped()
+                if gate is not None:
+                    gate.check()
                 phases = log.by_job()
                 counted = tally(app.database, app.job_store.slots, MOVIE)
                 metrics = measure(counted, scenario.all_slugs(), records, phases)
@@ -434,6 +459,7 @@ def run_race(
         home if scenario.keep else None,
         (start, end),
         tuple(records),
+        tuple(gate.replayed) if gate is not None else (),
     )
 
 
