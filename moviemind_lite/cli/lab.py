@@ -222,22 +222,59 @@ def write_csv(path: Path, results: Sequence[RaceResult], settings: Settings, for
     "for-update, setnx or two-level.",
 )
 @scenario_options
+@click.option(
+    "--schedule",
+    "schedule_spec",
+    metavar="FILE|STEPS",
+    help="Replay a schedule, one job step at a time: a JSON file (its race options apply "
+    "unless given here, e.g. examples/schedules/) or steps inline, 'A dispatch, B dispatch, "
+    "A lock, ...'. Threads mode.",
+)
 @json_option
 @pass_session
-def race(session: Session, /, strategy: str, as_json: bool, **values: Any) -> None:
+def race(
+    session: Session, /, strategy: str, as_json: bool, schedule_spec: str | None, **values: Any
+) -> None:
     """Race one strategy through a scenario in a scratch home and count the damage."""
     from moviemind_lite.lab.race import run_race
 
     with core_errors():
         servers = lab_servers(session)
+        given = _given_on_command_line(values)
         scenario = build_scenario(values, servers)
+        schedule = None
+        if schedule_spec is not None:
+            from moviemind_lite.lab.schedule import load_schedule
+
+            schedule = load_schedule(schedule_spec)
+            # The schedule's race options, then the ones given here.
+            scenario = schedule.scenario(scenario).changed(**given)
         with progress_on_stderr(as_json) as progress:
-            result = run_race(scenario, strategy, on_progress=progress, servers=servers)
+            result = run_race(
+                scenario, strategy, on_progress=progress, servers=servers, schedule=schedule
+            )
     print_kept([result])
     if as_json:
         print_json(result.to_json())
     else:
         print_races([result], scenario)
+        if result.replayed:
+            echo_wrapped(f"replayed: {', '.join(result.replayed)}", indent="  ")
+
+
+def _given_on_command_line(values: dict[str, Any]) -> dict[str, Any]:
+    """The scenario options typed on the command line (not left at their defaults)."""
+    from click.core import ParameterSource
+
+    context = click.get_current_context()
+    given = {
+        name: value
+        for name, value in values.items()
+        if context.get_parameter_source(name) is ParameterSource.COMMANDLINE
+    }
+    if "arrival" in given:
+        given["arrival"] = Arrival.parse(given["arrival"])
+    return given
 
 
 @click.command()

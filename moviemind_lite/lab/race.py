@@ -373,9 +373,10 @@ def run_race(
     """
     scenario = scenario.validated()
     strategy_factory(strategy)
-    gate = None if schedule is None else ScheduleGate(schedule, strategy)
-    if gate is not None and scenario.mode != "threads":
-        raise InvalidInput("a schedule replays a race in threads mode (--mode threads)")
+    gate = None
+    if schedule is not None:
+        schedule.check_fits(scenario)
+        gate = ScheduleGate(schedule, strategy)
     label = label or strategy
     if stop is not None and stop.is_set():
         raise RaceStopped()

@@ -57,7 +57,7 @@ _BOUNDARY = {
 NAMES = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # How long a step may wait for its job (and the jobs before it) by default.
 PATIENCE_S = 10.0
-_STEP = re.compile(r"^\s*([A-Za-z])\s+([a-z]+)\s*$")
+_STEP = re.compile(r"^\s*(\S+)\s+(\S+)\s*$")
 
 
 class ScheduleError(InvalidInput):
@@ -97,15 +97,18 @@ class Schedule:
         fields.update(self.options)
         if isinstance(fields.get("arrival"), str):
             fields["arrival"] = Arrival.parse(fields["arrival"])
-        scenario = base.changed(**fields)
+        return base.changed(**fields).changed(arrival=Arrival())
+
+    def check_fits(self, scenario: Scenario) -> None:
+        """``ScheduleError`` unless ``scenario`` can replay this schedule."""
+        wanted = max(NAMES.index(name) + 1 for name in self.names)
         if scenario.requests < wanted:
             raise ScheduleError(
-                f"the schedule names {NAMES[wanted - 1]} but the race has only "
-                f"{scenario.requests} requests"
+                f"schedule: it names {NAMES[wanted - 1]} but the race has only "
+                f"{scenario.requests} request{'s' if scenario.requests > 1 else ''}"
             )
         if scenario.mode != "threads":
-            raise ScheduleError("a schedule replays a race in threads mode (--mode threads)")
-        return scenario.changed(arrival=Arrival())
+            raise ScheduleError("schedule: a schedule replays a race in threads mode")
 
 
 def parse_steps(text: str, where: str = "schedule") -> tuple[Step, ...]:
@@ -122,7 +125,12 @@ def _steps(items: list[Any], where: str) -> tuple[Step, ...]:
             raise ScheduleError(
                 f"{where}: step {number} {item!r} is not 'JOB PHASE' (e.g. 'A dispatch')"
             )
-        name, phase = match.group(1).upper(), match.group(2)
+        name, phase = match.group(1).upper(), match.group(2).lower()
+        if len(name) != 1 or name not in NAMES:
+            raise ScheduleError(
+                f"{where}: step {number} '{item}': unknown job {match.group(1)!r}; jobs are "
+                "named A, B, C, ... (the race's requests 0, 1, 2, ...)"
+            )
         if phase not in _ORDER:
             raise ScheduleError(
                 f"{where}: step {number} '{name} {phase}': unknown phase {phase!r}; "
@@ -277,7 +285,9 @@ class ScheduleGate:
         self._going(name, step)
 
     def _going(self, name: str, step: str) -> None:
-        if step != "release":
+        if step == "release":
+            self._running.pop(name, None)  # its job is over
+        else:
             self._running[name] = f"{name} {step}"
         self._cond.notify_all()
 
@@ -312,6 +322,9 @@ class ScheduleGate:
                 if not self._running and self._held.get(step.name) == step.phase:
                     self._pending[step.name].popleft()
                     self._released.add((step.name, step.phase))
+                    # Moving from now on, not from when its thread wakes: the
+                    # next step must wait for it.
+                    self._running[step.name] = str(step)
                     self.replayed.append(str(step))
                     self._cond.notify_all()
                     return True
