@@ -248,14 +248,17 @@ class RequestCrowd:
             return
         how = _HOW[outcome.status]
         job_id = outcome.job.id if outcome.job else None
-        if self.gate is not None:
-            self.gate.dispatched(index, job_id, created=how == "created")
         self._how[index], self._job[index] = how, job_id
+        if job_id is not None and how == "created":
+            self.events.phase(job_id, Phase.QUEUED)
+        if self.gate is not None:
+            # Named before its end can be heard: a job done already would
+            # announce it on this thread, and the gate holds unnamed jobs.
+            self.gate.dispatched(index, job_id, created=how == "created")
         if job_id is None:
             self._settle(index, time.monotonic(), None)
             return
         if how == "created":
-            self.events.phase(job_id, Phase.QUEUED)
             self.driver.running(job_id, outcome.running)
         self.answers.when_ended(job_id, lambda error: self._settle(index, time.monotonic(), error))
 

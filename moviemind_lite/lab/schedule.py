@@ -85,6 +85,11 @@ class Schedule:
     patience_s: float = PATIENCE_S
 
     @property
+    def steps_text(self) -> list[str]:
+        """The steps as written (``A dispatch``)."""
+        return [str(step) for step in self.steps]
+
+    @property
     def names(self) -> list[str]:
         """The requests the schedule names, in order."""
         return sorted({step.name for step in self.steps})
@@ -113,7 +118,7 @@ class Schedule:
 
 def parse_steps(text: str, where: str = "schedule") -> tuple[Step, ...]:
     """The steps in ``A dispatch, B dispatch, A lock, ...`` (commas or semicolons)."""
-    return _steps([part for part in re.split(r"[,;\n]", text) if part.strip()], where)
+    return _steps([part.strip() for part in re.split(r"[,;\n]", text) if part.strip()], where)
 
 
 def _steps(items: list[Any], where: str) -> tuple[Step, ...]:
@@ -128,7 +133,7 @@ def _steps(items: list[Any], where: str) -> tuple[Step, ...]:
         name, phase = match.group(1).upper(), match.group(2).lower()
         if len(name) != 1 or name not in NAMES:
             raise ScheduleError(
-                f"{where}: step {number} '{item}': unknown job {match.group(1)!r}; jobs are "
+                f"{where}: step {number} '{item.strip()}': unknown job {match.group(1)!r}; jobs are "
                 "named A, B, C, ... (the race's requests 0, 1, 2, ...)"
             )
         if phase not in _ORDER:
