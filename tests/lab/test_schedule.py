@@ -96,6 +96,23 @@ def test_the_cache_lock_example_shows_its_duplicate_in_the_order_it_says() -> No
     assert result.replayed == tuple(load_schedule(str(CACHE_LOCK)).steps_text)
 
 
+def test_the_same_order_under_the_fixed_strategy_is_correct() -> None:
+    # The order is not what breaks cache-lock: the look it skips after waiting is.
+    # B looks again once it has the lock, so it never reaches 'generate'.
+    schedule = load_schedule(
+        "A dispatch, B dispatch, A lock, A generate, A persist, A release, B lock"
+    )
+    raced = {
+        strategy: run_race(schedule.scenario(Scenario(latency_ms=1)), strategy, schedule=schedule)
+        for strategy in ("cache-lock", "cache-lock-recheck")
+    }
+    assert raced["cache-lock"].metrics.duplicate_descriptions == 1
+    assert raced["cache-lock-recheck"].correct
+    assert raced["cache-lock-recheck"].metrics.ai_calls == 1
+    with pytest.raises(ScheduleError, match="'B generate' can never happen under cache-lock-re"):
+        replay(CACHE_LOCK, "cache-lock-recheck")
+
+
 def test_the_two_level_example_stays_correct() -> None:
     result, heard = replay(TWO_LEVEL)
     assert result.correct
