@@ -133,8 +133,8 @@ def _steps(items: list[Any], where: str) -> tuple[Step, ...]:
         name, phase = match.group(1).upper(), match.group(2).lower()
         if len(name) != 1 or name not in NAMES:
             raise ScheduleError(
-                f"{where}: step {number} '{item.strip()}': unknown job {match.group(1)!r}; jobs are "
-                "named A, B, C, ... (the race's requests 0, 1, 2, ...)"
+                f"{where}: step {number} '{item.strip()}': unknown job {match.group(1)!r}; "
+                "jobs are named A, B, C, ... (the race's requests 0, 1, 2, ...)"
             )
         if phase not in _ORDER:
             raise ScheduleError(

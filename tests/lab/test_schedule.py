@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from moviemind_lite.lab.metrics import METRIC_KEYS
 from moviemind_lite.lab.race import RaceResult, run_race
 from moviemind_lite.lab.scenario import Scenario
 from moviemind_lite.lab.schedule import ScheduleError, load_schedule
@@ -19,19 +20,7 @@ EXAMPLES = Path(__file__).parents[2] / "examples" / "schedules"
 CACHE_LOCK = EXAMPLES / "cache-lock-duplicate.json"
 TWO_LEVEL = EXAMPLES / "two-level-one-job.json"
 # The counts a race decides; its times (wall, latencies, lock wait) are the machine's.
-COUNTED = (
-    "requests",
-    "jobs_dispatched",
-    "deduplicated",
-    "ai_calls",
-    "movies",
-    "descriptions",
-    "duplicate_movies",
-    "duplicate_descriptions",
-    "failed_jobs",
-    "stale_writes_rejected",
-    "correct",
-)
+COUNTED = tuple(key for key in METRIC_KEYS if key not in ("wall_ms", "latency_ms", "lock_wait_ms"))
 
 
 def replay(path: Path, strategy: str | None = None) -> tuple[RaceResult, list[tuple[str, str]]]:
@@ -62,9 +51,7 @@ def counted(result: RaceResult) -> dict[str, object]:
 @pytest.fixture
 def busy_cores() -> Iterator[None]:
     """Both cores busy with spinning processes for the test (the suite's CI has two)."""
-    spinners = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)
-    ]
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
     try:
         yield
     finally:
@@ -183,7 +170,14 @@ def test_a_step_that_would_deadlock_ends_with_a_message(tmp_path: Path) -> None:
             {
                 "race": {"latency_ms": 1, "jitter_ms": 0},
                 "patience_s": 1,
-                "steps": ["A dispatch", "B dispatch", "A lock", "A generate", "B lock", "A persist"],
+                "steps": [
+                    "A dispatch",
+                    "B dispatch",
+                    "A lock",
+                    "A generate",
+                    "B lock",
+                    "A persist",
+                ],
             }
         )
     )
