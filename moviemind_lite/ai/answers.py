@@ -151,6 +151,11 @@ def check_text(text: str, locale: str, prompt: Prompt, ignore: Iterable[str] = (
         if (len(line) >= MIN_ECHO_CHARS or line in (FACTS_OPEN, FACTS_CLOSE))
         and " ".join(line.lower().split()) in lowered
     ]
+    copied = [name for name in prompt.example_names if name.lower() in lowered]
+    if copied:
+        raise InvalidAIAnswer(
+            f"the answer copies the prompt's example: it names {copied[0]!r}, not the facts'"
+        )
     if echoed or "security requirements" in lowered:
         shown = echoed[0] if echoed else "SECURITY REQUIREMENTS"
         raise InvalidAIAnswer(f"the answer repeats the instructions: {_preview(shown)}")

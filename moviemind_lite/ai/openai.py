@@ -99,6 +99,8 @@ def completion_request(prompt: Prompt, settings: AISettings, model: str) -> dict
         "messages": prompt.messages(),
         **prompt.constrained(settings.answer_constraint),
         "temperature": TEMPERATURE,
+        # The same request gets the same answer where the server can (llama.cpp, OpenAI).
+        "seed": settings.seed,
     }
     if settings.max_tokens is not None:
         payload["max_tokens"] = settings.max_tokens

@@ -16,7 +16,6 @@ string, never a line of the prompt.
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,8 +58,6 @@ _TONES = {
     ),
 }
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
 FACTS_OPEN = "<catalog_facts>"
 FACTS_CLOSE = "</catalog_facts>"
 # Longest catalog text sent to the model: a title or a name, not an essay.
@@ -97,18 +94,15 @@ class Prompt:
         return [{"role": "system", "content": self.system}, {"role": "user", "content": self.user}]
 
     def instructions(self) -> list[str]:
-        """The lines of the prompts that are instructions (the facts left out; the example's
-        text counted, so an answer copying it is refused as an echo)."""
+        """The lines of the prompts that are instructions (the facts left out)."""
         facts = self.user[self.user.index(FACTS_OPEN) : self.user.index(FACTS_CLOSE)]
         lines = f"{self.system}\n{self.user.replace(facts, '')}".splitlines()
-        found = [line.strip().removeprefix("- ") for line in lines if line.strip()]
-        # A sentence naming the example's fictional entity can only have been copied.
-        copied = [
-            sentence
-            for sentence in _SENTENCE_END.split(self.example)
-            if any(name in sentence for name in _EXAMPLE_NAMES)
-        ]
-        return [*found, *copied]
+        return [line.strip().removeprefix("- ") for line in lines if line.strip()]
+
+    @property
+    def example_names(self) -> tuple[str, ...]:
+        """The fictional names of the example: an answer naming one copied the example."""
+        return _EXAMPLE_NAMES if self.example else ()
 
     @property
     def max_tokens(self) -> int:

@@ -101,6 +101,7 @@ def test_the_request_carries_model_prompts_schema_and_key(openai_server: FakeOpe
         "response_format": prompt.response_format(bounded=True),
         "max_tokens": prompt.max_tokens,
         "temperature": 0.7,
+        "seed": 0,
     }
 
 
