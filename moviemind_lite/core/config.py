@@ -325,6 +325,11 @@ class Settings:
         return replace(self, jobs=jobs)
 
 
+def local_model_name(model_path: str | None) -> str:
+    """The name texts a local model wrote are stored with: its file's, without ``.gguf``."""
+    return Path(model_path).name.removesuffix(".gguf") if model_path else DEFAULT_LOCAL_MODEL
+
+
 def _number(env: Mapping[str, str], name: str, default: float, within: Range) -> float:
     """The number in variable ``name`` (``default`` when unset or empty), checked."""
     raw = env.get(name)
@@ -464,7 +469,7 @@ def load_settings(
     default_model = {
         "openai": DEFAULT_OPENAI_MODEL,
         # The file's name: what the texts the model wrote are stored with.
-        "local": Path(model_path).name.removesuffix(".gguf") if model_path else DEFAULT_LOCAL_MODEL,
+        "local": local_model_name(model_path),
     }.get(backend, AISettings.model)
     key = (env.get("MOVIEMIND_AI_API_KEY") or "").strip()
 

@@ -18,6 +18,9 @@ Mode = Literal["threads", "processes"]
 MODES: tuple[Mode, ...] = ("threads", "processes")
 # Where a race's rows and locks live: the embedded engines, or the servers the
 # database and locks URLs name (a scratch schema and key prefix per race).
+# The AI a race calls: the mock's latency and faults, or a real model run in the process.
+AIKind = Literal["mock", "local"]
+AI_KINDS: tuple[AIKind, ...] = ("mock", "local")
 Backend = Literal["sqlite", "postgres"]
 BACKENDS: tuple[Backend, ...] = ("sqlite", "postgres")
 LockKind = Literal["file", "redis"]
@@ -85,6 +88,9 @@ class Scenario:
     keep: bool = False
     backend: Backend = "sqlite"
     locks: LockKind = "file"
+    ai: AIKind = "mock"
+    # The local AI's GGUF file (None: the model package's, as MOVIEMIND_AI_MODEL_PATH).
+    ai_model_path: str | None = None
 
     def validated(self) -> Scenario:
         """This scenario, or ``InvalidInput`` naming the first value out of range."""
@@ -108,6 +114,13 @@ class Scenario:
         if self.locks not in LOCK_KINDS:
             raise InvalidInput(
                 f"unknown locks {self.locks!r}; expected one of: {', '.join(LOCK_KINDS)}"
+            )
+        if self.ai not in AI_KINDS:
+            raise InvalidInput(f"unknown AI {self.ai!r}; expected one of: {', '.join(AI_KINDS)}")
+        if self.ai != "mock" and (self.fail_rate or self.pause_holder_ms or self.kill_holder):
+            raise InvalidInput(
+                "--fail-rate, --pause-holder and --kill-holder are the mock AI's: "
+                "a real model fails and stalls on its own"
             )
         if self.kill_holder and self.mode != "processes":
             raise InvalidInput("--kill-holder needs --mode processes (a thread cannot be killed)")

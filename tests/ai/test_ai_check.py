@@ -82,7 +82,11 @@ def test_a_listed_model_is_usable(openai_env: FakeOpenAI) -> None:
 def test_an_answer_failing_a_check_is_reported_and_the_model_still_usable(
     openai_env: FakeOpenAI,
 ) -> None:
-    openai_env.script(Reply.answer("Matrix to film, w którym haker odkrywa, że jego świat jest symulacją i się buntuje."))
+    openai_env.script(
+        Reply.answer(
+            "Matrix to film, w którym haker odkrywa, że jego świat jest symulacją i się buntuje."
+        )
+    )
     checked = json.loads(check("--json").output)
     assert (checked["usable"], checked["answer_passed"]) == (True, False)
     assert checked["answer_problem"] == (

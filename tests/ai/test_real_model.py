@@ -179,7 +179,7 @@ def outcome(generator: Any, request: GenerationRequest) -> Answer | InvalidAIAns
 
 def assert_counted(result: Answer | InvalidAIAnswer, max_tokens: int) -> None:
     """The call carries the tokens the server's ``usage`` reported; a refusal names a check."""
-    call = result.call if isinstance(result, Answer) else result.call
+    call = result.call
     assert call is not None
     assert call.ok is isinstance(result, Answer)
     assert call.prompt_tokens is not None and call.prompt_tokens > 50
