@@ -144,7 +144,14 @@ def check_text(text: str, locale: str, prompt: Prompt, ignore: Iterable[str] = (
         )
     if _MARKUP.search(tidy):
         raise InvalidAIAnswer(f"the answer holds markup or code: {_preview(tidy)}")
-    lowered = tidy.lower()
+    check_echo(tidy, prompt)
+    check_language(tidy, locale, ignore)
+    return tidy
+
+
+def check_echo(text: str, prompt: Prompt) -> None:
+    """Refuse ``text`` if it repeats the prompt's instructions or copies its example."""
+    lowered = text.lower()
     echoed = [
         line
         for line in (*prompt.instructions(), FACTS_OPEN, FACTS_CLOSE)
@@ -159,8 +166,6 @@ def check_text(text: str, locale: str, prompt: Prompt, ignore: Iterable[str] = (
     if echoed or "security requirements" in lowered:
         shown = echoed[0] if echoed else "SECURITY REQUIREMENTS"
         raise InvalidAIAnswer(f"the answer repeats the instructions: {_preview(shown)}")
-    check_language(tidy, locale, ignore)
-    return tidy
 
 
 def one_line(text: str, limit: int = 160) -> str:

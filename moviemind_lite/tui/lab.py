@@ -440,7 +440,11 @@ class LabPane(CorePane):
                 ended = self.RaceEnded(generation, results=report.races, report=report)
             else:
                 results = run_compare(
-                    plan.scenario.changed(backend=servers.backend, locks=servers.locks),
+                    plan.scenario.changed(
+                        backend=servers.backend,
+                        locks=servers.locks,
+                        ai_model_path=servers.ai_model_path,
+                    ),
                     list(plan.strategies),
                     feed.progress,
                     on_phase=feed.phase,

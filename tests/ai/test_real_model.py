@@ -159,7 +159,7 @@ def settings_for(server: LlamaServer, **changes: Any) -> AISettings:
         "backend": "openai",
         "base_url": server.url,
         "model": MODEL,
-        "timeout_s": 300.0,
+        "timeout_s": 600.0,
         "seed": 7,
         "constraint": "grammar",
         "answer_max_chars": MAX_CHARS,
@@ -185,7 +185,7 @@ def assert_counted(result: Answer | InvalidAIAnswer, max_tokens: int) -> None:
     assert call.prompt_tokens is not None and call.prompt_tokens > 50
     assert call.completion_tokens is not None and 0 < call.completion_tokens <= max_tokens
     if isinstance(result, InvalidAIAnswer):
-        assert "unusable answer: the answer" in str(result), str(result)
+        assert "unusable answer: " in str(result), str(result)
 
 
 @pytest.mark.parametrize("request_", [DAS_BOOT, POLISH], ids=["de-DE", "pl-PL"])
