@@ -19,7 +19,7 @@ from moviemind_lite.core.config import AISettings, load_settings
 from moviemind_lite.core.errors import InvalidSetting
 
 pytest.importorskip("xllamacpp", reason="the local-ai extra is not installed")
-from moviemind_lite.ai import local  # noqa: E402 - only where the extra is installed
+from moviemind_lite.ai import local
 
 
 def gguf(tmp_path: Path, size: int = 64) -> Path:
@@ -124,9 +124,7 @@ def test_show_of_a_new_film_exits_2_and_stores_nothing(
 ) -> None:
     monkeypatch.setenv("MOVIEMIND_AI", "local")
     monkeypatch.setenv("MOVIEMIND_AI_MODEL_PATH", path)
-    result = CliRunner().invoke(
-        cli, ["movies", "show", "some-new-film-2024", "--locale", "de-DE"]
-    )
+    result = CliRunner().invoke(cli, ["movies", "show", "some-new-film-2024", "--locale", "de-DE"])
     assert result.exit_code == 2, result.output
     (line,) = result.output.strip().splitlines()
     assert line.startswith("Error: MOVIEMIND_AI_MODEL_PATH=") and message in line
