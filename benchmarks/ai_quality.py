@@ -6,8 +6,8 @@ Asks the AI that ``MOVIEMIND_AI`` (and its ``MOVIEMIND_AI_*`` settings) configur
 descriptions of the sample catalog's films, the locales taken in turn, with the very
 request the generator sends (prompt, constraint, ``max_tokens``). Each answer is then
 put to every check a stored text must pass, one by one, so the table shows how many
-answers passed each: JSON (parsed, not cut off), length, echo (no instruction repeated,
-the prompt's example not copied), language (reads as the locale asked), and all of them
+answers passed each: JSON (parsed, not cut off), length, echo (no instruction
+repeated), language (reads as the locale asked), and all of them
 (what the service would store). Below: tokens per second and time per answer.
 
 For the openai and local generators only (the mock writes its templates). Nothing is

