@@ -128,7 +128,8 @@ def main() -> None:
         by_locale[request.locale] += result["all"]
         if options.show:
             content = body["choices"][0]["message"]["content"]
-            console.print(f"[{request.locale}] {sorted(k for k, v in result.items() if v)}")
+            passed_now = sorted(name for name, ok in result.items() if ok)
+            console.print(f"[{request.locale}] {passed_now}", markup=False)
             console.print(content, markup=False, highlight=False)
     table = Table(
         title=f"{generator.model} ({settings.answer_constraint}, at most "
