@@ -21,6 +21,8 @@ MODES: tuple[Mode, ...] = ("threads", "processes")
 # The AI a race calls: the mock's latency and faults, or a real model run in the process.
 AIKind = Literal["mock", "local"]
 AI_KINDS: tuple[AIKind, ...] = ("mock", "local")
+# A real model's call: at most MOVIEMIND_AI_TIMEOUT_S's ceiling, ten minutes.
+LOCAL_CALL_BOUND_MS = 600_000.0
 Backend = Literal["sqlite", "postgres"]
 BACKENDS: tuple[Backend, ...] = ("sqlite", "postgres")
 LockKind = Literal["file", "redis"]
@@ -142,6 +144,12 @@ class Scenario:
     def ideal_ms(self) -> float:
         """The race's floor: the AI calls alone, one per slug, ``workers`` at a time."""
         return math.ceil(self.slugs / self.workers) * self.latency_ms
+
+    @property
+    def longest_call_ms(self) -> float:
+        """The longest one AI call may take: the mock's knobs say; a real model's call is
+        bounded by the AI timeout's ceiling alone (it may queue behind the others)."""
+        return LOCAL_CALL_BOUND_MS if self.ai == "local" else self.slowest_job_ms
 
     @property
     def slowest_job_ms(self) -> float:
