@@ -279,6 +279,8 @@ class RaceResult:
     kept_home: Path | None
     # When the timeline begins and ends (time.monotonic()).
     window: tuple[float, float] = (0.0, 0.0)
+    # Each request: when it arrived, how dispatch met it (created, joined...), its job.
+    requests: tuple[RequestRecord, ...] = ()
 
     @property
     def correct(self) -> bool:
@@ -426,6 +428,7 @@ def run_race(
         round((end - start) * 1000, 1),
         home if scenario.keep else None,
         (start, end),
+        tuple(records),
     )
 
 
