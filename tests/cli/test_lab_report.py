@@ -1,4 +1,4 @@
-"""``--html FILE`` on ``race``, ``compare``, ``lab run`` and ``demo``: the page, and its refusals."""
+"""``--html FILE`` on ``race``, ``compare``, ``lab run`` and ``demo``: the page, its refusals."""
 
 from __future__ import annotations
 

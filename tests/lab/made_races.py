@@ -93,9 +93,6 @@ def plain_job(slug: str, ending: str, at: float, *, waited: float = 0.0) -> Job:
 def crowd(count: int, slugs: int, *, strategy: str = "two-level") -> RaceResult:
     """``count`` jobs over ``slugs`` slugs, queued a millisecond apart."""
     return made_race(
-        [
-            plain_job(f"race-movie-{i % slugs + 1:03d}", "created", i * 0.001)
-            for i in range(count)
-        ],
+        [plain_job(f"race-movie-{i % slugs + 1:03d}", "created", i * 0.001) for i in range(count)],
         strategy=strategy,
     )

@@ -87,9 +87,7 @@ def test_the_second_writer_of_a_slug_is_marked_as_the_duplicate_not_the_first() 
 
 
 def test_requests_that_joined_a_job_are_drawn_on_its_lane() -> None:
-    race = made_race(
-        [plain_job("race-movie-001", "created", 0.0)], joined=[(0, 0.02), (0, 0.05)]
-    )
+    race = made_race([plain_job("race-movie-001", "created", 0.0)], joined=[(0, 0.02), (0, 0.05)])
     (lane,) = lanes_of(page(race)).runs[0]["lanes"]  # type: ignore[misc]
     assert lane["marks"] == ["join", "join"]
     assert report.timeline_data(race)["jobs"][0]["marks"] == [
@@ -122,9 +120,7 @@ def test_a_stale_write_refused_and_the_lease_that_let_a_second_holder_in_are_mar
     lanes = lanes_of(page(_setnx(0.2))).runs[0]["lanes"]
     assert isinstance(lanes, list)
     assert [lane["marks"] for lane in lanes] == [["stale"], ["lease"]]
-    assert report.timeline_data(_setnx(0.2))["jobs"][1]["marks"] == [
-        {"kind": "lease", "at": 200.0}
-    ]
+    assert report.timeline_data(_setnx(0.2))["jobs"][1]["marks"] == [{"kind": "lease", "at": 200.0}]
 
 
 def test_a_holder_that_takes_the_key_after_the_first_ended_is_no_lease_expiry() -> None:
