@@ -66,19 +66,11 @@ def write_races_html(
     """The page of ``race`` or ``compare``: one section, every strategy raced."""
     if path is None:
         return
-    from moviemind_lite.lab import report
+    from moviemind_lite.lab.report import races_page, write_report
 
     with core_errors():
-        commands = [_with_html(command, path)]
-        if len(results) > 1:
-            commands += [report.race_command(r.strategy, r.scenario) for r in results]
-        title = "MovieMind race lab: " + ", ".join(result.label for result in results)
-        data = report.report_data(
-            title,
-            [report.races_section(title, results, commands)],
-            report.engines_used(results, servers),
-        )
-        report.write_report(path, data, session.settings(), force=force)
+        data = races_page(results, _with_html(command, path), servers)
+        write_report(path, data, session.settings(), force=force)
     click.echo(f"wrote the report to {path}", err=True)
 
 
@@ -93,24 +85,9 @@ def write_lessons_html(
     """The page of ``lab run`` or ``demo``: a section per lesson played."""
     if path is None:
         return
-    from moviemind_lite.lab import report
+    from moviemind_lite.lab.report import lessons_page, write_report
 
     with core_errors():
-        sections = [
-            report.lesson_section(
-                played,
-                _with_html(command, path)
-                if len(reports) == 1
-                else f"moviemind lab run {played.lesson.name}" + (" --fast" if played.fast else ""),
-            )
-            for played in reports
-        ]
-        title = (
-            f"MovieMind lesson {reports[0].lesson.name}: {reports[0].lesson.title}"
-            if len(reports) == 1
-            else "MovieMind race lab: the demo's lessons"
-        )
-        races = [race for played in reports for race in played.races]
-        data = report.report_data(title, sections, report.engines_used(races, servers))
-        report.write_report(path, data, session.settings(), force=force)
+        data = lessons_page(reports, _with_html(command, path), servers)
+        write_report(path, data, session.settings(), force=force)
     click.echo(f"wrote the report to {path}", err=True)

@@ -292,6 +292,43 @@ def report_data(
     }
 
 
+def races_page(
+    results: Sequence[RaceResult], command: str, servers: Servers | None = None
+) -> dict[str, Any]:
+    """The page of a race or a comparison: ``command`` reruns it; with several strategies,
+    each one's own ``moviemind race`` command follows."""
+    commands = [command]
+    if len(results) > 1:
+        commands += [race_command(result.strategy, result.scenario) for result in results]
+    title = "MovieMind race lab: " + ", ".join(result.label for result in results)
+    return report_data(
+        title, [races_section(title, results, commands)], engines_used(results, servers)
+    )
+
+
+def lessons_page(
+    reports: Sequence[LessonReport], command: str, servers: Servers | None = None
+) -> dict[str, Any]:
+    """The page of played lessons: one section each; ``command`` reruns them all (one
+    lesson), or each section names its own ``moviemind lab run`` (several)."""
+    sections = [
+        lesson_section(
+            played,
+            command
+            if len(reports) == 1
+            else f"moviemind lab run {played.lesson.name}" + (" --fast" if played.fast else ""),
+        )
+        for played in reports
+    ]
+    title = (
+        f"MovieMind lesson {reports[0].lesson.name}: {reports[0].lesson.title}"
+        if len(reports) == 1
+        else "MovieMind race lab: " + ", ".join(played.lesson.name for played in reports)
+    )
+    races = [race for played in reports for race in played.races]
+    return report_data(title, sections, engines_used(races, servers))
+
+
 # -- drawing -------------------------------------------------------------------------------
 
 # The SVG's coordinate system: a label column, then the plot.
@@ -365,12 +402,12 @@ def _grouped(timeline: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[
                     counts[step][phase] += 1
                     density.setdefault(phase, [0] * steps)[step] += 1
         bars: list[dict[str, Any]] = []
-        for step, count in enumerate(counts):
-            if not count:
+        for step, in_step in enumerate(counts):
+            if not in_step:
                 continue
-            phase = count.most_common(1)[0][0]
+            phase = in_step.most_common(1)[0][0]
             # Four levels of strength, so that neighbouring steps merge into one bar.
-            level = min(4, 1 + int(4 * sum(count.values()) / (len(group) + 1)))
+            level = min(4, 1 + int(4 * sum(in_step.values()) / (len(group) + 1)))
             x = round(_LABEL_W + step * step_w, 1)
             if (
                 bars
