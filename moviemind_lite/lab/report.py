@@ -466,10 +466,10 @@ def _bars(rows: Sequence[tuple[str, float]], reference: float | None = None) -> 
     scale = max([value for _, value in rows] + [reference or 0.0, 1e-9])
     return {
         "rows": [
-            {"label": label, "value": value, "w": round(300 * value / scale, 1)}
+            {"label": label, "value": value, "w": round(250 * value / scale, 1)}
             for label, value in rows
         ],
-        "reference": None if reference is None else round(300 * reference / scale, 1),
+        "reference": None if reference is None else round(250 * reference / scale, 1),
         "reference_value": reference,
     }
 
