@@ -31,8 +31,7 @@ from moviemind_lite.cli.lab_report import (
     check_html,
     html_force_option,
     html_option,
-    write_lessons_html,
-    write_races_html,
+    write_html,
 )
 from moviemind_lite.lab.scenario import (
     BACKENDS,
@@ -327,7 +326,7 @@ def race(
             result = run_race(scenario, strategy, on_progress=progress, servers=servers)
     print_kept([result])
     command = f"moviemind race --strategy {strategy} {scenario.as_options()}".rstrip()
-    write_races_html(html_path, session, force, [result], command, servers)
+    write_html(html_path, session, force, command, servers, races=[result])
     if as_json:
         print_json(result.to_json())
     else:
@@ -394,7 +393,7 @@ def compare(
         f" --backends {backends}" if backends else ""
     )
     command = f"{command} {scenario.as_options()}".rstrip()
-    write_races_html(html_path, session, force, results, command, servers)
+    write_html(html_path, session, force, command, servers, races=results)
     if as_json:
         print_json(compare_json(scenario, results))
     else:
@@ -483,7 +482,7 @@ def run_lesson_command(
         servers = lab_servers(session)
         report = run_lesson(name, fast=fast, on_progress=progress, servers=servers)
     command = f"moviemind lab run {name}" + (" --fast" if fast else "")
-    write_lessons_html(html_path, session, force, [report], command, servers)
+    write_html(html_path, session, force, command, servers, lessons=[report])
     if as_json:
         print_json(report.to_json())
     else:
@@ -514,5 +513,5 @@ def demo_tour(
             failed.append(name)
     if html is not None:
         command = "moviemind demo" + (" --fast" if fast else "")
-        write_lessons_html(html[0], session, html[1], played, command, servers)
+        write_html(html[0], session, html[1], command, servers, lessons=played)
     return failed

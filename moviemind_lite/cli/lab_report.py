@@ -55,39 +55,26 @@ def _with_html(command: str, path: Path) -> str:
     return f"{command} --html {shlex.quote(str(path))}"
 
 
-def write_races_html(
+def write_html(
     path: Path | None,
     session: Session,
     force: bool,
-    results: Sequence[RaceResult],
     command: str,
     servers: Servers,
+    *,
+    races: Sequence[RaceResult] = (),
+    lessons: Sequence[LessonReport] = (),
 ) -> None:
-    """The page of ``race`` or ``compare``: one section, every strategy raced."""
+    """Write the page of ``races`` (``race``, ``compare``) or of played ``lessons`` (``lab
+    run``, ``demo``) to ``path``, if given; ``command`` reran them."""
     if path is None:
         return
-    from moviemind_lite.lab.report import races_page, write_report
+    from moviemind_lite.lab.report import lessons_page, races_page, write_report
 
     with core_errors():
-        data = races_page(results, _with_html(command, path), servers)
-        write_report(path, data, session.settings(), force=force)
-    click.echo(f"wrote the report to {path}", err=True)
-
-
-def write_lessons_html(
-    path: Path | None,
-    session: Session,
-    force: bool,
-    reports: Sequence[LessonReport],
-    command: str,
-    servers: Servers,
-) -> None:
-    """The page of ``lab run`` or ``demo``: a section per lesson played."""
-    if path is None:
-        return
-    from moviemind_lite.lab.report import lessons_page, write_report
-
-    with core_errors():
-        data = lessons_page(reports, _with_html(command, path), servers)
+        shown = _with_html(command, path)
+        data = (
+            lessons_page(lessons, shown, servers) if lessons else races_page(races, shown, servers)
+        )
         write_report(path, data, session.settings(), force=force)
     click.echo(f"wrote the report to {path}", err=True)
