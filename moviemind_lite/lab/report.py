@@ -46,7 +46,7 @@ from moviemind_lite.lab.timeline import (
     QUEUED,
     WAITING,
 )
-from moviemind_lite.store import db
+from moviemind_lite.store import db, locking
 from moviemind_lite.store.leases import STALE_WRITE
 
 # The phases a lane shows, in the terminal legend's order, with the words the page uses.
@@ -232,8 +232,8 @@ _ENGINE_NAMES = {
 
 
 def engines_used(results: Iterable[RaceResult], servers: Servers | None = None) -> list[Engine]:
-    """The engines the races ran on, with their versions: SQLite's (the library's) and
-    PostgreSQL's (asked of the server ``servers`` names, when a race used it)."""
+    """The engines the races ran on, with their versions: SQLite's (the library's),
+    PostgreSQL's and Redis's (asked of the servers ``servers`` names, when a race used them)."""
     used: list[str] = []
     for result in results:
         for kind in (result.scenario.backend, result.scenario.locks):
@@ -247,6 +247,8 @@ def engines_used(results: Iterable[RaceResult], servers: Servers | None = None) 
             versions["postgres"] = str(row[0]) if row is not None else ""
         finally:
             database.close()
+    if "redis" in used and servers is not None and servers.locks_url is not None:
+        versions["redis"] = locking.server_version(servers.locks_url)
     return [Engine(_ENGINE_NAMES[kind], versions.get(kind, "")) for kind in used]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
 
 from markupsafe import escape
@@ -12,6 +13,7 @@ from moviemind_lite.lab.race import RaceResult
 from moviemind_lite.lab.teaching import run_lesson
 from moviemind_lite.lab.timeline import ENDED, GENERATING, LOCKED, PAUSED, PERSISTING, QUEUED
 from moviemind_lite.store.leases import STALE_WRITE
+from tests.engines import Engines, lab_servers
 from tests.lab.made_races import crowd, job_id, made_race, plain_job
 
 
@@ -194,3 +196,19 @@ def test_a_played_lesson_shows_its_explanation_check_and_commands() -> None:
         assert marks.count("stale") == result.metrics.stale_writes_rejected
         assert ("duplicate" in marks) == (result.metrics.duplicate_descriptions > 0)
     assert data["engines"][0]["name"] == "SQLite" and data["engines"][0]["version"]
+
+
+def test_the_engines_are_named_with_the_versions_their_servers_report() -> None:
+    servers = lab_servers(Engines("postgres", "redis"))
+    race = crowd(2, 1)
+    on_servers = replace(race, scenario=race.scenario.changed(backend="postgres", locks="redis"))
+    engines = report.engines_used([on_servers], servers)
+    assert [engine.name for engine in engines] == ["PostgreSQL", "Redis"]
+    postgres, redis = (engine.version for engine in engines)
+    assert re.match(r"\d+\.\d+", postgres) and re.fullmatch(r"\d+\.\d+\.\d+", redis)
+    assert f"PostgreSQL {postgres}" in page_of_engines(engines)
+
+
+def page_of_engines(engines: list[report.Engine]) -> str:
+    data = report.report_data("engines", [], engines)
+    return report.render_html(data)
