@@ -41,7 +41,7 @@ def lab_server(
 
 
 @pytest.fixture
-def held(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
     """Comparisons that last until released (or stopped): a race forced to be running."""
     release = threading.Event()
 
@@ -52,7 +52,8 @@ def held(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
         return []
 
     monkeypatch.setattr(live, "run_compare", compare)
-    return release
+    yield release
+    release.set()
 
 
 def ended(lab: LiveLab) -> str:
