@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moviemind_lite.core.errors import InvalidInput, MovieMindError
+from moviemind_lite.core.events import Phase
 from moviemind_lite.lab.race import (
     PhaseWatcher,
     RaceResult,
@@ -189,8 +190,14 @@ class LiveRace:
 
 
 def follow(race: LiveRace) -> PhaseWatcher:
-    """How the lab hears what a race's jobs do: every phase a job enters, as it enters it."""
-    return race.heard
+    """How the page hears what a race's jobs do: the watcher each run subscribes to its
+    race's event sink (``App.events``, :mod:`moviemind_lite.core.events`), so every
+    :class:`~moviemind_lite.core.events.Phase` a job enters reaches the page as it happens."""
+
+    def heard(label: str, job_id: str, phase: str, at: float) -> None:
+        race.heard(label, job_id, Phase(phase), at)
+
+    return heard
 
 
 class LiveLab:

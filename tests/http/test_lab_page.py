@@ -133,6 +133,11 @@ def test_a_lesson_runs_to_its_check_and_its_report_downloads(
         lanes = {job for label, job in jobs if label == run["label"]}
         assert len(lanes) == run["metrics"]["jobs_dispatched"]
     assert status["next"] == len(status["events"])
+    # The page heard every phase the race's event sink told its timelines, in order.
+    for result in lab.current().results:
+        heard = [(job, phase) for label, job, phase, _ in status["events"] if label == result.label]
+        told = [(job, str(phase)) for job, events in result.phases.items() for phase, _ in events]
+        assert sorted(heard) == sorted(told)
     later = client.get(f"/lab/api/race?since={status['next']}").json()
     assert later["events"] == []
     assert report.status_code == 200
