@@ -37,9 +37,10 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole session."""
+    """One headless Chromium per module: Playwright's sync API runs an event loop on this
+    thread while it is open, and asyncio.run (the TUI tests) refuses to start beside it."""
     if not CHROMIUM.exists():
         _unavailable(f"no browser: {CHROMIUM} is missing (scripts/browser.sh install)")
     try:
