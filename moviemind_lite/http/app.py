@@ -29,6 +29,7 @@ from moviemind_lite.http.errors import (
     on_validation,
 )
 from moviemind_lite.http.jobs import InProcessJobs
+from moviemind_lite.http.lab import LAB_ROUTES, lab_for
 from moviemind_lite.http.routes import ROUTES
 
 DEFAULT_THREADS = 4
@@ -63,6 +64,7 @@ def create_app(
     owned = app is None
     moviemind = app if app is not None else build_app(load_settings())
     jobs = InProcessJobs(moviemind, threads) if run_jobs else None
+    lab = lab_for(moviemind.settings)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -71,13 +73,14 @@ def create_app(
         try:
             yield
         finally:
+            await run_in_threadpool(lab.close)
             if jobs is not None:
                 await run_in_threadpool(jobs.stop)
             if owned:
                 moviemind.close()
 
     starlette = Starlette(
-        routes=ROUTES,
+        routes=[*ROUTES, *LAB_ROUTES],
         lifespan=lifespan,
         exception_handlers={
             HTTPException: on_http_exception,
@@ -87,4 +90,5 @@ def create_app(
         },
     )
     starlette.state.moviemind = moviemind
+    starlette.state.lab = lab
     return RequestContext(starlette)
