@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import socket
 from typing import Any
@@ -10,6 +9,8 @@ from typing import Any
 import click
 
 from moviemind_lite.cli.base import Session, UsageProblem, ai_options, core_errors, pass_session
+from moviemind_lite.core.errors import InvalidSetting
+from moviemind_lite.http.edge import edge_settings, is_loopback
 
 # How the AI options reach the server processes, which read their settings afresh.
 _AI_VARIABLES = {
@@ -17,16 +18,6 @@ _AI_VARIABLES = {
     "jitter_ms": "MOVIEMIND_AI_JITTER_MS",
     "fail_rate": "MOVIEMIND_AI_FAIL_RATE",
 }
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is reachable from this machine only."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def exposure_problem(
@@ -84,6 +75,31 @@ def bound_address(fd: int) -> str:
 @click.option(
     "--no-jobs", is_flag=True, help="Run no jobs in the server: leave them to `moviemind worker`."
 )
+@click.option(
+    "--allowed-hosts",
+    metavar="NAMES",
+    envvar="MOVIEMIND_ALLOWED_HOSTS",
+    help="Host names clients may use, comma-separated (default: the loopback names on "
+    "loopback); others get 400. '*' allows any.",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    metavar="IPS",
+    envvar="MOVIEMIND_FORWARDED_ALLOW_IPS",
+    help="Proxies whose X-Forwarded-For/-Proto are believed, comma-separated (default: none).",
+)
+@click.option(
+    "--public-url",
+    metavar="URL",
+    envvar="MOVIEMIND_PUBLIC_URL",
+    help="Base URL of the links in answers (default: the host the request came to).",
+)
+@click.option(
+    "--cors-origins",
+    metavar="ORIGINS",
+    envvar="MOVIEMIND_CORS_ORIGINS",
+    help="Origins allowed by CORS on /api/*, comma-separated, or 'none' (default: *).",
+)
 @click.option("--fd", type=click.IntRange(min=0), hidden=True, help="Serve on this bound socket.")
 @ai_options
 @pass_session
@@ -94,6 +110,10 @@ def serve(
     workers: int,
     threads: int,
     no_jobs: bool,
+    allowed_hosts: str | None,
+    forwarded_allow_ips: str | None,
+    public_url: str | None,
+    cors_origins: str | None,
     fd: int | None,
 ) -> None:
     """Serve the MovieMind HTTP API (GET /api/v1/movies/SLUG, POST /api/v1/generate, ...)."""
@@ -107,6 +127,20 @@ def serve(
     problem = exposure_problem(address, settings.environment, settings.admin_token, keys)
     if problem is not None:
         raise UsageProblem(problem)
+    edge = {
+        "MOVIEMIND_SERVE_HOST": address,
+        "MOVIEMIND_ALLOWED_HOSTS": allowed_hosts,
+        "MOVIEMIND_FORWARDED_ALLOW_IPS": forwarded_allow_ips,
+        "MOVIEMIND_PUBLIC_URL": public_url,
+        "MOVIEMIND_CORS_ORIGINS": cors_origins,
+    }
+    for name, value in edge.items():
+        if value is not None:
+            os.environ[name] = value
+    try:
+        edge_settings()
+    except InvalidSetting as invalid:
+        raise UsageProblem(str(invalid)) from None
     os.environ["MOVIEMIND_HOME"] = str(settings.home.resolve())
     # --database-url and --locks-url reach the server processes as the environment does.
     if settings.database_url is not None:
@@ -124,6 +158,9 @@ def serve(
         "workers": workers,
         "access_log": False,  # the JSON log has one line per request, with its ids
         "log_level": "info",
+        # X-Forwarded-* are read by the application, from --forwarded-allow-ips only.
+        "proxy_headers": False,
+        "server_header": False,
     }
     if fd is None:
         uvicorn.run(APP_FACTORY, host=host, port=port, **options)

@@ -21,6 +21,7 @@ from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import load_settings
 from moviemind_lite.core.errors import InvalidSetting, MovieMindError
 from moviemind_lite.http.context import RequestContext
+from moviemind_lite.http.edge import EdgeSettings, NetworkEdge, edge_settings
 from moviemind_lite.http.errors import (
     ValidationFailed,
     on_core_error,
@@ -50,13 +51,20 @@ def serve_options(env: Mapping[str, str] | None = None) -> tuple[bool, int]:
 
 
 def create_app(
-    app: App | None = None, *, run_jobs: bool | None = None, threads: int | None = None
+    app: App | None = None,
+    *,
+    run_jobs: bool | None = None,
+    threads: int | None = None,
+    edge: EdgeSettings | None = None,
 ) -> ASGIApp:
     """The HTTP API over ``app`` (default: built from the environment and closed on shutdown).
 
     With ``run_jobs`` (default: ``MOVIEMIND_SERVE_JOBS``), a worker of
-    ``threads`` threads runs generation jobs while the server is up.
+    ``threads`` threads runs generation jobs while the server is up. ``edge``
+    (default: from the environment) names the allowed hosts, trusted proxies,
+    public URL and CORS origins.
     """
+    edge = edge_settings() if edge is None else edge
     env_jobs, env_threads = serve_options()
     run_jobs = env_jobs if run_jobs is None else run_jobs
     threads = env_threads if threads is None else threads
@@ -87,4 +95,4 @@ def create_app(
         },
     )
     starlette.state.moviemind = moviemind
-    return RequestContext(starlette)
+    return RequestContext(NetworkEdge(starlette, edge))

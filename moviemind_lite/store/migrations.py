@@ -464,3 +464,20 @@ def m013_jobs_finished_index(conn: Tx) -> None:
         CREATE INDEX jobs_finished ON jobs (finished_at, status, result);
         """,
     )
+
+
+@migration
+def m014_rate_limits(conn: Tx) -> None:
+    """Rate-limit and AI-budget buckets shared by every server process (GCRA: one TAT each).
+
+    Used when the locks live in lock files; with Redis locks the buckets are Redis keys.
+    """
+    run_script(
+        conn,
+        f"""
+        CREATE TABLE rate_limits (
+            bucket TEXT PRIMARY KEY,
+            tat {conn.dialect.real} NOT NULL
+        );
+        """,
+    )

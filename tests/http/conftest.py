@@ -74,7 +74,7 @@ def serving(
     try:
         if kind == "inprocess":
             asgi = create_app(app, run_jobs=False)
-            with TestClient(asgi, base_url="http://testserver") as client:
+            with TestClient(asgi, base_url="http://localhost") as client:
                 yield Served(kind, _validating(client), app, home, key)
         else:
             with live_server(home, "--no-jobs", env=env) as server:

@@ -36,6 +36,11 @@ def server_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, 
         MOVIEMIND_AI_LATENCY_MS="0",
         MOVIEMIND_AI_JITTER_MS="0",
         MOVIEMIND_ENV="local",
+        # Limits on (every answer carries their headers) but far above what a test sends;
+        # tests/http/test_limits.py sets its own.
+        MOVIEMIND_RATE_LIMIT_SHOW="1000000",
+        MOVIEMIND_RATE_LIMIT_SEARCH="1000000",
+        MOVIEMIND_RATE_LIMIT_GENERATE="1000000",
     )
     env.update(extra or {})
     return env

@@ -235,7 +235,7 @@ def test_health_is_503_when_the_database_is_unusable(
     home = tmp_path_factory.mktemp("broken")
     app = open_app(home)
     try:
-        with TestClient(create_app(app, run_jobs=False)) as client:
+        with TestClient(create_app(app, run_jobs=False), base_url="http://localhost") as client:
             assert client.get("/api/v1/health").status_code == 200
             for name in ("moviemind.db", "moviemind.db-wal", "moviemind.db-shm"):
                 path = home / name
