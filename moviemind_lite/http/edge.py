@@ -188,9 +188,7 @@ class NetworkEdge:
             return
         await self.app(scope, receive, send)
 
-    def _forwarded(
-        self, scope: Scope, headers: dict[bytes, bytes], peer: tuple[str, int]
-    ) -> Scope:
+    def _forwarded(self, scope: Scope, headers: dict[bytes, bytes], peer: tuple[str, int]) -> Scope:
         scope = dict(scope)
         proto = headers.get(b"x-forwarded-proto", b"").decode("latin-1").strip().lower()
         if proto in ("http", "https"):

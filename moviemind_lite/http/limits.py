@@ -80,9 +80,9 @@ def take(app: App, route: LimitedRoute, client: str) -> tuple[Response | None, d
     return None, limit_headers(allowance)
 
 
-def rate_limited(route: LimitedRoute, key_of: Callable[[Request], str | None]) -> Callable[
-    [Endpoint], Endpoint
-]:
+def rate_limited(
+    route: LimitedRoute, key_of: Callable[[Request], str | None]
+) -> Callable[[Endpoint], Endpoint]:
     """Wrap a synchronous endpoint of ``route``: counted first, its answer given the headers."""
 
     def wrap(endpoint: Endpoint) -> Endpoint:
