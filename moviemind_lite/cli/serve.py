@@ -134,9 +134,9 @@ def serve(
         "MOVIEMIND_PUBLIC_URL": public_url,
         "MOVIEMIND_CORS_ORIGINS": cors_origins,
     }
-    for name, value in edge.items():
-        if value is not None:
-            os.environ[name] = value
+    for variable, given in edge.items():
+        if given is not None:
+            os.environ[variable] = given
     try:
         edge_settings()
     except InvalidSetting as invalid:
@@ -153,6 +153,8 @@ def serve(
         os.environ[_AI_VARIABLES[name]] = repr(value)
     import uvicorn
 
+    from moviemind_lite.http.connections import KEEP_ALIVE_S, GuardedH11Protocol, listen_backlog
+
     options: dict[str, Any] = {
         "factory": True,
         "workers": workers,
@@ -161,6 +163,10 @@ def serve(
         # X-Forwarded-* are read by the application, from --forwarded-allow-ips only.
         "proxy_headers": False,
         "server_header": False,
+        # A head timeout and a connection cap below the fd limit (slow clients).
+        "http": GuardedH11Protocol,
+        "timeout_keep_alive": KEEP_ALIVE_S,
+        "backlog": listen_backlog(),
     }
     if fd is None:
         uvicorn.run(APP_FACTORY, host=host, port=port, **options)

@@ -9,6 +9,7 @@ stopped by its PID, and its output is kept in a file to show when a test fails.
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -78,9 +79,10 @@ class LiveServer:
 
 @contextmanager
 def live_server(
-    home: Path, *args: str, env: Mapping[str, str] | None = None
+    home: Path, *args: str, env: Mapping[str, str] | None = None, fd_limit: int | None = None
 ) -> Iterator[LiveServer]:
-    """Run ``moviemind --home HOME serve --fd N ARGS`` until the block ends."""
+    """Run ``moviemind --home HOME serve --fd N ARGS`` until the block ends (with at most
+    ``fd_limit`` open files, as ``ulimit -n`` would set)."""
     home.mkdir(parents=True, exist_ok=True)
     log_path = home / f"server-{time.monotonic_ns()}.out"
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -97,6 +99,7 @@ def live_server(
             env=server_env(home, env),
             stdout=output,
             stderr=subprocess.STDOUT,
+            preexec_fn=None if fd_limit is None else lambda: _limit_files(fd_limit),
         )
     listener.close()  # the server holds its own copy
     server = LiveServer(process, f"http://127.0.0.1:{port}", log_path)
@@ -105,6 +108,12 @@ def live_server(
         yield server
     finally:
         server.stop()
+
+
+def _limit_files(limit: int) -> None:
+    resource.setrlimit(
+        resource.RLIMIT_NOFILE, (limit, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+    )
 
 
 def wait_until_healthy(server: LiveServer) -> None:
