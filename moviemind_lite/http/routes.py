@@ -54,6 +54,7 @@ CONTEXT_TAGS = ("DEFAULT", "modern", "critical", "humorous")
 SLUG_MAX_LENGTH = 255
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,20}")
 _NOT_FOUND = {"movie": "Movie not found", "person": "Person not found"}
 
 
@@ -105,13 +106,14 @@ async def read_json(request: Request) -> Any:
 
 def _int_param(check: Validator, request: Request, name: str, default: int, top: int) -> int:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
+    # ASCII digits only (an empty value is no integer either): int() also takes fullwidth
+    # digits, "+5" and "1_0".
+    if _WHOLE_NUMBER.fullmatch(raw) is None:
         check.add(name, f"The {label(name)} field must be an integer.")
         return default
+    value = int(raw)
     if not 1 <= value <= top:
         check.add(name, f"The {label(name)} field must be between 1 and {top}.")
     return value

@@ -39,3 +39,14 @@ def test_an_empty_text_id_is_ignored(served: Served) -> None:
     assert movie.status_code == 200 and "selected_description" not in movie.json()
     person = served.client.get("/api/v1/people/keanu-reeves?bio_id=")
     assert person.status_code == 200 and "selected_bio" not in person.json()
+
+
+@pytest.mark.parametrize("page", ["", "1000001", "\uff15", "+5", "1_0", "1.5", "0"])
+def test_pagination_takes_only_what_the_document_allows(served: Served, page: str) -> None:
+    answer = served.client.get("/api/v1/movies", params={"page": page})
+    assert answer.status_code == 422
+    assert list(answer.json()["errors"]) == ["page"]
+
+
+def test_the_largest_documented_page_is_served(served: Served) -> None:
+    assert served.client.get("/api/v1/movies?page=1000000&per_page=100").status_code == 200
