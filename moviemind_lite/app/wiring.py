@@ -119,9 +119,9 @@ def build_app(
     generation = Generation(
         settings, database, catalog, flags, rollouts, strategies, runner, executor
     )
-    jobs = Jobs(job_store, runner, breaker, rollouts, catalog)
     buckets = open_rate_limits(settings.locks, database)
     budget = GenerationBudget(settings.limits, buckets, database)
+    jobs = Jobs(job_store, runner, breaker, rollouts, catalog, budget)
     api = Api(database, catalog, generation, jobs, flags, breaker, generator.model, budget)
     return App(
         settings=settings,

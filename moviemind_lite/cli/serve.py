@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 from typing import Any
 
 import click
@@ -168,10 +170,19 @@ def serve(
         "timeout_keep_alive": KEEP_ALIVE_S,
         "backlog": listen_backlog(),
     }
-    if fd is None:
-        uvicorn.run(APP_FACTORY, host=host, port=port, **options)
-    else:
-        serve_on_socket(socket.socket(fileno=fd), options)
+    metrics_dir = None
+    if workers > 1:
+        # Each server process writes its request counters here; /metrics sums them all.
+        metrics_dir = tempfile.mkdtemp(prefix="moviemind-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        if fd is None:
+            uvicorn.run(APP_FACTORY, host=host, port=port, **options)
+        else:
+            serve_on_socket(socket.socket(fileno=fd), options)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 APP_FACTORY = "moviemind_lite.http.app:create_app"

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from moviemind_lite.app.wiring import App, build_app
@@ -30,6 +31,7 @@ from moviemind_lite.http.errors import (
     on_validation,
 )
 from moviemind_lite.http.jobs import InProcessJobs
+from moviemind_lite.http.metrics import RequestMetrics, metrics
 from moviemind_lite.http.routes import ROUTES
 
 DEFAULT_THREADS = 4
@@ -84,8 +86,9 @@ def create_app(
             if owned:
                 moviemind.close()
 
+    routes = [*ROUTES, Route("/metrics", metrics, methods=["GET"])]
     starlette = Starlette(
-        routes=ROUTES,
+        routes=routes,
         lifespan=lifespan,
         exception_handlers={
             HTTPException: on_http_exception,
@@ -95,4 +98,4 @@ def create_app(
         },
     )
     starlette.state.moviemind = moviemind
-    return RequestContext(NetworkEdge(starlette, edge))
+    return RequestContext(NetworkEdge(RequestMetrics(starlette, routes), edge))

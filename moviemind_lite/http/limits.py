@@ -22,6 +22,7 @@ from moviemind_lite.app.api_keys import KeyCheck
 from moviemind_lite.app.limits import LimitedRoute
 from moviemind_lite.app.wiring import App
 from moviemind_lite.core.errors import BudgetSpent
+from moviemind_lite.http.counters import BUDGET_REFUSED, RATE_LIMITED
 from moviemind_lite.store.rate_limits import Allowance
 
 Endpoint = Callable[[Request], Response]
@@ -58,6 +59,7 @@ def too_many(allowance: Allowance) -> JSONResponse:
 
 def budget_spent(spent: BudgetSpent) -> JSONResponse:
     """503 with ``Retry-After``: no new generation now (nothing was queued)."""
+    BUDGET_REFUSED.labels(spent.reason).inc()
     return JSONResponse(
         {
             "error": "Service unavailable",
@@ -76,6 +78,7 @@ def take(app: App, route: LimitedRoute, client: str) -> tuple[Response | None, d
     if allowance is None:
         return None, {}
     if not allowance.allowed:
+        RATE_LIMITED.labels(route).inc()
         return too_many(allowance), {}
     return None, limit_headers(allowance)
 

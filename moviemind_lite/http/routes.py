@@ -375,14 +375,17 @@ def admin_refusal(request: Request) -> Response | None:
     settings = moviemind(request).settings
     if settings.environment == "local" and request.scope.get(LOOPBACK_REQUEST_KEY, False):
         return None
+    return None if has_admin_token(request) else framework_error(401, "Unauthorized")
+
+
+def has_admin_token(request: Request) -> bool:
+    """Whether the request carries the admin token (``X-Admin-Token`` or ``Bearer``)."""
     token = request.headers.get("x-admin-token")
     if token is None:
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         token = credentials.strip() if scheme.lower() == "bearer" else None
-    expected = settings.admin_token
-    if token and expected and hmac.compare_digest(token.encode(), expected.encode()):
-        return None
-    return framework_error(401, "Unauthorized")
+    expected = moviemind(request).settings.admin_token
+    return bool(token and expected and hmac.compare_digest(token.encode(), expected.encode()))
 
 
 def _cannot_toggle(name: str) -> Response:

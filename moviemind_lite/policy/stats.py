@@ -1,4 +1,4 @@
-"""Queue and job statistics, and their Prometheus text exposition.
+"""Queue and job statistics, and their Prometheus exposition (built on ``prometheus_client``).
 
 Everything is computed from the ``jobs`` and ``ai_calls`` tables, so the
 numbers cover jobs run by every process on the database (workers, in-process
@@ -8,10 +8,14 @@ runs, the TUI).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from moviemind_lite.core.ids import format_timestamp
 from moviemind_lite.core.model import DONE
@@ -91,41 +95,36 @@ def collect(database: Database, now: datetime | None = None) -> JobStats:
     )
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+class StatsCollector(Collector):
+    """The statistics as Prometheus metric families, read afresh at every scrape."""
+
+    def __init__(self, read: Callable[[], JobStats]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield one family per statistic (``prometheus_client``'s collector protocol)."""
+        return iter(stats_families(self.read()))
 
 
-def prometheus_text(stats: JobStats) -> str:
-    """The statistics in the Prometheus text exposition format (version 0.0.4)."""
-    lines: list[str] = []
-
-    def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} {kind}")
-        for labels, value in samples:
-            lines.append(f"{name}{labels} {value:g}")
-
-    metric(
-        "moviemind_jobs_per_minute",
-        "gauge",
-        "Jobs finished per minute.",
-        [
-            ('{window="5m"}', stats.jobs_per_minute_5m),
-            ('{window="60m"}', stats.jobs_per_minute_60m),
-        ],
+def stats_families(stats: JobStats) -> list[Metric]:
+    """The statistics as Prometheus metric families."""
+    families: list[Metric] = []
+    rate = GaugeMetricFamily(
+        "moviemind_jobs_per_minute", "Jobs finished per minute.", labels=["window"]
     )
-    metric(
-        "moviemind_queue_jobs",
-        "gauge",
-        "Jobs by status.",
-        [(f'{{status="{_escape(status)}"}}', count) for status, count in stats.queue.items()],
+    rate.add_metric(["5m"], stats.jobs_per_minute_5m)
+    rate.add_metric(["60m"], stats.jobs_per_minute_60m)
+    families.append(rate)
+    queue = GaugeMetricFamily("moviemind_queue_jobs", "Jobs by status.", labels=["status"])
+    for status, count in stats.queue.items():
+        queue.add_metric([status], count)
+    families.append(queue)
+    results = GaugeMetricFamily(
+        "moviemind_job_results", "Jobs finished in the last hour, by result.", labels=["result"]
     )
-    metric(
-        "moviemind_job_results",
-        "gauge",
-        "Jobs finished in the last hour, by result.",
-        [(f'{{result="{_escape(result)}"}}', count) for result, count in stats.results.items()],
-    )
+    for result, count in stats.results.items():
+        results.add_metric([result], count)
+    families.append(results)
     for name, help_text, p50, p95 in (
         (
             "moviemind_job_runtime_ms",
@@ -140,46 +139,47 @@ def prometheus_text(stats: JobStats) -> str:
             stats.wait_p95_ms,
         ),
     ):
-        metric(
-            name,
-            "gauge",
-            help_text,
-            [
-                (f'{{quantile="{q}"}}', value)
-                for q, value in (("0.5", p50), ("0.95", p95))
-                if value is not None
-            ],
+        quantiles = GaugeMetricFamily(name, help_text, labels=["quantile"])
+        for quantile, value in (("0.5", p50), ("0.95", p95)):
+            if value is not None:
+                quantiles.add_metric([quantile], value)
+        families.append(quantiles)
+    families.append(
+        GaugeMetricFamily(
+            "moviemind_failed_jobs_last_hour",
+            "Jobs that failed in the last hour.",
+            value=len(stats.failed_last_hour),
         )
-    metric(
-        "moviemind_failed_jobs_last_hour",
-        "gauge",
-        "Jobs that failed in the last hour.",
-        [
-            ("", len(stats.failed_last_hour)),
-        ],
     )
     usage = stats.ai_calls
-    metric(
-        "moviemind_ai_calls_total",
-        "counter",
-        "AI calls made, failed ones included.",
-        [('{outcome="ok"}', usage.calls - usage.failed), ('{outcome="failed"}', usage.failed)],
+    calls = CounterMetricFamily(
+        "moviemind_ai_calls", "AI calls made, failed ones included.", labels=["outcome"]
     )
-    metric(
-        "moviemind_ai_tokens_total",
-        "counter",
+    calls.add_metric(["ok"], usage.calls - usage.failed)
+    calls.add_metric(["failed"], usage.failed)
+    families.append(calls)
+    tokens = CounterMetricFamily(
+        "moviemind_ai_tokens",
         "Tokens used by AI calls, as their servers reported them.",
-        [
-            ('{kind="prompt"}', usage.prompt_tokens),
-            ('{kind="completion"}', usage.completion_tokens),
-        ],
+        labels=["kind"],
     )
+    tokens.add_metric(["prompt"], usage.prompt_tokens)
+    tokens.add_metric(["completion"], usage.completion_tokens)
+    families.append(tokens)
     for name, value in stats.extra.items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            metric(
-                f"moviemind_{name}",
-                "gauge",
-                name.replace("_", " ").capitalize() + ".",
-                [("", value)],
-            )
-    return "\n".join(lines) + "\n"
+        help_text = name.replace("_", " ").capitalize() + "."
+        if isinstance(value, str):
+            # A state (the AI circuit's): one sample labelled with it, as an info metric has.
+            state = GaugeMetricFamily(f"moviemind_{name}", help_text, labels=["state"])
+            state.add_metric([value], 1)
+            families.append(state)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            families.append(GaugeMetricFamily(f"moviemind_{name}", help_text, value=value))
+    return families
+
+
+def prometheus_text(stats: JobStats) -> str:
+    """The statistics in the Prometheus text exposition format, by ``prometheus_client``."""
+    registry = CollectorRegistry()
+    registry.register(StatsCollector(lambda: stats))
+    return generate_latest(registry).decode()
