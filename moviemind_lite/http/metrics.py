@@ -34,7 +34,7 @@ from moviemind_lite.http.counters import BUDGET_REFUSED, LATENCY, RATE_LIMITED, 
 from moviemind_lite.http.edge import LOOPBACK_REQUEST_KEY
 from moviemind_lite.http.errors import framework_error
 from moviemind_lite.http.routes import has_admin_token
-from moviemind_lite.policy.stats import StatsCollector
+from moviemind_lite.policy.exposition import StatsCollector
 
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
