@@ -1,0 +1,92 @@
+"""What the rate limiter costs a stored read: req/s with it on and off, side by side.
+
+    .venv/bin/python benchmarks/rate_limits.py            # the full run (a few minutes)
+    .venv/bin/python benchmarks/rate_limits.py --quick    # a quarter of the requests
+
+``GET /api/v1/movies/{stored-slug}`` against a live ``moviemind serve`` (one,
+then two processes), from 16 and 64 keep-alive clients (threads of this
+process, all from 127.0.0.1: one bucket, the hottest case). "off" sets the
+show limit to 0 (no bucket is read or written); "on" keeps the limiter at
+work with a limit no run reaches, so every request pays the bucket's write
+and nothing is refused. Each pair is measured off, on, off, on and the
+ratio is on / off over the sums, so the machine's drift falls on both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+from pathlib import Path
+
+import httpx
+from http_api import STORED_SLUG, UNLIMITED, Measured, environment, http_get, server, timed
+
+from moviemind_lite.app.wiring import build_app
+from moviemind_lite.core.config import load_settings
+
+MODES = {
+    "off": {**UNLIMITED, "MOVIEMIND_RATE_LIMIT_SHOW": "0"},
+    "on": UNLIMITED,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=2000, help="requests per measurement")
+    parser.add_argument("--quick", action="store_true", help="a quarter of the requests")
+    options = parser.parse_args()
+    requests = options.requests // 4 if options.quick else options.requests
+    print(
+        f"python {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}, {requests} requests per measurement"
+    )
+    rows: list[tuple[int, str, Measured]] = []
+    with tempfile.TemporaryDirectory(prefix="mm-limits-bench-") as scratch:
+        home = Path(scratch) / "home"
+        build_app(load_settings(home, environment(home, 0))).close()
+        for workers in (1, 2):
+            args = ["--workers", str(workers), "--no-jobs"]
+            for _ in range(2):
+                for mode, limits in MODES.items():
+                    with server(home, args, 0, limits) as base:
+
+                        def client(base: str = base) -> object:
+                            return httpx.Client(base_url=base, timeout=60)
+
+                        for clients in (16, 64):
+                            measured = timed(
+                                f"{mode}",
+                                clients,
+                                requests,
+                                http_get(f"/api/v1/movies/{STORED_SLUG}"),
+                                client,
+                            )
+                            rows.append((workers, mode, measured))
+    print(f"\n{'processes':>9}{'clients':>8}{'limiter':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
+    for workers, mode, row in rows:
+        print(
+            f"{workers:>9}{row.clients:>8}{mode:>8}{row.per_second:>9.0f}"
+            f"{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}"
+        )
+    print("\nlimiter on / off (req/s, both rounds summed):")
+    for workers in (1, 2):
+        for clients in (16, 64):
+            totals = {
+                mode: sum(
+                    row.per_second
+                    for w, m, row in rows
+                    if w == workers and m == mode and row.clients == clients
+                )
+                for mode in MODES
+            }
+            print(
+                f"  {workers} process(es), {clients:>2} clients: "
+                f"off {totals['off'] / 2:.0f} req/s, on {totals['on'] / 2:.0f} req/s, "
+                f"ratio {totals['on'] / totals['off']:.3f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
