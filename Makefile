@@ -25,9 +25,12 @@ demo: $(VENV)/.installed-run
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
+# The static checks CI runs before the tests: lint, format, types, the layer contract.
 check: $(VENV)/.installed-test
 	$(BIN)/ruff check moviemind_lite tests benchmarks
+	$(BIN)/ruff format --check moviemind_lite tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(VENV)/.installed-run
 	$(BIN)/python benchmarks/pipeline.py

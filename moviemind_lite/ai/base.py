@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from moviemind_lite.ai.mock_text import guess_movie_facts, guess_person_facts
 from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.domain import KindName
+from moviemind_lite.core.events import Phase
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,8 @@ def guess_facts(kind: KindName, slug: str) -> dict[str, Any]:
 
 
 # The phases a holder struck by the mock's fault enters (the lab's timeline shows them).
-PAUSED = "paused"
-KILLED = "killed"
+PAUSED = Phase.PAUSED
+KILLED = Phase.KILLED
 
 
 class Generator(Protocol):

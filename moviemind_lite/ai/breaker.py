@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from moviemind_lite.ai.base import Answer, GenerationRequest, Generator
+from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 from moviemind_lite.core.errors import CircuitOpen, InvalidAIAnswer, TransientAIError
-from moviemind_lite.core.ids import after, now
 from moviemind_lite.store import breakers
 from moviemind_lite.store.db import Database
 
@@ -43,9 +43,16 @@ class CircuitBreaker:
     """Opens after ``threshold`` consecutive failures; probes after ``cooldown_ms``."""
 
     def __init__(
-        self, database: Database, *, threshold: int, cooldown_ms: float, name: str = "ai"
+        self,
+        database: Database,
+        *,
+        threshold: int,
+        cooldown_ms: float,
+        name: str = "ai",
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.database = database
+        self.clock = clock  # decides when the cool-down is over
         self.threshold = threshold
         self.cooldown_ms = cooldown_ms
         self.name = name
@@ -72,7 +79,7 @@ class CircuitBreaker:
         raise ``CircuitOpen`` with when to come back."""
         if self._closed_and_clean():
             return True  # the common case costs one read, no write transaction
-        stamp = now()
+        stamp = self.clock.stamp()
         with self.database.write() as tx:
             row = breakers.ensure_breaker(tx, self.name)
             if row.state == "closed":
@@ -82,7 +89,9 @@ class CircuitBreaker:
             if row.state == "half_open" and row.probe_until is not None and row.probe_until > stamp:
                 raise CircuitOpen("AI circuit half-open: a probe is running", row.probe_until)
             # Cool-down over (or the last probe's caller vanished): this call probes.
-            breakers.move_breaker(tx, self.name, "half_open", probe_until=after(self.cooldown_ms))
+            breakers.move_breaker(
+                tx, self.name, "half_open", probe_until=self.clock.stamp_after(self.cooldown_ms)
+            )
         log.info("Circuit half-open: probing", extra={"fields": {"breaker": self.name}})
         return False
 
@@ -117,7 +126,7 @@ class CircuitBreaker:
                 "open",
                 consecutive_failures=failures,
                 probe_until=None,
-                open_until=after(self.cooldown_ms),
+                open_until=self.clock.stamp_after(self.cooldown_ms),
                 opened_count=row.opened_count + 1,
             )
         log.warning(

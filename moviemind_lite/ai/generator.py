@@ -13,13 +13,18 @@ from moviemind_lite.ai.mock import MockGenerator
 from moviemind_lite.ai.openai import OpenAIGenerator
 from moviemind_lite.core.config import AISettings
 from moviemind_lite.core.errors import InvalidInput
+from moviemind_lite.core.events import Events
 
-GeneratorFactory = Callable[[AISettings], Generator]
+# A factory gets the settings and the app's event sink (the mock announces its faults there).
+GeneratorFactory = Callable[[AISettings, Events], Generator]
 
-GENERATORS: dict[str, GeneratorFactory] = {"mock": MockGenerator, "openai": OpenAIGenerator}
+GENERATORS: dict[str, GeneratorFactory] = {
+    "mock": lambda settings, events: MockGenerator(settings, events=events),
+    "openai": lambda settings, events: OpenAIGenerator(settings),
+}
 
 
-def make_generator(name: str, settings: AISettings) -> Generator:
+def make_generator(name: str, settings: AISettings, events: Events | None = None) -> Generator:
     """The generator registered as ``name``; unknown names list the known ones."""
     try:
         factory = GENERATORS[name]
@@ -27,4 +32,4 @@ def make_generator(name: str, settings: AISettings) -> Generator:
         raise InvalidInput(
             f"unknown generator {name!r}; expected one of: {', '.join(sorted(GENERATORS))}"
         ) from None
-    return factory(settings)
+    return factory(settings, events if events is not None else Events())

@@ -14,7 +14,7 @@ from moviemind_lite.ai.mock_text import compose_movie_description, compose_perso
 from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.config import AISettings
 from moviemind_lite.core.errors import TransientAIError
-from moviemind_lite.core.logs import announce_phase
+from moviemind_lite.core.events import Events
 
 
 class MockGenerator:
@@ -29,11 +29,19 @@ class MockGenerator:
     ``holder_marker`` file is created exclusively to decide which): it then
     stalls for ``holder_pause_ms``, or kills its own process, before the
     text reaches the job, as a holder frozen or crashed before its write.
+    The struck job's ``paused`` or ``killed`` phase is announced on ``events``
+    (the app's event sink).
     """
 
-    def __init__(self, settings: AISettings, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        settings: AISettings,
+        sleep: Callable[[float], None] = time.sleep,
+        events: Events | None = None,
+    ) -> None:
         self.settings = settings
         self._sleep = sleep
+        self.events = events if events is not None else Events()
         self._random = random.Random(f"{settings.seed}:{os.getpid()}")
         self._random_lock = threading.Lock()
 
@@ -75,9 +83,9 @@ class MockGenerator:
     def _strike(self, request: GenerationRequest) -> None:
         job_id = request.job_id or request.key
         if self.settings.holder_fault == "kill":
-            announce_phase(job_id, KILLED)
+            self.events.phase(job_id, KILLED)
             os.kill(os.getpid(), signal.SIGKILL)  # nothing runs after this line
-        announce_phase(job_id, PAUSED)
+        self.events.phase(job_id, PAUSED)
         self._sleep(self.settings.holder_pause_ms / 1000)
 
     def compose(self, request: GenerationRequest) -> str:

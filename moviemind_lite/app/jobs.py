@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from moviemind_lite.ai.breaker import CircuitBreaker
 from moviemind_lite.app.catalog import Catalog
 from moviemind_lite.app.limits import GenerationBudget
 from moviemind_lite.core.errors import InvalidInput
-from moviemind_lite.core.ids import now
 from moviemind_lite.core.model import PENDING, Job
 from moviemind_lite.policy.rollout import RolloutService
 from moviemind_lite.policy.stats import JobStats, collect
@@ -74,10 +74,9 @@ class Jobs:
         """The job once it is DONE or FAILED, or as it is when ``timeout_s`` passes."""
         return self.store.wait(job_id, timeout_s)
 
-    @staticmethod
-    def unclaimed(job: Job) -> bool:
+    def unclaimed(self, job: Job) -> bool:
         """Whether ``job`` is due and still PENDING: no worker has taken it (yet)."""
-        return job.status == PENDING and job.run_after <= now()
+        return job.status == PENDING and job.run_after <= self.store.clock.stamp()
 
     def retry(self, job_id: str) -> Job:
         """Put a FAILED job back in the queue, taking its key's slot again."""
@@ -93,7 +92,9 @@ class Jobs:
 
     def stats(self) -> JobStats:
         """Queue and job statistics over every process using this database."""
-        collected = collect(self.store.database)
+        collected = collect(
+            self.store.database, datetime.fromtimestamp(self.store.clock.now(), UTC)
+        )
         breaker = self.breaker.state()
         collected.extra.update(
             ai_circuit=breaker.state,

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from dataclasses import dataclass
 from typing import Literal
 
+from moviemind_lite.core.clock import Clock
 from moviemind_lite.core.config import LimitSettings
 from moviemind_lite.core.errors import BudgetSpent
 from moviemind_lite.store.db import Database
@@ -42,11 +42,6 @@ LOAD_FACTORS = (1.0, 0.75, 0.5, 0.25)
 SERVICE_BUCKET = "budget:service"
 
 
-def now_ms() -> float:
-    """Wall-clock milliseconds, the time every process's buckets are counted in."""
-    return time.time() * 1000
-
-
 def load_factor(pending: int, max_pending: int) -> float:
     """The share of each request limit left with ``pending`` jobs waiting."""
     if max_pending <= 0:
@@ -58,10 +53,13 @@ def load_factor(pending: int, max_pending: int) -> float:
 class RequestLimits:
     """Requests per minute per client and route, shrinking under load."""
 
-    def __init__(self, settings: LimitSettings, buckets: RateLimits, database: Database) -> None:
+    def __init__(
+        self, settings: LimitSettings, buckets: RateLimits, database: Database, clock: Clock
+    ) -> None:
         self.settings = settings
         self.buckets = buckets
         self.database = database
+        self.clock = clock
         self._pending = 0
         self._pending_read_at = -math.inf
         self._lock = threading.Lock()
@@ -77,9 +75,9 @@ class RequestLimits:
     def pending(self) -> int:
         """The pending jobs, read at most once a second by this process."""
         with self._lock:
-            if time.monotonic() - self._pending_read_at >= PENDING_READ_EVERY_S:
+            if self.clock.monotonic() - self._pending_read_at >= PENDING_READ_EVERY_S:
                 self._pending = count_pending(self.database)
-                self._pending_read_at = time.monotonic()
+                self._pending_read_at = self.clock.monotonic()
             return self._pending
 
     def limit(self, route: LimitedRoute, pending: int | None = None) -> int:
@@ -101,7 +99,7 @@ class RequestLimits:
         limit = self.limit(route, pending)
         if limit == 0:
             return None
-        at = now_ms() if at_ms is None else at_ms
+        at = self.clock.now() * 1000 if at_ms is None else at_ms
         return self.buckets.take(f"rate:{route}:{client}", limit, MINUTE_MS, at)
 
 
@@ -119,14 +117,17 @@ class BudgetUsage:
 class GenerationBudget:
     """New generation jobs per hour per client and in all, and the pending-jobs cap."""
 
-    def __init__(self, settings: LimitSettings, buckets: RateLimits, database: Database) -> None:
+    def __init__(
+        self, settings: LimitSettings, buckets: RateLimits, database: Database, clock: Clock
+    ) -> None:
         self.settings = settings
         self.buckets = buckets
         self.database = database
+        self.clock = clock
 
     def reserve(self, client: str | None, at_ms: float | None = None) -> None:
         """Pay for one new job, or raise :class:`BudgetSpent` (nothing paid, nothing queued)."""
-        at = now_ms() if at_ms is None else at_ms
+        at = self.clock.now() * 1000 if at_ms is None else at_ms
         cap = self.settings.max_pending_jobs
         if cap and count_pending(self.database) >= cap:
             raise BudgetSpent(
@@ -157,7 +158,7 @@ class GenerationBudget:
 
     def refund(self, client: str | None, at_ms: float | None = None) -> None:
         """Give back what :meth:`reserve` took: the request joined a job after all."""
-        at = now_ms() if at_ms is None else at_ms
+        at = self.clock.now() * 1000 if at_ms is None else at_ms
         per_client = self.settings.client_jobs_per_hour
         if client is not None and per_client:
             self.buckets.give_back(f"budget:client:{client}", per_client, HOUR_MS, at)
@@ -166,7 +167,7 @@ class GenerationBudget:
 
     def usage(self, at_ms: float | None = None) -> BudgetUsage:
         """The service's spend this hour and the pending queue against its cap."""
-        at = now_ms() if at_ms is None else at_ms
+        at = self.clock.now() * 1000 if at_ms is None else at_ms
         service = self.settings.service_jobs_per_hour
         spent = self.buckets.used(SERVICE_BUCKET, service, HOUR_MS, at) if service else 0
         return BudgetUsage(

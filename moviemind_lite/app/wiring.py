@@ -22,7 +22,9 @@ from moviemind_lite.app.generation import Generation
 from moviemind_lite.app.home import connect_database, migrate_database
 from moviemind_lite.app.jobs import Jobs
 from moviemind_lite.app.limits import GenerationBudget, RequestLimits
+from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 from moviemind_lite.core.config import Settings
+from moviemind_lite.core.events import Events
 from moviemind_lite.pipeline.body import JobEnvironment
 from moviemind_lite.pipeline.strategies import Strategies, StrategyContext
 from moviemind_lite.policy.flags import FlagService
@@ -42,10 +44,14 @@ class App:
     Front ends call the use cases (``catalog``, ``generation``, ``jobs``,
     ``flags``, ``rollouts``; the HTTP API also ``api`` and ``api_keys``); the
     other fields are the shared pieces, there for the lab's measurements and
-    for tests.
+    for tests. ``events`` is the app's event sink: a front end that wants to
+    see jobs move subscribes there (``app.events.subscribe(...)``); ``clock``
+    is the time every TTL, lease, backoff and cool-down of this app reads.
     """
 
     settings: Settings
+    clock: Clock
+    events: Events
     database: Database
     locks: Locks
     calls: CallRecord
@@ -79,7 +85,12 @@ class App:
 
 
 def build_app(
-    settings: Settings, *, load_sample: bool = True, executor: Executor | None = None
+    settings: Settings,
+    *,
+    load_sample: bool = True,
+    executor: Executor | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+    events: Events | None = None,
 ) -> App:
     """Open the home's database (creating and migrating it if needed) and wire the application.
 
@@ -87,13 +98,18 @@ def build_app(
     off. With ``executor``, requests that do not wait hand the jobs they
     create to it (``moviemind serve``, the lab); without, those jobs wait for
     ``moviemind worker``. The caller owns the executor.
+
+    ``clock`` is the app's time (tests pass a ``FakeClock``); ``events`` its
+    event sink (a new one unless the caller, the lab, brings the one its
+    drivers announce on).
     """
+    events = events if events is not None else Events(clock)
     database = connect_database(settings)
     try:
         # Both servers are reached before anything is written: a wrong locks URL
         # leaves no new database behind. A Redis key lock outlives a holder that
         # died with it by at most a job's lease.
-        locks = open_locks(settings.locks, database, lock_ttl_ms=settings.jobs.lease_ms)
+        locks = open_locks(settings.locks, database, settings.jobs.lease_ms, clock)
         try:
             created = migrate_database(database, load_sample=load_sample)
         except BaseException:
@@ -107,24 +123,27 @@ def build_app(
         database,
         threshold=settings.ai.breaker_threshold,
         cooldown_ms=settings.ai.breaker_cooldown_ms,
+        clock=clock,
     )
-    generator = GuardedGenerator(make_generator(settings.ai.backend, settings.ai), breaker)
-    job_store = JobStore(database, settings.jobs, locks.slots)
+    generator = GuardedGenerator(make_generator(settings.ai.backend, settings.ai, events), breaker)
+    job_store = JobStore(database, settings.jobs, locks.slots, clock)
     strategies = Strategies(StrategyContext(database, locks, job_store, settings.jobs))
-    environment = JobEnvironment(database, generator, locks.keys, job_store)
+    environment = JobEnvironment(database, generator, locks.keys, job_store, events)
     runner = JobRunner(environment, strategies)
     flags = FlagService(database, settings.environment)
-    rollouts = RolloutService(database, settings.environment)
+    rollouts = RolloutService(database, settings.environment, clock=clock)
     catalog = Catalog(settings, database, flags, created, locks.keys)
     generation = Generation(
         settings, database, catalog, flags, rollouts, strategies, runner, executor
     )
     buckets = open_rate_limits(settings.locks, database)
-    budget = GenerationBudget(settings.limits, buckets, database)
+    budget = GenerationBudget(settings.limits, buckets, database, clock)
     jobs = Jobs(job_store, runner, breaker, rollouts, catalog, budget)
     api = Api(database, catalog, generation, jobs, flags, breaker, generator.model, budget)
     return App(
         settings=settings,
+        clock=clock,
+        events=events,
         database=database,
         locks=locks,
         calls=calls,
@@ -140,6 +159,6 @@ def build_app(
         jobs=jobs,
         api_keys=ApiKeys(database),
         api=api,
-        limits=RequestLimits(settings.limits, buckets, database),
+        limits=RequestLimits(settings.limits, buckets, database, clock),
         budget=budget,
     )

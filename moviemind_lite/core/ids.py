@@ -48,8 +48,9 @@ def format_epoch(seconds: float) -> str:
     """A Unix time as a stored timestamp: fixed-width UTC ISO-8601 with milliseconds,
     so timestamps compare as strings."""
     global _second
-    whole = int(seconds)
-    millis = int((seconds - whole) * 1000)
+    # Milliseconds truncated, after a microsecond's allowance for the float's
+    # error: 1800000000.009 is 1800000000.00899... and must not read as .008.
+    whole, millis = divmod(int(seconds * 1000 + 0.001), 1000)
     known = _second
     if known[0] != whole:
         known = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))

@@ -31,7 +31,6 @@ import logging
 import os
 import stat
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -50,7 +49,6 @@ ROOT_LOGGER = "moviemind"
 # of its time.
 logging._srcfile = None
 logging.logMultiprocessing = False
-PHASES_LOGGER = "moviemind.phases"
 LOG_MAX_BYTES = 10 * 1024 * 1024
 """The size at which the log is rotated."""
 LOG_BACKUPS = 3
@@ -62,26 +60,6 @@ _APPEND_FLAGS = (
 )
 _LOCK_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ_LOCK_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
-
-# Phase records are for whoever listens (the lab's timelines), not for the log
-# file: they stay out of the root logger's handlers, and cost one level check
-# when nobody listens.
-_phases = logging.getLogger(PHASES_LOGGER)
-_phases.propagate = False
-if _phases.level == logging.NOTSET:
-    _phases.setLevel(logging.WARNING)
-
-
-def announce_phase(job_id: str, phase: str) -> None:
-    """Record that job ``job_id`` enters ``phase`` (waiting, generating, persisting, ...).
-
-    The record goes to the ``moviemind.phases`` logger at DEBUG level, with
-    ``job_id`` and ``phase`` as attributes; nothing is built unless a
-    listener lowered that logger's level (:func:`listening_to_phases`).
-    """
-    if _phases.isEnabledFor(logging.DEBUG):
-        _phases.debug(phase, extra={"job_id": job_id, "phase": phase})
-
 
 # The request being served (HTTP API): its ids go on every line logged while
 # serving it, in whichever thread the work runs (context variables follow the
@@ -116,32 +94,6 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False, default=str)
-
-
-_listeners = 0
-_listeners_lock = threading.Lock()
-
-
-@contextmanager
-def listening_to_phases(handler: logging.Handler) -> Iterator[None]:
-    """Send every phase announcement to ``handler`` for the block (see :func:`announce_phase`).
-
-    The handler gets each record in the thread that announced it; the record
-    carries ``job_id`` and ``phase`` attributes and ``created`` is when.
-    """
-    global _listeners
-    with _listeners_lock:
-        _listeners += 1
-        _phases.addHandler(handler)
-        _phases.setLevel(logging.DEBUG)
-    try:
-        yield
-    finally:
-        with _listeners_lock:
-            _listeners -= 1
-            _phases.removeHandler(handler)
-            if _listeners == 0:
-                _phases.setLevel(logging.WARNING)
 
 
 def rotated_path(log_path: Path, number: int) -> Path:

@@ -15,9 +15,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from typing import Protocol
 
+from moviemind_lite.core.events import Events, Phase
 from moviemind_lite.core.model import Job
 from moviemind_lite.lab.scratch import RaceThreads
-from moviemind_lite.lab.timeline import ENDED, PhaseLog
 
 AnswerCallback = Callable[[str | None], None]
 
@@ -86,14 +86,14 @@ class ThreadWorkers:
     def __init__(
         self,
         workers: int,
-        log: PhaseLog,
+        events: Events,
         answers: Answers,
         race: RaceThreads | None = None,
         stop: threading.Event | None = None,
     ) -> None:
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="job")
         self.workers = workers
-        self.log = log
+        self.events = events
         self.answers = answers
         self.race = race
         self.stop_event = stop
@@ -123,7 +123,7 @@ class ThreadWorkers:
         future.add_done_callback(lambda done: self._ended(job_id, done))
 
     def _ended(self, job_id: str, future: Future[Job]) -> None:
-        self.log.record(job_id, ENDED)
+        self.events.phase(job_id, Phase.ENDED)
         if future.cancelled():
             self.answers.finish(job_id, STOPPED_BEFORE_RUN)
             return

@@ -11,7 +11,6 @@ worker claims it once its lease runs out.
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import os
 import sys
@@ -26,12 +25,12 @@ from pathlib import Path
 
 from moviemind_lite.app.wiring import build_app
 from moviemind_lite.core.errors import StoreError
-from moviemind_lite.core.logs import listening_to_phases
+from moviemind_lite.core.events import Events, Phase, PhaseEvent
 from moviemind_lite.core.model import FINISHED, Job
 from moviemind_lite.lab.drivers import Answers
 from moviemind_lite.lab.scenario import Scenario
 from moviemind_lite.lab.scratch import ScratchServers, lab_settings
-from moviemind_lite.lab.timeline import ENDED, KILLED, PhaseLog
+from moviemind_lite.lab.timeline import KILLED
 
 # (what, job id or pid, phase or status, time.monotonic())
 Event = tuple[str, str, str, float]
@@ -48,26 +47,26 @@ class WorkerSpec:
     servers: ScratchServers
 
 
-class _SendPhases(logging.Handler):
-    """Sends this worker's phase announcements to the racing process."""
+class _SendPhases:
+    """Subscribed to the worker's app events: sends each phase to the racing process.
+
+    The times cross as they were taken (``time.monotonic()``, one clock for
+    every process on the machine); the racing process announces them on its
+    own sink, as if its own jobs had.
+    """
 
     def __init__(self, events: SimpleQueue[Event]) -> None:
-        super().__init__(logging.DEBUG)
         self.events = events
 
-    def emit(self, record: logging.LogRecord) -> None:
-        """Send the phase, stamped now (the announcing thread is still in it)."""
-        job_id, phase = getattr(record, "job_id", ""), getattr(record, "phase", "")
-        self.events.put(("phase", job_id, phase, time.monotonic()))
+    def __call__(self, event: PhaseEvent) -> None:
+        """Send the phase with the time it was entered."""
+        self.events.put(("phase", event.job_id, event.phase.value, event.at))
 
 
 def worker_main(spec: WorkerSpec, events: SimpleQueue[Event]) -> None:
     """A worker process: claim and run the race's jobs until SIGTERM, reporting on ``events``."""
     settings = lab_settings(spec.home, spec.scenario, spec.strategy, spec.servers)
-    with (
-        build_app(settings, load_sample=False) as app,
-        listening_to_phases(_SendPhases(events)),
-    ):
+    with build_app(settings, load_sample=False) as app, app.events.subscribed(_SendPhases(events)):
         run = app.jobs.work(threads=1)
         events.put(("ready", str(os.getpid()), "", time.monotonic()))
         for job in run:
@@ -104,12 +103,12 @@ class ProcessWorkers:
         scenario: Scenario,
         strategy: str,
         servers: ScratchServers,
-        log: PhaseLog,
+        sink: Events,
         answers: Answers,
     ) -> None:
         self.spec = WorkerSpec(home, scenario, strategy, servers)
         self.count = scenario.workers
-        self.log = log
+        self.sink = sink
         self.answers = answers
         # spawn, not fork: the racing process has threads (and locks held by them).
         self._context = multiprocessing.get_context("spawn")
@@ -160,11 +159,11 @@ class ProcessWorkers:
             if what == "ready":
                 self._ready.release()
             elif what == "phase":
-                self.log.record(subject, detail, at)
+                self.sink.phase(subject, Phase(detail), at)
                 if detail == KILLED:
                     self._spawn()  # as a supervisor would: the pool keeps its size
             elif what == "end" and detail in FINISHED:
-                self.log.record(subject, ENDED, at)
+                self.sink.phase(subject, Phase.ENDED, at)
                 self.answers.finish(subject)
 
     def stop(self) -> None:

@@ -22,13 +22,12 @@ from typing import Any
 from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.core.errors import InvalidInput, MovieMindError
-from moviemind_lite.core.logs import listening_to_phases
+from moviemind_lite.core.events import Events, Phase, PhaseEvent
 from moviemind_lite.lab.drivers import Answers, JobDriver, ThreadWorkers
 from moviemind_lite.lab.metrics import Aftermath, Metrics, RequestRecord, aftermath, measure
 from moviemind_lite.lab.processes import ProcessWorkers
 from moviemind_lite.lab.scenario import CONTEXT_TAG, LOCALE, Backend, Scenario
 from moviemind_lite.lab.scratch import (
-    PhaseListener,
     RaceThreads,
     Servers,
     lab_settings,
@@ -37,7 +36,7 @@ from moviemind_lite.lab.scratch import (
     scratch_logging,
     scratch_servers,
 )
-from moviemind_lite.lab.timeline import QUEUED, PhaseLog, TimelineRow, draw_bar, timeline_rows
+from moviemind_lite.lab.timeline import PhaseLog, TimelineRow, draw_bar, timeline_rows
 from moviemind_lite.pipeline.strategies import STRATEGIES, strategy_factory
 from moviemind_lite.store.leases import STALE_WRITE
 from moviemind_lite.store.tallies import tally
@@ -115,7 +114,7 @@ class RequestCrowd:
         scenario: Scenario,
         app: App,
         driver: JobDriver,
-        log: PhaseLog,
+        events: Events,
         answers: Answers,
         on_answer: Callable[[int], None],
         race: RaceThreads | None = None,
@@ -124,7 +123,7 @@ class RequestCrowd:
         self.scenario = scenario
         self.app = app
         self.driver = driver
-        self.log = log
+        self.events = events
         self.answers = answers
         self.on_answer = on_answer
         self.race = race
@@ -247,7 +246,7 @@ class RequestCrowd:
             self._settle(index, time.monotonic(), None)
             return
         if how == "created":
-            self.log.record(job_id, QUEUED)
+            self.events.phase(job_id, Phase.QUEUED)
             self.driver.running(job_id, outcome.running)
         self.answers.when_ended(job_id, lambda error: self._settle(index, time.monotonic(), error))
 
@@ -362,9 +361,9 @@ def run_race(
     if stop is not None and stop.is_set():
         raise RaceStopped()
 
-    def watched(job_id: str, phase: str, at: float) -> None:
+    def watched(event: PhaseEvent) -> None:
         if on_phase is not None:
-            on_phase(label, job_id, phase, at)
+            on_phase(label, event.job_id, event.phase, event.at)
 
     with (
         scratch_home(scenario.keep) as home,
@@ -373,22 +372,28 @@ def run_race(
         settings = lab_settings(home, scenario, strategy, scratch)
         with scratch_logging(settings.log_path) as race:
             prepare_scratch(settings, scenario)
-            log, answers = PhaseLog(watched if on_phase is not None else None), Answers()
+            # The race's event sink: its app's jobs, its drivers and (processes
+            # mode) its worker processes announce there; the timelines and the
+            # caller's watcher subscribe.
+            events, log, answers = Events(), PhaseLog(), Answers()
+            events.subscribe(log.hear)
+            if on_phase is not None:
+                events.subscribe(watched)
             threads = (
-                ThreadWorkers(scenario.workers, log, answers, race, stop)
+                ThreadWorkers(scenario.workers, events, answers, race, stop)
                 if scenario.mode == "threads"
                 else None
             )
             driver: JobDriver = threads or ProcessWorkers(
-                home, scenario, strategy, scratch, log, answers
+                home, scenario, strategy, scratch, events, answers
             )
             with (
                 build_app(
                     settings,
                     load_sample=False,
                     executor=threads.executor if threads is not None else None,
+                    events=events,
                 ) as app,
-                listening_to_phases(PhaseListener(log, race)),
             ):
                 app.catalog.check_writable(f"race {strategy}")
 
@@ -396,7 +401,7 @@ def run_race(
                     if on_progress is not None:
                         on_progress(label, count, scenario.requests)
 
-                crowd = RequestCrowd(scenario, app, driver, log, answers, answered, race, stop)
+                crowd = RequestCrowd(scenario, app, driver, events, answers, answered, race, stop)
                 driver.start()
                 try:
                     records = crowd.run()

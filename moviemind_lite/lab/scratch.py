@@ -17,7 +17,6 @@ import logging
 import shutil
 import tempfile
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +28,6 @@ from moviemind_lite.core.config import AISettings, JobSettings, ServiceUrl, Sett
 from moviemind_lite.core.errors import InvalidInput
 from moviemind_lite.core.logs import ROOT_LOGGER, JsonLogHandler
 from moviemind_lite.lab.scenario import Backend, LockKind, Scenario
-from moviemind_lite.lab.timeline import PhaseLog
 from moviemind_lite.store import db, locking
 from moviemind_lite.store.migrations import drop_unique_indexes
 
@@ -252,26 +250,6 @@ def scratch_logging(log_path: Path) -> Iterator[RaceThreads]:
         race.clear()
         logger.setLevel(level)
         logger.propagate = propagate
-
-
-class PhaseListener(logging.Handler):
-    """Hears the race's phase announcements (see ``listening_to_phases``) into a :class:`PhaseLog`.
-
-    Only the race's own threads are heard (``race``, when given): another
-    thread of the process, say a front end's, is not the race's.
-    """
-
-    def __init__(self, log: PhaseLog, race: RaceThreads | None = None) -> None:
-        super().__init__(logging.DEBUG)
-        self.phases = log
-        self.race = race
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Record the phase, stamped now (the announcing thread is still in it)."""
-        if self.race is not None and not self.race.includes(record.thread):
-            return
-        job_id, phase = getattr(record, "job_id", ""), getattr(record, "phase", "")
-        self.phases.record(job_id, phase, time.monotonic())
 
 
 def prepare_scratch(settings: Settings, scenario: Scenario) -> None:

@@ -1,10 +1,11 @@
 """What every job did when: the phases the job body announces, turned into bar lines.
 
-Jobs announce their phases through ``JobBody.phase`` (``waiting`` for a lock,
-``locked``, ``generating``, ``persisting``) and the mock AI the faults it
-injected (``paused``, ``killed``); the lab adds when a job was ``queued`` and
-when it ``ended``. Times are ``time.monotonic()`` seconds, one clock for every
-process on the machine.
+Jobs announce their phases on their app's event sink (``waiting`` for a lock,
+``locked``, ``generating``, ``persisting``), the mock AI the faults it
+injected (``paused``, ``killed``), and the lab when a job was ``queued`` and
+when it ``ended`` (the vocabulary is :class:`moviemind_lite.core.events.Phase`);
+a :class:`PhaseLog` subscribed to the race's sink keeps them. Times are
+``time.monotonic()`` seconds, one clock for every process on the machine.
 """
 
 from __future__ import annotations
@@ -12,19 +13,19 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 
 from moviemind_lite.ai.base import KILLED as KILLED
 from moviemind_lite.ai.base import PAUSED as PAUSED
+from moviemind_lite.core.events import Phase, PhaseEvent
 from moviemind_lite.pipeline.body import GENERATING as GENERATING
 from moviemind_lite.pipeline.body import LOCKED as LOCKED
 from moviemind_lite.pipeline.body import PERSISTING as PERSISTING
 from moviemind_lite.pipeline.body import WAITING as WAITING
 
-QUEUED = "queued"
-ENDED = "ended"
+QUEUED = Phase.QUEUED
+ENDED = Phase.ENDED
 
 GLYPHS: dict[str, str] = {
     QUEUED: ".",
@@ -37,29 +38,23 @@ GLYPHS: dict[str, str] = {
 }
 LEGEND = "  ".join(f"{glyph} {name}" for name, glyph in GLYPHS.items())
 
-# Told of each event as it is recorded: (job id, phase, time).
-EventListener = Callable[[str, str, float], None]
-
 
 class PhaseLog:
-    """Thread-safe list of (job id, phase, time) events.
+    """Thread-safe list of (job id, phase, time) events (subscribed to a race's sink)."""
 
-    ``on_record``, if given, hears of each event as it is recorded, on the
-    recording thread (a job's, a request's): it must return at once.
-    """
-
-    def __init__(self, on_record: EventListener | None = None) -> None:
+    def __init__(self) -> None:
         self._events: dict[str, list[tuple[str, float]]] = defaultdict(list)
         self._lock = threading.Lock()
-        self._on_record = on_record
+
+    def hear(self, event: PhaseEvent) -> None:
+        """Record ``event`` (subscribed to a race's app events)."""
+        self.record(event.job_id, event.phase, event.at)
 
     def record(self, job_id: str, phase: str, at: float | None = None) -> None:
         """Note that ``job_id`` entered ``phase`` (now, unless ``at`` says when)."""
         moment = time.monotonic() if at is None else at
         with self._lock:
             self._events[job_id].append((phase, moment))
-        if self._on_record is not None:
-            self._on_record(job_id, phase, moment)
 
     def by_job(self) -> dict[str, list[tuple[str, float]]]:
         """Every job's events in time order."""

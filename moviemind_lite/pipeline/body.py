@@ -5,9 +5,9 @@ do when persist meets a row another job wrote first; the steps themselves are
 written once, here, for movies and people alike.
 
 The body reads the entity once, writes the job's rows and ends the job in one
-transaction, and announces each step it enters as a ``moviemind.phases`` log
-record (see :func:`moviemind_lite.core.logs.announce_phase`), which the lab's
-timelines read; it calls nothing above itself.
+transaction, and announces each step it enters on its app's event sink
+(``JobEnvironment.events``, see :mod:`moviemind_lite.core.events`), which the
+lab's timelines subscribe to; it calls nothing above itself.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from moviemind_lite.ai.base import GenerationRequest, Generator, guess_facts
 from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.domain import KINDS, EntityKind
 from moviemind_lite.core.errors import AIError, DuplicateGeneration, UniqueViolation
+from moviemind_lite.core.events import Events, Phase
 from moviemind_lite.core.ids import key_id, new_id
-from moviemind_lite.core.logs import announce_phase
 from moviemind_lite.core.model import (
     ALTERNATIVE_APPENDED,
     BASELINE_UPDATED,
@@ -44,11 +44,11 @@ log = logging.getLogger("moviemind.jobs")
 OnDuplicate = Literal["reuse", "append", "fail"]
 WriteGuard = Callable[[Tx], None]
 
-# The steps of a job, as announced: the lab's timeline and lock-wait total read them.
-WAITING = "waiting"
-LOCKED = "locked"
-GENERATING = "generating"
-PERSISTING = "persisting"
+# The steps of a job, as announced (the vocabulary is core.events.Phase).
+WAITING = Phase.WAITING
+LOCKED = Phase.LOCKED
+GENERATING = Phase.GENERATING
+PERSISTING = Phase.PERSISTING
 
 
 def baseline_key(kind: EntityKind, entity_id: str, locale: str, context_tag: str) -> str:
@@ -58,12 +58,13 @@ def baseline_key(kind: EntityKind, entity_id: str, locale: str, context_tag: str
 
 @dataclass(frozen=True)
 class JobEnvironment:
-    """What a running job needs: the database, the AI, the key locks and the job table."""
+    """What a running job needs: the database, the AI, the key locks, the job table, the events."""
 
     database: Database
     generator: Generator
     locks: KeyLocks
     jobs: JobStore
+    events: Events = field(default_factory=Events)
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,9 @@ class JobBody:
         # in the transaction that writes its rows (or by the runner's failure).
         self.unrecorded_call: AICall | None = None
 
-    def phase(self, name: str) -> None:
+    def phase(self, name: Phase) -> None:
         """Announce the step this job enters (the lab's timeline, lock-wait totals)."""
-        announce_phase(self.job.id, name)
+        self.env.events.phase(self.job.id, name)
 
     def entity(self) -> Entity | None:
         """The stored entity of this job's slug, read once (``None``: not stored yet)."""

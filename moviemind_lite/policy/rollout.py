@@ -31,11 +31,11 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 from moviemind_lite.core.errors import (
     FlagNotTogglable,
     InvalidRolloutPlan,
@@ -44,7 +44,6 @@ from moviemind_lite.core.errors import (
     RolloutNotFound,
     UniqueViolation,
 )
-from moviemind_lite.core.ids import now
 from moviemind_lite.core.model import Job
 from moviemind_lite.policy.flag_registry import flag_named
 from moviemind_lite.policy.flags import FlagService, current_user, within_percentage
@@ -261,16 +260,17 @@ class RolloutStep:
 # -- the service ------------------------------------------------------------------------
 
 
-def _next_tick() -> str:
+def _next_tick(clock: Clock) -> str:
     """A timestamp later than that of every job finished before this transaction began.
 
     Timestamps have millisecond resolution: waiting for the millisecond to
     turn means a job that finished just before a stage started is not counted
-    in that stage too, and one that finishes just after is.
+    in that stage too, and one that finishes just after is. (On a fake clock
+    the caller must advance it by a millisecond.)
     """
-    first = now()
-    while (stamp := now()) == first:
-        time.sleep(0.0002)
+    first = clock.stamp()
+    while (stamp := clock.stamp()) == first:
+        clock.sleep(0.0002)
     return stamp
 
 
@@ -282,8 +282,17 @@ class RolloutService:
     :data:`GUARD_ACTOR`.
     """
 
-    def __init__(self, database: Database, environment: str, *, actor: str | None = None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        environment: str,
+        *,
+        actor: str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.database = database
+        # Stamps the stages; the guardrails count the jobs the job table's clock stamped since.
+        self.clock = clock
         self.environment = environment
         self._actor = actor
         # Whether a rollout was active, as read at one state version.
@@ -348,7 +357,7 @@ class RolloutService:
                     max_error_rate=plan.max_error_rate,
                     max_p95_ms=plan.max_p95_ms,
                     started_by=actor,
-                    at=_next_tick(),
+                    at=_next_tick(self.clock),
                 )
                 self._flags(tx, actor).set_percentage(flag, rollout.percentage)
                 step = RolloutStep("started", rollout, StageReading(0, 0, None))
@@ -473,7 +482,7 @@ class RolloutService:
         reason = f"advanced by hand by {actor}" if by_hand else None
         if rollout.last_stage:
             return self._end(tx, rollout, reading, "completed", reason or "guardrails held", actor)
-        advanced = advance_stage(tx, rollout.id, _next_tick())
+        advanced = advance_stage(tx, rollout.id, _next_tick(self.clock))
         self._flags(tx, actor).set_percentage(advanced.flag, advanced.percentage)
         step = RolloutStep("advanced", advanced, reading, rollout.percentage, reason)
         self._record(tx, step, actor)

@@ -25,7 +25,6 @@ from moviemind_lite.core.errors import (
     TransientAIError,
     UniqueViolation,
 )
-from moviemind_lite.core.ids import now
 from moviemind_lite.core.model import IN_PROGRESS, PENDING, Job
 from moviemind_lite.pipeline.body import JobBody, JobEnvironment
 from moviemind_lite.pipeline.strategies import Strategies
@@ -154,7 +153,7 @@ class JobRunner:
                 return job
             if give_up is not None and give_up(job):
                 return job
-            stamp = now()
+            stamp = self.jobs.clock.stamp()
             runnable = (job.status == PENDING and job.run_after <= stamp) or (
                 job.status == IN_PROGRESS and (job.lease_until or "") < stamp
             )

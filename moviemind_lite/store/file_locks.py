@@ -19,6 +19,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 from moviemind_lite.core.config import ServiceUrl
 from moviemind_lite.core.errors import HomeNotUsable
 from moviemind_lite.store.db import Database
@@ -58,14 +59,21 @@ class KeyedFileLocks:
             lock.release()
 
 
-def open_locks(url: ServiceUrl, database: Database, lock_ttl_ms: float) -> Locks:
+def open_locks(
+    url: ServiceUrl, database: Database, lock_ttl_ms: float, clock: Clock = SYSTEM_CLOCK
+) -> Locks:
     """Lock files in the folder of a ``file:///path`` URL; slots and leases in ``database``.
 
     ``lock_ttl_ms`` is not needed: a lock file is freed by its holder's death.
+    ``clock`` decides when slots and leases expire.
     """
     assert url.path is not None  # a file URL always names its folder
     return Locks(
-        "file", KeyedFileLocks(url.path), TableSlots(database), TableLeases(database), _nothing
+        "file",
+        KeyedFileLocks(url.path),
+        TableSlots(database, clock),
+        TableLeases(database, clock),
+        _nothing,
     )
 
 

@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from moviemind_lite.core.calls import AICall
+from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 from moviemind_lite.core.config import JobSettings
 from moviemind_lite.core.errors import InvalidInput, JobNotFound
-from moviemind_lite.core.ids import after, elapsed_ms, format_epoch, looks_like_id, new_id, now
+from moviemind_lite.core.ids import elapsed_ms, format_epoch, looks_like_id, new_id, now
 from moviemind_lite.core.model import (
     FAILED,
     IN_PROGRESS,
@@ -113,12 +114,18 @@ class JobStore:
     """The ``jobs`` table and its transitions."""
 
     def __init__(
-        self, database: Database, settings: JobSettings, slots: Slots | None = None
+        self,
+        database: Database,
+        settings: JobSettings,
+        slots: Slots | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.database = database
         self.settings = settings
+        # Decides leases, run_after and backoffs (SQL compares with the times passed in).
+        self.clock = clock
         # Where a job's generation slot is freed when it ends (the database's table by default).
-        self.slots: Slots = slots if slots is not None else TableSlots(database)
+        self.slots: Slots = slots if slots is not None else TableSlots(database, clock)
 
     # -- reading ----------------------------------------------------------------------
 
@@ -191,7 +198,7 @@ class JobStore:
         first attempt under that worker's lease, as if it had been claimed
         at once: the requester that is about to run it saves a write.
         """
-        stamp = now()
+        stamp = self.clock.stamp()
         claimed = claimed_by is not None
         row = tx.execute(
             "INSERT INTO jobs (id, kind, action, slug, locale, context_tag, baseline_locking, "
@@ -212,7 +219,7 @@ class JobStore:
                 self.settings.max_attempts,
                 stamp,
                 claimed_by,
-                after(self.settings.lease_ms) if claimed else None,
+                self.clock.stamp_after(self.settings.lease_ms) if claimed else None,
                 stamp if claimed else None,
                 stamp,
                 stamp,
@@ -241,7 +248,7 @@ class JobStore:
 
     def claim_in(self, tx: Tx, worker_id: str, job_id: str | None = None) -> Job | None:
         """:meth:`claim` (without ``job_id``: :meth:`claim_next`) in the caller's transaction."""
-        stamp = now()
+        stamp = self.clock.stamp()
         runnable = (
             "((status = 'PENDING' AND run_after <= :now) "
             "OR (status = 'IN_PROGRESS' AND lease_until < :now))"
@@ -270,7 +277,13 @@ class JobStore:
                     "UPDATE jobs SET status = 'IN_PROGRESS', worker_id = ?, lease_until = ?, "
                     "attempts = attempts + 1, started_at = ?, updated_at = ? "
                     "WHERE id = ? RETURNING *",
-                    (worker_id, after(self.settings.lease_ms), stamp, stamp, found.id),
+                    (
+                        worker_id,
+                        self.clock.stamp_after(self.settings.lease_ms),
+                        stamp,
+                        stamp,
+                        found.id,
+                    ),
                 ).fetchone()
             )
             taken_back = found.status == IN_PROGRESS
@@ -287,7 +300,7 @@ class JobStore:
 
     def heartbeat_all(self, jobs: Sequence[Job]) -> Sequence[Job]:
         """Extend the leases of ``jobs`` in one transaction; the ones whose claim was lost."""
-        lease_until, stamp = after(self.settings.lease_ms), now()
+        lease_until, stamp = self.clock.stamp_after(self.settings.lease_ms), self.clock.stamp()
         lost = []
         with self.database.write() as tx:
             for job in jobs:
@@ -313,7 +326,7 @@ class JobStore:
     def complete_in(self, tx: Tx, job: Job, outcome: JobOutcome) -> Job | None:
         """:meth:`complete` inside the caller's transaction (the one that wrote the rows)."""
         take_turns(tx, slot_key(job.request))
-        stamp = now()
+        stamp = self.clock.stamp()
         row = tx.execute(
             "UPDATE jobs SET status = 'DONE', result = ?, entity_id = ?, text_id = ?, "
             "error = NULL, lease_until = NULL, finished_at = ?, updated_at = ? "
@@ -352,7 +365,7 @@ class JobStore:
         next attempt: the longer of it and the backoff applies. ``call``, the AI
         call the attempt paid for, is recorded in the same transaction.
         """
-        moment = time.time()  # the failure's time: the backoff counts from it
+        moment = self.clock.now()  # the failure's time: the backoff counts from it
         stamp = format_epoch(moment)
         with self.database.write() as tx:
             if call is not None:
@@ -372,7 +385,7 @@ class JobStore:
                 row = tx.execute(
                     "UPDATE jobs SET status = 'PENDING', error = ?, worker_id = NULL, "
                     "lease_until = NULL, run_after = ?, updated_at = ? WHERE id = ? RETURNING *",
-                    (error, after(backoff, since=moment), stamp, job.id),
+                    (error, self.clock.stamp_after(backoff, since=moment), stamp, job.id),
                 ).fetchone()
                 retried = Job.from_row(row)
                 log_transition(
@@ -390,7 +403,14 @@ class JobStore:
                 "run_after = ?, "
                 "updated_at = ? WHERE id = ? AND worker_id = ? AND attempts = ? "
                 "AND status = 'IN_PROGRESS' RETURNING *",
-                (f"deferred: {reason}", run_after, now(), job.id, job.worker_id, job.attempts),
+                (
+                    f"deferred: {reason}",
+                    run_after,
+                    self.clock.stamp(),
+                    job.id,
+                    job.worker_id,
+                    job.attempts,
+                ),
             ).fetchone()
         if row is None:
             return None
@@ -400,7 +420,7 @@ class JobStore:
 
     def _finish_failed(self, tx: Tx, job: Job, error: str) -> Job:
         take_turns(tx, slot_key(job.request))
-        stamp = now()
+        stamp = self.clock.stamp()
         row = tx.execute(
             "UPDATE jobs SET status = 'FAILED', error = ?, lease_until = NULL, finished_at = ?, "
             "updated_at = ? WHERE id = ? RETURNING *",
@@ -420,7 +440,7 @@ class JobStore:
             raise JobNotFound(f"no job with id {job_id}")
         if row["status"] != FAILED:
             raise InvalidInput(f"job {job_id} is {row['status']}; only FAILED jobs can be retried")
-        stamp = now()
+        stamp = self.clock.stamp()
         retried = Job.from_row(
             tx.execute(
                 "UPDATE jobs SET status = 'PENDING', attempts = 0, error = NULL, worker_id = NULL, "

@@ -10,8 +10,9 @@ engine keeps its leases on Redis instead (see :mod:`moviemind_lite.store.locking
 
 from __future__ import annotations
 
+from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 from moviemind_lite.core.errors import StaleWrite
-from moviemind_lite.core.ids import after, new_owner_token, now
+from moviemind_lite.core.ids import new_owner_token, now
 from moviemind_lite.store.db import Database, Tx
 from moviemind_lite.store.locking import LeaseGrant
 
@@ -31,12 +32,14 @@ def stale_write(name: str, current: int, grant: LeaseGrant) -> StaleWrite:
 class TableLeases:
     """The ``leases`` table: non-blocking acquire with a TTL, owner-only release, fencing."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, clock: Clock = SYSTEM_CLOCK) -> None:
         self.database = database
+        self.clock = clock  # decides expiry: SQL compares with the times passed in
 
     def acquire(self, name: str, ttl_ms: float) -> LeaseGrant | None:
         """Take ``name`` for ``ttl_ms`` unless a live lease holds it; ``None`` if one does."""
-        owner, stamp, expires = new_owner_token(), now(), after(ttl_ms)
+        owner, stamp = new_owner_token(), self.clock.stamp()
+        expires = self.clock.stamp_after(ttl_ms)
         with self.database.write() as conn:
             row = conn.execute(
                 "INSERT INTO leases (name, owner_token, expires_at, fencing_token, acquired_at) "
@@ -56,7 +59,7 @@ class TableLeases:
             released = conn.execute(
                 "UPDATE leases SET owner_token = NULL, expires_at = ? "
                 "WHERE name = ? AND owner_token = ?",
-                (now(), grant.name, grant.owner_token),
+                (self.clock.stamp(), grant.name, grant.owner_token),
             ).rowcount
         return released == 1
 

@@ -27,6 +27,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
+from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 from moviemind_lite.core.config import ServiceUrl
 from moviemind_lite.store.db import Client, Database, Tx, engine_module
 
@@ -54,6 +55,8 @@ class Slots(Protocol):
 
     in_database: bool
     """Whether the slots are rows of the database (a request's snapshot then joins them)."""
+    clock: Clock
+    """The clock deciding when a slot row expires (unused where the server expires keys)."""
 
     def acquire(self, tx: Tx, key: str, job_id: str, ttl_ms: float) -> str:
         """Take the slot for ``job_id`` unless a live one exists; return the holder's job id.
@@ -119,14 +122,16 @@ LOCK_ENGINES: dict[str, str] = {
 _CLIENTS = {"redis": Client("Redis", "redis", "redis")}
 
 
-def open_locks(url: ServiceUrl, database: Database, lock_ttl_ms: float) -> Locks:
+def open_locks(
+    url: ServiceUrl, database: Database, lock_ttl_ms: float, clock: Clock = SYSTEM_CLOCK
+) -> Locks:
     """The locks engine ``url`` names, beside ``database``.
 
     ``lock_ttl_ms`` bounds how long a Redis key lock outlives a holder that
-    died with it.
+    died with it. ``clock`` decides when the database's slots and leases expire.
     """
     module = engine_module(LOCK_ENGINES, url.engine, _CLIENTS)
-    opened: Locks = module.open_locks(url, database, lock_ttl_ms)
+    opened: Locks = module.open_locks(url, database, lock_ttl_ms, clock)
     return opened
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import redis
 from redis.exceptions import AuthenticationError, RedisError
 
+from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 from moviemind_lite.core.config import ServiceUrl
 from moviemind_lite.core.errors import ServiceUnavailable, StoreError
 from moviemind_lite.core.ids import after, new_owner_token, now
@@ -115,6 +116,7 @@ class RedisSlots:
     """Generation slots as ``SET NX PX`` keys holding the job id."""
 
     in_database = False
+    clock: Clock = SYSTEM_CLOCK  # Redis expires its keys by its own clock
 
     def __init__(self, client: redis.Redis, prefix: str, errors: RedisErrors) -> None:
         self.client = client
@@ -258,8 +260,14 @@ def discard(url: ServiceUrl) -> None:
         client.close()
 
 
-def open_locks(url: ServiceUrl, database: Database, lock_ttl_ms: float) -> Locks:
-    """Key locks, slots and leases on the Redis server of a ``redis://`` URL, checked once."""
+def open_locks(
+    url: ServiceUrl, database: Database, lock_ttl_ms: float, clock: Clock = SYSTEM_CLOCK
+) -> Locks:
+    """Key locks, slots and leases on the Redis server of a ``redis://`` URL, checked once.
+
+    Redis's own clock expires its keys (``PX``); ``clock`` is not asked.
+    """
+    del clock  # the same signature as every engine's
     errors = RedisErrors(str(url))
     prefix = f"{url.namespace or DEFAULT_PREFIX}:"
     client = redis.Redis.from_url(

@@ -10,7 +10,8 @@ table (the ``file`` locks engine); the ``redis`` engine keeps them on Redis
 
 from __future__ import annotations
 
-from moviemind_lite.core.ids import after, key_id, now
+from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
+from moviemind_lite.core.ids import key_id
 from moviemind_lite.core.model import JobRequest
 from moviemind_lite.store.db import Database, Tx
 
@@ -37,8 +38,9 @@ class TableSlots:
 
     in_database = True
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, clock: Clock = SYSTEM_CLOCK) -> None:
         self.database = database
+        self.clock = clock  # decides expiry: SQL compares with the times passed in
 
     def acquire(self, tx: Tx, key: str, job_id: str, ttl_ms: float) -> str:
         """Take the slot for ``job_id`` unless a live one exists; return the holder's job id.
@@ -47,7 +49,7 @@ class TableSlots:
         winner's job id either way. On PostgreSQL a dispatcher meeting another
         one's uncommitted slot waits for it at the unique key.
         """
-        stamp = now()
+        stamp = self.clock.stamp()
         row = tx.execute(
             "INSERT INTO generation_slots (key, job_id, expires_at, created_at) "
             "VALUES (:key, :job_id, :expires_at, :now) "
@@ -55,7 +57,12 @@ class TableSlots:
             "expires_at = excluded.expires_at, created_at = excluded.created_at "
             "WHERE generation_slots.expires_at <= :now "
             "RETURNING job_id",
-            {"key": key, "job_id": job_id, "expires_at": after(ttl_ms), "now": stamp},
+            {
+                "key": key,
+                "job_id": job_id,
+                "expires_at": self.clock.stamp_after(ttl_ms),
+                "now": stamp,
+            },
         ).fetchone()
         if row is not None:
             return str(row[0])
@@ -69,7 +76,7 @@ class TableSlots:
             "VALUES (?, ?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET job_id = excluded.job_id, "
             "expires_at = excluded.expires_at, created_at = excluded.created_at",
-            (key, job_id, after(ttl_ms), now()),
+            (key, job_id, self.clock.stamp_after(ttl_ms), self.clock.stamp()),
         )
 
     def release(self, tx: Tx, key: str, job_id: str) -> None:
@@ -79,7 +86,8 @@ class TableSlots:
     def holder_id(self, key: str) -> str | None:
         """The id of the job holding the live slot ``key``, or ``None``."""
         row = self.database.query_one(
-            "SELECT job_id FROM generation_slots WHERE key = ? AND expires_at > ?", (key, now())
+            "SELECT job_id FROM generation_slots WHERE key = ? AND expires_at > ?",
+            (key, self.clock.stamp()),
         )
         return None if row is None else str(row[0])
 

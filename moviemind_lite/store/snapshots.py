@@ -15,7 +15,6 @@ from functools import cache
 from typing import Any
 
 from moviemind_lite.core.domain import EntityKind
-from moviemind_lite.core.ids import now
 from moviemind_lite.core.model import Entity, Job, Text
 from moviemind_lite.store.catalog import (
     TEXT_COLUMNS,
@@ -90,7 +89,7 @@ def request_snapshot(
         "context_tag": context_tag,
     }
     if slots.in_database:
-        params.update(slot_key=slot_key, now=now())
+        params.update(slot_key=slot_key, now=slots.clock.stamp())
     else:
         params.update(holder_id=slots.holder_id(slot_key))
     row = database.query_one(_sql(kind, slots.in_database), params)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from moviemind_lite.ai.breaker import CircuitBreaker, GuardedGenerator
 from moviemind_lite.ai.mock import MockGenerator
 from moviemind_lite.app.wiring import App
 from moviemind_lite.core.calls import AICall
+from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock, FakeClock
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.errors import (
     AIRateLimited,
@@ -32,9 +32,15 @@ REQUEST = GenerationRequest("movie", "alien-1979", "en-US", "default", {})
 
 
 def guarded(
-    settings: Settings, app: App, threshold: int = 3, cooldown_ms: float = 60_000
+    settings: Settings,
+    app: App,
+    threshold: int = 3,
+    cooldown_ms: float = 60_000,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> tuple[CircuitBreaker, GuardedGenerator]:
-    breaker = CircuitBreaker(app.database, threshold=threshold, cooldown_ms=cooldown_ms)
+    breaker = CircuitBreaker(
+        app.database, threshold=threshold, cooldown_ms=cooldown_ms, clock=clock
+    )
     return breaker, GuardedGenerator(MockGenerator(settings.ai), breaker)
 
 
@@ -52,16 +58,23 @@ def test_breaker_opens_after_threshold_and_fails_fast(app: App, settings: Settin
 
 
 def test_breaker_probes_once_after_cooldown_then_closes(app: App, settings: Settings) -> None:
-    breaker, failing = guarded(settings.with_ai(fail_rate=1.0), app, cooldown_ms=1)
+    clock = FakeClock()
+    breaker, failing = guarded(
+        settings.with_ai(fail_rate=1.0), app, cooldown_ms=60_000, clock=clock
+    )
     for _ in range(3):
         with pytest.raises(TransientAIError):
             failing.generate(REQUEST)
-    # The cool-down is 1 ms: the next call is a probe, and it fails: open again.
-    time.sleep(0.01)
+    clock.advance(59.999)  # a millisecond short of the cool-down: still open
+    with pytest.raises(CircuitOpen):
+        failing.generate(REQUEST)
+    clock.advance(0.001)  # the cool-down is over: the next call is a probe, it fails: open again
     with pytest.raises(TransientAIError):
         failing.generate(REQUEST)
     assert breaker.state().state == "open" and breaker.state().opened_count == 2
-    time.sleep(0.01)
+    with pytest.raises(CircuitOpen):
+        failing.generate(REQUEST)
+    clock.advance(60)
     healthy = GuardedGenerator(MockGenerator(settings.ai), breaker)
     assert "Alien" in healthy.generate(REQUEST).text
     assert breaker.state().state == "closed"
@@ -69,15 +82,20 @@ def test_breaker_probes_once_after_cooldown_then_closes(app: App, settings: Sett
 
 
 def test_half_open_lets_one_probe_through(app: App, settings: Settings) -> None:
-    breaker, failing = guarded(settings.with_ai(fail_rate=1.0), app, cooldown_ms=1)
+    clock = FakeClock()
+    breaker, failing = guarded(
+        settings.with_ai(fail_rate=1.0), app, cooldown_ms=60_000, clock=clock
+    )
     for _ in range(3):
         with pytest.raises(TransientAIError):
             failing.generate(REQUEST)
-    breaker.cooldown_ms = 60_000  # the probe taken next may run for a minute
-    time.sleep(0.01)
-    breaker.before_call()  # this caller probes
+    clock.advance(60)
+    breaker.before_call()  # this caller probes, for a minute at most
+    clock.advance(59.999)
     with pytest.raises(CircuitOpen, match="half-open"):
         breaker.before_call()
+    clock.advance(0.001)  # the probe's caller vanished: the next one probes
+    breaker.before_call()
 
 
 @pytest.mark.timeout(90)

@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 
 from moviemind_lite.app.wiring import App, build_app
+from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 from moviemind_lite.core.config import load_settings
 from moviemind_lite.core.model import Job
 
@@ -47,10 +48,12 @@ def server_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, 
     return env
 
 
-def open_app(home: Path, extra: Mapping[str, str] | None = None) -> App:
+def open_app(
+    home: Path, extra: Mapping[str, str] | None = None, clock: Clock = SYSTEM_CLOCK
+) -> App:
     """An application over ``home`` with the same settings a server there would read."""
     env = server_env(home, extra)
-    return build_app(load_settings(home, env))
+    return build_app(load_settings(home, env), clock=clock)
 
 
 class LiveServer:

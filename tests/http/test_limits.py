@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from moviemind_lite.app import limits
 from moviemind_lite.app.limits import load_factor
+from moviemind_lite.core.clock import FakeClock
 from moviemind_lite.core.config import LimitSettings
 from moviemind_lite.store.jobs import count_by_status
 from tests.http.conftest import Served, serving
@@ -20,14 +20,11 @@ RATE_LIMITED_BODY = {
 
 
 @pytest.fixture
-def limited(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Served]:
+def limited(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
     """An in-process server with the settings the test passes (indirect parametrization),
-    its buckets' clock stopped: no allowance comes back while a test runs."""
+    on a fake clock: no allowance comes back while a test runs."""
     env: dict[str, str] = request.param
-    monkeypatch.setattr(limits, "now_ms", lambda: 1_800_000_000_000.0)
-    with serving("inprocess", tmp_path / "home", request, env) as served:
+    with serving("inprocess", tmp_path / "home", request, env, FakeClock()) as served:
         yield served
 
 
@@ -155,3 +152,18 @@ def test_the_show_limit_shrinks_with_pending_jobs(limited: Served) -> None:
     assert limited.app.limits.limit("show", pending=4) == 30
     assert LimitSettings().show_per_minute == 120
     assert (LimitSettings().search_per_minute, LimitSettings().generate_per_minute) == (100, 10)
+
+
+@pytest.mark.parametrize("limited", [dict(MOVIEMIND_RATE_LIMIT_SHOW="2")], indirect=True)
+def test_an_allowance_comes_back_after_retry_after(limited: Served) -> None:
+    path = "/api/v1/movies/the-matrix-1999"
+    assert [limited.client.get(path).status_code for _ in range(3)] == [200, 200, 429]
+    refused = limited.client.get(path)
+    assert refused.headers["Retry-After"] == "30"
+    clock = limited.app.clock
+    assert isinstance(clock, FakeClock)
+    clock.advance(29.9)
+    assert limited.client.get(path).status_code == 429
+    clock.advance(0.1)
+    answer = limited.client.get(path)
+    assert answer.status_code == 200 and answer.headers["X-RateLimit-Remaining"] == "0"

@@ -10,7 +10,6 @@ all waiting for the lock the holder has).
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -23,7 +22,7 @@ from moviemind_lite.ai.base import Answer, GenerationRequest
 from moviemind_lite.ai.mock import MockGenerator
 from moviemind_lite.core.config import AISettings, load_settings
 from moviemind_lite.core.domain import MOVIE
-from moviemind_lite.core.logs import listening_to_phases
+from moviemind_lite.core.events import Events, PhaseEvent
 from moviemind_lite.core.model import (
     ALTERNATIVE_APPENDED,
     CREATED,
@@ -83,18 +82,18 @@ class GatedGenerator:
             assert self.held.acquire(timeout=PATIENCE_S), "an AI call never reached the gate"
 
 
-class Phases(logging.Handler):
-    """Counts the phases jobs announce, so a test can wait until racers reached one."""
+class Phases:
+    """Counts the phases jobs announce (subscribed to the rig's events), so a test can wait
+    until racers reached one."""
 
     def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
         self.seen: Counter[str] = Counter()
         self.changed = threading.Condition()
 
-    def emit(self, record: logging.LogRecord) -> None:
-        """Count the record's phase."""
+    def __call__(self, event: PhaseEvent) -> None:
+        """Count the event's phase."""
         with self.changed:
-            self.seen[str(getattr(record, "phase", ""))] += 1
+            self.seen[event.phase] += 1
             self.changed.notify_all()
 
     def wait_for(self, phase: str, count: int) -> None:
@@ -184,10 +183,13 @@ def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
         calls = CallRecord(database)
         generator = GatedGenerator(MockGenerator(AISettings(latency_ms=0, jitter_ms=0)))
         strategies = Strategies(StrategyContext(database, locks, jobs, settings.jobs))
-        runner = JobRunner(JobEnvironment(database, generator, locks.keys, jobs), strategies)
+        events = Events()
+        runner = JobRunner(
+            JobEnvironment(database, generator, locks.keys, jobs, events), strategies
+        )
         built = Rig(database, jobs, calls, generator, runner, name)
         try:
-            with listening_to_phases(built.phases):
+            with events.subscribed(built.phases):
                 yield built
         finally:
             runner.close()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 
 import pytest
 
+from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock, FakeClock
 from moviemind_lite.core.config import JobSettings
 from moviemind_lite.core.errors import InvalidInput, JobNotFound
-from moviemind_lite.core.ids import new_id, parse_timestamp
+from moviemind_lite.core.ids import elapsed_ms, new_id, parse_timestamp
 from moviemind_lite.core.model import (
     CREATED,
     DONE,
@@ -28,8 +28,8 @@ from moviemind_lite.store.jobs import JobStore
 pytestmark = pytest.mark.usefixtures("engines")
 
 
-def make_store(database: Database, **changes: float) -> JobStore:
-    return JobStore(database, JobSettings(**changes))  # type: ignore[arg-type]
+def make_store(database: Database, clock: Clock = SYSTEM_CLOCK, **changes: float) -> JobStore:
+    return JobStore(database, JobSettings(**changes), clock=clock)  # type: ignore[arg-type]
 
 
 def request(slug: str = "alien-1979") -> JobRequest:
@@ -111,12 +111,14 @@ def test_every_job_is_claimed_exactly_once_by_racing_threads(database: Database)
 
 
 def test_an_expired_lease_is_taken_back_with_the_next_attempt(database: Database) -> None:
-    jobs = make_store(database, lease_ms=60)
+    clock = FakeClock()
+    jobs = make_store(database, clock, lease_ms=60)
     job = jobs.create(request(), "two-level")
     first = jobs.claim_next("w1")
     assert first is not None
-    assert jobs.claim_next("w2") is None  # the lease still runs
-    time.sleep(0.1)
+    clock.advance(0.059)
+    assert jobs.claim_next("w2") is None  # the lease still runs, a millisecond more
+    clock.advance(0.002)
     second = jobs.claim_next("w2")
     assert second is not None
     assert (second.id, second.worker_id, second.attempts) == (job.id, "w2", 2)
@@ -140,14 +142,16 @@ def test_attempts_fence_off_a_stale_claim(database: Database) -> None:
 
 
 def test_heartbeat_pushes_the_lease_forward(database: Database) -> None:
-    jobs = make_store(database, lease_ms=60_000)
+    clock = FakeClock()
+    jobs = make_store(database, clock, lease_ms=60_000)
     jobs.create(request(), "two-level")
     claimed = jobs.claim_next("w1")
     assert claimed is not None and claimed.lease_until is not None
-    time.sleep(0.01)
+    clock.advance(10)
     assert jobs.heartbeat(claimed)
     extended = jobs.get(claimed.id).lease_until
-    assert extended is not None and extended > claimed.lease_until
+    assert extended is not None
+    assert elapsed_ms(claimed.lease_until, extended) == 10_000
 
 
 def test_a_lease_lost_on_the_last_attempt_fails_the_job(database: Database) -> None:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from moviemind_lite.app.wiring import App, build_app
+from moviemind_lite.core.clock import FakeClock
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.errors import HomeNotUsable, StaleWrite
+from moviemind_lite.core.events import Phase, PhaseEvent
 from moviemind_lite.core.model import DONE, FAILED, IN_PROGRESS_ELSEWHERE, JobRequest
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.file_locks import KeyedFileLocks, lock_file_name
@@ -65,8 +68,17 @@ def test_a_file_lock_excludes_other_threads_until_released(tmp_path: Path) -> No
 
 def test_different_keys_do_not_block_each_other(tmp_path: Path) -> None:
     locks = KeyedFileLocks(tmp_path)
-    with locks.hold("a"), locks.hold("b"):
-        pass
+    took_b = threading.Event()
+
+    def other() -> None:
+        with locks.hold("b"):
+            took_b.set()
+
+    with locks.hold("a"):
+        thread = threading.Thread(target=other)
+        thread.start()
+        assert took_b.wait(10)  # "b" was taken by another thread while "a" is held
+    thread.join()
 
 
 def test_an_unusable_lock_folder_is_a_domain_error(tmp_path: Path) -> None:
@@ -80,15 +92,39 @@ def test_an_unusable_lock_folder_is_a_domain_error(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def database(app: App) -> Database:
-    """A migrated database (the sample catalog's)."""
-    return app.database
+def clock() -> FakeClock:
+    """The time of ``timed_app``: moved by the test."""
+    return FakeClock()
 
 
 @pytest.fixture
-def leases(app: App) -> Leases:
+def timed_app(settings: Settings, clock: FakeClock) -> Iterator[App]:
+    """The application over the sample catalog, on the fake ``clock``."""
+    with build_app(settings, clock=clock) as opened:
+        yield opened
+
+
+@pytest.fixture
+def database(timed_app: App) -> Database:
+    """A migrated database (the sample catalog's)."""
+    return timed_app.database
+
+
+@pytest.fixture
+def leases(timed_app: App) -> Leases:
     """The application's leases (the locks engine's)."""
-    return app.locks.leases
+    return timed_app.locks.leases
+
+
+def let_pass(app: App, clock: FakeClock, seconds: float) -> None:
+    """Let ``seconds`` pass for ``app``'s leases.
+
+    The fake clock decides the database's leases; Redis expires its keys by
+    its own clock, so on Redis the test waits for the real server too.
+    """
+    clock.advance(seconds)
+    if app.locks.engine == "redis":
+        time.sleep(seconds)  # a real Redis server must be waited for: its clock decides
 
 
 def test_a_live_lease_has_one_holder_and_only_the_owner_releases_it(leases: Leases) -> None:
@@ -105,11 +141,14 @@ def test_a_live_lease_has_one_holder_and_only_the_owner_releases_it(leases: Leas
 
 
 def test_an_expired_lease_is_granted_again_and_fences_off_its_old_holder(
-    database: Database, leases: Leases
+    timed_app: App, clock: FakeClock, database: Database, leases: Leases
 ) -> None:
-    stale = leases.acquire("k", 1)
+    stale = leases.acquire("k", 10)
     assert stale is not None
-    time.sleep(0.01)
+    if timed_app.locks.engine != "redis":
+        clock.advance(0.009)  # a millisecond short of its TTL: still held
+        assert leases.acquire("k", 60_000) is None
+    let_pass(timed_app, clock, 0.01)
     fresh = leases.acquire("k", 60_000)
     assert fresh is not None and fresh.fencing_token == stale.fencing_token + 1
     with database.write() as conn:
@@ -122,24 +161,35 @@ def test_an_expired_lease_is_granted_again_and_fences_off_its_old_holder(
 
 @pytest.mark.parametrize("fencing", [True, False])
 def test_a_lease_that_expires_mid_call_lets_a_second_holder_in(
-    settings: Settings, fencing: bool
+    settings: Settings, clock: FakeClock, fencing: bool
 ) -> None:
-    settings = settings.with_ai(latency_ms=400, jitter_ms=0).with_jobs(
+    settings = settings.with_ai(latency_ms=0, jitter_ms=0).with_jobs(
         strategy="setnx", setnx_lease_ms=50, fencing=fencing
     )
-    with build_app(settings) as slow_app:
-        _lease_expires_mid_call(slow_app, fencing)
+    with build_app(settings, clock=clock) as slow_app:
+        _lease_expires_mid_call(slow_app, clock, fencing)
 
 
-def _lease_expires_mid_call(slow_app: App, fencing: bool) -> None:
+def _lease_expires_mid_call(slow_app: App, clock: FakeClock, fencing: bool) -> None:
     request = JobRequest("movie", "fenced-film-2001", "en-US", "default")
+    generating, taken_over = threading.Event(), threading.Event()
+
+    def stay_in_the_call(event: PhaseEvent) -> None:
+        # On the job's thread: its AI call waits until someone else took the lease.
+        if event.phase == Phase.GENERATING:
+            generating.set()
+            taken_over.wait(10)
+
+    slow_app.events.subscribe(stay_in_the_call)
     with slow_app.database.write() as tx:
         job = slow_app.strategies.get("setnx").dispatch(tx, request).job
     running = threading.Thread(target=slow_app.runner.drive, args=(job.id,))
     running.start()
-    # Half-way through the AI call, after the 50 ms lease expired, someone else takes it.
-    time.sleep(0.2)
+    assert generating.wait(10)
+    # In the middle of the AI call the 50 ms lease expires, and someone else takes it.
+    let_pass(slow_app, clock, 0.05)
     second = slow_app.locks.leases.acquire(f"setnx:{slot_key(request)}", 60_000)
+    taken_over.set()
     running.join()
     assert second is not None and second.fencing_token == 2
     ended = slow_app.job_store.get(job.id)

@@ -34,27 +34,34 @@ def queue_jobs(settings: Settings, count: int) -> None:
 
 def spy_on_closing(
     app: MovieMindApp, monkeypatch: pytest.MonkeyPatch
-) -> tuple[threading.Event, list[str]]:
-    """Make the Jobs tab's poll stay inside the core a while; record when it returns and when
-    the database closes."""
+) -> tuple[threading.Event, threading.Event, list[str]]:
+    """Make the Jobs tab's poll stay inside the core until ``exiting`` is set (by the app's
+    close, or by the test once the app was told to exit); record when it returns and when the
+    database closes."""
     events: list[str] = []
-    inside = threading.Event()
+    inside, exiting = threading.Event(), threading.Event()
     stats, close = app.core.jobs.stats, app.core.database.close
+    wait_for_threads = app.worker_threads.close
 
     def slow_stats() -> Any:
         inside.set()
         # Still inside the core when the app has exited.
-        threading.Event().wait(1.0)
+        assert exiting.wait(30), "the app never exited"
         events.append("poll returned")
         return stats()
+
+    def closing_threads() -> None:
+        exiting.set()
+        wait_for_threads()
 
     def closing() -> None:
         events.append("database closed")
         close()
 
     monkeypatch.setattr(app.core.jobs, "stats", slow_stats)
+    monkeypatch.setattr(app.worker_threads, "close", closing_threads)
     monkeypatch.setattr(app.core.database, "close", closing)
-    return inside, events
+    return inside, exiting, events
 
 
 def test_closing_inside_a_running_event_loop_waits_for_a_busy_poll(
@@ -64,7 +71,7 @@ def test_closing_inside_a_running_event_loop_waits_for_a_busy_poll(
     # thread still in the poll) runs on. asyncio.run's executor shutdown does
     # not come to the rescue here.
     app = make_app(settings, start_tab="jobs")
-    inside, events = spy_on_closing(app, monkeypatch)
+    inside, _, events = spy_on_closing(app, monkeypatch)
 
     async def main() -> None:
         async with app.run_test() as pilot:
@@ -82,12 +89,15 @@ def test_the_tui_command_closes_the_database_only_after_a_busy_poll_returns(
     original_run = MovieMindApp.run
 
     def run_until_a_poll_is_inside(self: MovieMindApp, **options: Any) -> Any:
-        inside, events = spy_on_closing(self, monkeypatch)
+        inside, exiting, events = spy_on_closing(self, monkeypatch)
         recorded.append(events)
 
         async def quit_while_polling(pilot: Pilot[None]) -> None:
             await wait_until(pilot, inside.is_set, "a poll inside the core")
             pilot.app.exit()
+            # The app has exited with the poll inside (asyncio.run's executor
+            # shutdown then waits for it; the command closes the core after).
+            exiting.set()
 
         return original_run(self, headless=True, auto_pilot=quit_while_polling)
 
