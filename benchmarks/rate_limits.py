@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/rate_limits.py            # the full run (a few minutes)
     .venv/bin/python benchmarks/rate_limits.py --quick    # a quarter of the requests
+    .venv/bin/python benchmarks/rate_limits.py --cpu-only --locks-url redis://127.0.0.1:6379/0
 
 ``GET /api/v1/movies/{stored-slug}`` against a live ``moviemind serve`` (one,
 then two processes), from 16 and 64 keep-alive clients (threads of this
@@ -43,7 +44,7 @@ BLOCKS = 10
 
 MODES = {
     "off": {**UNLIMITED, "MOVIEMIND_RATE_LIMIT_SHOW": "0"},
-    "on": UNLIMITED,
+    "on": dict(UNLIMITED),
 }
 
 
@@ -117,7 +118,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=2000, help="requests per measurement")
     parser.add_argument("--quick", action="store_true", help="a quarter of the requests")
+    parser.add_argument(
+        "--locks-url", help="buckets on this Redis (redis://...) rather than the SQLite table"
+    )
+    parser.add_argument(
+        "--cpu-only", action="store_true", help="only the in-process CPU comparison"
+    )
     options = parser.parse_args()
+    if options.locks_url:
+        for limits in MODES.values():
+            limits["MOVIEMIND_LOCKS_URL"] = options.locks_url
     requests = options.requests // 4 if options.quick else options.requests
     print(
         f"python {platform.python_version()}, {os.cpu_count()} CPUs, "
@@ -132,6 +142,8 @@ def main() -> None:
             f"process CPU per stored read through the ASGI app: limiter off {cpu['off']:.3f} ms, "
             f"on {cpu['on']:.3f} ms: the limiter adds {cpu['on'] / cpu['off'] - 1:.1%}"
         )
+        if options.cpu_only:
+            return
         for workers in (1, 2):
             args = ["--workers", str(workers), "--no-jobs"]
             for _ in range(2):

@@ -127,6 +127,11 @@ def serve(
     session.close()
     address = host if fd is None else bound_address(fd)
     problem = exposure_problem(address, settings.environment, settings.admin_token, keys)
+    if problem is None and not is_loopback(address) and not allowed_hosts:
+        problem = (
+            f"listening on {address} (not loopback): name the host names clients use with "
+            "--allowed-hosts (or MOVIEMIND_ALLOWED_HOSTS; '*' behind a proxy that checks them)"
+        )
     if problem is not None:
         raise UsageProblem(problem)
     edge = {
@@ -136,13 +141,12 @@ def serve(
         "MOVIEMIND_PUBLIC_URL": public_url,
         "MOVIEMIND_CORS_ORIGINS": cors_origins,
     }
-    for variable, given in edge.items():
-        if given is not None:
-            os.environ[variable] = given
+    given = {variable: value for variable, value in edge.items() if value is not None}
     try:
-        edge_settings()
+        edge_settings({**os.environ, **given})
     except InvalidSetting as invalid:
         raise UsageProblem(str(invalid)) from None
+    os.environ.update(given)
     os.environ["MOVIEMIND_HOME"] = str(settings.home.resolve())
     # --database-url and --locks-url reach the server processes as the environment does.
     if settings.database_url is not None:

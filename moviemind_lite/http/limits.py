@@ -93,10 +93,11 @@ def rate_limited(
             app: App = request.app.state.moviemind
             key = key_of(request)
             verdict = app.api_keys.check(key) if key is not None else None
-            refusal, headers = take(app, route, client_id(request, key, verdict))
+            client = client_id(request, key, verdict)
+            refusal, headers = take(app, route, client)
             if refusal is not None:
                 return refusal
-            request.state.client = client_id(request, key, verdict)
+            request.state.client = client
             response = endpoint(request)
             response.headers.update(headers)
             return response
