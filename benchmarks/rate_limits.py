@@ -40,7 +40,7 @@ from moviemind_lite.core.config import load_settings
 from moviemind_lite.http.app import create_app
 
 BLOCK = 200
-BLOCKS = 10
+BLOCKS = 20
 
 MODES = {
     "off": {**UNLIMITED, "MOVIEMIND_RATE_LIMIT_SHOW": "0"},
