@@ -108,14 +108,23 @@ class DatabaseRateLimits:
         )
 
     def take(self, bucket: str, limit: int, period_ms: float, now_ms: float) -> Allowance:
-        """See :meth:`RateLimits.take`."""
+        """See :meth:`RateLimits.take`: one upsert that moves the TAT only if it lets the
+        request through (the row's lock makes it atomic); a refusal then reads the TAT."""
+        interval = period_ms / limit
         with self.database.write() as tx:
-            tx.lock_key(f"rate limit {bucket}")
-            before = self._read(tx, bucket)
-            tat, allowance = gcra(before, now_ms, limit, period_ms)
-            if allowance.allowed:
-                self._write(tx, bucket, tat, now_ms)
-        return allowance
+            moved = f"{tx.dialect.greatest}(rate_limits.tat, :now) + :interval"
+            row = tx.execute(
+                "INSERT INTO rate_limits (bucket, tat) VALUES (:bucket, :now + :interval) "
+                f"ON CONFLICT (bucket) DO UPDATE SET tat = {moved} "
+                f"WHERE {moved} - :now <= :period RETURNING tat",
+                {"bucket": bucket, "now": now_ms, "interval": interval, "period": period_ms},
+            ).fetchone()
+            if row is None:
+                before = self._read(tx, bucket)
+        if row is not None:
+            remaining = int((period_ms - (float(row[0]) - now_ms)) // interval)
+            return Allowance(True, limit, remaining, 0.0)
+        return gcra(before, now_ms, limit, period_ms)[1]
 
     def give_back(self, bucket: str, limit: int, period_ms: float, now_ms: float) -> None:
         """See :meth:`RateLimits.give_back`."""

@@ -9,8 +9,13 @@ import pytest
 from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings
 from moviemind_lite.store.rate_limits import RateLimits, gcra, used
+from tests.engines import EVERY_PAIR
 
 pytestmark = pytest.mark.usefixtures("engines")
+# The buckets follow the locks URL: the database's table on SQLite and PostgreSQL, or Redis.
+every_pair = pytest.mark.parametrize(
+    "engines", EVERY_PAIR, indirect=True, ids=lambda engines: engines.id
+)
 MINUTE = 60_000.0
 T0 = 1_800_000_000_000.0  # a fixed "now" in ms: the buckets count the time they are given
 
@@ -20,6 +25,7 @@ def buckets(app: App) -> RateLimits:
     return app.limits.buckets
 
 
+@every_pair
 def test_a_bucket_lets_its_limit_through_then_says_when_to_come_back(buckets: RateLimits) -> None:
     taken = [buckets.take("b", 3, MINUTE, T0) for _ in range(4)]
     assert [(a.allowed, a.remaining) for a in taken] == [
@@ -38,6 +44,7 @@ def test_a_bucket_lets_its_limit_through_then_says_when_to_come_back(buckets: Ra
     assert buckets.take("b", 3, MINUTE, T0 + 20_000 + MINUTE).remaining == 2
 
 
+@every_pair
 def test_give_back_undoes_a_take_and_used_counts(buckets: RateLimits) -> None:
     for _ in range(3):
         assert buckets.take("b", 3, MINUTE, T0).allowed
@@ -49,6 +56,7 @@ def test_give_back_undoes_a_take_and_used_counts(buckets: RateLimits) -> None:
     assert buckets.used("never", 3, MINUTE, T0) == 0
 
 
+@every_pair
 def test_racing_takes_let_exactly_the_limit_through(buckets: RateLimits, app: App) -> None:
     """Eight threads released at once, 40 takes for a limit of 25: exactly 25 pass."""
     start = threading.Barrier(8)
