@@ -50,8 +50,8 @@ def load_factor(pending: int, max_pending: int) -> float:
     return LOAD_FACTORS[quarter]
 
 
-class RequestLimits:
-    """Requests per minute per client and route, shrinking under load."""
+class LimitsOver:
+    """What both use cases read: the limits, the shared buckets, the queue, the clock."""
 
     def __init__(
         self, settings: LimitSettings, buckets: RateLimits, database: Database, clock: Clock
@@ -60,6 +60,15 @@ class RequestLimits:
         self.buckets = buckets
         self.database = database
         self.clock = clock
+
+
+class RequestLimits(LimitsOver):
+    """Requests per minute per client and route, shrinking under load."""
+
+    def __init__(
+        self, settings: LimitSettings, buckets: RateLimits, database: Database, clock: Clock
+    ) -> None:
+        super().__init__(settings, buckets, database, clock)
         self._pending = 0
         self._pending_read_at = -math.inf
         self._lock = threading.Lock()
@@ -114,16 +123,8 @@ class BudgetUsage:
     max_pending: int
 
 
-class GenerationBudget:
+class GenerationBudget(LimitsOver):
     """New generation jobs per hour per client and in all, and the pending-jobs cap."""
-
-    def __init__(
-        self, settings: LimitSettings, buckets: RateLimits, database: Database, clock: Clock
-    ) -> None:
-        self.settings = settings
-        self.buckets = buckets
-        self.database = database
-        self.clock = clock
 
     def reserve(self, client: str | None, at_ms: float | None = None) -> None:
         """Pay for one new job, or raise :class:`BudgetSpent` (nothing paid, nothing queued)."""
