@@ -25,8 +25,8 @@ from moviemind_lite.app.jobs import Jobs
 from moviemind_lite.app.limits import GenerationBudget
 from moviemind_lite.core.domain import DEFAULT_CONTEXT, EntityKind, describe_bad_slug
 from moviemind_lite.core.errors import (
-    EntityNotFound,
     FlagNotTogglable,
+    GenerationOff,
     InvalidInput,
     SlugRejected,
     StoreError,
@@ -208,6 +208,11 @@ class Api:
         scope = f"slug:{slug}" if describe_bad_slug(slug) is None else None
         return self.flags.is_enabled(GENERATION_FLAGS[kind.name], scope)
 
+    @staticmethod
+    def _generation_off(kind: EntityKind, slug: str) -> GenerationOff:
+        flag = GENERATION_FLAGS[kind.name]
+        return GenerationOff(f"no {kind.name} with slug {slug!r}: the flag {flag} is off", flag)
+
     def show(self, kind: EntityKind, slug: str, client: str | None = None) -> StoredEntity | Queued:
         """``GET /movies/{slug}`` and ``/people/{slug}``: the stored entity, or a job for it.
 
@@ -224,7 +229,7 @@ class Api:
         if found is not None and (kind.name == "movie" or found.texts):
             return found
         if not self.generation_enabled(kind, slug):
-            raise EntityNotFound(f"no {kind.name} with slug {slug!r}")
+            raise self._generation_off(kind, slug)
         verdict = self._verdict(kind, slug, found)
         with self._paid(client, kind, slug, REQUEST_LOCALE, DEFAULT_CONTEXT) as paid:
             outcome = self.generation.request(
@@ -265,7 +270,7 @@ class Api:
         job is paid from the AI budget as :meth:`show`'s is.
         """
         if not self.generation_enabled(kind, slug):
-            raise EntityNotFound(f"no {kind.name} with slug {slug!r}")
+            raise self._generation_off(kind, slug)
         found = self.stored(kind, slug)
         verdict = self._verdict(kind, slug, found)
         return [

@@ -102,7 +102,10 @@ def bound_address(fd: int) -> str:
     envvar="MOVIEMIND_CORS_ORIGINS",
     help="Origins allowed by CORS on /api/*, comma-separated, or 'none' (default: *).",
 )
-@click.option("--fd", type=click.IntRange(min=0), hidden=True, help="Serve on this bound socket.")
+# A descriptor is a C int: past 2**31-1 the socket call overflows rather than fails.
+@click.option(
+    "--fd", type=click.IntRange(0, 2**31 - 1), hidden=True, help="Serve on this bound socket."
+)
 @ai_options
 @pass_session
 def serve(

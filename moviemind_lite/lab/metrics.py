@@ -11,6 +11,7 @@ answer (its job never ended) makes a race incorrect too.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -228,3 +229,26 @@ def aftermath(tally: Tally, requests: list[RequestRecord]) -> Aftermath:
         retried_jobs=tally.retried_jobs,
         open_slots=tally.open_slots,
     )
+
+
+# Every metric a results table can show, by its column header: each front end
+# (the commands, the terminal UI) picks its columns and their order from here.
+TABLE_COLUMNS: dict[str, Callable[[Metrics], Any]] = {
+    "requests": lambda m: m.requests,
+    "jobs": lambda m: m.jobs_dispatched,
+    "dedup": lambda m: m.deduplicated,
+    "AI calls": lambda m: m.ai_calls,
+    "movies": lambda m: m.movies,
+    "descr.": lambda m: m.descriptions,
+    "dup movies": lambda m: m.duplicate_movies,
+    "dup descr.": lambda m: m.duplicate_descriptions,
+    "failed": lambda m: m.failed_jobs,
+    "stale refused": lambda m: m.stale_writes_rejected,
+    "wall ms": lambda m: f"{m.wall_ms:.0f}",
+    "latency p50/p95/max ms": lambda m: (
+        f"{m.latency.p50_ms:.0f}/{m.latency.p95_ms:.0f}/{m.latency.max_ms:.0f}"
+    ),
+    "lock wait ms": lambda m: f"{m.lock_wait_ms:.0f}",
+}
+# Columns where anything above zero is damage.
+DAMAGE_COLUMNS = ("dup movies", "dup descr.", "failed")

@@ -15,7 +15,7 @@ from typing import Any
 from rich.text import Text
 
 from moviemind_lite.lab.lesson import Check, Outcome
-from moviemind_lite.lab.metrics import Metrics
+from moviemind_lite.lab.metrics import DAMAGE_COLUMNS, TABLE_COLUMNS, Metrics
 from moviemind_lite.lab.timeline import (
     ENDED,
     GENERATING,
@@ -184,25 +184,23 @@ def chart_text(labelled: Sequence[tuple[str, Metrics]], width: int) -> Text:
 
 
 # The race table's columns after the run's label and verdict, most telling first.
-RACE_COLUMNS: tuple[tuple[str, Callable[[Metrics], Any]], ...] = (
-    ("AI calls", lambda m: m.ai_calls),
-    ("wall ms", lambda m: f"{m.wall_ms:.0f}"),
-    ("jobs", lambda m: m.jobs_dispatched),
-    ("dedup", lambda m: m.deduplicated),
-    ("movies", lambda m: m.movies),
-    ("descr.", lambda m: m.descriptions),
-    ("dup movies", lambda m: m.duplicate_movies),
-    ("dup descr.", lambda m: m.duplicate_descriptions),
-    ("failed", lambda m: m.failed_jobs),
-    ("stale refused", lambda m: m.stale_writes_rejected),
-    (
+RACE_COLUMNS: tuple[tuple[str, Callable[[Metrics], Any]], ...] = tuple(
+    (header, TABLE_COLUMNS[header])
+    for header in (
+        "AI calls",
+        "wall ms",
+        "jobs",
+        "dedup",
+        "movies",
+        "descr.",
+        "dup movies",
+        "dup descr.",
+        "failed",
+        "stale refused",
         "latency p50/p95/max ms",
-        lambda m: f"{m.latency.p50_ms:.0f}/{m.latency.p95_ms:.0f}/{m.latency.max_ms:.0f}",
-    ),
-    ("lock wait ms", lambda m: f"{m.lock_wait_ms:.0f}"),
+        "lock wait ms",
+    )
 )
-# Columns where anything above zero is damage: red, and a number says how much.
-DAMAGE_COLUMNS = ("dup movies", "dup descr.", "failed")
 
 
 def race_cells(metrics: Metrics) -> list[str | Text]:
