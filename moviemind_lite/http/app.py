@@ -15,12 +15,14 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import load_settings
 from moviemind_lite.core.errors import InvalidSetting, MovieMindError
 from moviemind_lite.http.context import RequestContext
+from moviemind_lite.http.edge import EdgeSettings, NetworkEdge, edge_settings
 from moviemind_lite.http.errors import (
     ValidationFailed,
     on_core_error,
@@ -30,6 +32,7 @@ from moviemind_lite.http.errors import (
 )
 from moviemind_lite.http.jobs import InProcessJobs
 from moviemind_lite.http.lab import LAB_ROUTES, lab_for
+from moviemind_lite.http.metrics import RequestMetrics, metrics
 from moviemind_lite.http.routes import ROUTES
 
 DEFAULT_THREADS = 4
@@ -51,13 +54,20 @@ def serve_options(env: Mapping[str, str] | None = None) -> tuple[bool, int]:
 
 
 def create_app(
-    app: App | None = None, *, run_jobs: bool | None = None, threads: int | None = None
+    app: App | None = None,
+    *,
+    run_jobs: bool | None = None,
+    threads: int | None = None,
+    edge: EdgeSettings | None = None,
 ) -> ASGIApp:
     """The HTTP API over ``app`` (default: built from the environment and closed on shutdown).
 
     With ``run_jobs`` (default: ``MOVIEMIND_SERVE_JOBS``), a worker of
-    ``threads`` threads runs generation jobs while the server is up.
+    ``threads`` threads runs generation jobs while the server is up. ``edge``
+    (default: from the environment) names the allowed hosts, trusted proxies,
+    public URL and CORS origins.
     """
+    edge = edge_settings() if edge is None else edge
     env_jobs, env_threads = serve_options()
     run_jobs = env_jobs if run_jobs is None else run_jobs
     threads = env_threads if threads is None else threads
@@ -79,8 +89,9 @@ def create_app(
             if owned:
                 moviemind.close()
 
+    routes = [*ROUTES, *LAB_ROUTES, Route("/metrics", metrics, methods=["GET"])]
     starlette = Starlette(
-        routes=[*ROUTES, *LAB_ROUTES],
+        routes=routes,
         lifespan=lifespan,
         exception_handlers={
             HTTPException: on_http_exception,
@@ -91,4 +102,4 @@ def create_app(
     )
     starlette.state.moviemind = moviemind
     starlette.state.lab = lab
-    return RequestContext(starlette)
+    return RequestContext(NetworkEdge(RequestMetrics(starlette, routes), edge))
