@@ -236,6 +236,10 @@ class JobSettings:
     # Whether an in-place baseline rewrite takes its narrow lock. Always on but
     # in the lab, which turns it off once to show the update the lock saves.
     baseline_lock: bool = True
+    # Whether two-level's dispatch asks the jobs table for the key's unfinished job
+    # (guarded by a partial UNIQUE index). Always on but in the lab, which takes it
+    # away with the UNIQUE indexes to show the slot alone cannot keep one job per key.
+    job_guard: bool = True
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,8 @@ def lab_settings(
             setnx_lease_ms=scenario.ttl_ms,
             slot_ttl_ms=scenario.slot_ttl_ms,
             fencing=scenario.fencing,
+            # No UNIQUE index means no database guard at all: none at dispatch either.
+            job_guard=scenario.unique_index,
         ),
         database_url=servers.database_url if servers else None,
         locks_url=servers.locks_url if servers else None,
