@@ -128,9 +128,10 @@ class Scenario:
             )
         if self.ai not in AI_KINDS:
             raise InvalidInput(f"unknown AI {self.ai!r}; expected one of: {', '.join(AI_KINDS)}")
-        if self.ai != "mock" and (self.fail_rate or self.pause_holder_ms or self.kill_holder):
+        faults = (self.fail_rate, self.pause_holder_ms, self.stop_holder_ms, self.kill_holder)
+        if self.ai != "mock" and any(faults):
             raise InvalidInput(
-                "--fail-rate, --pause-holder and --kill-holder are the mock AI's: "
+                "--fail-rate, --pause-holder, --stop-holder and --kill-holder are the mock AI's: "
                 "a real model fails and stalls on its own"
             )
         if self.kill_holder and self.mode != "processes":
