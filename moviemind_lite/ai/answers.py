@@ -17,10 +17,18 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from moviemind_lite.ai.prompts import FACTS_CLOSE, FACTS_OPEN, LANGUAGES, Prompt
+from moviemind_lite.ai.base import GenerationRequest
+from moviemind_lite.ai.prompts import (
+    FACTS_CLOSE,
+    FACTS_OPEN,
+    LANGUAGES,
+    MIN_ANSWER_CHARS,
+    Prompt,
+    prompt_facts,
+)
 from moviemind_lite.core.errors import InvalidAIAnswer
 
-MIN_CHARS = 50
+MIN_CHARS = MIN_ANSWER_CHARS
 MAX_CHARS = 5000
 # Instruction lines shorter than this ("Style: humorous") may occur in a text by chance.
 MIN_ECHO_CHARS = 24
@@ -136,7 +144,14 @@ def check_text(text: str, locale: str, prompt: Prompt, ignore: Iterable[str] = (
         )
     if _MARKUP.search(tidy):
         raise InvalidAIAnswer(f"the answer holds markup or code: {_preview(tidy)}")
-    lowered = tidy.lower()
+    check_echo(tidy, prompt)
+    check_language(tidy, locale, ignore)
+    return tidy
+
+
+def check_echo(text: str, prompt: Prompt) -> None:
+    """Refuse ``text`` if it repeats the prompt's instructions."""
+    lowered = text.lower()
     echoed = [
         line
         for line in (*prompt.instructions(), FACTS_OPEN, FACTS_CLOSE)
@@ -146,5 +161,40 @@ def check_text(text: str, locale: str, prompt: Prompt, ignore: Iterable[str] = (
     if echoed or "security requirements" in lowered:
         shown = echoed[0] if echoed else "SECURITY REQUIREMENTS"
         raise InvalidAIAnswer(f"the answer repeats the instructions: {_preview(shown)}")
-    check_language(tidy, locale, ignore)
-    return tidy
+
+
+def one_line(text: str, limit: int = 160) -> str:
+    """``text`` on one line, at most ``limit`` characters (for messages quoting a server)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def fact_names(request: GenerationRequest) -> list[str]:
+    """The texts of the facts sent (title, names, places): not counted when judging the
+    answer's language, since they keep their own language in any text."""
+    names: list[str] = []
+    for value in prompt_facts(request.kind, request.slug, request.facts).values():
+        names.extend(str(item) for item in (value if isinstance(value, list) else [value]))
+    return names
+
+
+def read_completion(body: Any, prompt: Prompt, request: GenerationRequest) -> str:
+    """The checked text of a chat completion ``body`` (OpenAI's shape, which llama.cpp's
+    server answers in too); ``InvalidAIAnswer`` naming what was wrong otherwise."""
+    choices = body.get("choices") if isinstance(body, dict) else None
+    choice = choices[0] if isinstance(choices, list) and choices else None
+    message = choice.get("message") if isinstance(choice, dict) else None
+    if not isinstance(choice, dict) or not isinstance(message, dict):
+        raise InvalidAIAnswer("unusable answer: the reply holds no choices[0].message")
+    if message.get("refusal"):
+        raise InvalidAIAnswer(f"the model refused: {one_line(str(message['refusal']))}")
+    if choice.get("finish_reason") == "length":
+        raise InvalidAIAnswer("unusable answer: cut off at the server's token limit")
+    content = message.get("content")
+    if not isinstance(content, str):
+        raise InvalidAIAnswer("unusable answer: the reply's message has no text content")
+    try:
+        text = parse_answer(content, prompt.answer_field)
+        return check_text(text, request.locale, prompt, fact_names(request))
+    except InvalidAIAnswer as error:
+        raise InvalidAIAnswer(f"unusable answer: {error}") from None

@@ -1,35 +1,53 @@
-"""AI generators by name: the offline mock (the default) and any OpenAI-compatible server.
+"""AI generators by name: the offline mock (the default), any OpenAI-compatible server, and a
+GGUF model run in this process.
 
-The table is a literal: every generator is listed here, and
-:func:`make_generator` rejects an unknown name with the list of known ones.
+The table is a literal: every generator is listed here by module and class, and
+:func:`make_generator` rejects an unknown name with the list of known ones. A generator's
+module is imported only when it is chosen, so the local one's llama.cpp (the ``local-ai``
+extra) is loaded by no other process, and its absence is one line saying how to install it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from importlib import import_module
 
 from moviemind_lite.ai.base import Generator
-from moviemind_lite.ai.mock import MockGenerator
-from moviemind_lite.ai.openai import OpenAIGenerator
 from moviemind_lite.core.config import AISettings
-from moviemind_lite.core.errors import InvalidInput
+from moviemind_lite.core.errors import InvalidInput, InvalidSetting
 from moviemind_lite.core.events import Events
 
-# A factory gets the settings and the app's event sink (the mock announces its faults there).
-GeneratorFactory = Callable[[AISettings, Events], Generator]
-
-GENERATORS: dict[str, GeneratorFactory] = {
-    "mock": lambda settings, events: MockGenerator(settings, events=events),
-    "openai": lambda settings, events: OpenAIGenerator(settings),
+GENERATORS: dict[str, str] = {
+    "mock": "moviemind_lite.ai.mock:MockGenerator",
+    "openai": "moviemind_lite.ai.openai:OpenAIGenerator",
+    "local": "moviemind_lite.ai.local:LocalGenerator",
 }
+# The library each generator needs beyond the base install, and the extra installing it.
+EXTRAS: dict[str, tuple[str, str]] = {"local": ("xllamacpp", "local-ai")}
 
 
-def make_generator(name: str, settings: AISettings, events: Events | None = None) -> Generator:
-    """The generator registered as ``name``; unknown names list the known ones."""
+def generator_class(name: str) -> type[Generator]:
+    """The class registered as ``name``, its module imported now."""
     try:
-        factory = GENERATORS[name]
+        module_name, class_name = GENERATORS[name].split(":")
     except KeyError:
         raise InvalidInput(
             f"unknown generator {name!r}; expected one of: {', '.join(sorted(GENERATORS))}"
         ) from None
-    return factory(settings, events if events is not None else Events())
+    try:
+        module = import_module(module_name)
+    except ModuleNotFoundError as error:
+        library, extra = EXTRAS.get(name, ("", ""))
+        if not library or (error.name or "").split(".")[0] != library:
+            raise
+        raise InvalidSetting(
+            f"MOVIEMIND_AI={name} needs {library}: pip install 'moviemind-lite[{extra}]'"
+        ) from None
+    found: type[Generator] = getattr(module, class_name)
+    return found
+
+
+def make_generator(name: str, settings: AISettings, events: Events | None = None) -> Generator:
+    """The generator registered as ``name``; unknown names list the known ones. ``events`` is
+    the app's event sink (the mock announces its faults there)."""
+    chosen = generator_class(name)
+    return chosen(settings, events=events if events is not None else Events())  # type: ignore[call-arg]

@@ -44,14 +44,9 @@ from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as HTTPTimeout
 
 from moviemind_lite import __version__
-from moviemind_lite.ai.answers import check_text, parse_answer
+from moviemind_lite.ai.answers import one_line, read_completion
 from moviemind_lite.ai.base import Answer, GenerationRequest
-from moviemind_lite.ai.prompts import (
-    Prompt,
-    build_prompt,
-    prompt_facts,
-    refuse_suspected_injection,
-)
+from moviemind_lite.ai.prompts import Prompt, build_prompt, refuse_suspected_injection
 from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.config import AISettings
 from moviemind_lite.core.errors import (
@@ -63,6 +58,7 @@ from moviemind_lite.core.errors import (
     InvalidAIAnswer,
     TransientAIError,
 )
+from moviemind_lite.core.events import Events
 
 log = logging.getLogger("moviemind.ai")
 
@@ -98,6 +94,22 @@ def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -
     return min(max(seconds, 0.0) * 1000, MAX_RETRY_AFTER_MS)
 
 
+def completion_request(prompt: Prompt, settings: AISettings, model: str) -> dict[str, Any]:
+    """The chat completion request for ``prompt``: the answer's JSON asked for with the
+    constraint the settings choose, ``max_tokens`` from the text's bound (or the cap set)."""
+    payload: dict[str, Any] = {
+        "model": model,
+        "messages": prompt.messages(),
+        **prompt.constrained(settings.answer_constraint),
+        "temperature": TEMPERATURE,
+        # The same request gets the same answer where the server can (llama.cpp, OpenAI).
+        "seed": settings.seed,
+    }
+    if settings.max_tokens is not None:
+        payload["max_tokens"] = settings.max_tokens
+    return payload
+
+
 @dataclass(frozen=True)
 class Usage:
     """Tokens one answer used, as its server reported them (``None``: not reported)."""
@@ -123,7 +135,8 @@ class Usage:
 class OpenAIGenerator:
     """Writes texts with a model behind an OpenAI-compatible HTTP API."""
 
-    def __init__(self, settings: AISettings) -> None:
+    def __init__(self, settings: AISettings, events: Events | None = None) -> None:
+        # ``events``: the app's sink, which this generator has nothing to announce to.
         self.settings = settings
         self._client: urllib3.PoolManager | None = None
         self._client_lock = threading.Lock()
@@ -172,21 +185,14 @@ class OpenAIGenerator:
     def generate(self, request: GenerationRequest) -> Answer:
         """Ask the model for the text of ``request``; see the module docstring for failures."""
         refuse_suspected_injection(request.kind, request.slug, request.facts)
-        prompt = build_prompt(request)
-        payload = {
-            "model": self.model,
-            "messages": prompt.messages(),
-            "response_format": {"type": "json_schema", "json_schema": prompt.schema},
-            "temperature": TEMPERATURE,
-        }
+        prompt = build_prompt(request, self.settings.answer_max_chars)
+        payload = completion_request(prompt, self.settings, model=self.model)
         started = time.perf_counter()
         usage, status = Usage(), None
         try:
-            response = self._send("POST", "chat/completions", payload)
-            status = response.status
-            body = self._json(response)
+            status, body = self._complete(payload)
             usage = Usage.of(body)
-            text = self._text(body, prompt, request)
+            text = read_completion(body, prompt, request)
         except TransientAIError as error:
             call = self._ended(request, started, usage, status, error)
             retry = type(error)(f"{request.key}: {error}", error.retry_after_ms)
@@ -195,24 +201,10 @@ class OpenAIGenerator:
             raise error.with_call(self._ended(request, started, usage, status, error)) from None
         return Answer(text, self._ended(request, started, usage, status, None))
 
-    def _text(self, body: Any, prompt: Prompt, request: GenerationRequest) -> str:
-        choices = body.get("choices") if isinstance(body, dict) else None
-        choice = choices[0] if isinstance(choices, list) and choices else None
-        message = choice.get("message") if isinstance(choice, dict) else None
-        if not isinstance(choice, dict) or not isinstance(message, dict):
-            raise InvalidAIAnswer("unusable answer: the reply holds no choices[0].message")
-        if message.get("refusal"):
-            raise InvalidAIAnswer(f"the model refused: {_one_line(str(message['refusal']))}")
-        if choice.get("finish_reason") == "length":
-            raise InvalidAIAnswer("unusable answer: cut off at the server's token limit")
-        content = message.get("content")
-        if not isinstance(content, str):
-            raise InvalidAIAnswer("unusable answer: the reply's message has no text content")
-        try:
-            text = parse_answer(content, prompt.answer_field)
-            return check_text(text, request.locale, prompt, _names(request))
-        except InvalidAIAnswer as error:
-            raise InvalidAIAnswer(f"unusable answer: {error}") from None
+    def _complete(self, payload: dict[str, Any]) -> tuple[int, Any]:
+        """The server's status and JSON body for one chat completion request."""
+        response = self._send("POST", "chat/completions", payload)
+        return response.status, self._json(response)
 
     # -- the model list (``moviemind ai check``) ----------------------------------------
 
@@ -252,7 +244,7 @@ class OpenAIGenerator:
         reason = getattr(error, "reason", None) or error
         return AINoAnswer(
             f"cannot reach the AI server at {self.base_url}: "
-            f"{self._scrub(_one_line(str(reason))) or type(error).__name__} "
+            f"{self._scrub(one_line(str(reason))) or type(error).__name__} "
             "(is it running? check MOVIEMIND_AI_BASE_URL)"
         )
 
@@ -303,7 +295,7 @@ class OpenAIGenerator:
             return _decoded(response)
         except ValueError:
             raise InvalidAIAnswer(
-                f"the AI server's reply is not JSON: {self._scrub(_one_line(_text(response)))!r}"
+                f"the AI server's reply is not JSON: {self._scrub(one_line(_text(response)))!r}"
             ) from None
 
     def _server_message(self, response: urllib3.BaseHTTPResponse) -> str:
@@ -318,7 +310,7 @@ class OpenAIGenerator:
                 inner = inner.get("message", inner)
             body = inner
         text = body if isinstance(body, str) else json.dumps(body) if body else ""
-        return self._scrub(_one_line(text))
+        return self._scrub(one_line(text))
 
     def _scrub(self, text: str) -> str:
         key = self.settings.api_key.reveal() if self.settings.api_key else None
@@ -356,11 +348,6 @@ class OpenAIGenerator:
         )
 
 
-def _one_line(text: str, limit: int = 160) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
-
-
 def _text(response: urllib3.BaseHTTPResponse) -> str:
     return response.data.decode("utf-8", errors="replace")
 
@@ -380,12 +367,3 @@ def _names_a_model(response: urllib3.BaseHTTPResponse, detail: str) -> bool:
     error = body.get("error") if isinstance(body, dict) else None
     code = error.get("code") if isinstance(error, dict) else None
     return code == "model_not_found" or "model" in detail.lower()
-
-
-def _names(request: GenerationRequest) -> list[str]:
-    """The texts of the facts sent (title, names, places): not counted when judging the
-    answer's language, since they keep their own language in any text."""
-    names: list[str] = []
-    for value in prompt_facts(request.kind, request.slug, request.facts).values():
-        names.extend(str(item) for item in (value if isinstance(value, list) else [value]))
-    return names

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from moviemind_lite.ai.breaker import CircuitBreaker
 from moviemind_lite.app.catalog import Catalog
+from moviemind_lite.app.limits import GenerationBudget
 from moviemind_lite.core.errors import InvalidInput
 from moviemind_lite.core.model import PENDING, Job
 from moviemind_lite.policy.rollout import RolloutService
@@ -50,12 +51,14 @@ class Jobs:
         breaker: CircuitBreaker,
         rollouts: RolloutService,
         catalog: Catalog,
+        budget: GenerationBudget | None = None,
     ) -> None:
         self.store = store
         self.runner = runner
         self.breaker = breaker
         self.rollouts = rollouts
         self.catalog = catalog
+        self.budget = budget
 
     def get(self, job_id: str) -> Job:
         """One job by id; :class:`JobNotFound` if there is none."""
@@ -98,6 +101,14 @@ class Jobs:
             ai_circuit_consecutive_failures=breaker.consecutive_failures,
             ai_circuit_opened_total=breaker.opened_count,
         )
+        if self.budget is not None:
+            usage = self.budget.usage()
+            collected.extra.update(
+                ai_budget_used_this_hour=usage.service_used,
+                ai_budget_per_hour=usage.service_limit,
+                ai_budget_per_client_per_hour=usage.client_limit,
+                pending_jobs_cap=usage.max_pending,
+            )
         return collected
 
     def work(

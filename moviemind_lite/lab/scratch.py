@@ -24,7 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from moviemind_lite.app.home import open_database
-from moviemind_lite.core.config import AISettings, JobSettings, ServiceUrl, Settings
+from moviemind_lite.core.config import (
+    AISettings,
+    JobSettings,
+    ServiceUrl,
+    Settings,
+    local_model_name,
+)
 from moviemind_lite.core.errors import InvalidInput
 from moviemind_lite.core.logs import ROOT_LOGGER, JsonLogHandler
 from moviemind_lite.lab.scenario import Backend, LockKind, Scenario
@@ -32,6 +38,8 @@ from moviemind_lite.store import db, locking
 from moviemind_lite.store.migrations import drop_unique_indexes
 
 _FAULT_MARKER = "holder-fault-used"
+# The longest text a race asks a real model for.
+LAB_ANSWER_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,8 @@ class Servers:
 
     database_url: ServiceUrl | None = None
     locks_url: ServiceUrl | None = None
+    # The user's local model file (MOVIEMIND_AI_MODEL_PATH), for races with --ai local.
+    ai_model_path: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Servers:
@@ -49,6 +59,7 @@ class Servers:
         return cls(
             database if database is not None and database.engine == "postgresql" else None,
             locks if locks is not None and locks.engine == "redis" else None,
+            settings.ai.model_path,
         )
 
     @property
@@ -114,7 +125,8 @@ def lab_settings(
     on the race's scratch servers if it has any."""
     # A killed holder's job is taken back once its lease runs out, so in
     # processes mode the lease is kept short (but well above one job's length).
-    lease_ms = 1_000 + 4 * scenario.slowest_job_ms if scenario.mode == "processes" else 600_000
+    killable = scenario.mode == "processes" and scenario.ai == "mock"
+    lease_ms = 1_000 + 4 * scenario.slowest_job_ms if killable else 600_000
     fault = (
         "kill"
         if scenario.kill_holder
@@ -123,6 +135,17 @@ def lab_settings(
         else "pause"
         if scenario.pause_holder_ms > 0
         else "none"
+    )
+    real = (
+        {
+            "backend": "local",
+            "model": local_model_name(scenario.ai_model_path),
+            "model_path": scenario.ai_model_path,
+            # Short texts: the race is about what the call's time does, not the prose.
+            "answer_max_chars": LAB_ANSWER_CHARS,
+        }
+        if scenario.ai == "local"
+        else {}
     )
     return Settings(
         home=home,
@@ -140,6 +163,7 @@ def lab_settings(
             holder_fault=fault,
             holder_pause_ms=scenario.pause_holder_ms or scenario.stop_holder_ms,
             holder_marker=str(home / _FAULT_MARKER),
+            **real,  # type: ignore[arg-type]
         ),
         jobs=JobSettings(
             lease_ms=lease_ms,
@@ -149,6 +173,8 @@ def lab_settings(
             setnx_lease_ms=scenario.ttl_ms,
             slot_ttl_ms=scenario.slot_ttl_ms,
             fencing=scenario.fencing,
+            # No UNIQUE index means no database guard at all: none at dispatch either.
+            job_guard=scenario.unique_index,
         ),
         database_url=servers.database_url if servers else None,
         locks_url=servers.locks_url if servers else None,

@@ -71,6 +71,12 @@ def count_by_status(database: Database) -> dict[str, int]:
     return {status: found.get(status, 0) for status in STATUSES}
 
 
+def count_pending(database: Database) -> int:
+    """How many jobs wait to be claimed (read from the ``(status, run_after)`` index)."""
+    row = database.query_one("SELECT count(*) FROM jobs WHERE status = 'PENDING'")
+    return 0 if row is None else int(row[0])
+
+
 def log_transition(job: Job, message: str, **extra: Any) -> None:
     """One structured log line about ``job``."""
     fields = {

@@ -535,3 +535,20 @@ def m016_ai_calls_started(conn: Tx) -> None:
         CREATE INDEX ai_calls_by_job ON ai_calls (job_id) WHERE state = 'running';
         """,
     )
+
+
+@migration
+def m017_rate_limits(conn: Tx) -> None:
+    """Rate-limit and AI-budget buckets shared by every server process (GCRA: one TAT each).
+
+    Used when the locks live in lock files; with Redis locks the buckets are Redis keys.
+    """
+    run_script(
+        conn,
+        f"""
+        CREATE TABLE rate_limits (
+            bucket TEXT PRIMARY KEY,
+            tat {conn.dialect.real} NOT NULL
+        );
+        """,
+    )

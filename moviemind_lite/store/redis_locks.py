@@ -292,3 +292,14 @@ def open_locks(
         RedisLeases(client, prefix, database, errors),
         client.close,
     )
+
+
+def server_version(url: ServiceUrl) -> str:
+    """The Redis server's version (``INFO server``'s ``redis_version``)."""
+    errors = RedisErrors(str(url))
+    client = redis.Redis.from_url(url.client_url(), socket_connect_timeout=CONNECT_TIMEOUT_S)
+    try:
+        with errors():
+            return _text(client.info("server").get("redis_version", ""))
+    finally:
+        client.close()

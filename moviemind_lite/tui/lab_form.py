@@ -22,6 +22,8 @@ from moviemind_lite.lab.teaching import RaceLesson
 
 CUSTOM = "custom"
 PROCESSES = "processes"
+# The check box racing with a real model (the scenario's ai is "local") instead of the mock.
+REAL_MODEL = "real-model"
 
 
 def _whole(text: str) -> int:
@@ -73,7 +75,10 @@ SWITCHES: tuple[tuple[str, str], ...] = (
     ("unique_index", "unique index"),
     ("kill_holder", "kill holder"),
     (PROCESSES, "processes"),
+    (REAL_MODEL, "real model"),
 )
+# The switches that are not a boolean field of the scenario.
+_DERIVED = (PROCESSES, REAL_MODEL)
 
 
 def form_texts(scenario: Scenario) -> dict[str, str]:
@@ -84,7 +89,11 @@ def form_texts(scenario: Scenario) -> dict[str, str]:
 def form_switches(scenario: Scenario) -> dict[str, bool]:
     """Whether each check box is ticked for ``scenario``."""
     return {
-        name: scenario.mode == PROCESSES if name == PROCESSES else bool(getattr(scenario, name))
+        name: scenario.mode == PROCESSES
+        if name == PROCESSES
+        else scenario.ai == "local"
+        if name == REAL_MODEL
+        else bool(getattr(scenario, name))
         for name, _ in SWITCHES
     }
 
@@ -92,8 +101,9 @@ def form_switches(scenario: Scenario) -> dict[str, bool]:
 def scenario_from_form(texts: Mapping[str, str], switches: Mapping[str, bool]) -> Scenario:
     """The validated scenario the form describes, or ``InvalidInput`` for the first bad box."""
     values: dict[str, Any] = {field.name: field.read(texts[field.name]) for field in TEXT_FIELDS}
-    values.update({name: switches[name] for name, _ in SWITCHES if name != PROCESSES})
+    values.update({name: switches[name] for name, _ in SWITCHES if name not in _DERIVED})
     values["mode"] = PROCESSES if switches[PROCESSES] else "threads"
+    values["ai"] = "local" if switches[REAL_MODEL] else "mock"
     return Scenario(**values).validated()
 
 

@@ -97,10 +97,10 @@ def read_prompt(body: dict[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
     """The kind, locale, style and catalog facts a request's prompts carry."""
     system, user = (message["content"] for message in body["messages"])
     locale = re.search(r"\((pl-PL|en-US|de-DE|fr-FR|es-ES)\)", system)
-    style = re.search(r"^- Style: (\S+)$", user, re.MULTILINE)
+    style = re.search(r"; style: ([\w-]+);", user)
     assert locale and style, "the prompts name no language or no style"
     facts = json.loads(user.split(FACTS_OPEN)[1].split(FACTS_CLOSE)[0])
-    kind = "person" if "biography" in body["response_format"]["json_schema"]["name"] else "movie"
+    kind = "person" if "biography of the person" in user else "movie"
     return kind, locale.group(1), style.group(1), facts
 
 

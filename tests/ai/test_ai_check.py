@@ -27,8 +27,9 @@ def openai_env(openai_server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> Fa
 
 
 def timed(output: str) -> str:
-    """``output`` with the measured time replaced by N."""
-    return re.sub(r"answered  in [\d,]+ ms", "answered  in N ms", output)
+    """``output`` with the measured times and speeds replaced by N."""
+    output = re.sub(r"answered  in [\d,]+ ms", "answered  in N ms", output)
+    return re.sub(r"in [\d,]+ ms \([\d.]+ tokens/s\)", "in N ms (N tokens/s)", output)
 
 
 def test_with_the_mock_there_is_nothing_to_check() -> None:
@@ -49,21 +50,50 @@ def test_with_the_mock_there_is_nothing_to_check() -> None:
         "duration_ms": None,
         "answered": None,
         "problem": None,
+        "load_ms": None,
+        "sample_ms": None,
+        "completion_tokens": None,
+        "tokens_per_s": None,
+        "answer_passed": None,
+        "answer_problem": None,
     }
 
 
 def test_a_listed_model_is_usable(openai_env: FakeOpenAI) -> None:
+    tokens = json.loads(check("--json").output)["completion_tokens"]
+    openai_env.received.clear()
     result = check()
     assert result.exit_code == 0
     assert timed(result.output) == (
         f"server    {openai_env.url}\n"
         "model     gpt-4o-mini: listed (2 models)\n"
         "answered  in N ms\n"
+        f"sample    {tokens} tokens in N ms (N tokens/s)\n"
+        "answer    passed the checks\n"
         "ok: the model can be used\n"
     )
-    (received,) = openai_env.received
-    assert (received.method, received.path) == ("GET", "/v1/models")
-    assert received.headers["authorization"] == f"Bearer {API_KEY}"
+    listing, asking = openai_env.received
+    assert (listing.method, listing.path) == ("GET", "/v1/models")
+    assert listing.headers["authorization"] == f"Bearer {API_KEY}"
+    # One short description of a fixed film: its speed and whether it passed the checks.
+    assert (asking.method, asking.path) == ("POST", "/v1/chat/completions")
+    assert asking.body["max_tokens"] == 316
+
+
+def test_an_answer_failing_a_check_is_reported_and_the_model_still_usable(
+    openai_env: FakeOpenAI,
+) -> None:
+    openai_env.script(
+        Reply.answer(
+            "Matrix to film, w którym haker odkrywa, że jego świat jest symulacją i się buntuje."
+        )
+    )
+    checked = json.loads(check("--json").output)
+    assert (checked["usable"], checked["answer_passed"]) == (True, False)
+    assert checked["answer_problem"] == (
+        "unusable answer: the answer reads as Polish (pl-PL), not English (United States) (en-US)"
+    )
+    assert checked["completion_tokens"] == 80 and checked["tokens_per_s"] > 0
 
 
 def test_an_ollama_model_is_found_under_its_latest_tag(

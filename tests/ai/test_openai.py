@@ -98,8 +98,10 @@ def test_the_request_carries_model_prompts_schema_and_key(openai_server: FakeOpe
             {"role": "system", "content": prompt.system},
             {"role": "user", "content": prompt.user},
         ],
-        "response_format": {"type": "json_schema", "json_schema": prompt.schema},
+        "response_format": prompt.response_format(bounded=True),
+        "max_tokens": prompt.max_tokens,
         "temperature": 0.7,
+        "seed": 0,
     }
 
 
@@ -195,9 +197,7 @@ def test_a_person_is_answered_with_a_biography(openai_server: FakeOpenAI) -> Non
         (Reply.answer("Too short."), "the answer is too short: 10 characters (at least 50)"),
         (Reply.answer("<b>" + TEXT + "</b>"), "the answer holds markup or code"),
         (
-            Reply.answer(
-                TEXT + " Return JSON with: description (your original movie description text)."
-            ),
+            Reply.answer(TEXT + " Write a balanced, informative text with a neutral tone."),
             "the answer repeats the instructions",
         ),
         (Reply.content(None), "the reply's message has no text content"),

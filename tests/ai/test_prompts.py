@@ -52,7 +52,7 @@ def test_a_movie_prompt_asks_for_the_language_tone_and_facts() -> None:
     assert (
         "STRICT: You MUST write in a critical, analytical tone. Evaluate the film" in prompt.system
     )
-    assert "- Language: Polish (pl-PL)\n- Style: critical\n" in prompt.user
+    assert "Requirements: Polish (pl-PL); style: critical; 2-4 sentences" in prompt.user
     assert facts_sent(prompt.user) == {
         "slug": "the-matrix-1999",
         "title": "The Matrix",
@@ -61,9 +61,7 @@ def test_a_movie_prompt_asks_for_the_language_tone_and_facts() -> None:
         "genres": ["Action"],
     }
     assert prompt.answer_field == "description"
-    assert prompt.user.endswith(
-        "Return JSON with: description (your original movie description text)."
-    )
+    assert 'Return ONLY valid JSON with one field: {"description": "..."}.' in prompt.system
     assert [message["role"] for message in prompt.messages()] == ["system", "user"]
 
 
@@ -78,7 +76,7 @@ def test_a_person_prompt_asks_for_a_biography() -> None:
         "birthplace": "Beirut",
     }
     assert prompt.answer_field == "biography"
-    assert "Mention the name as given in the facts" in prompt.user
+    assert "mention the name;" in prompt.user
 
 
 def test_the_answer_schema_is_one_strict_text_field() -> None:

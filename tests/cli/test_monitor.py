@@ -10,7 +10,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from moviemind_lite.app.wiring import App
 from moviemind_lite.cli import cli
 from moviemind_lite.core.domain import MOVIE
-from moviemind_lite.policy.stats import collect, prometheus_text
+from moviemind_lite.policy.exposition import prometheus_text
+from moviemind_lite.policy.stats import collect
 from tests.helpers import insert_finished, record_calls
 
 

@@ -106,3 +106,10 @@ def test_the_ideal_is_the_ai_calls_alone_workers_at_a_time() -> None:
     assert Scenario(requests=10, slugs=8, workers=8, latency_ms=200).ideal_ms == 200
     assert Scenario(requests=10, slugs=9, workers=8, latency_ms=200).ideal_ms == 400
     assert Scenario(latency_ms=0).ideal_ms == 0
+
+
+def test_a_race_with_a_real_model_waits_for_its_calls_not_the_mocks_latency() -> None:
+    from moviemind_lite.lab.scenario import LOCAL_CALL_BOUND_MS, Scenario
+
+    assert Scenario().longest_call_ms == Scenario().slowest_job_ms
+    assert Scenario(ai="local").longest_call_ms == LOCAL_CALL_BOUND_MS

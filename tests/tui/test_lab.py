@@ -255,3 +255,19 @@ def test_stop_without_a_race_says_so(open_app: AppFactory) -> None:
 
     run_app(app, scenario)
     assert notes.seen == [("warning", "no race is running")]
+
+
+def test_the_real_model_box_races_with_the_local_ai() -> None:
+    from moviemind_lite.lab.scenario import Scenario
+    from moviemind_lite.tui.lab_form import (
+        REAL_MODEL,
+        form_switches,
+        form_texts,
+        scenario_from_form,
+    )
+
+    local = Scenario(ai="local")
+    switches = form_switches(local)
+    assert switches[REAL_MODEL] is True and form_switches(Scenario())[REAL_MODEL] is False
+    assert scenario_from_form(form_texts(local), switches).ai == "local"
+    assert scenario_from_form(form_texts(local), {**switches, REAL_MODEL: False}).ai == "mock"
