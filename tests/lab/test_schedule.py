@@ -14,7 +14,9 @@ from moviemind_lite.lab.metrics import METRIC_KEYS
 from moviemind_lite.lab.race import RaceResult, run_race
 from moviemind_lite.lab.scenario import Scenario
 from moviemind_lite.lab.schedule import ScheduleError, load_schedule
+from moviemind_lite.lab.scratch import Servers
 from tests.cli.conftest import assert_one_line_error, run
+from tests.engines import BOTH_ENDS, Engines, lab_servers
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "schedules"
 CACHE_LOCK = EXAMPLES / "cache-lock-duplicate.json"
@@ -23,9 +25,14 @@ TWO_LEVEL = EXAMPLES / "two-level-one-job.json"
 COUNTED = tuple(key for key in METRIC_KEYS if key not in ("wall_ms", "latency_ms", "lock_wait_ms"))
 
 
-def replay(path: Path, strategy: str | None = None) -> tuple[RaceResult, list[tuple[str, str]]]:
+def replay(
+    path: Path, strategy: str | None = None, servers: Servers | None = None
+) -> tuple[RaceResult, list[tuple[str, str]]]:
     """The schedule in ``path`` raced, and every phase announced as (job name, phase)."""
     schedule = load_schedule(str(path))
+    scenario = schedule.scenario(Scenario())
+    if servers is not None:
+        scenario = scenario.changed(backend=servers.backend, locks=servers.locks)
     heard: list[tuple[str, str]] = []
     names: dict[str, str] = {}
 
@@ -35,10 +42,11 @@ def replay(path: Path, strategy: str | None = None) -> tuple[RaceResult, list[tu
         heard.append((name, str(phase)))
 
     result = run_race(
-        schedule.scenario(Scenario()),
+        scenario,
         strategy or schedule.strategy or "two-level",
         schedule=schedule,
         on_phase=hear,
+        servers=servers,
     )
     return result, heard
 
@@ -110,6 +118,17 @@ def test_the_two_level_example_stays_correct() -> None:
         "stored",
     ]
     assert heard == [("A", "queued"), ("A", "generating"), ("A", "persisting"), ("A", "ended")]
+
+
+@pytest.mark.parametrize("engines", BOTH_ENDS, ids=lambda engines: engines.id)
+def test_the_examples_replay_the_same_on_both_engine_pairs(engines: Engines) -> None:
+    servers = lab_servers(engines)
+    broken, _ = replay(CACHE_LOCK, servers=servers)
+    kept, _ = replay(TWO_LEVEL, servers=servers)
+    assert (broken.scenario.backend, broken.scenario.locks) == (servers.backend, servers.locks)
+    assert (broken.metrics.duplicate_descriptions, broken.metrics.ai_calls) == (1, 2)
+    assert kept.correct
+    assert (kept.metrics.jobs_dispatched, kept.metrics.ai_calls) == (1, 1)
 
 
 def test_the_same_schedule_gives_the_same_metrics_under_load(busy_cores: None) -> None:
