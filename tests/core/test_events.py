@@ -73,3 +73,17 @@ def test_the_vocabulary_is_written_once() -> None:
     named = {QUEUED, WAITING, LOCKED, GENERATING, PAUSED, PERSISTING, KILLED, ENDED}
     assert named == set(Phase)
     assert set(GLYPHS) <= set(Phase)
+
+
+def test_a_gate_decides_when_a_phase_is_entered_before_anyone_hears_it() -> None:
+    # The gate is asked first, on the announcing thread: a held job is not yet in its phase.
+    order: list[str] = []
+
+    class Recording:
+        def arrive(self, job_id: str, phase: Phase) -> None:
+            order.append(f"gate {job_id} {phase}")
+
+    events = Events(gate=Recording())
+    events.subscribe(lambda event: order.append(f"heard {event.job_id} {event.phase}"))
+    events.phase("j1", Phase.GENERATING)
+    assert order == ["gate j1 generating", "heard j1 generating"]
