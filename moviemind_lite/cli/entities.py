@@ -305,17 +305,16 @@ def delete_command(session: Session, slug: str, yes: bool) -> None:
 
 def request_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options ``show`` and ``regenerate`` share."""
-    for option in reversed(
-        [
-            click.argument("slug"),
-            locale_option,
-            context_option,
-            click.option("--no-wait", is_flag=True, help="Queue the job for workers and exit."),
-            timeout_option,
-            ai_options,
-            json_option,
-        ]
-    ):
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+        click.argument("slug"),
+        locale_option,
+        context_option,
+        click.option("--no-wait", is_flag=True, help="Queue the job for workers and exit."),
+        timeout_option,
+        ai_options,
+        json_option,
+    ]
+    for option in reversed(options):
         command = option(command)
     return command
 
