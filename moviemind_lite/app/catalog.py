@@ -18,6 +18,7 @@ from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import (
     DEFAULT_CONTEXT,
     EntityKind,
+    OnConflict,
     validate_context_tag,
     validate_locale,
     validate_slug,
@@ -30,11 +31,11 @@ from moviemind_lite.core.errors import (
     NotFound,
 )
 from moviemind_lite.core.ids import looks_like_id
-from moviemind_lite.core.model import Entity, Text
+from moviemind_lite.core.model import Entity, ProgressCallback, Text
 from moviemind_lite.pipeline.body import baseline_key
 from moviemind_lite.policy.flags import FlagService
 from moviemind_lite.store import catalog, jobs
-from moviemind_lite.store.bulk import DEFAULT_BATCH_SIZE, OnConflict, ProgressCallback
+from moviemind_lite.store.bulk import DEFAULT_BATCH_SIZE
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.locking import KeyLocks
 from moviemind_lite.store.sample_catalog import load_sample_catalog

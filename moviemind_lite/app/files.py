@@ -50,16 +50,16 @@ from moviemind_lite.core.domain import (
     PERSON,
     SLUG_MAX_LENGTH,
     EntityKind,
+    OnConflict,
     describe_bad_slug,
     kind_named,
 )
 from moviemind_lite.core.errors import DiskFull, InvalidCatalogFile, InvalidInput
 from moviemind_lite.core.memory import collector_paused
+from moviemind_lite.core.model import ProgressCallback
 from moviemind_lite.store.bulk import (
     DEFAULT_BATCH_SIZE,
     BulkReport,
-    OnConflict,
-    ProgressCallback,
     RowFailure,
     write_entities,
 )

@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from moviemind_lite.ai.breaker import CircuitBreaker
 from moviemind_lite.app.catalog import Catalog
 from moviemind_lite.core.errors import InvalidInput
+from moviemind_lite.core.ids import validate_job_id
 from moviemind_lite.core.model import PENDING, Job
 from moviemind_lite.policy.rollout import RolloutService
 from moviemind_lite.policy.stats import JobStats, collect
 from moviemind_lite.runtime.runner import JobRunner
 from moviemind_lite.runtime.worker import Run, Worker, WorkerReport
-from moviemind_lite.store.jobs import JobStore, validate_job_id
+from moviemind_lite.store.jobs import JobStore
 from moviemind_lite.store.slots import slot_key
 
 

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from moviemind_lite.app.files import FileFormat, ImportReport
-    from moviemind_lite.store.bulk import OnConflict, ProgressCallback
+    from moviemind_lite.core.domain import OnConflict
+    from moviemind_lite.core.model import ProgressCallback
 
 # Spelled out rather than imported so that ``--help`` does not load the store;
 # tests/test_catalog_io.py checks they match ON_CONFLICT_CHOICES and FORMATS.

@@ -82,8 +82,8 @@ def logs(
 ) -> None:
     """Read the JSON log, human-readable by default."""
     from moviemind_lite.core.display import visible_json
+    from moviemind_lite.core.ids import validate_job_id
     from moviemind_lite.core.logs import follow_log, format_record, read_log
-    from moviemind_lite.store.jobs import validate_job_id
 
     with core_errors():
         if job_id is not None:

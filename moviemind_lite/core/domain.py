@@ -17,6 +17,10 @@ CONTEXT_TAGS: tuple[str, ...] = ("default", "modern", "critical", "humorous")
 DEFAULT_CONTEXT = "default"
 SLUG_MAX_LENGTH = 255
 
+OnConflict = Literal["skip", "update"]
+"""What an import does with a row whose slug is stored: pass over it or update its facts."""
+ON_CONFLICT_CHOICES: tuple[OnConflict, ...] = ("skip", "update")
+
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 KindName = Literal["movie", "person"]

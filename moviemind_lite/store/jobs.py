@@ -21,7 +21,7 @@ from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 from moviemind_lite.core.config import JobSettings
 from moviemind_lite.core.errors import InvalidInput, JobNotFound
-from moviemind_lite.core.ids import elapsed_ms, format_epoch, looks_like_id, new_id, now
+from moviemind_lite.core.ids import elapsed_ms, format_epoch, new_id, now, validate_job_id
 from moviemind_lite.core.model import (
     FAILED,
     IN_PROGRESS,
@@ -38,13 +38,6 @@ from moviemind_lite.store.locking import Slots
 from moviemind_lite.store.slots import TableSlots, slot_key, take_turns
 
 log = logging.getLogger("moviemind.jobs")
-
-
-def validate_job_id(job_id: str) -> str:
-    """Return ``job_id`` if it looks like a job id, else raise ``InvalidInput``."""
-    if not looks_like_id(job_id):
-        raise InvalidInput(f"{job_id!r} is not a job id (expected a UUID such as 0199...)")
-    return job_id
 
 
 def _duration_ms(job: Job) -> float | None:
