@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from moviemind_lite.app.files import CatalogFile, read_catalog_file
+from moviemind_lite.app.files.formats import CatalogFile, read_catalog_file
 from moviemind_lite.app.generation import deferred
 from moviemind_lite.app.inputs import open_input
 from moviemind_lite.app.wiring import App

@@ -6,13 +6,8 @@ import logging
 from collections.abc import Sequence
 from typing import TextIO
 
-from moviemind_lite.app.files import (
-    CatalogFile,
-    FileFormat,
-    ImportReport,
-    export_catalog,
-    import_rows,
-)
+from moviemind_lite.app.files.formats import CatalogFile, FileFormat
+from moviemind_lite.app.files.transfer import ImportReport, export_catalog, import_rows
 from moviemind_lite.app.views import DeleteReport, EntityView, InitReport
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import (

@@ -26,7 +26,8 @@ from moviemind_lite.core.numbers import COUNT
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from moviemind_lite.app.files import FileFormat, ImportReport
+    from moviemind_lite.app.files.formats import FileFormat
+    from moviemind_lite.app.files.transfer import ImportReport
     from moviemind_lite.core.domain import OnConflict
     from moviemind_lite.core.model import ProgressCallback
 
@@ -124,7 +125,7 @@ def import_command(
     """
     from rich.console import Console
 
-    from moviemind_lite.app.files import read_catalog_file
+    from moviemind_lite.app.files.formats import read_catalog_file
     from moviemind_lite.core.domain import kind_named
 
     with core_errors():
@@ -180,7 +181,7 @@ def export_command(
     An existing FILE is replaced only with --force; the home's database files
     are never written.
     """
-    from moviemind_lite.app.files import format_for
+    from moviemind_lite.app.files.formats import format_for
     from moviemind_lite.app.outputs import check_output, open_output
     from moviemind_lite.core.domain import MOVIE, PERSON, kind_named
 

@@ -40,7 +40,6 @@ from moviemind_lite.lab.scenario import (
 if TYPE_CHECKING:
     from moviemind_lite.core.config import Settings
     from moviemind_lite.lab.lesson import LessonReport, Outcome
-    from moviemind_lite.lab.metrics import Metrics
     from moviemind_lite.lab.race import Progress, RaceResult
     from moviemind_lite.lab.scratch import Servers
 
@@ -153,34 +152,16 @@ def progress_on_stderr(quiet: bool) -> Iterator[Progress | None]:
         yield advance
 
 
-# The results table's columns: (header, how to show one race's metrics).
-_COLUMNS: tuple[tuple[str, Callable[[Metrics], Any]], ...] = (
-    ("requests", lambda m: m.requests),
-    ("jobs", lambda m: m.jobs_dispatched),
-    ("dedup", lambda m: m.deduplicated),
-    ("AI calls", lambda m: m.ai_calls),
-    ("movies", lambda m: m.movies),
-    ("descr.", lambda m: m.descriptions),
-    ("dup movies", lambda m: m.duplicate_movies),
-    ("dup descr.", lambda m: m.duplicate_descriptions),
-    ("failed", lambda m: m.failed_jobs),
-    ("stale refused", lambda m: m.stale_writes_rejected),
-    ("wall ms", lambda m: m.wall_ms),
-    (
-        "latency ms p50/p95/max",
-        lambda m: f"{m.latency.p50_ms:.0f}/{m.latency.p95_ms:.0f}/{m.latency.max_ms:.0f}",
-    ),
-    ("lock wait ms", lambda m: m.lock_wait_ms),
-)
-# Columns where anything above zero is damage, shown in red.
-_DAMAGE = ("dup movies", "dup descr.", "failed")
 # Timeline rows shown per race before "... and N more jobs".
 TIMELINE_ROWS = 16
 
 
 def _cell(header: str, value: Any) -> str:
-    text = f"{value:.0f}" if isinstance(value, float) else str(value)
-    return f"[red]{text}[/]" if header in _DAMAGE and value else text
+    """A metric's cell (the one table of ``lab.metrics``); damage above zero in red."""
+    from moviemind_lite.lab.metrics import DAMAGE_COLUMNS, metric_text
+
+    text = metric_text(value)
+    return f"[red]{text}[/]" if header in DAMAGE_COLUMNS and value else text
 
 
 def verdict_cell(verdict: str, as_expected: bool) -> str:
@@ -192,16 +173,18 @@ def print_results_table(results: Sequence[RaceResult]) -> None:
     """One row per strategy, one column per metric; the verdict spelled out and coloured."""
     from rich.table import Table
 
+    from moviemind_lite.lab.metrics import METRIC_COLUMNS
+
     table = Table(header_style="bold")
     table.add_column("strategy")
-    for header, _ in _COLUMNS:
+    for header, _ in METRIC_COLUMNS:
         table.add_column(header, justify="right")
     table.add_column("verdict")
     for result in results:
         metrics = result.metrics
         table.add_row(
             result.label,
-            *(_cell(header, show(metrics)) for header, show in _COLUMNS),
+            *(_cell(header, show(metrics)) for header, show in METRIC_COLUMNS),
             verdict_cell(metrics.verdict, metrics.correct),
         )
     table_console().print(table)

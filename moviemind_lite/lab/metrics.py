@@ -11,6 +11,7 @@ answer (its job never ended) makes a race incorrect too.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,6 +141,35 @@ class Aftermath:
     unfinished_jobs: int
     retried_jobs: int
     open_slots: int
+
+
+# A race's results table, one column per metric: (header, the value of one race).
+# The terminal and the TUI both draw it.
+METRIC_COLUMNS: tuple[tuple[str, Callable[[Metrics], Any]], ...] = (
+    ("requests", lambda m: m.requests),
+    ("jobs", lambda m: m.jobs_dispatched),
+    ("dedup", lambda m: m.deduplicated),
+    ("AI calls", lambda m: m.ai_calls),
+    ("movies", lambda m: m.movies),
+    ("descr.", lambda m: m.descriptions),
+    ("dup movies", lambda m: m.duplicate_movies),
+    ("dup descr.", lambda m: m.duplicate_descriptions),
+    ("failed", lambda m: m.failed_jobs),
+    ("stale refused", lambda m: m.stale_writes_rejected),
+    ("wall ms", lambda m: m.wall_ms),
+    (
+        "latency ms p50/p95/max",
+        lambda m: f"{m.latency.p50_ms:.0f}/{m.latency.p95_ms:.0f}/{m.latency.max_ms:.0f}",
+    ),
+    ("lock wait ms", lambda m: m.lock_wait_ms),
+)
+# Columns where anything above zero is damage.
+DAMAGE_COLUMNS = ("dup movies", "dup descr.", "failed")
+
+
+def metric_text(value: Any) -> str:
+    """A metric as its table cell shows it: milliseconds as whole numbers."""
+    return f"{value:.0f}" if isinstance(value, float) else str(value)
 
 
 def percentile(values: list[float], percent: float) -> float:

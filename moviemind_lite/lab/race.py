@@ -41,16 +41,8 @@ from moviemind_lite.pipeline.strategies import STRATEGIES, strategy_factory
 from moviemind_lite.store.leases import STALE_WRITE
 from moviemind_lite.store.tallies import tally
 
-# The order the lab shows strategies in: from no protection to the shipped design.
-TEACHING_ORDER = (
-    "none",
-    "cache-lock",
-    "cache-lock-recheck",
-    "unique-index",
-    "for-update",
-    "setnx",
-    "two-level",
-)
+# The order the lab shows strategies in: the registry's, from no protection to the shipped design.
+TEACHING_ORDER = tuple(STRATEGIES)
 
 # (label, requests answered, requests): called on the answering thread, must not block.
 Progress = Callable[[str, int, int], None]
@@ -74,10 +66,7 @@ class RaceStopped(MovieMindError):
 def strategy_names(spec: str) -> list[str]:
     """The strategies named in ``a,b,...`` (or ``all``), each checked against the registry."""
     if spec.strip() == "all":
-        return [
-            *(n for n in TEACHING_ORDER if n in STRATEGIES),
-            *(n for n in STRATEGIES if n not in TEACHING_ORDER),
-        ]
+        return list(TEACHING_ORDER)
     names = list(dict.fromkeys(name.strip() for name in spec.split(",") if name.strip()))
     if not names:
         raise InvalidInput("no strategy named: give a,b,... or all")
@@ -454,22 +443,43 @@ def run_compare(
     for name in strategies:
         strategy_factory(name)
     on = [scenario.changed(backend=backend) for backend in backends or [scenario.backend]]
+    races = [
+        (where, name, f"{name} ({where.backend})" if len(on) > 1 else name)
+        for name in strategies
+        for where in on
+    ]
+    return race_in_turn(
+        races, on_progress=on_progress, on_phase=on_phase, stop=stop, servers=servers
+    )
+
+
+def race_in_turn(
+    races: Sequence[tuple[Scenario, str, str]],
+    *,
+    on_progress: Progress | None = None,
+    on_phase: PhaseWatcher | None = None,
+    stop: threading.Event | None = None,
+    servers: Servers | None = None,
+) -> list[RaceResult]:
+    """Each ``(scenario, strategy, label)`` raced in turn, each in its own scratch home.
+
+    Stopped (see :func:`run_race`), it raises :class:`RaceStopped` carrying
+    the races that finished.
+    """
     results: list[RaceResult] = []
-    for name in strategies:
-        for where in on:
-            label = f"{name} ({where.backend})" if len(on) > 1 else name
-            try:
-                results.append(
-                    run_race(
-                        where,
-                        name,
-                        label=label,
-                        on_progress=on_progress,
-                        on_phase=on_phase,
-                        stop=stop,
-                        servers=servers,
-                    )
+    for scenario, strategy, label in races:
+        try:
+            results.append(
+                run_race(
+                    scenario,
+                    strategy,
+                    label=label,
+                    on_progress=on_progress,
+                    on_phase=on_phase,
+                    stop=stop,
+                    servers=servers,
                 )
-            except RaceStopped:
-                raise RaceStopped(tuple(results)) from None
+            )
+        except RaceStopped:
+            raise RaceStopped(tuple(results)) from None
     return results

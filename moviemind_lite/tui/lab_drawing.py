@@ -8,15 +8,14 @@ tick or a cross as well as coloured; a chart's bars end with their number.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from rich.text import Text
 
 from moviemind_lite.core.events import Phase
 from moviemind_lite.lab.lesson import Check, Outcome
-from moviemind_lite.lab.metrics import Metrics
+from moviemind_lite.lab.metrics import DAMAGE_COLUMNS, METRIC_COLUMNS, Metrics, metric_text
 from moviemind_lite.lab.timeline import GLYPHS, TimelineRow, draw_bar
 from moviemind_lite.tui.cells import clip, format_ms
 
@@ -173,26 +172,8 @@ def chart_text(labelled: Sequence[tuple[str, Metrics]], width: int) -> Text:
     return out
 
 
-# The race table's columns after the run's label and verdict, most telling first.
-RACE_COLUMNS: tuple[tuple[str, Callable[[Metrics], Any]], ...] = (
-    ("AI calls", lambda m: m.ai_calls),
-    ("wall ms", lambda m: f"{m.wall_ms:.0f}"),
-    ("jobs", lambda m: m.jobs_dispatched),
-    ("dedup", lambda m: m.deduplicated),
-    ("movies", lambda m: m.movies),
-    ("descr.", lambda m: m.descriptions),
-    ("dup movies", lambda m: m.duplicate_movies),
-    ("dup descr.", lambda m: m.duplicate_descriptions),
-    ("failed", lambda m: m.failed_jobs),
-    ("stale refused", lambda m: m.stale_writes_rejected),
-    (
-        "latency p50/p95/max ms",
-        lambda m: f"{m.latency.p50_ms:.0f}/{m.latency.p95_ms:.0f}/{m.latency.max_ms:.0f}",
-    ),
-    ("lock wait ms", lambda m: f"{m.lock_wait_ms:.0f}"),
-)
-# Columns where anything above zero is damage: red, and a number says how much.
-DAMAGE_COLUMNS = ("dup movies", "dup descr.", "failed")
+# The race table's columns after the run's label and verdict (the request count is in the form).
+RACE_COLUMNS = tuple(column for column in METRIC_COLUMNS if column[0] != "requests")
 
 
 def race_cells(metrics: Metrics) -> list[str | Text]:
@@ -200,7 +181,7 @@ def race_cells(metrics: Metrics) -> list[str | Text]:
     cells: list[str | Text] = []
     for header, show in RACE_COLUMNS:
         value = show(metrics)
-        text = str(value)
+        text = metric_text(value)
         cells.append(Text(text, style="bold red") if header in DAMAGE_COLUMNS and value else text)
     return cells
 

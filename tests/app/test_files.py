@@ -12,16 +12,12 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from moviemind_lite.app import files as catalog_files
-from moviemind_lite.app.files import (
-    export_catalog,
-    import_catalog,
-    read_catalog_file,
-    validate_row,
-)
+from moviemind_lite.app.files import formats as catalog_files
+from moviemind_lite.app.files.formats import read_catalog_file
+from moviemind_lite.app.files.transfer import export_catalog, import_catalog
 from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.cli import catalog as catalog_io
-from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind
+from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind, validate_row
 from moviemind_lite.core.errors import InvalidCatalogFile
 from moviemind_lite.store import bulk
 from moviemind_lite.store.catalog import list_entities
