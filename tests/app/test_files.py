@@ -179,6 +179,27 @@ def test_the_format_comes_from_the_extension() -> None:
         catalog_files.format_for(Path("x.tsv"))
 
 
+@pytest.mark.parametrize(
+    ("header", "repeated"),
+    [
+        ("slug,title,slug", "'slug'"),
+        ("slug,title,year,YEAR", "'year'"),
+        ("Title,slug,title", "'title'"),
+    ],
+)
+def test_a_csv_header_that_repeats_a_column_refuses_the_file(
+    empty: App, tmp_path: Path, header: str, repeated: str
+) -> None:
+    """Which of two cells would be the value is unknowable: nothing is read, nothing written."""
+    path = tmp_path / "twice.csv"
+    path.write_text(f"{header}\nthe-film,The Film,1999,2001\n", encoding="utf-8")
+    with pytest.raises(InvalidCatalogFile, match=f"header repeats column {repeated}$"):
+        read_catalog_file(path)
+    with pytest.raises(InvalidCatalogFile):
+        import_catalog(empty.database, path)
+    assert list_entities(empty.database, MOVIE, search="the-film") == []
+
+
 def test_kind_defaults_to_the_document_sections_or_movies(tmp_path: Path) -> None:
     array = tmp_path / "a.json"
     array.write_text('[{"slug": "a", "title": "A"}]')
