@@ -393,6 +393,36 @@ def load_settings(
     (``Path("")`` would quietly be the current folder).
     """
     env = os.environ if env is None else env
+    chosen = _home(home, env)
+    try:
+        locale = validate_locale(env.get("MOVIEMIND_LOCALE") or "en-US")
+    except InvalidInput as error:
+        raise InvalidSetting(f"MOVIEMIND_LOCALE: {error}") from None
+    environment = env.get("MOVIEMIND_ENV", "").strip() or "local"
+    if _ENVIRONMENT.fullmatch(environment) is None:
+        raise InvalidSetting(
+            f"MOVIEMIND_ENV={environment!r} is not an environment name: up to 64 letters, "
+            "digits, '.', '_' or '-', starting with a letter or digit (e.g. staging)"
+        )
+    ai, jobs = _ai_settings(env), _job_settings(env)
+    busy_timeout_ms = _number(
+        env, "MOVIEMIND_BUSY_TIMEOUT_MS", Settings.busy_timeout_ms, BUSY_TIMEOUT
+    )
+    return Settings(
+        home=chosen,
+        default_locale=locale,
+        environment=environment,
+        busy_timeout_ms=int(busy_timeout_ms),
+        ai=ai,
+        jobs=jobs,
+        admin_token=_admin_token(env),
+        database_url=_service_url("MOVIEMIND_DATABASE_URL", database_url, env, DATABASE_SCHEMES),
+        locks_url=_service_url("MOVIEMIND_LOCKS_URL", locks_url, env, LOCKS_SCHEMES),
+    )
+
+
+def _home(home: str | Path | None, env: Mapping[str, str]) -> Path:
+    """The home folder named by ``--home``, else ``MOVIEMIND_HOME``, else the default."""
     if home is not None and str(home).strip() == "":
         raise InvalidSetting("the home folder name is empty: name a folder, or leave --home out")
     chosen = Path(home) if home is not None else Path(env.get("MOVIEMIND_HOME") or DEFAULT_HOME)
@@ -405,25 +435,16 @@ def load_settings(
         raise InvalidSetting(f"home folder cannot be used: {error.strerror or error}") from None
     if not_a_folder:
         raise InvalidSetting(f"home {str(chosen)!r} is not a folder")
-    try:
-        locale = validate_locale(env.get("MOVIEMIND_LOCALE") or "en-US")
-    except InvalidInput as error:
-        raise InvalidSetting(f"MOVIEMIND_LOCALE: {error}") from None
-    environment = env.get("MOVIEMIND_ENV", "").strip() or "local"
-    if _ENVIRONMENT.fullmatch(environment) is None:
-        raise InvalidSetting(
-            f"MOVIEMIND_ENV={environment!r} is not an environment name: up to 64 letters, "
-            "digits, '.', '_' or '-', starting with a letter or digit (e.g. staging)"
-        )
+    return chosen
+
+
+def _ai_settings(env: Mapping[str, str]) -> AISettings:
     backend = (env.get("MOVIEMIND_AI") or AISettings.backend).strip().lower()
     default_model = DEFAULT_OPENAI_MODEL if backend == "openai" else AISettings.model
     key = (env.get("MOVIEMIND_AI_API_KEY") or "").strip()
 
     def ai_number(name: str, field: str) -> float:
         return _number(env, name, getattr(AISettings, field), AI_NUMBERS[field][1])
-
-    def job_number(name: str, field: str) -> float:
-        return _number(env, name, getattr(JobSettings, field), JOB_NUMBERS[field][1])
 
     ai = AISettings(
         backend=backend,
@@ -439,6 +460,13 @@ def load_settings(
         breaker_cooldown_ms=ai_number("MOVIEMIND_BREAKER_COOLDOWN_MS", "breaker_cooldown_ms"),
     )
     _check_ai(ai)
+    return ai
+
+
+def _job_settings(env: Mapping[str, str]) -> JobSettings:
+    def job_number(name: str, field: str) -> float:
+        return _number(env, name, getattr(JobSettings, field), JOB_NUMBERS[field][1])
+
     jobs = JobSettings(
         lease_ms=job_number("MOVIEMIND_JOB_LEASE_MS", "lease_ms"),
         max_attempts=int(job_number("MOVIEMIND_JOB_MAX_ATTEMPTS", "max_attempts")),
@@ -448,17 +476,4 @@ def load_settings(
         strategy=env.get("MOVIEMIND_STRATEGY", JobSettings.strategy) or JobSettings.strategy,
     )
     _check_jobs(jobs)
-    busy_timeout_ms = _number(
-        env, "MOVIEMIND_BUSY_TIMEOUT_MS", Settings.busy_timeout_ms, BUSY_TIMEOUT
-    )
-    return Settings(
-        home=chosen,
-        default_locale=locale,
-        environment=environment,
-        busy_timeout_ms=int(busy_timeout_ms),
-        ai=ai,
-        jobs=jobs,
-        admin_token=_admin_token(env),
-        database_url=_service_url("MOVIEMIND_DATABASE_URL", database_url, env, DATABASE_SCHEMES),
-        locks_url=_service_url("MOVIEMIND_LOCKS_URL", locks_url, env, LOCKS_SCHEMES),
-    )
+    return jobs
