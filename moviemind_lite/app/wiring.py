@@ -79,6 +79,27 @@ class App:
         self.close()
 
 
+def _open_engines(
+    settings: Settings, clock: Clock, load_sample: bool
+) -> tuple[Database, Locks, bool]:
+    """The database, migrated, and the locks engine; whether the database was created."""
+    database = connect_database(settings)
+    try:
+        # Both servers are reached before anything is written: a wrong locks URL
+        # leaves no new database behind. A Redis key lock outlives a holder that
+        # died with it by at most a job's lease.
+        locks = open_locks(settings.locks, database, settings.jobs.lease_ms, clock)
+        try:
+            created = migrate_database(database, load_sample=load_sample)
+        except BaseException:
+            locks.close()
+            raise
+    except BaseException:
+        database.close()
+        raise
+    return database, locks, created
+
+
 def build_app(
     settings: Settings,
     *,
@@ -99,20 +120,7 @@ def build_app(
     drivers announce on).
     """
     events = events if events is not None else Events(clock)
-    database = connect_database(settings)
-    try:
-        # Both servers are reached before anything is written: a wrong locks URL
-        # leaves no new database behind. A Redis key lock outlives a holder that
-        # died with it by at most a job's lease.
-        locks = open_locks(settings.locks, database, settings.jobs.lease_ms, clock)
-        try:
-            created = migrate_database(database, load_sample=load_sample)
-        except BaseException:
-            locks.close()
-            raise
-    except BaseException:
-        database.close()
-        raise
+    database, locks, created = _open_engines(settings, clock, load_sample)
     calls = CallRecord(database)
     breaker = CircuitBreaker(
         database,

@@ -350,9 +350,9 @@ def run_race(
     if stop is not None and stop.is_set():
         raise RaceStopped()
 
-    def watched(event: PhaseEvent) -> None:
-        if on_phase is not None:
-            on_phase(label, event.job_id, event.phase, event.at)
+    def answered(count: int) -> None:
+        if on_progress is not None:
+            on_progress(label, count, scenario.requests)
 
     with (
         scratch_home(scenario.keep) as home,
@@ -361,13 +361,8 @@ def run_race(
         settings = lab_settings(home, scenario, strategy, scratch)
         with scratch_logging(settings.log_path) as race:
             prepare_scratch(settings, scenario)
-            # The race's event sink: its app's jobs, its drivers and (processes
-            # mode) its worker processes announce there; the timelines and the
-            # caller's watcher subscribe.
-            events, log, answers = Events(), PhaseLog(), Answers()
-            events.subscribe(log.hear)
-            if on_phase is not None:
-                events.subscribe(watched)
+            events, log = _race_sink(label, on_phase)
+            answers = Answers()
             threads = (
                 ThreadWorkers(scenario.workers, events, answers, race, stop)
                 if scenario.mode == "threads"
@@ -385,30 +380,63 @@ def run_race(
                 ) as app,
             ):
                 app.catalog.check_writable(f"race {strategy}")
-
-                def answered(count: int) -> None:
-                    if on_progress is not None:
-                        on_progress(label, count, scenario.requests)
-
                 crowd = RequestCrowd(scenario, app, driver, events, answers, answered, race, stop)
-                driver.start()
-                try:
-                    records = crowd.run()
-                finally:
-                    driver.stop()
-                if stop is not None and stop.is_set():
-                    raise RaceStopped()
-                phases = log.by_job()
-                counted = tally(app.database, app.job_store.slots, MOVIE)
-                metrics = measure(counted, scenario.all_slugs(), records, phases)
-                left = aftermath(counted, records)
-                start = min(record.arrived_at for record in records)
-                end = max(
-                    [record.answered_at or record.arrived_at for record in records]
-                    + [events[-1][1] for events in phases.values()]
-                )
-                labels, endings = _endings(app)
-                rows = timeline_rows(phases, labels, endings, start, end)
+                records = _run_crowd(crowd, driver, stop)
+                return _count(app, scenario, strategy, label, records, log, home)
+
+
+def _run_crowd(
+    crowd: RequestCrowd, driver: JobDriver, stop: threading.Event | None
+) -> list[RequestRecord]:
+    """The crowd's requests, answered while ``driver`` runs their jobs."""
+    driver.start()
+    try:
+        records = crowd.run()
+    finally:
+        driver.stop()
+    if stop is not None and stop.is_set():
+        raise RaceStopped()
+    return records
+
+
+def _race_sink(label: str, on_phase: PhaseWatcher | None) -> tuple[Events, PhaseLog]:
+    """The race's event sink and the log of its phases, subscribed.
+
+    The race's app's jobs, its drivers and (processes mode) its worker
+    processes announce there; the timelines and the caller's watcher subscribe.
+    """
+    events, log = Events(), PhaseLog()
+    events.subscribe(log.hear)
+    if on_phase is not None:
+
+        def watched(event: PhaseEvent) -> None:
+            on_phase(label, event.job_id, event.phase, event.at)
+
+        events.subscribe(watched)
+    return events, log
+
+
+def _count(
+    app: App,
+    scenario: Scenario,
+    strategy: str,
+    label: str,
+    records: list[RequestRecord],
+    log: PhaseLog,
+    home: Path,
+) -> RaceResult:
+    """What a finished race left: its metrics, its aftermath and its timeline."""
+    phases = log.by_job()
+    counted = tally(app.database, app.job_store.slots, MOVIE)
+    metrics = measure(counted, scenario.all_slugs(), records, phases)
+    left = aftermath(counted, records)
+    start = min(record.arrived_at for record in records)
+    end = max(
+        [record.answered_at or record.arrived_at for record in records]
+        + [events[-1][1] for events in phases.values()]
+    )
+    labels, endings = _endings(app)
+    rows = timeline_rows(phases, labels, endings, start, end)
     return RaceResult(
         label,
         strategy,
