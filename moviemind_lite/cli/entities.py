@@ -379,7 +379,7 @@ def show_command(
     if text_id is not None:
         _show_text(ctx, session, slug, text_id, locale, as_json)
         return
-    from moviemind_lite.app.answers import stored_answer
+    from moviemind_lite.app.cached_read import stored_answer
     from moviemind_lite.app.views import RequestOutcome
 
     kind = current_kind()

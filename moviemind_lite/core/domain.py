@@ -143,7 +143,7 @@ def _cut(text: str) -> str:
     return text
 
 
-def check_text(value: Any, name: str, problems: list[str]) -> str | None:
+def check_text_field(value: Any, name: str, problems: list[str]) -> str | None:
     """Trimmed text of at most MAX_TEXT_CHARS characters with no control character."""
     if value is None:
         return None
@@ -182,7 +182,7 @@ def check_year(value: Any, problems: list[str]) -> int | None:
 
 def check_birth_date(value: Any, problems: list[str]) -> str | None:
     """A date written YYYY, YYYY-MM or YYYY-MM-DD whose given parts exist."""
-    text = check_text(value, "birth_date", problems)
+    text = check_text_field(value, "birth_date", problems)
     if text is None:
         return None
     match = _PARTIAL_DATE.fullmatch(text)
@@ -218,7 +218,7 @@ def check_genres(value: Any, problems: list[str]) -> list[str]:
         if not isinstance(item, str):
             problems.append(f"genre {_cut(json.dumps(item, default=str))} is not text")
             continue
-        genre = check_text(item, "genre", problems)
+        genre = check_text_field(item, "genre", problems)
         if genre is not None and GENRE_SEPARATOR in genre:
             # It could not survive a CSV export, where the separator splits genres.
             problems.append(f"genre {genre!r} contains {GENRE_SEPARATOR!r}")
@@ -247,7 +247,9 @@ def validate_row(kind: EntityKind, raw: Mapping[str, Any]) -> tuple[dict[str, An
     for name in kind.fields:
         value = raw.get(name)
         check = FIELD_CHECKS.get(name)
-        row[name] = check_text(value, name, problems) if check is None else check(value, problems)
+        row[name] = (
+            check_text_field(value, name, problems) if check is None else check(value, problems)
+        )
     if row[kind.label_column] is None and not any(
         problem.startswith(kind.label_column) for problem in problems
     ):
@@ -257,7 +259,7 @@ def validate_row(kind: EntityKind, raw: Mapping[str, Any]) -> tuple[dict[str, An
     return row, ""
 
 
-# The fields with a rule of their own; every other field is text (check_text).
+# The fields with a rule of their own; every other field is text (check_text_field).
 FIELD_CHECKS: dict[str, FieldCheck] = {
     "year": check_year,
     "genres": check_genres,

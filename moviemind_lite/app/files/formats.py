@@ -124,7 +124,7 @@ def _plain(texts: str) -> bool:
 
     Printable text holds no control character and no whitespace but the ASCII
     space (``str.isprintable``), so a space at either end of a cell is all
-    :func:`~moviemind_lite.core.domain.check_text` could still strip.
+    :func:`~moviemind_lite.core.domain.check_text_field` could still strip.
     """
     return (
         len(texts) <= MAX_TEXT_CHARS
