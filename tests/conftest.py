@@ -12,7 +12,7 @@ from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings, load_settings
 from moviemind_lite.store.db import Database, open_database
 from moviemind_lite.store.migrations import migrate
-from tests.engines import BOTH_ENDS, Engines, scratch_servers
+from tests.engines import BOTH_ENDS, Engines, folded_skip, scratch_servers
 from tests.helpers import Processes
 
 
@@ -93,3 +93,12 @@ def processes(home: Path) -> Iterator[Processes]:
 def as_tester(monkeypatch: pytest.MonkeyPatch) -> None:
     """Changes (flags, rollouts) are attributed to the user ``tester``."""
     monkeypatch.setattr("getpass.getuser", lambda: "tester")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Tests skipped for want of a PostgreSQL or Redis server: one summary line, not 176."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped:
+        report.longrepr = folded_skip(report.longrepr)

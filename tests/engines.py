@@ -82,6 +82,25 @@ def require(engines: Engines) -> None:
     pytest.skip(message)
 
 
+# One line in the summary of `make test` for every test skipped for want of a server.
+SERVICES_SKIP = (
+    'needs PostgreSQL and Redis: `make services && eval "$(scripts/services.sh env)"` '
+    "sets MOVIEMIND_TEST_POSTGRES_URL and MOVIEMIND_TEST_REDIS_URL (README: Development)"
+)
+
+
+def folded_skip(longrepr: object) -> object:
+    """A skip report's ``(path, line, reason)``, the same for every test skipped because a
+    server is not configured, so that pytest's summary counts them on one line."""
+    if (
+        isinstance(longrepr, tuple)
+        and len(longrepr) == 3
+        and "needs MOVIEMIND_TEST_" in str(longrepr[2])
+    ):
+        return (__file__, None, f"Skipped: {SERVICES_SKIP}")
+    return longrepr
+
+
 def lab_servers(engines: Engines) -> Servers:
     """The configured servers, as the lab takes them (each race makes its own schema and
     prefix on them), for a race on ``engines``."""

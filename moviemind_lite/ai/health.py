@@ -14,7 +14,7 @@ from typing import Any
 
 from moviemind_lite.ai.openai import OpenAIGenerator
 from moviemind_lite.core.config import AISettings
-from moviemind_lite.core.errors import AIError
+from moviemind_lite.core.errors import AIError, AINoAnswer
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class AICheck:
     model_listed: bool | None = None
     models: list[str] = field(default_factory=list)
     duration_ms: float | None = None
+    # Whether the server answered at all (not when it could not be reached or timed out).
+    answered: bool | None = None
     problem: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -51,9 +53,11 @@ def check_ai(settings: AISettings) -> AICheck:
         listed = generator.list_models()
     except AIError as error:
         problem: str | None = str(error)
+        answered = not isinstance(error, AINoAnswer)
         listed = []
     else:
         problem = None
+        answered = True
     finally:
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
         generator.close()
@@ -74,5 +78,6 @@ def check_ai(settings: AISettings) -> AICheck:
         model_listed=found,
         models=listed,
         duration_ms=duration_ms,
+        answered=answered,
         problem=problem,
     )

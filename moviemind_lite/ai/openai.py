@@ -16,6 +16,7 @@ runner and the circuit breaker already know::
 
     slug or catalog text reads like instructions  SuspectedInjection  refused before any call
     timeout, unreachable, 5xx (and 408)           AIUnavailable       retried; counts for breaker
+                                                  (AINoAnswer: no answer at all)
     429                                           AIRateLimited       retried after Retry-After
     an answer that cannot be stored               InvalidAIAnswer     retried; breaker ignores it
     401, 403, 404, other 4xx, redirects           AIRequestRefused    the job fails at once
@@ -55,6 +56,7 @@ from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.config import AISettings
 from moviemind_lite.core.errors import (
     AIError,
+    AINoAnswer,
     AIRateLimited,
     AIRequestRefused,
     AIUnavailable,
@@ -237,7 +239,7 @@ class OpenAIGenerator:
             # A refused connection is a NewConnectionError, which urllib3 also
             # files under its timeouts: it is not one.
             if isinstance(reason, HTTPTimeout) and not isinstance(reason, NewConnectionError):
-                raise AIUnavailable(
+                raise AINoAnswer(
                     f"the AI server at {self.base_url} did not answer within "
                     f"{self.settings.timeout_s:g} s (MOVIEMIND_AI_TIMEOUT_S)"
                 ) from error
@@ -246,9 +248,9 @@ class OpenAIGenerator:
             self._refuse(response, url, path)
         return response
 
-    def _unreachable(self, error: Exception) -> AIUnavailable:
+    def _unreachable(self, error: Exception) -> AINoAnswer:
         reason = getattr(error, "reason", None) or error
-        return AIUnavailable(
+        return AINoAnswer(
             f"cannot reach the AI server at {self.base_url}: "
             f"{self._scrub(_one_line(str(reason))) or type(error).__name__} "
             "(is it running? check MOVIEMIND_AI_BASE_URL)"

@@ -22,8 +22,8 @@ from moviemind_lite.app.generation import GENERATION_FLAGS, Generation
 from moviemind_lite.app.jobs import Jobs
 from moviemind_lite.core.domain import DEFAULT_CONTEXT, EntityKind, describe_bad_slug
 from moviemind_lite.core.errors import (
-    EntityNotFound,
     FlagNotTogglable,
+    GenerationOff,
     InvalidInput,
     SlugRejected,
     StoreError,
@@ -194,6 +194,11 @@ class Api:
         scope = f"slug:{slug}" if describe_bad_slug(slug) is None else None
         return self.flags.is_enabled(GENERATION_FLAGS[kind.name], scope)
 
+    @staticmethod
+    def _generation_off(kind: EntityKind, slug: str) -> GenerationOff:
+        flag = GENERATION_FLAGS[kind.name]
+        return GenerationOff(f"no {kind.name} with slug {slug!r}: the flag {flag} is off", flag)
+
     def show(self, kind: EntityKind, slug: str) -> StoredEntity | Queued:
         """``GET /movies/{slug}`` and ``/people/{slug}``: the stored entity, or a job for it.
 
@@ -208,7 +213,7 @@ class Api:
         if found is not None and (kind.name == "movie" or found.texts):
             return found
         if not self.generation_enabled(kind, slug):
-            raise EntityNotFound(f"no {kind.name} with slug {slug!r}")
+            raise self._generation_off(kind, slug)
         verdict = self._verdict(kind, slug, found)
         outcome = self.generation.request(
             kind, slug, locale=REQUEST_LOCALE, context_tag=DEFAULT_CONTEXT, wait=False
@@ -241,7 +246,7 @@ class Api:
         :class:`SlugRejected` for an unknown slug that fails the check.
         """
         if not self.generation_enabled(kind, slug):
-            raise EntityNotFound(f"no {kind.name} with slug {slug!r}")
+            raise self._generation_off(kind, slug)
         found = self.stored(kind, slug)
         verdict = self._verdict(kind, slug, found)
         return [self._generate_one(kind, slug, locale, tag, verdict) for tag in context_tags]

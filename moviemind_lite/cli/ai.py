@@ -44,7 +44,10 @@ def check(ctx: click.Context, session: Session, as_json: bool) -> None:
             click.echo(f"model     {result.model}: {listed} ({count} model{'s' * (count != 1)})")
         else:
             click.echo(f"model     {result.model}")
-        click.echo(f"answered  in {result.duration_ms:,.0f} ms")
+        if result.answered:
+            click.echo(f"answered  in {result.duration_ms:,.0f} ms")
+        else:
+            click.echo(f"answered  no (gave up after {result.duration_ms:,.0f} ms)")
         problem = visible(result.problem or "")
         click.echo("ok: the model can be used" if result.usable else f"problem: {problem}")
     if not result.usable:

@@ -78,18 +78,22 @@ def _fact_line(kind: EntityKind, facts: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def print_view(view: EntityView) -> None:
-    """Print an entity and its text the way ``show`` does."""
+def print_view(view: EntityView, width: int | None = None) -> None:
+    """Print an entity and its text the way ``show`` does (wrapped to ``width`` if given)."""
+
+    def echo(line: str) -> None:
+        click.echo(click.wrap_text(line, width, preserve_paragraphs=True) if width else line)
+
     entity = view.entity
-    click.echo(_headline(entity))
+    echo(_headline(entity))
     facts = _fact_line(entity.kind, entity.facts)
-    click.echo(f"slug: {entity.slug}" + (f" · {facts}" if facts else ""))
+    echo(f"slug: {entity.slug}" + (f" · {facts}" if facts else ""))
     click.echo()
     if view.text is None:
-        click.echo(f"No {view.locale} {entity.kind.text_noun} ({view.context_tag}) yet.")
+        echo(f"No {view.locale} {entity.kind.text_noun} ({view.context_tag}) yet.")
         return
     text = view.text
-    click.echo(visible(text.text, lines=True))
+    echo(visible(text.text, lines=True))
     click.echo()
     role = "" if text.is_baseline else " · alternative"
     click.echo(f"[{text.locale} · {text.context_tag} · v{text.version} · {text.origin}{role}]")
@@ -499,13 +503,18 @@ KIND_COMMANDS: list[click.Command] = [
 @pass_session
 def demo(session: Session, fast: bool) -> None:
     """The guided tour: the catalog, then the race lab's scenarios, explained and checked."""
+    from moviemind_lite.cli.lab_output import output_width, wrapped
+
     started = time.monotonic()
     with core_errors():
         app = session.app()
         counts = app.catalog.counts()
         click.echo(
-            f"MovieMind Lite: {counts['movies']} movies and {counts['people']} people in "
-            f"{app.settings.database_shown}.\n"
+            wrapped(
+                f"MovieMind Lite: {counts['movies']} movies and {counts['people']} people in "
+                f"{app.settings.database_shown}."
+            )
+            + "\n"
         )
         steps: list[tuple[str, Callable[[], EntityView]]] = [
             (
@@ -523,24 +532,27 @@ def demo(session: Session, fast: bool) -> None:
         ]
         for command, step in steps:
             click.secho(f"$ {command}", bold=True)
-            print_view(step())
+            print_view(step(), output_width())
             click.echo()
     from moviemind_lite.cli.lab import demo_tour
 
     click.echo(
-        click.wrap_text(
+        wrapped(
             "An unknown slug becomes a generation job. Many requests for the same unknown "
             "slug at once must make one movie, one description and, ideally, one paid AI "
             "call. The race lab races the production job pipeline under each locking "
             "strategy MovieMind tried, in scratch databases (your catalog is not touched), "
-            "and checks that each lesson showed what it should.",
-            88,
+            "and checks that each lesson showed what it should."
         )
     )
     failed = demo_tour(session, fast=fast)
     click.echo(
-        f"\nThe tour took {time.monotonic() - started:.0f} s. More: `moviemind lab list`, "
-        "`moviemind compare --help`, `moviemind movies list --search star`, `moviemind --help`."
+        "\n"
+        + wrapped(
+            f"The tour took {time.monotonic() - started:.0f} s. More: `moviemind lab list`, "
+            "`moviemind compare --help`, `moviemind movies list --search star`, "
+            "`moviemind --help`."
+        )
     )
     if failed:
         raise click.ClickException(f"the tour's checks failed for: {', '.join(failed)}")

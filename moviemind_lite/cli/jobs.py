@@ -174,7 +174,7 @@ def worker(session: Session, threads: int, once: bool, max_jobs: int | None) -> 
             until += f" or {max_jobs} job{'s' if max_jobs != 1 else ''} claimed"
         # On stderr: stdout is one line per job, for scripts.
         click.echo(
-            f"worker started on {visible(str(app.settings.database_path))}: "
+            f"worker started on {visible(app.settings.database_shown)}: "
             f"{threads} thread{'s' if threads != 1 else ''}, until {until}",
             err=True,
         )

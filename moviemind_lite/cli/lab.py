@@ -25,7 +25,17 @@ from moviemind_lite.cli.base import (
     json_option,
     pass_session,
     print_json,
-    table_console,
+)
+from moviemind_lite.cli.lab_output import (
+    bar_width,
+    command_lines,
+    echo_wrapped,
+    print_legend,
+    print_outcomes_table,
+    print_results_table,
+    print_status,
+    print_timeline,
+    wrapped,
 )
 from moviemind_lite.lab.scenario import (
     BACKENDS,
@@ -39,7 +49,7 @@ from moviemind_lite.lab.scenario import (
 
 if TYPE_CHECKING:
     from moviemind_lite.core.config import Settings
-    from moviemind_lite.lab.lesson import LessonReport, Outcome
+    from moviemind_lite.lab.lesson import LessonReport
     from moviemind_lite.lab.race import Progress, RaceResult
     from moviemind_lite.lab.scratch import Servers
 
@@ -152,85 +162,6 @@ def progress_on_stderr(quiet: bool) -> Iterator[Progress | None]:
         yield advance
 
 
-# Timeline rows shown per race before "... and N more jobs".
-TIMELINE_ROWS = 16
-
-
-def _cell(header: str, value: Any) -> str:
-    """A metric's cell (the one table of ``lab.metrics``); damage above zero in red."""
-    from moviemind_lite.lab.metrics import DAMAGE_COLUMNS, metric_text
-
-    text = metric_text(value)
-    return f"[red]{text}[/]" if header in DAMAGE_COLUMNS and value else text
-
-
-def verdict_cell(verdict: str, as_expected: bool) -> str:
-    """The verdict in words, green when it is what it should be, red when not."""
-    return f"[green]{verdict}[/]" if as_expected else f"[red]{verdict}[/]"
-
-
-def print_results_table(results: Sequence[RaceResult]) -> None:
-    """One row per strategy, one column per metric; the verdict spelled out and coloured."""
-    from rich.table import Table
-
-    from moviemind_lite.lab.metrics import METRIC_COLUMNS
-
-    table = Table(header_style="bold")
-    table.add_column("strategy")
-    for header, _ in METRIC_COLUMNS:
-        table.add_column(header, justify="right")
-    table.add_column("verdict")
-    for result in results:
-        metrics = result.metrics
-        table.add_row(
-            result.label,
-            *(_cell(header, show(metrics)) for header, show in METRIC_COLUMNS),
-            verdict_cell(metrics.verdict, metrics.correct),
-        )
-    table_console().print(table)
-
-
-def print_outcomes_table(outcomes: Sequence[Outcome]) -> None:
-    """A lesson's runs that are not races: one row each, the verdict coloured."""
-    from rich.table import Table
-
-    table = Table(header_style="bold")
-    table.add_column("run")
-    for header, _ in outcomes[0].cells:
-        table.add_column(header, justify="right")
-    table.add_column("verdict")
-    for outcome in outcomes:
-        table.add_row(
-            outcome.label,
-            *(value for _, value in outcome.cells),
-            verdict_cell(outcome.verdict, outcome.as_expected),
-        )
-    table_console().print(table)
-
-
-def print_timeline(result: RaceResult, rows_shown: int = TIMELINE_ROWS) -> None:
-    """One bar line per job: how it moved through waiting, generating and persisting."""
-    rows = result.timeline
-    width = len(rows[0].bar) if rows else 0
-    click.echo(
-        f"\ntimeline: {result.label} (0 to {result.span_ms:.0f} ms, "
-        f"one column = {result.span_ms / max(width, 1):.0f} ms)"
-    )
-    shown = rows[:rows_shown]
-    label_width = max((len(row.label) for row in shown), default=0)
-    for row in shown:
-        click.echo(f"  {row.label:<{label_width}} |{row.bar}| {row.ending}")
-    if len(rows) > len(shown):
-        click.echo(f"  ... and {len(rows) - len(shown)} more jobs")
-
-
-def print_legend() -> None:
-    """What the timeline's characters mean."""
-    from moviemind_lite.lab.timeline import LEGEND
-
-    click.echo(f"\nlegend: {LEGEND}")
-
-
 def print_kept(results: Sequence[RaceResult]) -> None:
     """Where ``--keep`` left each race's scratch folder (on stderr: stdout may be JSON)."""
     for result in results:
@@ -238,22 +169,31 @@ def print_kept(results: Sequence[RaceResult]) -> None:
             click.echo(f"kept scratch folder for {result.label}: {result.kept_home}", err=True)
 
 
-def print_races(results: Sequence[RaceResult], scenario: Scenario) -> None:
-    """The human report of ``race`` and ``compare``: the table, then each timeline."""
-    options = scenario.as_options()
-    click.echo(f"scenario: {options or '(defaults)'}")
+def print_races(
+    results: Sequence[RaceResult], scenario: Scenario, backends: Sequence[str] | None = None
+) -> None:
+    """The human report of ``race`` and ``compare``: the table, then each timeline. With
+    ``backends`` (``compare --backends``), the header names them rather than one backend."""
+    if backends:
+        scenario = scenario.changed(backend=Scenario().backend)
+    options = " ".join(
+        [scenario.as_options(), f"--backends {','.join(backends)}" if backends else ""]
+    ).strip()
+    click.echo(command_lines(options or "(defaults)", prompt="scenario: ", continuation=""))
     print_results_table(results)
     if scenario.ideal_ms > 0:
         ratios = ", ".join(
             f"{result.label} {result.metrics.wall_ms / scenario.ideal_ms:.2f}x"
             for result in results
         )
-        click.echo(
+        echo_wrapped(
             f"ideal {scenario.ideal_ms:,.0f} ms (one AI call per slug, {scenario.workers} at a "
-            f"time); wall / ideal: {ratios}"
+            f"time); wall / ideal: {ratios}",
+            indent="  ",
         )
+    bar = bar_width(results)
     for result in results:
-        print_timeline(result)
+        print_timeline(result, bar=bar)
     print_legend()
 
 
@@ -353,7 +293,7 @@ def compare(
     if as_json:
         print_json(compare_json(scenario, results))
     else:
-        print_races(results, scenario)
+        print_races(results, scenario, on)
 
 
 def backend_names(spec: str) -> list[Backend]:
@@ -388,27 +328,29 @@ def list_lessons(as_json: bool) -> None:
         return
     width = max(len(name) for name in LESSONS)
     for lesson in LESSONS.values():
-        click.echo(f"{lesson.name:<{width}}  {lesson.title}")
+        echo_wrapped(f"{lesson.name:<{width}}  {lesson.title}", indent=" " * (width + 2))
     click.echo("\nRun one with `moviemind lab run NAME`.")
 
 
 def print_lesson(report: LessonReport, *, timelines: bool = True) -> None:
     """A played lesson: what to look at, how to replay it, its tables, timelines and check."""
     lesson = report.lesson
-    click.secho(f"{lesson.name}: {lesson.title}", bold=True)
-    click.echo("\n" + click.wrap_text(lesson.explanation, 88) + "\n")
+    click.secho(wrapped(f"{lesson.name}: {lesson.title}", indent="  "), bold=True)
+    click.echo()
+    echo_wrapped(lesson.explanation)
+    click.echo()
     for command in lesson.commands(report.fast):
-        click.echo(f"$ {command}")
+        click.echo(command_lines(command))
     if report.races:
         print_results_table(report.races)
         if timelines:
+            bar = bar_width(report.races)
             for result in report.races:
-                print_timeline(result)
+                print_timeline(result, bar=bar)
             print_legend()
     if report.outcomes:
         print_outcomes_table(report.outcomes)
-    status = "[green]PASSED[/]" if report.check.passed else "[red]FAILED[/]"
-    table_console().print(f"\ncheck {status}: {report.check.message}", highlight=False)
+    print_status(report.check.passed, report.check.message)
 
 
 def lesson_failed(name: str, report: LessonReport) -> click.ClickException:

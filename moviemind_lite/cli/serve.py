@@ -84,7 +84,10 @@ def bound_address(fd: int) -> str:
 @click.option(
     "--no-jobs", is_flag=True, help="Run no jobs in the server: leave them to `moviemind worker`."
 )
-@click.option("--fd", type=click.IntRange(min=0), hidden=True, help="Serve on this bound socket.")
+# A descriptor is a C int: past 2**31-1 the socket call overflows rather than fails.
+@click.option(
+    "--fd", type=click.IntRange(0, 2**31 - 1), hidden=True, help="Serve on this bound socket."
+)
 @ai_options
 @pass_session
 def serve(

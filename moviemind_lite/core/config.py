@@ -9,6 +9,7 @@ and the locks may live elsewhere: ``--database-url`` or
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -282,8 +283,13 @@ class Settings:
 
     @property
     def log_path(self) -> Path:
-        """The JSON-lines log file."""
-        return self.logs_dir / "moviemind.log"
+        """The JSON-lines log file: ``moviemind.log`` for the home's SQLite database; a
+        database on a server gets a log of its own beside it, named by a hash of its URL
+        (password left out), so that one home used with both never mixes their lines."""
+        if self.database_url is None:
+            return self.logs_dir / "moviemind.log"
+        digest = hashlib.sha256(str(self.database_url).encode("utf-8")).hexdigest()[:12]
+        return self.logs_dir / f"moviemind-{self.database_url.engine}-{digest}.log"
 
     def with_ai(self, **changes: float | int | str) -> Settings:
         """A copy with some AI knobs changed (validated like the environment)."""

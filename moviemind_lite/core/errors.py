@@ -17,6 +17,7 @@
     │   └── RolloutAlreadyActive
     ├── NotFound                the thing asked for does not exist; exit 1
     │   ├── EntityNotFound
+    │   │   └── GenerationOff   ...and its generation flag is off: names the flag
     │   ├── JobNotFound
     │   └── RolloutNotFound     no active rollout for that flag
     ├── StoreError              the database refused or is unusable; exit 1
@@ -34,6 +35,7 @@
     ├── AIError                 the generator failed
     │   ├── TransientAIError    worth retrying; may carry the server's Retry-After
     │   │   ├── AIUnavailable   timed out, unreachable, or a 5xx answer
+    │   │   │   └── AINoAnswer  no answer at all: unreachable or timed out
     │   │   ├── AIRateLimited   429: too many requests for now
     │   │   └── InvalidAIAnswer an answer that cannot be stored (the breaker ignores it)
     │   ├── AIRequestRefused    401/403/404 and the like: names the setting to fix
@@ -95,6 +97,14 @@ class NotFound(MovieMindError):
 
 class EntityNotFound(NotFound):
     """No movie or person with that slug."""
+
+
+class GenerationOff(EntityNotFound):
+    """No such entity, and its kind's generation flag is off; ``flag`` names that flag."""
+
+    def __init__(self, message: str, flag: str) -> None:
+        super().__init__(message)
+        self.flag = flag
 
 
 class JobNotFound(NotFound):
@@ -179,6 +189,10 @@ class TransientAIError(AIError):
 
 class AIUnavailable(TransientAIError):
     """The AI server timed out, could not be reached, or failed (5xx)."""
+
+
+class AINoAnswer(AIUnavailable):
+    """The AI server gave no answer at all: it could not be reached, or it timed out."""
 
 
 class AIRateLimited(TransientAIError):

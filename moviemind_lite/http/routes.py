@@ -25,6 +25,7 @@ from moviemind_lite.core.domain import LOCALES, MOVIE, PERSON, EntityKind
 from moviemind_lite.core.errors import (
     EntityNotFound,
     FlagNotTogglable,
+    GenerationOff,
     InvalidInput,
     JobNotFound,
     SlugRejected,
@@ -152,6 +153,9 @@ def _show(request: Request, kind: EntityKind) -> Response:
         answer = moviemind(request).api.show(kind, slug)
     except SlugRejected as rejected:
         return _invalid_slug(rejected)
+    except GenerationOff as off:
+        # The original's body, and the cause in its own key.
+        return error(404, _NOT_FOUND[kind.name], message=f"the flag {off.flag} is off")
     except EntityNotFound:
         return error(404, _NOT_FOUND[kind.name])
     if isinstance(answer, Queued):
@@ -393,6 +397,7 @@ def _set_flag(app: App, name: str, state: str) -> Response:
     try:
         flag = app.api.toggle_flag(name, state == "on")
     except (UnknownFlag, FlagNotTogglable):
+        # The original's words for both (its feature test 25).
         return _cannot_toggle(name)
     return JSONResponse(
         {
@@ -412,7 +417,10 @@ def reset_flag(request: Request) -> Response:
     name = request.path_params["name"]
     try:
         moviemind(request).api.reset_flag(name)
-    except (UnknownFlag, FlagNotTogglable):
+    except UnknownFlag:
+        message = f"The feature flag '{name}' does not exist."
+        return ValidationFailed({"name": [message]}).response()
+    except FlagNotTogglable:
         return _cannot_toggle(name)
     return JSONResponse({"message": f"Feature flag '{name}' has been reset to its default value."})
 

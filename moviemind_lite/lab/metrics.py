@@ -143,35 +143,6 @@ class Aftermath:
     open_slots: int
 
 
-# A race's results table, one column per metric: (header, the value of one race).
-# The terminal and the TUI both draw it.
-METRIC_COLUMNS: tuple[tuple[str, Callable[[Metrics], Any]], ...] = (
-    ("requests", lambda m: m.requests),
-    ("jobs", lambda m: m.jobs_dispatched),
-    ("dedup", lambda m: m.deduplicated),
-    ("AI calls", lambda m: m.ai_calls),
-    ("movies", lambda m: m.movies),
-    ("descr.", lambda m: m.descriptions),
-    ("dup movies", lambda m: m.duplicate_movies),
-    ("dup descr.", lambda m: m.duplicate_descriptions),
-    ("failed", lambda m: m.failed_jobs),
-    ("stale refused", lambda m: m.stale_writes_rejected),
-    ("wall ms", lambda m: m.wall_ms),
-    (
-        "latency ms p50/p95/max",
-        lambda m: f"{m.latency.p50_ms:.0f}/{m.latency.p95_ms:.0f}/{m.latency.max_ms:.0f}",
-    ),
-    ("lock wait ms", lambda m: m.lock_wait_ms),
-)
-# Columns where anything above zero is damage.
-DAMAGE_COLUMNS = ("dup movies", "dup descr.", "failed")
-
-
-def metric_text(value: Any) -> str:
-    """A metric as its table cell shows it: milliseconds as whole numbers."""
-    return f"{value:.0f}" if isinstance(value, float) else str(value)
-
-
 def percentile(values: list[float], percent: float) -> float:
     """The nearest-rank percentile of ``values`` (0 for none)."""
     if not values:
@@ -258,3 +229,26 @@ def aftermath(tally: Tally, requests: list[RequestRecord]) -> Aftermath:
         retried_jobs=tally.retried_jobs,
         open_slots=tally.open_slots,
     )
+
+
+# Every metric a results table can show, by its column header: each front end
+# (the commands, the terminal UI) picks its columns and their order from here.
+TABLE_COLUMNS: dict[str, Callable[[Metrics], Any]] = {
+    "requests": lambda m: m.requests,
+    "jobs": lambda m: m.jobs_dispatched,
+    "dedup": lambda m: m.deduplicated,
+    "AI calls": lambda m: m.ai_calls,
+    "movies": lambda m: m.movies,
+    "descr.": lambda m: m.descriptions,
+    "dup movies": lambda m: m.duplicate_movies,
+    "dup descr.": lambda m: m.duplicate_descriptions,
+    "failed": lambda m: m.failed_jobs,
+    "stale refused": lambda m: m.stale_writes_rejected,
+    "wall ms": lambda m: f"{m.wall_ms:.0f}",
+    "latency p50/p95/max ms": lambda m: (
+        f"{m.latency.p50_ms:.0f}/{m.latency.p95_ms:.0f}/{m.latency.max_ms:.0f}"
+    ),
+    "lock wait ms": lambda m: f"{m.lock_wait_ms:.0f}",
+}
+# Columns where anything above zero is damage.
+DAMAGE_COLUMNS = ("dup movies", "dup descr.", "failed")

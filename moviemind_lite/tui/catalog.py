@@ -435,7 +435,7 @@ class CatalogPane(CorePane):
         job = message.job
         if running is not None and message.already_stored:
             self.notify(
-                f"{running.slug} already has a {running.locale} {message.kind.text_noun}; "
+                f"{running.slug} already has a {message.kind.text_noun} in {running.locale}; "
                 "r writes another",
                 timeout=4,
             )

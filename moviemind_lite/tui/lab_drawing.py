@@ -8,14 +8,15 @@ tick or a cross as well as coloured; a chart's bars end with their number.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from rich.text import Text
 
 from moviemind_lite.core.events import Phase
 from moviemind_lite.lab.lesson import Check, Outcome
-from moviemind_lite.lab.metrics import DAMAGE_COLUMNS, METRIC_COLUMNS, Metrics, metric_text
+from moviemind_lite.lab.metrics import DAMAGE_COLUMNS, TABLE_COLUMNS, Metrics
 from moviemind_lite.lab.timeline import GLYPHS, TimelineRow, draw_bar
 from moviemind_lite.tui.cells import clip, format_ms
 
@@ -172,8 +173,24 @@ def chart_text(labelled: Sequence[tuple[str, Metrics]], width: int) -> Text:
     return out
 
 
-# The race table's columns after the run's label and verdict (the request count is in the form).
-RACE_COLUMNS = tuple(column for column in METRIC_COLUMNS if column[0] != "requests")
+# The race table's columns after the run's label and verdict, most telling first.
+RACE_COLUMNS: tuple[tuple[str, Callable[[Metrics], Any]], ...] = tuple(
+    (header, TABLE_COLUMNS[header])
+    for header in (
+        "AI calls",
+        "wall ms",
+        "jobs",
+        "dedup",
+        "movies",
+        "descr.",
+        "dup movies",
+        "dup descr.",
+        "failed",
+        "stale refused",
+        "latency p50/p95/max ms",
+        "lock wait ms",
+    )
+)
 
 
 def race_cells(metrics: Metrics) -> list[str | Text]:
@@ -181,7 +198,7 @@ def race_cells(metrics: Metrics) -> list[str | Text]:
     cells: list[str | Text] = []
     for header, show in RACE_COLUMNS:
         value = show(metrics)
-        text = metric_text(value)
+        text = str(value)
         cells.append(Text(text, style="bold red") if header in DAMAGE_COLUMNS and value else text)
     return cells
 

@@ -47,6 +47,7 @@ def test_with_the_mock_there_is_nothing_to_check() -> None:
         "model_listed": None,
         "models": [],
         "duration_ms": None,
+        "answered": None,
         "problem": None,
     }
 
@@ -118,6 +119,8 @@ def test_a_server_that_cannot_be_used_says_what_to_fix(
     assert result.output.splitlines()[-1] == f"problem: {problem.format(url=openai_env.url)}"
     checked = json.loads(check("--json").output)
     assert checked["usable"] is False and checked["model_listed"] is None
+    assert checked["answered"] is True  # it answered, with a refusal
+    assert "answered  in " in result.output
     assert checked["problem"] == problem.format(url=openai_env.url)
     assert API_KEY not in result.output
 
@@ -138,6 +141,10 @@ def test_an_unreachable_server(openai_env: FakeOpenAI, monkeypatch: pytest.Monke
     openai_env.close()  # nothing listens there any more
     result = check()
     assert result.exit_code == 1
+    # It never answered: no "answered in 3 ms".
+    assert re.search(r"\nanswered  no \(gave up after [\d,]+ ms\)\n", result.output)
+    assert "answered  in" not in result.output
+    assert json.loads(check("--json").output)["answered"] is False
     assert result.output.splitlines()[-1].startswith(
         f"problem: cannot reach the AI server at {url}: "
     )
@@ -151,6 +158,7 @@ def test_a_server_slower_than_the_timeout(
     openai_env.models_reply = Reply(200, b"{}", hold=openai_env.hold())
     result = check()
     assert result.exit_code == 1
+    assert "\nanswered  no (gave up after " in result.output
     assert result.output.splitlines()[-1] == (
         f"problem: the AI server at {openai_env.url} did not answer within 0.2 s "
         "(MOVIEMIND_AI_TIMEOUT_S)"

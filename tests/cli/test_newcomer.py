@@ -67,6 +67,28 @@ def test_the_worker_says_it_started_on_stderr(home: Path) -> None:
     assert result.stdout == "worker stopped (idle): 0 done, 0 failed, 0 to retry, 0 lost\n"
 
 
+@pytest.mark.usefixtures("engines")
+def test_the_worker_names_the_database_it_claims_from(home: Path) -> None:
+    from moviemind_lite.core.config import load_settings
+
+    shown = load_settings().database_shown
+    result = run("worker", "--once")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(f"worker started on {shown}: ")
+    if os.environ.get("MOVIEMIND_DATABASE_URL"):
+        assert shown.startswith("postgresql://") and "moviemind.db" not in result.stderr
+
+
+@pytest.mark.parametrize("fd", ["2147483648", "99999999999999999999999"])
+def test_a_descriptor_past_a_c_int_is_bad_input_not_a_traceback(fd: str) -> None:
+    result = run("serve", "--fd", fd)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and result.exception is not None
+    assert f"Invalid value for '--fd': {fd} is not in the range 0<=x<=2147483647." in (
+        result.output
+    )
+
+
 def test_shell_completion_as_the_readme_shows_it() -> None:
     env = {**os.environ, "_MOVIEMIND_COMPLETE": "bash_source"}
     command = [sys.executable, "-m", "moviemind_lite"]

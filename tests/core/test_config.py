@@ -24,6 +24,21 @@ def test_layout_inside_home(tmp_path: Path) -> None:
     assert settings.log_path == tmp_path / "logs" / "moviemind.log"
 
 
+def test_a_database_on_a_server_logs_apart_from_the_homes_sqlite(tmp_path: Path) -> None:
+    # One home used with SQLite and with PostgreSQL: the Log tab and `moviemind logs` of
+    # each show only its own lines.
+    url = "postgresql://postgres:secret@127.0.0.1:5439/moviemind"
+    on_server = load_settings(tmp_path, {"MOVIEMIND_DATABASE_URL": url})
+    assert on_server.log_path.parent == tmp_path / "logs"
+    assert on_server.log_path.name.startswith("moviemind-postgresql-")
+    assert on_server.log_path != load_settings(tmp_path, {}).log_path
+    assert "secret" not in on_server.log_path.name
+    other = load_settings(tmp_path, {"MOVIEMIND_DATABASE_URL": url + "?schema=other"})
+    assert other.log_path != on_server.log_path
+    again = load_settings(tmp_path / "elsewhere", {"MOVIEMIND_DATABASE_URL": url})
+    assert again.log_path.name == on_server.log_path.name
+
+
 def test_ai_knobs_from_environment(tmp_path: Path) -> None:
     settings = load_settings(
         tmp_path,

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from moviemind_lite.app.wiring import App, build_app
-from moviemind_lite.core.config import Settings
+from moviemind_lite.core.config import Settings, load_settings
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.core.model import CREATED, DONE, FAILED, IN_PROGRESS
 from tests.helpers import Processes, count, entity_rows, wait_until, worker_lines
@@ -34,7 +34,7 @@ QUICK_AI = {"MOVIEMIND_AI_LATENCY_MS": 0, "MOVIEMIND_AI_JITTER_MS": 0}
 
 def log_lines(home: Path) -> list[dict[str, Any]]:
     """Every structured log line written by every process on this home."""
-    path = home / "logs" / "moviemind.log"
+    path = load_settings(home).log_path  # the engines' own log in that home
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 

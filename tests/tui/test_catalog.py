@@ -129,3 +129,21 @@ def test_refusals_are_notifications(open_app: AppFactory) -> None:
 
     run_app(app, scenario)
     assert "invalid slug 'Not A Slug'" in notes.errors()[0]
+
+
+def test_generating_a_text_that_is_there_says_so_in_plain_words(open_app: AppFactory) -> None:
+    app = open_app()
+    notes = spy_notifications(app)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        table = app.query_one("#catalog-table", DataTable)
+        await pilot.press("slash", *"matrix", "enter")
+        await wait_until(pilot, lambda: row_keys(table) == ["the-matrix-1999"], "the movie")
+        await pilot.press("g")
+        await wait_until(pilot, lambda: bool(notes.messages()), "a notification")
+
+    run_app(app, scenario)
+    # Not "a en-US description": the locale comes after the noun.
+    assert notes.messages() == [
+        "the-matrix-1999 already has a description in en-US; r writes another"
+    ]
