@@ -100,6 +100,19 @@ def _open_engines(
     return database, locks, created
 
 
+def _guarded_generator(
+    settings: Settings, database: Database, events: Events, clock: Clock
+) -> GuardedGenerator:
+    """The generator the settings name, behind the circuit breaker every process shares."""
+    breaker = CircuitBreaker(
+        database,
+        threshold=settings.ai.breaker_threshold,
+        cooldown_ms=settings.ai.breaker_cooldown_ms,
+        clock=clock,
+    )
+    return GuardedGenerator(make_generator(settings.ai.backend, settings.ai, events), breaker)
+
+
 def build_app(
     settings: Settings,
     *,
@@ -122,13 +135,8 @@ def build_app(
     events = events if events is not None else Events(clock)
     database, locks, created = _open_engines(settings, clock, load_sample)
     calls = CallRecord(database)
-    breaker = CircuitBreaker(
-        database,
-        threshold=settings.ai.breaker_threshold,
-        cooldown_ms=settings.ai.breaker_cooldown_ms,
-        clock=clock,
-    )
-    generator = GuardedGenerator(make_generator(settings.ai.backend, settings.ai, events), breaker)
+    generator = _guarded_generator(settings, database, events, clock)
+    breaker = generator.breaker
     job_store = JobStore(database, settings.jobs, locks.slots, clock)
     strategies = Strategies(StrategyContext(database, locks, job_store, settings.jobs))
     environment = JobEnvironment(database, generator, locks.keys, job_store, events)
