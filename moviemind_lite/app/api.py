@@ -131,26 +131,17 @@ class AdminFlag:
         return self.state.flag.togglable and not self.forced
 
 
+@dataclass(eq=False)
 class Api:
     """The HTTP API's use cases, over the same catalog, generation, jobs and flags."""
 
-    def __init__(
-        self,
-        database: Database,
-        catalog: Catalog,
-        generation: Generation,
-        jobs: Jobs,
-        flags: FlagService,
-        breaker: CircuitBreaker,
-        ai_model: str,
-    ) -> None:
-        self.database = database
-        self.catalog = catalog
-        self.generation = generation
-        self.jobs = jobs
-        self.flags = flags
-        self.breaker = breaker
-        self.ai_model = ai_model
+    database: Database
+    catalog: Catalog
+    generation: Generation
+    jobs: Jobs
+    flags: FlagService
+    breaker: CircuitBreaker
+    ai_model: str
 
     # -- reading the catalog --------------------------------------------------------
 

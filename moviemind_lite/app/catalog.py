@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TextIO
 
 from moviemind_lite.app.files.formats import CatalogFile, FileFormat
@@ -42,22 +43,15 @@ READ_ONLY_FLAG = "catalog_read_only_mode"
 SEARCH_MAX_LENGTH = 1000
 
 
+@dataclass(eq=False)
 class Catalog:
     """The movies and people, their facts and their texts."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        database: Database,
-        flags: FlagService,
-        created: bool,
-        locks: KeyLocks,
-    ) -> None:
-        self.settings = settings
-        self.database = database
-        self.flags = flags
-        self.created = created
-        self.locks = locks
+    settings: Settings
+    database: Database
+    flags: FlagService
+    created: bool
+    locks: KeyLocks
 
     def check_writable(self, what: str) -> None:
         """Refuse ``what`` (a catalog write) while ``catalog_read_only_mode`` is on."""

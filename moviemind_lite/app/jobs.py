@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from moviemind_lite.ai.breaker import CircuitBreaker
@@ -41,22 +42,15 @@ class WorkerRun:
             yield run
 
 
+@dataclass(eq=False)
 class Jobs:
     """The jobs of every process on this database."""
 
-    def __init__(
-        self,
-        store: JobStore,
-        runner: JobRunner,
-        breaker: CircuitBreaker,
-        rollouts: RolloutService,
-        catalog: Catalog,
-    ) -> None:
-        self.store = store
-        self.runner = runner
-        self.breaker = breaker
-        self.rollouts = rollouts
-        self.catalog = catalog
+    store: JobStore
+    runner: JobRunner
+    breaker: CircuitBreaker
+    rollouts: RolloutService
+    catalog: Catalog
 
     def get(self, job_id: str) -> Job:
         """One job by id; :class:`JobNotFound` if there is none."""
