@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -206,6 +206,24 @@ def current_kind() -> EntityKind:
     return group.kind
 
 
+def _printed_alone(items: Sequence[Any], as_json: bool, none_found: str) -> bool:
+    """Print ``items`` as JSON, or say none was found; whether that was all there is to show."""
+    if as_json:
+        print_json([item.summary() for item in items])
+        return True
+    if not items:
+        click.echo(none_found)
+        return True
+    return False
+
+
+def _plain_table() -> Any:
+    """A rich table without borders, its header bold."""
+    from rich.table import Table
+
+    return Table(box=None, header_style="bold")
+
+
 @click.command(name="list", help="List stored {plural}, sorted by {label}.")
 @click.option("--search", metavar="TEXT", help="Only {plural} whose slug or {label} contains TEXT.")
 @click.option("--limit", type=Number(COUNT), metavar="N", help="Show at most N.")
@@ -215,15 +233,9 @@ def list_command(session: Session, search: str | None, limit: int | None, as_jso
     kind = current_kind()
     with core_errors():
         entities = session.app().catalog.list_entities(kind, search=search, limit=limit)
-    if as_json:
-        print_json([entity.summary() for entity in entities])
+    if _printed_alone(entities, as_json, f"No {kind.plural} found."):
         return
-    if not entities:
-        click.echo(f"No {kind.plural} found.")
-        return
-    from rich.table import Table
-
-    table = Table(box=None, header_style="bold")
+    table = _plain_table()
     columns = _list_columns(kind)
     for name in columns:
         table.add_column(name.replace("_", " "), no_wrap=name == "slug")
@@ -246,15 +258,9 @@ def texts_command(session: Session, slug: str, as_json: bool) -> None:
     kind = current_kind()
     with core_errors():
         texts = session.app().catalog.texts_of(kind, slug)
-    if as_json:
-        print_json([text.summary() for text in texts])
+    if _printed_alone(texts, as_json, f"{slug} has no {kind.text_noun}s yet."):
         return
-    if not texts:
-        click.echo(f"{slug} has no {kind.text_noun}s yet.")
-        return
-    from rich.table import Table
-
-    table = Table(box=None, header_style="bold")
+    table = _plain_table()
     for column in ("id", "locale", "context", "version", "origin", "role", "updated"):
         table.add_column(column, no_wrap=True)
     table.add_column("text", no_wrap=True, overflow="ellipsis")
