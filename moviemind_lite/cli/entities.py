@@ -404,16 +404,9 @@ def show_command(
 @click.command(name="regenerate", help="Write another {text_noun} for a stored {noun}.")
 @request_options
 @pass_session
-def regenerate_command(
-    session: Session,
-    slug: str,
-    locale: str | None,
-    context_tag: str,
-    no_wait: bool,
-    timeout: float | None,
-    as_json: bool,
-) -> None:
-    _run_request(session, "regenerate", slug, locale, context_tag, no_wait, timeout, as_json)
+def regenerate_command(session: Session, /, **options: Any) -> None:
+    # The options are request_options', named as _run_request takes them.
+    _run_request(session, "regenerate", **options)
 
 
 @click.command(
