@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test check bench clean services services-stop
+.PHONY: demo test check bench clean services services-stop browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ services:
 
 services-stop:
 	scripts/services.sh stop
+
+# Debian's chromium for the browser tests (tests/browser skip, saying why, without it).
+browser:
+	scripts/browser.sh install
 
 clean:
 	rm -rf $(VENV) data/moviemind.db data/moviemind.db-wal data/moviemind.db-shm data/locks data/logs

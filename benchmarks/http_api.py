@@ -67,8 +67,22 @@ class Measured:
     p99_ms: float
 
 
-def environment(home: Path, ai_latency_ms: float) -> dict[str, str]:
-    """A server's environment: the scratch home, a fixed-latency mock AI."""
+# Every client here is 127.0.0.1: the per-client rate limits and AI budget are set far above
+# what a run sends (benchmarks/rate_limits.py measures what they cost).
+UNLIMITED = {
+    "MOVIEMIND_RATE_LIMIT_SHOW": "1000000",
+    "MOVIEMIND_RATE_LIMIT_SEARCH": "1000000",
+    "MOVIEMIND_RATE_LIMIT_GENERATE": "1000000",
+    "MOVIEMIND_AI_BUDGET_CLIENT": "0",
+    "MOVIEMIND_AI_BUDGET_SERVICE": "0",
+    "MOVIEMIND_MAX_PENDING_JOBS": "0",
+}
+
+
+def environment(
+    home: Path, ai_latency_ms: float, limits: dict[str, str] | None = None
+) -> dict[str, str]:
+    """A server's environment: the scratch home, a fixed-latency mock AI, the limits."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("MOVIEMIND_")}
     env.update(
         MOVIEMIND_HOME=str(home),
@@ -76,11 +90,14 @@ def environment(home: Path, ai_latency_ms: float) -> dict[str, str]:
         MOVIEMIND_AI_JITTER_MS="0",
         MOVIEMIND_ENV="local",
     )
+    env.update(UNLIMITED if limits is None else limits)
     return env
 
 
 @contextmanager
-def server(home: Path, args: list[str], ai_latency_ms: float) -> Iterator[str]:
+def server(
+    home: Path, args: list[str], ai_latency_ms: float, limits: dict[str, str] | None = None
+) -> Iterator[str]:
     """``moviemind serve`` on a loopback socket bound here; its base URL."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -90,7 +107,7 @@ def server(home: Path, args: list[str], ai_latency_ms: float) -> Iterator[str]:
     process = subprocess.Popen(
         [*command, *args],
         pass_fds=(listener.fileno(),),
-        env=environment(home, ai_latency_ms),
+        env=environment(home, ai_latency_ms, limits),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -9,6 +9,13 @@
 #
 # Ports and folder: MOVIEMIND_PG_PORT (5439), MOVIEMIND_REDIS_PORT (6390),
 # MOVIEMIND_SERVICES_DIR (/tmp/moviemind-services).
+#
+# Fast, not durable, by default: PostgreSQL runs with fsync=off and
+# synchronous_commit=off and Redis keeps nothing on disk, so a crash of the
+# server (not of MovieMind) can lose the last commits, jobs already answered
+# 202 included. Good for tests; never the basis of a claim. With
+# MOVIEMIND_SERVICES_DURABLE=1 PostgreSQL runs with fsync, synchronous_commit and
+# full_page_writes on (the fault tests and the published PostgreSQL benchmarks).
 set -euo pipefail
 
 PG_PORT=${MOVIEMIND_PG_PORT:-5439}
@@ -61,11 +68,14 @@ start() {
         as_postgres "$bin/initdb" -N -D "$RUN/pg/data" -U postgres --auth=trust -E UTF8 \
             --locale=C.UTF-8 >/dev/null
     fi
+    local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    if [ "${MOVIEMIND_SERVICES_DURABLE:-0}" = 1 ]; then
+        durability="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+    fi
     if ! as_postgres "$bin/pg_ctl" -D "$RUN/pg/data" status >/dev/null 2>&1; then
         as_postgres "$bin/pg_ctl" -D "$RUN/pg/data" -l "$RUN/pg/log" -w -t 60 start \
-            -o "-p $PG_PORT -k $RUN/pg -c listen_addresses=127.0.0.1 -c fsync=off \
-                -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
-                -c shared_buffers=64MB" >/dev/null
+            -o "-p $PG_PORT -k $RUN/pg -c listen_addresses=127.0.0.1 $durability \
+                -c max_connections=200 -c shared_buffers=64MB" >/dev/null
     fi
     if ! psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -Atqc \
         "SELECT 1 FROM pg_database WHERE datname = '$DATABASE'" | grep -q 1; then

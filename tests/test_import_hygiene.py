@@ -8,6 +8,7 @@ from pathlib import Path
 
 from moviemind_lite.store.db import DATABASE_ENGINES
 from moviemind_lite.store.locking import LOCK_ENGINES
+from moviemind_lite.store.rate_limits import RATE_LIMIT_ENGINES
 from tests.helpers import fresh_interpreter, run_in_fresh_interpreter, top_level
 
 FRONT_ENDS = (
@@ -20,9 +21,14 @@ WEB_FRAMEWORKS = {"starlette", "uvicorn", "anyio", "httpx", "h11"}
 SERVER_CLIENTS = {"psycopg", "psycopg_pool", "psycopg_binary", "redis"}
 # The engine modules import their client at the top: only a URL naming the
 # engine imports them, through the name tables of the store.
-ENGINE_MODULES = {*DATABASE_ENGINES.values(), *LOCK_ENGINES.values()} - {
+ENGINE_MODULES = {
+    *DATABASE_ENGINES.values(),
+    *LOCK_ENGINES.values(),
+    *RATE_LIMIT_ENGINES.values(),
+} - {
     "moviemind_lite.store.sqlite",
     "moviemind_lite.store.file_locks",
+    "moviemind_lite.store.rate_limits",
 }
 
 
@@ -63,10 +69,16 @@ def test_core_imports_neither_click_nor_textual() -> None:
 
 
 def test_the_server_engines_are_imported_only_through_their_name_tables() -> None:
-    assert {"moviemind_lite.store.postgres", "moviemind_lite.store.redis_locks"} == ENGINE_MODULES
+    assert {
+        "moviemind_lite.store.postgres",
+        "moviemind_lite.store.redis_locks",
+        "moviemind_lite.store.redis_rate_limits",
+    } == ENGINE_MODULES
     package = Path(__file__).resolve().parents[1] / "moviemind_lite"
     importers = []
     for path in package.rglob("*.py"):
+        if f"moviemind_lite.store.{path.stem}" in ENGINE_MODULES:
+            continue  # an engine may share its server's helpers with another engine of it
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = (
                 [alias.name for alias in node.names]

@@ -24,13 +24,14 @@ class MockGenerator:
     plus a uniform jitter of up to ``jitter_ms``; a call fails with
     probability ``fail_rate`` after waiting, as a slow upstream would.
 
-    ``holder_fault`` (the lab's ``--pause-holder`` and ``--kill-holder``)
+    ``holder_fault`` (the lab's ``--pause-holder``, ``--stop-holder`` and ``--kill-holder``)
     strikes the first call of any process on the home to finish (the
     ``holder_marker`` file is created exclusively to decide which): it then
-    stalls for ``holder_pause_ms``, or kills its own process, before the
-    text reaches the job, as a holder frozen or crashed before its write.
-    The struck job's ``paused`` or ``killed`` phase is announced on ``events``
-    (the app's event sink).
+    stalls for ``holder_pause_ms``, stops its own process (``SIGSTOP``: the
+    lab's process driver resumes it ``holder_pause_ms`` later), or kills it,
+    before the text reaches the job, as a holder frozen or crashed before its
+    write. The struck job's ``paused`` or ``killed`` phase is announced on
+    ``events`` (the app's event sink).
     """
 
     def __init__(
@@ -86,6 +87,16 @@ class MockGenerator:
             self.events.phase(job_id, KILLED)
             os.kill(os.getpid(), signal.SIGKILL)  # nothing runs after this line
         self.events.phase(job_id, PAUSED)
+        if self.settings.holder_fault == "stop":
+            # The whole process freezes, its heartbeats too, as in a long GC pause or
+            # a VM migration; whoever reads the announcement sends SIGCONT later. A
+            # stop sent to the own process may land a moment late (another thread
+            # takes it): until the pause's end this thread waits, so that it never
+            # writes early, and once continued it does not wait again.
+            until = time.monotonic() + self.settings.holder_pause_ms / 1000
+            os.kill(os.getpid(), signal.SIGSTOP)
+            self._sleep(max(0.0, until - time.monotonic()))
+            return
         self._sleep(self.settings.holder_pause_ms / 1000)
 
     def compose(self, request: GenerationRequest) -> str:

@@ -14,12 +14,15 @@ The JSON shapes are the front end's business; this module returns plain values.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from moviemind_lite.ai.breaker import BreakerState, CircuitBreaker
 from moviemind_lite.app.catalog import Catalog
 from moviemind_lite.app.generation import GENERATION_FLAGS, Generation
 from moviemind_lite.app.jobs import Jobs
+from moviemind_lite.app.limits import GenerationBudget
 from moviemind_lite.core.domain import DEFAULT_CONTEXT, EntityKind, describe_bad_slug
 from moviemind_lite.core.errors import (
     FlagNotTogglable,
@@ -34,6 +37,7 @@ from moviemind_lite.policy.flags import FlagService, FlagState
 from moviemind_lite.store import catalog
 from moviemind_lite.store.credits import credits_of
 from moviemind_lite.store.db import Database
+from moviemind_lite.store.jobs import unfinished_for
 from moviemind_lite.store.migrations import pending
 
 # The contract's GET always queues in en-US, whatever the request's locale.
@@ -131,6 +135,14 @@ class AdminFlag:
         return self.state.flag.togglable and not self.forced
 
 
+@dataclass
+class Payment:
+    """A request's AI-budget payment: free when joining, refunded unless a job was created."""
+
+    joining: bool
+    created: bool = False
+
+
 @dataclass(eq=False)
 class Api:
     """The HTTP API's use cases, over the same catalog, generation, jobs and flags."""
@@ -142,6 +154,7 @@ class Api:
     flags: FlagService
     breaker: CircuitBreaker
     ai_model: str
+    budget: GenerationBudget
 
     # -- reading the catalog --------------------------------------------------------
 
@@ -190,7 +203,7 @@ class Api:
         flag = GENERATION_FLAGS[kind.name]
         return GenerationOff(f"no {kind.name} with slug {slug!r}: the flag {flag} is off", flag)
 
-    def show(self, kind: EntityKind, slug: str) -> StoredEntity | Queued:
+    def show(self, kind: EntityKind, slug: str, client: str | None = None) -> StoredEntity | Queued:
         """``GET /movies/{slug}`` and ``/people/{slug}``: the stored entity, or a job for it.
 
         A stored movie is answered as it is, texts or not; a stored person
@@ -198,7 +211,9 @@ class Api:
         becomes a job (en-US, default context) while generation is on, the same
         job for every request while it is on its way. Raises
         :class:`EntityNotFound` when generation is off and :class:`SlugRejected`
-        for an unknown slug that fails the check.
+        for an unknown slug that fails the check, and :class:`BudgetSpent` when a
+        new job would pass ``client``'s or the service's AI budget or the cap on
+        pending jobs (nothing is queued then).
         """
         found = self.stored(kind, slug)
         if found is not None and (kind.name == "movie" or found.texts):
@@ -206,9 +221,11 @@ class Api:
         if not self.generation_enabled(kind, slug):
             raise self._generation_off(kind, slug)
         verdict = self._verdict(kind, slug, found)
-        outcome = self.generation.request(
-            kind, slug, locale=REQUEST_LOCALE, context_tag=DEFAULT_CONTEXT, wait=False
-        )
+        with self._paid(client, kind, slug, REQUEST_LOCALE, DEFAULT_CONTEXT) as paid:
+            outcome = self.generation.request(
+                kind, slug, locale=REQUEST_LOCALE, context_tag=DEFAULT_CONTEXT, wait=False
+            )
+            paid.created = outcome.status == "queued"
         if outcome.job is None:
             # The text landed between the look-up and the request: answer with it.
             stored = self.stored(kind, slug)
@@ -227,34 +244,55 @@ class Api:
         )
 
     def generate(
-        self, kind: EntityKind, slug: str, locale: str, context_tags: list[str]
+        self,
+        kind: EntityKind,
+        slug: str,
+        locale: str,
+        context_tags: list[str],
+        client: str | None = None,
     ) -> list[Queued]:
         """``POST /generate``: one job per context tag, joined when one is already on its way.
 
         An unknown slug is dispatched like a ``GET`` (one job per key); a stored
         one is regenerated: a new job, unless an unfinished job holds the same
         key. Raises :class:`EntityNotFound` when generation is off and
-        :class:`SlugRejected` for an unknown slug that fails the check.
+        :class:`SlugRejected` for an unknown slug that fails the check. Each new
+        job is paid from the AI budget as :meth:`show`'s is.
         """
         if not self.generation_enabled(kind, slug):
             raise self._generation_off(kind, slug)
         found = self.stored(kind, slug)
         verdict = self._verdict(kind, slug, found)
-        return [self._generate_one(kind, slug, locale, tag, verdict) for tag in context_tags]
+        return [
+            self._generate_one(kind, slug, locale, tag, verdict, client) for tag in context_tags
+        ]
 
     def _generate_one(
-        self, kind: EntityKind, slug: str, locale: str, context_tag: str, verdict: SlugVerdict
+        self,
+        kind: EntityKind,
+        slug: str,
+        locale: str,
+        context_tag: str,
+        verdict: SlugVerdict,
+        client: str | None,
     ) -> Queued:
         outcome = None
-        if catalog.find_entity(self.database, kind, slug) is None:
-            outcome = self.generation.request(
-                kind, slug, locale=locale, context_tag=context_tag, wait=False
-            )
-        if outcome is None or outcome.job is None:
-            # Stored (perhaps a moment ago): write another text, or join the one on its way.
-            outcome = self.generation.regenerate(
-                kind, slug, locale=locale, context_tag=context_tag, wait=False, join_unfinished=True
-            )
+        with self._paid(client, kind, slug, locale, context_tag) as paid:
+            if catalog.find_entity(self.database, kind, slug) is None:
+                outcome = self.generation.request(
+                    kind, slug, locale=locale, context_tag=context_tag, wait=False
+                )
+            if outcome is None or outcome.job is None:
+                # Stored (perhaps a moment ago): write another text, or join the one on its way.
+                outcome = self.generation.regenerate(
+                    kind,
+                    slug,
+                    locale=locale,
+                    context_tag=context_tag,
+                    wait=False,
+                    join_unfinished=True,
+                )
+            paid.created = outcome.status == "queued"
         assert outcome.job is not None
         existing = catalog.find_entity(self.database, kind, slug)
         return Queued(
@@ -268,10 +306,34 @@ class Api:
             existing,
         )
 
+    @contextmanager
+    def _paid(
+        self, client: str | None, kind: EntityKind, slug: str, locale: str, context_tag: str
+    ) -> Iterator[Payment]:
+        """Pay for the block's new job unless one for the key is already on its way.
+
+        The block says whether it created a job (``created``); if it joined
+        one after all, or failed, the payment is given back.
+        """
+        payment = Payment(joining=self._on_its_way(kind, slug, locale, context_tag))
+        if not payment.joining:
+            self.budget.reserve(client)
+        try:
+            yield payment
+        finally:
+            if not payment.joining and not payment.created:
+                self.budget.refund(client)
+
+    def _on_its_way(self, kind: EntityKind, slug: str, locale: str, context_tag: str) -> bool:
+        return any(
+            job.locale == locale and job.context_tag == context_tag
+            for job in unfinished_for(self.database, kind.name, slug)
+        )
+
     def _verdict(self, kind: EntityKind, slug: str, found: StoredEntity | None) -> SlugVerdict:
         verdict = score_slug(kind.name, slug)
         if found is None and not verdict.valid:
-            raise SlugRejected(slug, verdict.confidence, verdict.reason)
+            raise SlugRejected(slug, verdict.confidence, verdict.reason, verdict.detail)
         return verdict
 
     # -- jobs -----------------------------------------------------------------------

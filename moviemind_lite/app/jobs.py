@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from moviemind_lite.ai.breaker import CircuitBreaker
 from moviemind_lite.app.catalog import Catalog
+from moviemind_lite.app.limits import GenerationBudget
 from moviemind_lite.core.errors import InvalidInput
 from moviemind_lite.core.ids import validate_job_id
 from moviemind_lite.core.model import PENDING, Job
@@ -51,6 +52,7 @@ class Jobs:
     breaker: CircuitBreaker
     rollouts: RolloutService
     catalog: Catalog
+    budget: GenerationBudget | None = None
 
     def get(self, job_id: str) -> Job:
         """One job by id; :class:`JobNotFound` if there is none."""
@@ -93,6 +95,14 @@ class Jobs:
             ai_circuit_consecutive_failures=breaker.consecutive_failures,
             ai_circuit_opened_total=breaker.opened_count,
         )
+        if self.budget is not None:
+            usage = self.budget.usage()
+            collected.extra.update(
+                ai_budget_used_this_hour=usage.service_used,
+                ai_budget_per_hour=usage.service_limit,
+                ai_budget_per_client_per_hour=usage.client_limit,
+                pending_jobs_cap=usage.max_pending,
+            )
         return collected
 
     def work(

@@ -16,7 +16,11 @@
 - without ``force`` the temporary file is put in place with a hard link,
   which fails when the name was taken meanwhile: nothing is ever clobbered;
 - a target that is a symbolic link is replaced by the new file: the link's
-  destination is never written through.
+  destination is never written through;
+- the temporary file's name carries the writer's process id, so a writer
+  killed before it could clean up (``kill -9``) leaves a file the next write
+  into that folder removes (:func:`sweep_leftovers`): no ``.partial`` litter
+  stays for good.
 
 Everything is checked before a byte is written (:func:`check_output`), so a
 command can refuse at once, before long work, and again just before writing.
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
 import stat
 from collections.abc import Iterator
@@ -85,11 +90,52 @@ def check_output(path: Path, settings: Settings, *, force: bool = False) -> int 
     return stat.S_IMODE(info.st_mode) & 0o777
 
 
+# A temporary file: ".NAME.PID.RANDOM.partial" (see _create_temporary).
+_LEFTOVER = re.compile(r"\..*\.(?P<pid>[0-9]+)\.[0-9a-f]{16}\.partial")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, owned by someone else
+    return True
+
+
+def sweep_leftovers(folder: Path) -> list[Path]:
+    """Remove the temporary files of writers in ``folder`` whose process is gone; which.
+
+    Only names of the exact form this module gives its temporary files are
+    touched, and only when their process no longer runs.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _LEFTOVER.fullmatch(entry.name)
+        if match is None or _alive(int(match["pid"])):
+            continue
+        try:
+            if entry.is_file() and not entry.is_symlink():
+                entry.unlink()
+                removed.append(entry)
+        except OSError:
+            continue  # another sweeper took it, or it cannot be removed: next time
+    return removed
+
+
 def _create_temporary(path: Path, mode: int | None) -> tuple[int, Path]:
     # A random name, never a predictable one: O_EXCL then fails only on a
-    # clash, and a planted symbolic link is never followed (O_NOFOLLOW).
+    # clash, and a planted symbolic link is never followed (O_NOFOLLOW). The
+    # process id in it lets a later writer remove it if this one is killed.
     while True:
-        temporary = path.with_name(f".{path.name[:32]}.{secrets.token_hex(8)}.partial")
+        temporary = path.with_name(
+            f".{path.name[:32]}.{os.getpid()}.{secrets.token_hex(8)}.partial"
+        )
         try:
             fd = os.open(temporary, _TEMP_FLAGS, 0o666 if mode is None else 0o600)
         except FileExistsError:
@@ -124,6 +170,7 @@ def open_output(path: Path, settings: Settings, *, force: bool = False) -> Itera
     (no room left, no permission); the target is then as it was.
     """
     mode = check_output(path, settings, force=force)
+    sweep_leftovers(path.parent)
     temporary: Path | None = None
     try:
         fd, temporary = _create_temporary(path, mode)

@@ -21,6 +21,8 @@ from moviemind_lite.app.catalog import Catalog
 from moviemind_lite.app.generation import Generation
 from moviemind_lite.app.home import connect_database, migrate_database
 from moviemind_lite.app.jobs import Jobs
+from moviemind_lite.app.limits import GenerationBudget, RequestLimits
+from moviemind_lite.app.readiness import EngineState, check_ready
 from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.events import Events
@@ -33,6 +35,7 @@ from moviemind_lite.store.calls import CallRecord
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.jobs import JobStore
 from moviemind_lite.store.locking import Locks, open_locks
+from moviemind_lite.store.rate_limits import open_rate_limits
 
 
 @dataclass
@@ -65,10 +68,17 @@ class App:
     jobs: Jobs
     api_keys: ApiKeys
     api: Api
+    limits: RequestLimits
+    budget: GenerationBudget
+
+    def ready(self) -> list[EngineState]:
+        """The database's and the lock server's states, each probed with a short bound."""
+        return check_ready(self.database, self.locks, str(self.settings.locks))
 
     def close(self) -> None:
         """Stop the runner's heartbeats, then close every connection."""
         self.runner.close()
+        self.limits.buckets.close()
         self.locks.close()
         self.database.close()
 
@@ -147,8 +157,10 @@ def build_app(
     generation = Generation(
         settings, database, catalog, flags, rollouts, strategies, runner, executor
     )
-    jobs = Jobs(job_store, runner, breaker, rollouts, catalog)
-    api = Api(database, catalog, generation, jobs, flags, breaker, generator.model)
+    buckets = open_rate_limits(settings.locks, database)
+    budget = GenerationBudget(settings.limits, buckets, database, clock)
+    jobs = Jobs(job_store, runner, breaker, rollouts, catalog, budget)
+    api = Api(database, catalog, generation, jobs, flags, breaker, generator.model, budget)
     return App(
         settings=settings,
         clock=clock,
@@ -168,4 +180,6 @@ def build_app(
         jobs=jobs,
         api_keys=ApiKeys(database),
         api=api,
+        limits=RequestLimits(settings.limits, buckets, database, clock),
+        budget=budget,
     )

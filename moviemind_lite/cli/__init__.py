@@ -41,6 +41,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "demo",
         "The guided tour: the catalog, then the race lab's scenarios, explained and checked.",
     ),
+    "doctor": (
+        "doctor",
+        "doctor",
+        "Check the database and the lock server, each within 2 s, and say what to fix.",
+    ),
     "flags": (
         "flags",
         "flags",

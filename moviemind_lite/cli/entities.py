@@ -30,6 +30,7 @@ from moviemind_lite.cli.base import (
     table_console,
     timeout_option,
 )
+from moviemind_lite.cli.lab_report import check_html, html_force_option, html_option
 from moviemind_lite.core.display import visible
 from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind
 from moviemind_lite.core.numbers import COUNT
@@ -499,12 +500,15 @@ KIND_COMMANDS: list[click.Command] = [
 
 @click.command()
 @click.option("--fast", is_flag=True, help="Play the lab scenarios' reduced variants.")
+@html_option
+@html_force_option
 @pass_session
-def demo(session: Session, fast: bool) -> None:
+def demo(session: Session, fast: bool, html_path: Path | None, force: bool) -> None:
     """The guided tour: the catalog, then the race lab's scenarios, explained and checked."""
     from moviemind_lite.cli.lab_output import output_width, wrapped
 
     started = time.monotonic()
+    check_html(html_path, session, force)
     with core_errors():
         app = session.app()
         counts = app.catalog.counts()
@@ -544,7 +548,9 @@ def demo(session: Session, fast: bool) -> None:
             "and checks that each lesson showed what it should."
         )
     )
-    failed = demo_tour(session, fast=fast)
+    failed = demo_tour(
+        session, fast=fast, html=(html_path, force) if html_path is not None else None
+    )
     click.echo(
         "\n"
         + wrapped(

@@ -181,7 +181,8 @@ def worker(session: Session, threads: int, once: bool, max_jobs: int | None) -> 
         for job in run:
             click.echo(f"{job.ended.status if job.ended else 'LOST'} {job.claimed.id}")
     report = run.report
+    restarts = f", {report.restarts} thread restarts" if report.restarts else ""
     click.echo(
         f"worker stopped ({report.stopped_by}): {report.done} done, {report.failed} failed, "
-        f"{report.retried} to retry, {report.lost} lost"
+        f"{report.retried} to retry, {report.lost} lost{restarts}"
     )

@@ -37,6 +37,12 @@ from moviemind_lite.cli.lab_output import (
     print_timeline,
     wrapped,
 )
+from moviemind_lite.cli.lab_report import (
+    check_html,
+    html_force_option,
+    html_option,
+    write_html,
+)
 from moviemind_lite.lab.scenario import (
     BACKENDS,
     LOCK_KINDS,
@@ -63,12 +69,15 @@ _SCENARIO_OPTIONS: tuple[tuple[str, Any, str | None, str], ...] = (
     ("--jitter", float, "MS", "Random extra AI latency, up to MS."),
     ("--fail-rate", float, "P", "Probability that an AI call fails (0..1)."),
     ("--ttl", float, "MS", "Lease TTL for setnx."),
+    ("--slot-ttl", float, "MS", "Generation slot TTL for two-level."),
     ("--arrival", str, "burst|spread:MS", "All at once behind a barrier, or one every MS."),
     ("--seed", int, "S", "Seed of the mock AI's jitter and failures."),
     ("--unique-index/--no-unique-index", bool, None, "Keep or drop the scratch UNIQUE indexes."),
     ("--fencing", bool, None, "setnx checks its fencing token: stale writes are refused."),
     ("--pause-holder", float, "MS", "The first job done with its AI call stalls MS first."),
     ("--kill-holder", bool, None, "Processes mode: SIGKILL that job before it writes."),
+    ("--stop-holder", float, "MS", "Processes mode: SIGSTOP that job's process for MS."),
+    ("--skew-ms", float, "MS", "Processes mode: each worker's clock MS ahead of the last."),
     ("--mode", click.Choice(MODES), None, "Run jobs in threads or in worker processes."),
     ("--keep", bool, None, "Keep the scratch folder (database, locks, log); print its path."),
     (
@@ -220,17 +229,30 @@ def write_csv(path: Path, results: Sequence[RaceResult], settings: Settings, for
 )
 @scenario_options
 @json_option
+@html_option
+@html_force_option
 @pass_session
-def race(session: Session, /, strategy: str, as_json: bool, **values: Any) -> None:
+def race(
+    session: Session,
+    /,
+    strategy: str,
+    as_json: bool,
+    html_path: Path | None,
+    force: bool,
+    **values: Any,
+) -> None:
     """Race one strategy through a scenario in a scratch home and count the damage."""
     from moviemind_lite.lab.race import run_race
 
+    check_html(html_path, session, force)
     with core_errors():
         servers = lab_servers(session)
         scenario = build_scenario(values, servers)
         with progress_on_stderr(as_json) as progress:
             result = run_race(scenario, strategy, on_progress=progress, servers=servers)
     print_kept([result])
+    command = f"moviemind race --strategy {strategy} {scenario.as_options()}".rstrip()
+    write_html(html_path, session, force, command, servers, races=[result])
     if as_json:
         print_json(result.to_json())
     else:
@@ -259,7 +281,8 @@ def race(session: Session, /, strategy: str, as_json: bool, **values: Any) -> No
     metavar="a,b",
     help="Race each strategy on each of these backends, side by side (e.g. sqlite,postgres).",
 )
-@click.option("--force", is_flag=True, help="Replace the --csv FILE if it exists.")
+@html_option
+@click.option("--force", is_flag=True, help="Replace the --csv or --html FILE if it exists.")
 @pass_session
 def compare(
     session: Session,
@@ -268,6 +291,7 @@ def compare(
     as_json: bool,
     csv_path: Path | None,
     backends: str | None,
+    html_path: Path | None,
     force: bool,
     **values: Any,
 ) -> None:
@@ -279,6 +303,7 @@ def compare(
         if csv_path is not None:
             # Refuse before the races, not after them.
             check_output(csv_path, session.settings(), force=force)
+        check_html(html_path, session, force)
         names = strategy_names(strategies)
         servers = lab_servers(session)
         scenario = build_scenario(values, servers)
@@ -290,6 +315,11 @@ def compare(
     print_kept(results)
     if csv_path is not None:
         write_csv(csv_path, results, session.settings(), force)
+    command = f"moviemind compare --strategies {strategies}" + (
+        f" --backends {backends}" if backends else ""
+    )
+    command = f"{command} {scenario.as_options()}".rstrip()
+    write_html(html_path, session, force, command, servers, races=results)
     if as_json:
         print_json(compare_json(scenario, results))
     else:
@@ -364,13 +394,23 @@ def lesson_failed(name: str, report: LessonReport) -> click.ClickException:
 @click.argument("name")
 @json_option
 @click.option("--fast", is_flag=True, help="Play the reduced variant (smaller latencies).")
+@html_option
+@html_force_option
 @pass_session
-def run_lesson_command(session: Session, name: str, as_json: bool, fast: bool) -> None:
+def run_lesson_command(
+    session: Session, name: str, as_json: bool, fast: bool, html_path: Path | None, force: bool
+) -> None:
     """Play a teaching scenario and check its outcome (exit 1 if it did not happen)."""
-    from moviemind_lite.lab.teaching import run_lesson
+    from moviemind_lite.lab.teaching import lesson_named, run_lesson
 
+    with core_errors():
+        lesson_named(name)
+    check_html(html_path, session, force)
     with core_errors(), progress_on_stderr(as_json) as progress:
-        report = run_lesson(name, fast=fast, on_progress=progress, servers=lab_servers(session))
+        servers = lab_servers(session)
+        report = run_lesson(name, fast=fast, on_progress=progress, servers=servers)
+    command = f"moviemind lab run {name}" + (" --fast" if fast else "")
+    write_html(html_path, session, force, command, servers, lessons=[report])
     if as_json:
         print_json(report.to_json())
     else:
@@ -379,18 +419,27 @@ def run_lesson_command(session: Session, name: str, as_json: bool, fast: bool) -
         raise lesson_failed(name, report)
 
 
-def demo_tour(session: Session, *, fast: bool = False) -> list[str]:
-    """The demo's lab tour: each lesson of ``TOUR``, explained and checked; the ones that failed."""
+def demo_tour(
+    session: Session, *, fast: bool = False, html: tuple[Path, bool] | None = None
+) -> list[str]:
+    """The demo's lab tour: each lesson of ``TOUR``, explained and checked; the ones that failed.
+
+    ``html``: (FILE, force) to write every lesson played to one page."""
     from moviemind_lite.lab.teaching import TOUR, run_lesson
 
     failed = []
+    played: list[LessonReport] = []
     with core_errors():
         servers = lab_servers(session)
     for number, name in enumerate(TOUR, start=1):
         click.secho(f"\n[{number}/{len(TOUR)}] $ moviemind lab run {name}", bold=True)
         with core_errors(), progress_on_stderr(False) as progress:
             report = run_lesson(name, fast=fast, on_progress=progress, servers=servers)
-        print_lesson(report, timelines=len(report.races) <= 2)
+        print_lesson(report, timelines=len(report.races) <= 3)
+        played.append(report)
         if not report.check.passed:
             failed.append(name)
+    if html is not None:
+        command = "moviemind demo" + (" --fast" if fast else "")
+        write_html(html[0], session, html[1], command, servers, lessons=played)
     return failed

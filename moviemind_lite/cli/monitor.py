@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from moviemind_lite.cli.base import (
@@ -14,6 +16,15 @@ from moviemind_lite.cli.base import (
     table_console,
 )
 
+if TYPE_CHECKING:
+    from moviemind_lite.policy.stats import CallUsage
+
+
+def _calls(usage: CallUsage) -> str:
+    # Abandoned calls (cut short by a crash) are shown only when there are some.
+    abandoned = f", {usage.abandoned:,} abandoned" if usage.abandoned else ""
+    return f"{usage.calls:,} ({usage.failed:,} failed{abandoned})"
+
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f} ms"
@@ -25,14 +36,14 @@ def _ms(value: float | None) -> str:
 @pass_session
 def stats(session: Session, as_json: bool, prometheus: bool) -> None:
     """Jobs per minute, runtimes, wait times, queue depth, recent failures and AI usage."""
-    from moviemind_lite.policy import stats as job_stats
+    from moviemind_lite.policy import exposition
 
     if as_json and prometheus:
         raise click.UsageError("choose one of --json and --prometheus")
     with core_errors():
         collected = session.app().jobs.stats()
     if prometheus:
-        click.echo(job_stats.prometheus_text(collected), nl=False)
+        click.echo(exposition.prometheus_text(collected), nl=False)
         return
     if as_json:
         print_json(collected.to_json())
@@ -51,7 +62,7 @@ def stats(session: Session, as_json: bool, prometheus: bool) -> None:
         ("runtime p50 / p95", f"{_ms(collected.runtime_p50_ms)} / {_ms(collected.runtime_p95_ms)}"),
         ("wait p50 / p95", f"{_ms(collected.wait_p50_ms)} / {_ms(collected.wait_p95_ms)}"),
         ("results (60 m)", results or "-"),
-        ("AI calls", f"{collected.ai_calls.calls:,} ({collected.ai_calls.failed:,} failed)"),
+        ("AI calls", _calls(collected.ai_calls)),
         (
             "AI tokens",
             f"{collected.ai_calls.prompt_tokens:,} prompt, "

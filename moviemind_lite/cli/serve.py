@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
+import shutil
 import socket
+import tempfile
 from typing import Any
 
 import click
 
 from moviemind_lite.cli.base import Session, UsageProblem, ai_options, core_errors, pass_session
+from moviemind_lite.core.errors import InvalidSetting
+from moviemind_lite.http.edge import edge_settings, is_loopback
 
 # How the AI options reach the server processes, which read their settings afresh.
 _AI_VARIABLES = {
@@ -17,16 +20,6 @@ _AI_VARIABLES = {
     "jitter_ms": "MOVIEMIND_AI_JITTER_MS",
     "fail_rate": "MOVIEMIND_AI_FAIL_RATE",
 }
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is reachable from this machine only."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def exposure_problem(
@@ -84,6 +77,31 @@ def bound_address(fd: int) -> str:
 @click.option(
     "--no-jobs", is_flag=True, help="Run no jobs in the server: leave them to `moviemind worker`."
 )
+@click.option(
+    "--allowed-hosts",
+    metavar="NAMES",
+    envvar="MOVIEMIND_ALLOWED_HOSTS",
+    help="Host names clients may use, comma-separated (default: the loopback names on "
+    "loopback); others get 400. '*' allows any.",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    metavar="IPS",
+    envvar="MOVIEMIND_FORWARDED_ALLOW_IPS",
+    help="Proxies whose X-Forwarded-For/-Proto are believed, comma-separated (default: none).",
+)
+@click.option(
+    "--public-url",
+    metavar="URL",
+    envvar="MOVIEMIND_PUBLIC_URL",
+    help="Base URL of the links in answers (default: the host the request came to).",
+)
+@click.option(
+    "--cors-origins",
+    metavar="ORIGINS",
+    envvar="MOVIEMIND_CORS_ORIGINS",
+    help="Origins allowed by CORS on /api/*, comma-separated, or 'none' (default: *).",
+)
 # A descriptor is a C int: past 2**31-1 the socket call overflows rather than fails.
 @click.option(
     "--fd", type=click.IntRange(0, 2**31 - 1), hidden=True, help="Serve on this bound socket."
@@ -97,6 +115,10 @@ def serve(
     workers: int,
     threads: int,
     no_jobs: bool,
+    allowed_hosts: str | None,
+    forwarded_allow_ips: str | None,
+    public_url: str | None,
+    cors_origins: str | None,
     fd: int | None,
 ) -> None:
     """Serve the MovieMind HTTP API (GET /api/v1/movies/SLUG, POST /api/v1/generate, ...)."""
@@ -108,8 +130,26 @@ def serve(
     session.close()
     address = host if fd is None else bound_address(fd)
     problem = exposure_problem(address, settings.environment, settings.admin_token, keys)
+    if problem is None and not is_loopback(address) and not allowed_hosts:
+        problem = (
+            f"listening on {address} (not loopback): name the host names clients use with "
+            "--allowed-hosts (or MOVIEMIND_ALLOWED_HOSTS; '*' behind a proxy that checks them)"
+        )
     if problem is not None:
         raise UsageProblem(problem)
+    edge = {
+        "MOVIEMIND_SERVE_HOST": address,
+        "MOVIEMIND_ALLOWED_HOSTS": allowed_hosts,
+        "MOVIEMIND_FORWARDED_ALLOW_IPS": forwarded_allow_ips,
+        "MOVIEMIND_PUBLIC_URL": public_url,
+        "MOVIEMIND_CORS_ORIGINS": cors_origins,
+    }
+    given = {variable: value for variable, value in edge.items() if value is not None}
+    try:
+        edge_settings({**os.environ, **given})
+    except InvalidSetting as invalid:
+        raise UsageProblem(str(invalid)) from None
+    os.environ.update(given)
     os.environ["MOVIEMIND_HOME"] = str(settings.home.resolve())
     # --database-url and --locks-url reach the server processes as the environment does.
     if settings.database_url is not None:
@@ -122,16 +162,34 @@ def serve(
         os.environ[_AI_VARIABLES[name]] = repr(value)
     import uvicorn
 
+    from moviemind_lite.http.connections import KEEP_ALIVE_S, GuardedH11Protocol, listen_backlog
+
     options: dict[str, Any] = {
         "factory": True,
         "workers": workers,
         "access_log": False,  # the JSON log has one line per request, with its ids
         "log_level": "info",
+        # X-Forwarded-* are read by the application, from --forwarded-allow-ips only.
+        "proxy_headers": False,
+        "server_header": False,
+        # A head timeout and a connection cap below the fd limit (slow clients).
+        "http": GuardedH11Protocol,
+        "timeout_keep_alive": KEEP_ALIVE_S,
+        "backlog": listen_backlog(),
     }
-    if fd is None:
-        uvicorn.run(APP_FACTORY, host=host, port=port, **options)
-    else:
-        serve_on_socket(socket.socket(fileno=fd), options)
+    metrics_dir = None
+    if workers > 1:
+        # Each server process writes its request counters here; /metrics sums them all.
+        metrics_dir = tempfile.mkdtemp(prefix="moviemind-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        if fd is None:
+            uvicorn.run(APP_FACTORY, host=host, port=port, **options)
+        else:
+            serve_on_socket(socket.socket(fileno=fd), options)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 APP_FACTORY = "moviemind_lite.http.app:create_app"

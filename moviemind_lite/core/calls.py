@@ -10,8 +10,9 @@ class AICall:
     """One call to the AI as it is recorded: paid for whether or not it worked.
 
     Generators report their calls (with the answer, or on the error they
-    raise); the job that made the call records it in the transaction that
-    ends or sends back the job, so a call costs no transaction of its own.
+    raise); the job that made the call records its start (``record_id``, the
+    row written before the call) and closes it in the transaction that ends
+    or sends back the job, so a call cut short by a crash is still counted.
     """
 
     key: str
@@ -19,3 +20,4 @@ class AICall:
     duration_ms: float
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    record_id: int | None = None

@@ -49,6 +49,22 @@ SYSTEM_CLOCK = Clock()
 """The real clock, shared: it holds no state."""
 
 
+class SkewedClock(Clock):
+    """The real time, but its Unix time ``skew_ms`` ahead, as a machine whose clock is off.
+
+    The lab's ``--skew-ms`` gives each worker process one. Only :meth:`now` (and
+    the stamps made from it) is skewed: intervals, timelines and sleeps keep the
+    machine's monotonic clock.
+    """
+
+    def __init__(self, skew_ms: float) -> None:
+        self.skew_s = skew_ms / 1000
+
+    def now(self) -> float:
+        """The Unix time, ``skew_ms`` ahead."""
+        return time.time() + self.skew_s
+
+
 class FakeClock(Clock):
     """A clock that moves only when told: :meth:`advance`.
 

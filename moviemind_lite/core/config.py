@@ -213,8 +213,8 @@ class AISettings:
     model: str = "mock-1"
     breaker_threshold: int = 5
     breaker_cooldown_ms: float = 10_000.0
-    # A fault for the first call to finish ("none", "pause" or "kill"): the lab's
-    # stalled or crashed lock holder. The marker file decides which call is first.
+    # A fault for the first call to finish ("none", "pause", "stop" or "kill"): the
+    # lab's stalled, frozen or crashed lock holder. The marker file decides which call is first.
     holder_fault: str = "none"
     holder_pause_ms: float = 0.0
     holder_marker: str | None = None
@@ -233,6 +233,41 @@ class JobSettings:
     # The setnx strategy's lease, and whether its writes check the fencing token.
     setnx_lease_ms: float = 30_000.0
     fencing: bool = False
+    # Whether an in-place baseline rewrite takes its narrow lock. Always on but
+    # in the lab, which turns it off once to show the update the lock saves.
+    baseline_lock: bool = True
+    # Whether two-level's dispatch asks the jobs table for the key's unfinished job
+    # (guarded by a partial UNIQUE index). Always on but in the lab, which takes it
+    # away with the UNIQUE indexes to show the slot alone cannot keep one job per key.
+    job_guard: bool = True
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """What one client may ask of the HTTP API, and what the AI may be asked for in all.
+
+    Request limits are per minute (the original service's defaults) and shrink
+    while the pending-job queue fills; 0 turns one off. The AI budget counts
+    new generation jobs only: joining a job already on its way is free.
+    """
+
+    show_per_minute: int = 120
+    search_per_minute: int = 100
+    generate_per_minute: int = 10
+    client_jobs_per_hour: int = 1_000
+    service_jobs_per_hour: int = 10_000
+    max_pending_jobs: int = 1_000
+
+
+# The variable and the range of each limit, by field.
+LIMIT_NUMBERS: dict[str, tuple[str, Range]] = {
+    "show_per_minute": ("MOVIEMIND_RATE_LIMIT_SHOW", COUNT.narrowed(high=1_000_000)),
+    "search_per_minute": ("MOVIEMIND_RATE_LIMIT_SEARCH", COUNT.narrowed(high=1_000_000)),
+    "generate_per_minute": ("MOVIEMIND_RATE_LIMIT_GENERATE", COUNT.narrowed(high=1_000_000)),
+    "client_jobs_per_hour": ("MOVIEMIND_AI_BUDGET_CLIENT", COUNT.narrowed(high=10_000_000)),
+    "service_jobs_per_hour": ("MOVIEMIND_AI_BUDGET_SERVICE", COUNT.narrowed(high=10_000_000)),
+    "max_pending_jobs": ("MOVIEMIND_MAX_PENDING_JOBS", COUNT.narrowed(high=10_000_000)),
+}
 
 
 @dataclass(frozen=True)
@@ -245,6 +280,7 @@ class Settings:
     busy_timeout_ms: int = 30_000
     ai: AISettings = AISettings()
     jobs: JobSettings = JobSettings()
+    limits: LimitSettings = LimitSettings()
     # The HTTP API's admin token (X-Admin-Token); kept out of reprs and logs.
     admin_token: str | None = field(default=None, repr=False)
     # Engines elsewhere than the home (None: the home's SQLite file and lock folder).
@@ -414,6 +450,12 @@ def load_settings(
     busy_timeout_ms = _number(
         env, "MOVIEMIND_BUSY_TIMEOUT_MS", Settings.busy_timeout_ms, BUSY_TIMEOUT
     )
+    limits = LimitSettings(
+        **{
+            field: int(_number(env, variable, getattr(LimitSettings, field), within))
+            for field, (variable, within) in LIMIT_NUMBERS.items()
+        }
+    )
     return Settings(
         home=chosen,
         default_locale=locale,
@@ -421,6 +463,7 @@ def load_settings(
         busy_timeout_ms=int(busy_timeout_ms),
         ai=ai,
         jobs=jobs,
+        limits=limits,
         admin_token=_admin_token(env),
         database_url=_service_url("MOVIEMIND_DATABASE_URL", database_url, env, DATABASE_SCHEMES),
         locks_url=_service_url("MOVIEMIND_LOCKS_URL", locks_url, env, LOCKS_SCHEMES),

@@ -24,14 +24,17 @@
     │   ├── ConstraintViolation a row broke NOT NULL, CHECK or a foreign key
     │   │   └── UniqueViolation carries SQLite's code or the SQLSTATE, and the constraint
     │   ├── ServiceUnavailable  a database or lock server unreachable, or refusing the login
+    │   ├── EngineTimeout       an engine that stayed locked or silent past its bound
     │   ├── MissingExtra        an engine whose client is not installed: names the extra
     │   ├── CorruptDatabase
     │   ├── HomeNotUsable
     │   ├── DiskFull            SQLITE_FULL: the disk holding the database has no room left
     │   └── StaleWrite          a lock holder whose lease ran out tried to write
+    │       └── StaleClaim      a worker whose job was taken back tried to write or call the AI
     ├── CatalogReadOnly         a catalog write while catalog_read_only_mode is on; exit 1
     ├── FileNotWritten          an output file could not be written; the target is as it was
     ├── EntityBusy              a delete while a job for the slug is on its way; exit 1
+    ├── BudgetSpent             no new generation now: an AI budget or the pending-jobs cap
     ├── AIError                 the generator failed
     │   ├── TransientAIError    worth retrying; may carry the server's Retry-After
     │   │   ├── AIUnavailable   timed out, unreachable, or a 5xx answer
@@ -68,11 +71,15 @@ class InvalidSlug(InvalidInput):
 class SlugRejected(InvalidInput):
     """An unknown slug the confidence check refuses to generate for; carries its score."""
 
-    def __init__(self, slug: str, confidence: float, reason: str) -> None:
-        super().__init__(f"slug {slug!r} rejected: {reason} (confidence {confidence:g})")
+    def __init__(
+        self, slug: str, confidence: float, reason: str, detail: str | None = None
+    ) -> None:
+        said = f"{reason}: {detail}" if detail else reason
+        super().__init__(f"slug {slug!r} rejected: {said} (confidence {confidence:g})")
         self.slug = slug
         self.confidence = confidence
         self.reason = reason
+        self.detail = detail
 
 
 class UnknownLocale(InvalidInput):
@@ -132,6 +139,10 @@ class ServiceUnavailable(StoreError):
     """A database or lock server that cannot be reached or refuses to let MovieMind in."""
 
 
+class EngineTimeout(StoreError):
+    """An engine that stayed locked, or did not answer, longer than its bound; names it."""
+
+
 class MissingExtra(StoreError):
     """An engine whose client library is not installed; names the extra that installs it."""
 
@@ -150,6 +161,21 @@ class DiskFull(StoreError):
 
 class StaleWrite(StoreError):
     """A write by a lock holder whose lease expired, refused by the fencing token."""
+
+
+class StaleClaim(StaleWrite):
+    """A worker whose claim on a job was taken back tried to write its rows or call the AI.
+
+    ``step`` names where it was stopped (``persist``, ``before the AI call``).
+    """
+
+    def __init__(self, message: str, step: str) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+# Engine errors that pass: worth waiting for (with backoff), never worth ending a thread for.
+ENGINE_FAULTS = (ServiceUnavailable, EngineTimeout, DiskFull)
 
 
 class CatalogReadOnly(MovieMindError):
@@ -254,3 +280,12 @@ class RolloutAlreadyActive(InvalidInput):
 
 class RolloutNotFound(NotFound):
     """No active rollout of that flag in this environment."""
+
+
+class BudgetSpent(MovieMindError):
+    """No new generation job now: an hourly AI budget is spent or too many jobs are pending."""
+
+    def __init__(self, message: str, retry_after_s: int, reason: str) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        self.reason = reason

@@ -32,6 +32,8 @@ from moviemind_lite.core.domain import KindName, describe_bad_slug
 from moviemind_lite.core.injection import injection_reason
 
 FIRST_FILM_YEAR = 1888
+# The original service's message, asserted exactly by its tests; what matched goes elsewhere.
+INJECTION_REASON = "Potential prompt injection detected"
 
 _YEAR = re.compile(r"\b(18[89]\d|19\d{2}|20[0-3]\d)\b")
 _SUSPICIOUS = re.compile(r"\b[a-z]{1,3}-\d{2,}\b", re.IGNORECASE)
@@ -47,6 +49,8 @@ class SlugVerdict:
     valid: bool
     confidence: float
     reason: str
+    detail: str | None = None
+    """Why a slug reads like prompt injection (the ``reason`` is the original's fixed text)."""
 
     @property
     def level(self) -> str:
@@ -79,7 +83,7 @@ def score_slug(kind: KindName, slug: str, *, this_year: int | None = None) -> Sl
 def _score(kind: KindName, slug: str, this_year: int) -> SlugVerdict:
     injection = injection_reason(slug)
     if injection is not None:
-        return SlugVerdict(slug, False, 0.0, f"Potential prompt injection detected: {injection}")
+        return SlugVerdict(slug, False, 0.0, INJECTION_REASON, injection)
     if len(slug) < 3:
         return SlugVerdict(slug, False, 0.0, "Slug too short (minimum 3 characters)")
     if kind == "movie":

@@ -15,12 +15,14 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import load_settings
 from moviemind_lite.core.errors import InvalidSetting, MovieMindError
 from moviemind_lite.http.context import RequestContext
+from moviemind_lite.http.edge import EdgeSettings, NetworkEdge, edge_settings
 from moviemind_lite.http.errors import (
     ValidationFailed,
     on_core_error,
@@ -29,6 +31,8 @@ from moviemind_lite.http.errors import (
     on_validation,
 )
 from moviemind_lite.http.jobs import InProcessJobs
+from moviemind_lite.http.lab import LAB_ROUTES, lab_for
+from moviemind_lite.http.metrics import RequestMetrics, metrics
 from moviemind_lite.http.routes import ROUTES
 
 DEFAULT_THREADS = 4
@@ -50,19 +54,27 @@ def serve_options(env: Mapping[str, str] | None = None) -> tuple[bool, int]:
 
 
 def create_app(
-    app: App | None = None, *, run_jobs: bool | None = None, threads: int | None = None
+    app: App | None = None,
+    *,
+    run_jobs: bool | None = None,
+    threads: int | None = None,
+    edge: EdgeSettings | None = None,
 ) -> ASGIApp:
     """The HTTP API over ``app`` (default: built from the environment and closed on shutdown).
 
     With ``run_jobs`` (default: ``MOVIEMIND_SERVE_JOBS``), a worker of
-    ``threads`` threads runs generation jobs while the server is up.
+    ``threads`` threads runs generation jobs while the server is up. ``edge``
+    (default: from the environment) names the allowed hosts, trusted proxies,
+    public URL and CORS origins.
     """
+    edge = edge_settings() if edge is None else edge
     env_jobs, env_threads = serve_options()
     run_jobs = env_jobs if run_jobs is None else run_jobs
     threads = env_threads if threads is None else threads
     owned = app is None
     moviemind = app if app is not None else build_app(load_settings())
     jobs = InProcessJobs(moviemind, threads) if run_jobs else None
+    lab = lab_for(moviemind.settings)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -71,13 +83,15 @@ def create_app(
         try:
             yield
         finally:
+            await run_in_threadpool(lab.close)
             if jobs is not None:
                 await run_in_threadpool(jobs.stop)
             if owned:
                 moviemind.close()
 
+    routes = [*ROUTES, *LAB_ROUTES, Route("/metrics", metrics, methods=["GET"])]
     starlette = Starlette(
-        routes=ROUTES,
+        routes=routes,
         lifespan=lifespan,
         exception_handlers={
             HTTPException: on_http_exception,
@@ -87,4 +101,5 @@ def create_app(
         },
     )
     starlette.state.moviemind = moviemind
-    return RequestContext(starlette)
+    starlette.state.lab = lab
+    return RequestContext(NetworkEdge(RequestMetrics(starlette, routes), edge))

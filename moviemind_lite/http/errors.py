@@ -18,9 +18,17 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from moviemind_lite.core.errors import CatalogReadOnly, MovieMindError, StoreError
+from moviemind_lite.core.errors import (
+    ENGINE_FAULTS,
+    CatalogReadOnly,
+    MovieMindError,
+    StoreError,
+)
 
 log = logging.getLogger("moviemind.http")
+
+# How long a client is told to wait after an engine failed (the 503's Retry-After).
+RETRY_AFTER_S = 5
 
 
 def error(
@@ -103,6 +111,17 @@ async def on_core_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, MovieMindError)
     if isinstance(exc, CatalogReadOnly):
         return error(503, "Service unavailable", message=str(exc))
+    if isinstance(exc, ENGINE_FAULTS):
+        # The message names the engine and where it is (URLs never carry their password),
+        # without the hint about settings, which is for the operator's log.
+        log.error("Engine unavailable", extra={"fields": {"error": str(exc)}})
+        named = str(exc).split(" (check ")[0]
+        return error(
+            503,
+            "Service unavailable",
+            message=f"{named}. Try again shortly.",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
     if isinstance(exc, StoreError):
         log.error("Store error", extra={"fields": {"error": str(exc)}})
         return error(503, "Service unavailable", message="The database cannot be used right now.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from moviemind_lite.app.api import Queued
 from moviemind_lite.app.wiring import App
 from moviemind_lite.core.domain import LOCALES, MOVIE, PERSON, EntityKind
 from moviemind_lite.core.errors import (
+    BudgetSpent,
     EntityNotFound,
     FlagNotTogglable,
     GenerationOff,
@@ -32,14 +34,19 @@ from moviemind_lite.core.errors import (
     UnknownFlag,
 )
 from moviemind_lite.http import shapes
+from moviemind_lite.http.edge import LOOPBACK_REQUEST_KEY, PUBLIC_URL_KEY
 from moviemind_lite.http.errors import (
+    RETRY_AFTER_S,
     ValidationFailed,
     Validator,
     error,
     framework_error,
     label,
 )
+from moviemind_lite.http.limits import budget_spent, client_id, rate_limited, take
 from moviemind_lite.http.openapi import openapi_document
+
+log = logging.getLogger("moviemind.http")
 
 MAX_BODY_BYTES = 64 * 1024
 PER_PAGE_DEFAULT = 50
@@ -49,6 +56,7 @@ CONTEXT_TAGS = ("DEFAULT", "modern", "critical", "humorous")
 SLUG_MAX_LENGTH = 255
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,20}")
 _NOT_FOUND = {"movie": "Movie not found", "person": "Person not found"}
 
 
@@ -59,8 +67,9 @@ def moviemind(request: Request) -> App:
 
 
 def base_url(request: Request) -> str:
-    """Scheme and host the client used, for absolute links."""
-    return str(request.base_url).rstrip("/")
+    """The configured public URL, else the scheme and (allowed) host the client used."""
+    public: str | None = request.scope.get(PUBLIC_URL_KEY)
+    return public if public is not None else str(request.base_url).rstrip("/")
 
 
 class BodyProblem(Exception):
@@ -99,13 +108,14 @@ async def read_json(request: Request) -> Any:
 
 def _int_param(check: Validator, request: Request, name: str, default: int, top: int) -> int:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
+    # ASCII digits only (an empty value is no integer either): int() also takes fullwidth
+    # digits, "+5" and "1_0".
+    if _WHOLE_NUMBER.fullmatch(raw) is None:
         check.add(name, f"The {label(name)} field must be an integer.")
         return default
+    value = int(raw)
     if not 1 <= value <= top:
         check.add(name, f"The {label(name)} field must be between 1 and {top}.")
     return value
@@ -146,11 +156,13 @@ def show_person(request: Request) -> Response:
 def _show(request: Request, kind: EntityKind) -> Response:
     slug = request.path_params["slug"]
     parameter = f"{kind.text_noun}_id"
-    selected_id = request.query_params.get(parameter)
+    # The original ignores an empty id, as if it had not been sent.
+    selected_id = request.query_params.get(parameter) or None
     if selected_id is not None and _UUID.fullmatch(selected_id) is None:
         return error(422, f"Invalid {parameter} parameter")
+    client: str | None = getattr(request.state, "client", None)
     try:
-        answer = moviemind(request).api.show(kind, slug)
+        answer = moviemind(request).api.show(kind, slug, client)
     except SlugRejected as rejected:
         return _invalid_slug(rejected)
     except GenerationOff as off:
@@ -158,6 +170,8 @@ def _show(request: Request, kind: EntityKind) -> Response:
         return error(404, _NOT_FOUND[kind.name], message=f"the flag {off.flag} is off")
     except EntityNotFound:
         return error(404, _NOT_FOUND[kind.name])
+    except BudgetSpent as spent:
+        return budget_spent(spent)
     if isinstance(answer, Queued):
         return JSONResponse(shapes.queued_body(answer, None, regenerating=False), status_code=202)
     selected = None
@@ -169,12 +183,21 @@ def _show(request: Request, kind: EntityKind) -> Response:
 
 
 def _invalid_slug(rejected: SlugRejected) -> Response:
+    extra: dict[str, Any] = {}
+    if rejected.detail is not None:
+        # The message stays the original's exact text; what matched goes to the log and here.
+        log.warning(
+            "Slug refused as prompt injection",
+            extra={"fields": {"slug": rejected.slug, "detail": rejected.detail}},
+        )
+        extra["detail"] = rejected.detail
     return error(
         400,
         "Invalid slug format",
         message=rejected.reason,
         confidence=rejected.confidence,
         slug=rejected.slug,
+        **extra,
     )
 
 
@@ -261,9 +284,20 @@ def parse_generate(body: Any) -> GenerateRequest:
 
 
 async def generate(request: Request) -> Response:
-    """``POST /api/v1/generate``: needs an API key; one job per context tag."""
+    """``POST /api/v1/generate``: rate-limited, needs an API key; one job per context tag."""
     app = moviemind(request)
-    verdict = await run_in_threadpool(app.api_keys.check, presented_key(request))
+    key = presented_key(request)
+
+    def counted() -> tuple[str, Response | None, dict[str, str]]:
+        verdict = app.api_keys.check(key)
+        client = client_id(request, key, verdict)
+        refusal, headers = take(app, "generate", client)
+        return verdict, refusal, {"client": client, **headers}
+
+    verdict, refusal, headers = await run_in_threadpool(counted)
+    if refusal is not None:
+        return refusal
+    client = headers.pop("client")
     if verdict != "ok":
         return error(
             401,
@@ -276,17 +310,21 @@ async def generate(request: Request) -> Response:
     except BodyProblem as problem:
         return framework_error(problem.status, problem.message)
     parsed = parse_generate(body)
-    return await run_in_threadpool(_generate, app, parsed)
+    response = await run_in_threadpool(_generate, app, parsed, client)
+    response.headers.update(headers)
+    return response
 
 
-def _generate(app: App, parsed: GenerateRequest) -> Response:
+def _generate(app: App, parsed: GenerateRequest, client: str) -> Response:
     contexts = [shapes.context_tag_in(tag) for tag in parsed.asked_tags]
     try:
-        results = app.api.generate(parsed.kind, parsed.slug, parsed.locale, contexts)
+        results = app.api.generate(parsed.kind, parsed.slug, parsed.locale, contexts, client)
     except EntityNotFound:
         return error(403, "Feature not available")
     except SlugRejected as rejected:
         return _invalid_slug(rejected)
+    except BudgetSpent as spent:
+        return budget_spent(spent)
     bodies = [
         shapes.queued_body(queued, asked, regenerating=queued.existing is not None)
         for queued, asked in zip(results, parsed.asked_tags, strict=True)
@@ -324,6 +362,18 @@ def health(request: Request) -> Response:
     )
 
 
+def ready(request: Request) -> Response:
+    """``GET /api/v1/health/ready``: each engine's state and latency; 503 when one is down."""
+    states = moviemind(request).ready()
+    ok = all(state.ok for state in states)
+    body = {
+        "status": "ready" if ok else "not ready",
+        "checks": {state.role: state.to_json() for state in states},
+    }
+    headers = None if ok else {"Retry-After": str(RETRY_AFTER_S)}
+    return JSONResponse(body, status_code=200 if ok else 503, headers=headers)
+
+
 def openapi(request: Request) -> Response:
     """``GET /api/v1/openapi.json``: the document this server answers by."""
     return Response(openapi_document(), media_type="application/json")
@@ -333,18 +383,26 @@ def openapi(request: Request) -> Response:
 
 
 def admin_refusal(request: Request) -> Response | None:
-    """401 unless the environment is ``local`` or the request carries the admin token."""
+    """401 unless the request carries the admin token.
+
+    The one exception: in the ``local`` environment, a server bound to loopback
+    answers a request that came to a loopback name (a page served from another
+    name, DNS rebinding included, still needs the token).
+    """
     settings = moviemind(request).settings
-    if settings.environment == "local":
+    if settings.environment == "local" and request.scope.get(LOOPBACK_REQUEST_KEY, False):
         return None
+    return None if has_admin_token(request) else framework_error(401, "Unauthorized")
+
+
+def has_admin_token(request: Request) -> bool:
+    """Whether the request carries the admin token (``X-Admin-Token`` or ``Bearer``)."""
     token = request.headers.get("x-admin-token")
     if token is None:
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         token = credentials.strip() if scheme.lower() == "bearer" else None
-    expected = settings.admin_token
-    if token and expected and hmac.compare_digest(token.encode(), expected.encode()):
-        return None
-    return framework_error(401, "Unauthorized")
+    expected = moviemind(request).settings.admin_token
+    return bool(token and expected and hmac.compare_digest(token.encode(), expected.encode()))
 
 
 def _cannot_toggle(name: str) -> Response:
@@ -426,13 +484,18 @@ def reset_flag(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/api/v1/movies", list_movies, methods=["GET"]),
-    Route("/api/v1/movies/{slug}", show_movie, methods=["GET"]),
-    Route("/api/v1/people", list_people, methods=["GET"]),
-    Route("/api/v1/people/{slug}", show_person, methods=["GET"]),
+    Route("/api/v1/movies", rate_limited("search", presented_key)(list_movies), methods=["GET"]),
+    Route(
+        "/api/v1/movies/{slug}", rate_limited("show", presented_key)(show_movie), methods=["GET"]
+    ),
+    Route("/api/v1/people", rate_limited("search", presented_key)(list_people), methods=["GET"]),
+    Route(
+        "/api/v1/people/{slug}", rate_limited("show", presented_key)(show_person), methods=["GET"]
+    ),
     Route("/api/v1/generate", generate, methods=["POST"]),
     Route("/api/v1/jobs/{job_id}", show_job, methods=["GET"]),
     Route("/api/v1/health", health, methods=["GET"]),
+    Route("/api/v1/health/ready", ready, methods=["GET"]),
     Route("/api/v1/openapi.json", openapi, methods=["GET"]),
     Route("/api/v1/admin/flags", list_flags, methods=["GET"]),
     Route("/api/v1/admin/flags/{name}", flag, methods=["POST", "DELETE"]),

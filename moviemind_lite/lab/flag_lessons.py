@@ -103,15 +103,24 @@ class Regenerated:
     baseline_rewritten: bool
     alternatives: int
     results: Counter[str]
+    # Whether an in-place rewrite took the baseline lock (off: the lesson's lost updates).
+    lock: bool = True
+
+    @property
+    def lost_updates(self) -> int:
+        """In-place rewrites whose version increment another rewrite overwrote."""
+        if not self.locking:
+            return 0
+        return self.version_before + self.regenerations - self.version_after
 
     @property
     def as_promised(self) -> bool:
-        """Off: one alternative per regeneration, baseline untouched. On: the reverse."""
+        """Off: one alternative per regeneration, baseline untouched. On: every rewrite
+        counted in the version. In place without the lock: rewrites lost."""
+        if self.locking and not self.lock:
+            return self.alternatives == 0 and self.lost_updates > 0
         if self.locking:
-            return (
-                self.alternatives == 0
-                and self.version_after == self.version_before + self.regenerations
-            )
+            return self.alternatives == 0 and self.lost_updates == 0
         return (
             self.alternatives == self.regenerations
             and self.version_after == self.version_before
@@ -121,10 +130,16 @@ class Regenerated:
     @property
     def summary(self) -> str:
         """The outcome in words."""
+        if self.locking and not self.lock:
+            return (
+                f"version {self.version_before} + {self.regenerations} rewrites = "
+                f"{self.version_after}: {plural(self.lost_updates, 'update')} lost"
+            )
         if self.locking:
             return (
                 f"one baseline, version {self.version_before} + {self.regenerations} = "
-                f"{self.version_after}, {plural(self.alternatives, 'alternative')}"
+                f"{self.version_after}, {plural(self.alternatives, 'alternative')}, "
+                f"{self.regenerations - 1} of {self.regenerations} paid texts overwritten"
             )
         state = "rewritten" if self.baseline_rewritten else "untouched"
         return (
@@ -132,10 +147,17 @@ class Regenerated:
             f"(version {self.version_after})"
         )
 
+    @property
+    def label(self) -> str:
+        """The run's name: the flag's state, and the lock if it was left out."""
+        if self.locking and not self.lock:
+            return "in place, no lock"
+        return f"baseline locking {'on' if self.locking else 'off'}"
+
     def outcome(self) -> Outcome:
         """This run as a table row."""
         return Outcome(
-            f"baseline locking {'on' if self.locking else 'off'}",
+            self.label,
             (
                 ("regenerations", str(self.regenerations)),
                 ("AI calls", str(self.ai_calls)),
@@ -149,6 +171,8 @@ class Regenerated:
             {
                 "flag": BASELINE_LOCKING_FLAG,
                 "locking": self.locking,
+                "baseline_lock": self.lock,
+                "lost_updates": self.lost_updates,
                 "regenerations": self.regenerations,
                 "ai_calls": self.ai_calls,
                 "baseline_version_before": self.version_before,
@@ -165,7 +189,7 @@ class BaselineRegenerate:
     """One movie regenerated many times at once, baseline locking off, then on."""
 
     name: str = "baseline-regenerate"
-    title: str = "16 regenerations at once, baseline locking off and on"
+    title: str = "16 regenerations at once: appended, rewritten under a lock, and without it"
     explanation: str = (
         "One movie with its baseline description is regenerated sixteen times at once, "
         "as `moviemind movies regenerate` does, with the flag "
@@ -173,7 +197,15 @@ class BaselineRegenerate:
         "then on (set through the flag service). Off: every job appends an alternative "
         "(alternative_appended) and the baseline is left as it was. On: every job takes the "
         "narrow lock on that baseline and rewrites it in place (baseline_updated), one after "
-        "another, so no rewrite is lost: version 1 + 16 = 17, and no alternatives."
+        "another, writing the version it read + 1, so no increment is lost: version 1 + 16 = "
+        "17, and no alternatives. Still, 15 of the 16 paid texts are overwritten by the next "
+        "one: the lock orders the rewrites, it does not make them useful. The third run "
+        "rewrites in place without the lock, the update the lock exists to prevent: jobs "
+        "read the same version, each writes it + 1, and the version ends far below 17 (lost "
+        "updates). The store could prevent it without any lock, with an optimistic write: "
+        "UPDATE ... SET version = :read + 1 WHERE id = :id AND version = :read, and a retry "
+        "when no row matched. On Redis the baseline lock is a key with a TTL and no fencing "
+        "token: a rewrite that outlived the TTL could still lose an update."
     )
     slug: str = "lab-regenerate-2024"
     regenerations: int = 16
@@ -192,6 +224,7 @@ class BaselineRegenerate:
             regenerate,
             f"moviemind flags set {BASELINE_LOCKING_FLAG} on",
             regenerate,
+            "# the third run, in place without the lock, is the lab's alone",
         ]
 
     def play(
@@ -210,17 +243,31 @@ class BaselineRegenerate:
         """
         latency = self.fast_latency_ms if fast else self.latency_ms
         runs = []
-        for locking in (False, True):
+        # The unlocked run keeps the full latency: every job must read the baseline
+        # before the first one writes it, or no update is there to lose.
+        for locking, lock, run_latency in (
+            (False, True, latency),
+            (True, True, latency),
+            (True, False, self.latency_ms),
+        ):
             if stop is not None and stop.is_set():
                 raise RaceStopped()
-            runs.append(self.regenerate_at_once(locking, latency, on_progress, servers))
-        off, on = runs
+            runs.append(
+                self.regenerate_at_once(
+                    locking, run_latency, on_progress, servers, baseline_lock=lock
+                )
+            )
+        off, on, unlocked = runs
         return LessonReport(
             self,
             fast,
             (),
-            (off.outcome(), on.outcome()),
-            Check(off.as_promised and on.as_promised, f"off: {off.summary}; on: {on.summary}"),
+            tuple(run.outcome() for run in runs),
+            Check(
+                all(run.as_promised for run in runs),
+                f"off: {off.summary}; on: {on.summary}; in place without the lock: "
+                f"{unlocked.summary}",
+            ),
         )
 
     def regenerate_at_once(
@@ -229,11 +276,16 @@ class BaselineRegenerate:
         latency_ms: float,
         on_progress: Progress | None = None,
         servers: Servers | None = None,
+        *,
+        baseline_lock: bool = True,
     ) -> Regenerated:
-        """Generate the movie, set the flag, regenerate it ``regenerations`` times at once."""
+        """Generate the movie, set the flag, regenerate it ``regenerations`` times at once
+        (``baseline_lock``: whether an in-place rewrite takes the baseline lock)."""
         label = f"baseline locking {'on' if locking else 'off'}"
+        label += "" if baseline_lock else ", no lock"
         ai = AISettings(latency_ms=latency_ms, jitter_ms=0)
-        with scratch_app(ai, JobSettings(poll_ms=5.0), servers) as (app, race):
+        jobs = JobSettings(poll_ms=5.0, baseline_lock=baseline_lock)
+        with scratch_app(ai, jobs, servers) as (app, race):
             # The first request writes the baseline the regenerations rewrite.
             first = app.generation.request(MOVIE, self.slug)
             assert first.view is not None and first.view.text is not None
@@ -266,6 +318,7 @@ class BaselineRegenerate:
                 (after.version, after.job_id) != (before.version, before.job_id),
                 sum(1 for text in texts if not text.is_baseline),
                 results,
+                baseline_lock,
             )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from moviemind_lite.lab.timeline import KILLED, entered, waited_ms
+from moviemind_lite.lab.timeline import waited_ms
 from moviemind_lite.store.tallies import Tally
 
 CORRECT = "correct"
@@ -195,9 +195,9 @@ def measure(
         requests=len(requests),
         jobs_dispatched=sum(1 for r in requests if r.dispatch == "created"),
         deduplicated=sum(1 for r in requests if r.dispatch == "joined"),
-        # A holder killed after its AI call (the lab's fault) paid for that
-        # call but died before recording it with its write.
-        ai_calls=tally.ai_calls + len(entered(phases, KILLED)),
+        # A holder killed after its AI call (the lab's fault) paid for that call:
+        # its row, written when the call started, counts it (abandoned).
+        ai_calls=tally.ai_calls,
         movies=sum(tally.entities_per_slug.values()),
         descriptions=tally.texts,
         duplicate_movies=duplicate_movies,

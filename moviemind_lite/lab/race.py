@@ -267,6 +267,8 @@ class RaceResult:
     kept_home: Path | None
     # When the timeline begins and ends (time.monotonic()).
     window: tuple[float, float] = (0.0, 0.0)
+    # Every request: when it arrived, how dispatch met it, which job answered it.
+    requests: tuple[RequestRecord, ...] = ()
 
     @property
     def correct(self) -> bool:
@@ -448,6 +450,7 @@ def _count(
         round((end - start) * 1000, 1),
         home if scenario.keep else None,
         (start, end),
+        tuple(records),
     )
 
 

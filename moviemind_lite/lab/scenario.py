@@ -75,12 +75,19 @@ class Scenario:
     jitter_ms: float = 50.0
     fail_rate: float = 0.0
     ttl_ms: float = 5_000.0
+    # two-level's generation slot TTL (production's default: ten minutes).
+    slot_ttl_ms: float = 600_000.0
     arrival: Arrival = Arrival()
     seed: int = 0
     unique_index: bool = True
     fencing: bool = False
     pause_holder_ms: float = 0.0
     kill_holder: bool = False
+    # Processes mode: SIGSTOP the holder's whole process for this long (heartbeats too).
+    stop_holder_ms: float = 0.0
+    # Processes mode: each worker process's clock runs this much ahead of the one
+    # started before it (the first one's is right).
+    skew_ms: float = 0.0
     mode: Mode = "threads"
     keep: bool = False
     backend: Backend = "sqlite"
@@ -94,9 +101,11 @@ class Scenario:
             raise InvalidInput(f"slugs must be 1..requests ({self.requests}), got {self.slugs}")
         if not 1 <= self.workers <= MAX_WORKERS:
             raise InvalidInput(f"workers must be 1..{MAX_WORKERS}, got {self.workers}")
-        for name in ("latency_ms", "jitter_ms", "pause_holder_ms"):
+        for name in ("latency_ms", "jitter_ms", "pause_holder_ms", "stop_holder_ms"):
             MILLISECONDS.check(getattr(self, name), _option(name))
+        MILLISECONDS.check(self.skew_ms, "skew")
         MILLISECONDS.narrowed(above_low=True).check(self.ttl_ms, "ttl")
+        MILLISECONDS.narrowed(above_low=True).check(self.slot_ttl_ms, "slot ttl")
         PROBABILITY.check(self.fail_rate, "fail rate")
         SEED.check(self.seed, "seed")
         if self.mode not in MODES:
@@ -111,6 +120,16 @@ class Scenario:
             )
         if self.kill_holder and self.mode != "processes":
             raise InvalidInput("--kill-holder needs --mode processes (a thread cannot be killed)")
+        if self.stop_holder_ms > 0 and self.mode != "processes":
+            raise InvalidInput(
+                "--stop-holder needs --mode processes (SIGSTOP freezes a whole process)"
+            )
+        if self.skew_ms > 0 and self.mode != "processes":
+            raise InvalidInput("--skew-ms needs --mode processes (a clock is per process)")
+        if self.stop_holder_ms > 0 and (self.kill_holder or self.pause_holder_ms > 0):
+            raise InvalidInput(
+                "give one holder fault: --pause-holder, --stop-holder or --kill-holder"
+            )
         return self
 
     def changed(self, **changes: Any) -> Scenario:
@@ -132,8 +151,8 @@ class Scenario:
 
     @property
     def slowest_job_ms(self) -> float:
-        """The longest one AI call plus the holder's pause can take."""
-        return self.latency_ms + self.jitter_ms + self.pause_holder_ms
+        """The longest one AI call plus the holder's pause (or stop) can take."""
+        return self.latency_ms + self.jitter_ms + self.pause_holder_ms + self.stop_holder_ms
 
     def to_json(self) -> dict[str, Any]:
         """The scenario as JSON, the arrival as its option text."""
@@ -162,5 +181,8 @@ SCENARIO_FIELDS: tuple[str, ...] = tuple(Scenario.__dataclass_fields__)
 
 
 def _option(field_name: str) -> str:
-    """The words of a field's option: ``pause_holder_ms`` is ``pause holder``."""
+    """The words of a field's option: ``pause_holder_ms`` is ``pause holder``
+    (``skew_ms`` keeps its unit: ``--skew-ms``)."""
+    if field_name == "skew_ms":
+        return "skew ms"
     return field_name.removesuffix("_ms").replace("_", " ")

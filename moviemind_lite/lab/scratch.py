@@ -115,7 +115,15 @@ def lab_settings(
     # A killed holder's job is taken back once its lease runs out, so in
     # processes mode the lease is kept short (but well above one job's length).
     lease_ms = 1_000 + 4 * scenario.slowest_job_ms if scenario.mode == "processes" else 600_000
-    fault = "kill" if scenario.kill_holder else "pause" if scenario.pause_holder_ms > 0 else "none"
+    fault = (
+        "kill"
+        if scenario.kill_holder
+        else "stop"
+        if scenario.stop_holder_ms > 0
+        else "pause"
+        if scenario.pause_holder_ms > 0
+        else "none"
+    )
     return Settings(
         home=home,
         # for-update queues every writer behind the AI call; the lab wants to
@@ -130,7 +138,7 @@ def lab_settings(
             # race's cool-down is a few AI calls long, not production's 10 s.
             breaker_cooldown_ms=max(100.0, 4 * scenario.slowest_job_ms),
             holder_fault=fault,
-            holder_pause_ms=scenario.pause_holder_ms,
+            holder_pause_ms=scenario.pause_holder_ms or scenario.stop_holder_ms,
             holder_marker=str(home / _FAULT_MARKER),
         ),
         jobs=JobSettings(
@@ -139,7 +147,10 @@ def lab_settings(
             poll_ms=5.0,
             strategy=strategy,
             setnx_lease_ms=scenario.ttl_ms,
+            slot_ttl_ms=scenario.slot_ttl_ms,
             fencing=scenario.fencing,
+            # No UNIQUE index means no database guard at all: none at dispatch either.
+            job_guard=scenario.unique_index,
         ),
         database_url=servers.database_url if servers else None,
         locks_url=servers.locks_url if servers else None,

@@ -21,7 +21,12 @@ from typing import Any, Literal
 from moviemind_lite.ai.base import GenerationRequest, Generator, guess_facts
 from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.domain import KINDS, EntityKind
-from moviemind_lite.core.errors import AIError, DuplicateGeneration, UniqueViolation
+from moviemind_lite.core.errors import (
+    AIError,
+    DuplicateGeneration,
+    MovieMindError,
+    UniqueViolation,
+)
 from moviemind_lite.core.events import Events, Phase
 from moviemind_lite.core.ids import key_id, new_id
 from moviemind_lite.core.model import (
@@ -34,9 +39,9 @@ from moviemind_lite.core.model import (
     JobOutcome,
 )
 from moviemind_lite.store import catalog
-from moviemind_lite.store.calls import record_call
+from moviemind_lite.store.calls import cancel_call, record_call, start_call
 from moviemind_lite.store.db import Database, Tx
-from moviemind_lite.store.jobs import JobStore
+from moviemind_lite.store.jobs import JobStore, stale_claim
 from moviemind_lite.store.locking import KeyLocks
 
 log = logging.getLogger("moviemind.jobs")
@@ -115,7 +120,13 @@ class JobBody:
         return dict(entity.facts) if entity else guess_facts(self.kind.name, self.job.slug)
 
     def generate(self, facts: dict[str, Any] | None = None) -> str:
-        """Call the AI (the slow, paid step)."""
+        """Call the AI (the slow, paid step), if this job's claim still holds it.
+
+        A worker whose lease was taken back while it waited (a queue, a lock, a
+        pause) raises ``StaleClaim`` instead of paying for a text it could not store.
+        """
+        if not self.env.jobs.still_holds(self.job):
+            raise stale_claim(self.job, "before the AI call")
         self.phase(GENERATING)
         request = GenerationRequest(
             kind=self.kind.name,
@@ -125,12 +136,20 @@ class JobBody:
             facts=facts if facts is not None else self.facts(),
             job_id=self.job.id,
         )
+        # Recorded before it starts: a crash mid-call leaves a row that counts it.
+        record_id = start_call(self.env.database, request.key, self.job.id)
         try:
             answer = self.env.generator.generate(request)
         except AIError as error:
-            self.unrecorded_call = error.call
+            if error.call is None:
+                cancel_call(self.env.database, record_id)  # refused before any call
+            else:
+                self.unrecorded_call = replace(error.call, record_id=record_id)
             raise
-        self.unrecorded_call = answer.call
+        except MovieMindError:
+            cancel_call(self.env.database, record_id)  # refused before any call (the input)
+            raise
+        self.unrecorded_call = replace(answer.call, record_id=record_id)
         return answer.text
 
     def persist(
@@ -146,8 +165,10 @@ class JobBody:
         Both inserts are blind: the UNIQUE indexes decide. On a clash,
         ``on_duplicate`` says what this strategy does: end on the existing rows
         (``reuse``), add the text anyway as another description (``append``,
-        the shipped bug), or fail the job (``fail``). ``guard`` runs first
-        inside the transaction, e.g. to check a fencing token.
+        the shipped bug), or fail the job (``fail``). The job's claim is
+        checked first inside the transaction (a stale one raises ``StaleClaim``
+        and writes nothing); ``guard`` runs next, e.g. to check a strategy's
+        own fencing token.
         """
         # Announced before the write lock is taken: a holder stalled here must
         # not block other writers while it stalls.
@@ -193,6 +214,7 @@ class JobBody:
         guard: WriteGuard | None,
     ) -> JobOutcome:
         kind, job = self.kind, self.job
+        self.env.jobs.check_claim_in(conn, job)
         if guard is not None:
             guard(conn)
         # The text's id is chosen first, so that a new entity points at it from its insert.
@@ -236,7 +258,9 @@ class JobBody:
             self._log_baseline("Baseline locking active", entity.id)
         key = baseline_key(self.kind, entity.id, self.job.locale, self.job.context_tag)
         lock: AbstractContextManager[object] = (
-            self.env.locks.hold(key) if locking else nullcontext()
+            self.env.locks.hold(key)
+            if locking and self.env.jobs.settings.baseline_lock
+            else nullcontext()
         )
         with lock:
             baseline = catalog.find_baseline(
@@ -248,6 +272,7 @@ class JobBody:
             else:
                 self.phase(PERSISTING)
                 with self.env.database.write() as conn:
+                    self.env.jobs.check_claim_in(conn, self.job)
                     catalog.update_baseline_text(
                         conn,
                         self.kind,
@@ -286,6 +311,7 @@ class JobBody:
         """Add ``text`` next to the baseline (or as the baseline if there is none yet)."""
         self.phase(PERSISTING)
         with self.env.database.write() as conn:
+            self.env.jobs.check_claim_in(conn, self.job)
             baseline = catalog.find_baseline(
                 conn, self.kind, entity_id, self.job.locale, self.job.context_tag
             )

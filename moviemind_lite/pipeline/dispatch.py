@@ -97,8 +97,7 @@ def create_job(
         if join_unfinished:
             # Two requests for the same key must not both find none and both insert.
             take_turns(tx, slot_key(request))
-            unfinished = jobs.find_unfinished_in(tx, request)
-            if unfinished is not None:
-                return Dispatched("joined", job=unfinished)
+            job, created = jobs.insert_or_join(tx, request, strategy, claimed_by=claim_for)
+            return Dispatched("created" if created else "joined", job=job)
         job = jobs.insert(tx, request, strategy, claimed_by=claim_for)
     return Dispatched("created", job=job)

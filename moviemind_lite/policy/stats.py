@@ -1,4 +1,4 @@
-"""Queue and job statistics, and their Prometheus text exposition.
+"""Queue and job statistics (their Prometheus exposition: :mod:`moviemind_lite.policy.exposition`).
 
 Everything is computed from the ``jobs`` and ``ai_calls`` tables, so the
 numbers cover jobs run by every process on the database (workers, in-process
@@ -15,7 +15,8 @@ from typing import Any
 
 from moviemind_lite.core.ids import format_timestamp
 from moviemind_lite.core.model import DONE
-from moviemind_lite.store.calls import CallRecord, CallUsage
+from moviemind_lite.store.calls import CallRecord
+from moviemind_lite.store.calls import CallUsage as CallUsage  # what front ends show
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.jobs import count_by_status
 from moviemind_lite.store.stats import (
@@ -89,99 +90,3 @@ def collect(database: Database, now: datetime | None = None) -> JobStats:
         failed_last_hour=failed_since(database, hour_ago),
         ai_calls=CallRecord(database).usage(),
     )
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-# One metric of the exposition: name, type, help, and its (labels, value) samples.
-_Metric = tuple[str, str, str, list[tuple[str, float]]]
-
-
-def prometheus_text(stats: JobStats) -> str:
-    """The statistics in the Prometheus text exposition format (version 0.0.4)."""
-    lines: list[str] = []
-    for name, kind, help_text, samples in [*_job_metrics(stats), *_ai_and_extra_metrics(stats)]:
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} {kind}")
-        lines.extend(f"{name}{labels} {value:g}" for labels, value in samples)
-    return "\n".join(lines) + "\n"
-
-
-def _quantiles(p50: float | None, p95: float | None) -> list[tuple[str, float]]:
-    return [
-        (f'{{quantile="{q}"}}', value)
-        for q, value in (("0.5", p50), ("0.95", p95))
-        if value is not None
-    ]
-
-
-def _job_metrics(stats: JobStats) -> list[_Metric]:
-    return [
-        (
-            "moviemind_jobs_per_minute",
-            "gauge",
-            "Jobs finished per minute.",
-            [
-                ('{window="5m"}', stats.jobs_per_minute_5m),
-                ('{window="60m"}', stats.jobs_per_minute_60m),
-            ],
-        ),
-        (
-            "moviemind_queue_jobs",
-            "gauge",
-            "Jobs by status.",
-            [(f'{{status="{_escape(status)}"}}', count) for status, count in stats.queue.items()],
-        ),
-        (
-            "moviemind_job_results",
-            "gauge",
-            "Jobs finished in the last hour, by result.",
-            [(f'{{result="{_escape(result)}"}}', count) for result, count in stats.results.items()],
-        ),
-        (
-            "moviemind_job_runtime_ms",
-            "gauge",
-            "Job runtime over the last hour.",
-            _quantiles(stats.runtime_p50_ms, stats.runtime_p95_ms),
-        ),
-        (
-            "moviemind_job_wait_ms",
-            "gauge",
-            "Time from queued to started over the last hour.",
-            _quantiles(stats.wait_p50_ms, stats.wait_p95_ms),
-        ),
-        (
-            "moviemind_failed_jobs_last_hour",
-            "gauge",
-            "Jobs that failed in the last hour.",
-            [("", len(stats.failed_last_hour))],
-        ),
-    ]
-
-
-def _ai_and_extra_metrics(stats: JobStats) -> list[_Metric]:
-    usage = stats.ai_calls
-    metrics: list[_Metric] = [
-        (
-            "moviemind_ai_calls_total",
-            "counter",
-            "AI calls made, failed ones included.",
-            [('{outcome="ok"}', usage.calls - usage.failed), ('{outcome="failed"}', usage.failed)],
-        ),
-        (
-            "moviemind_ai_tokens_total",
-            "counter",
-            "Tokens used by AI calls, as their servers reported them.",
-            [
-                ('{kind="prompt"}', usage.prompt_tokens),
-                ('{kind="completion"}', usage.completion_tokens),
-            ],
-        ),
-    ]
-    for name, value in stats.extra.items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            help_text = name.replace("_", " ").capitalize() + "."
-            metrics.append((f"moviemind_{name}", "gauge", help_text, [("", value)]))
-    return metrics

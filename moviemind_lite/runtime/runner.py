@@ -1,10 +1,17 @@
 """Running jobs: claim, run the body under its strategy, record the end.
 
-:class:`JobRunner` runs one claimed job at a time per calling thread and keeps
-its lease alive; the durable worker and the application's executors build on
-the same runner. Each run returns the job as it
-ended: what to make of that (an answer, a rollout's guardrails) is decided by
-the caller.
+:class:`JobRunner` is the one executor of jobs: the request's own thread
+(``show`` without ``--no-wait``), the server's pool, batches, ``moviemind
+worker`` and the lab's drivers all run a job through :meth:`JobRunner.run_claimed`
+(or :meth:`JobRunner.drive`, which claims and runs it). It runs one claimed job
+at a time per calling thread and keeps its lease alive. Each run returns the
+job as it ended: what to make of that (an answer, a rollout's guardrails) is
+decided by the caller.
+
+No engine error ends the calling thread: recording a job's end waits for a
+failed engine with capped, jittered backoff (:mod:`moviemind_lite.core.backoff`),
+for as long as the job's lease would have kept it, and then leaves the job to
+its lease (another worker takes it back).
 """
 
 from __future__ import annotations
@@ -16,10 +23,14 @@ import threading
 import time
 from collections.abc import Callable
 
+from moviemind_lite.core.backoff import EngineWait
+from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.errors import (
+    ENGINE_FAULTS,
     CircuitOpen,
     DuplicateGeneration,
     MovieMindError,
+    StaleClaim,
     StaleWrite,
     StoreError,
     TransientAIError,
@@ -70,10 +81,11 @@ class LeaseKeeper:
                 continue
             try:
                 self.jobs.heartbeat_all(held)
-            except StoreError:
-                # A busy database delays one beat; the next one retries.
+            except Exception as error:
+                # A busy or absent engine delays one beat; the next one retries.
                 ids = [job.id for job in held]
-                log.warning("Heartbeat failed", extra={"fields": {"job_ids": ids}})
+                fields = {"job_ids": ids, "error": f"{type(error).__name__}: {error}"}
+                log.warning("Heartbeat failed", extra={"fields": fields})
 
     def close(self) -> None:
         """Stop the heartbeat thread."""
@@ -102,38 +114,83 @@ class JobRunner:
         """Run a job this thread has claimed; return it as it ended (``None``: lease lost).
 
         "Ended" includes sent back: PENDING again after a failed attempt that
-        will be retried, or deferred while the AI circuit is open.
+        will be retried, or deferred while the AI circuit is open. An engine
+        that fails while the end is recorded is waited for (see the module).
         """
         self.leases.hold(job)
         body = JobBody(self.env, job)
         try:
             outcome = self.strategies.get(job.strategy).execute(body)
+        except StaleClaim as error:
+            # The job lives on under its new claim: this worker's write is refused and counted.
+            call, step = body.unrecorded_call, error.step
+            return self._recorded(job, "count a stale write", lambda: self._stale(job, step, call))
         except CircuitOpen as error:
             # Not the job's fault: put it back without burning an attempt.
-            return self.jobs.defer(job, str(error), error.retry_at)
+            reason, retry_at = str(error), error.retry_at
+            return self._recorded(job, "defer", lambda: self.jobs.defer(job, reason, retry_at))
         except TransientAIError as error:
-            return self.jobs.fail(
-                job,
-                str(error),
-                retryable=True,
-                retry_after_ms=error.retry_after_ms,
-                call=body.unrecorded_call,
-            )
+            failure, retry_after = str(error), error.retry_after_ms
+            return self._failed(job, body, failure, retryable=True, retry_after_ms=retry_after)
         except (DuplicateGeneration, StaleWrite, UniqueViolation) as error:
-            return self.jobs.fail(job, str(error), retryable=False, call=body.unrecorded_call)
+            return self._failed(job, body, str(error), retryable=False)
         except StoreError as error:
-            return self.jobs.fail(job, str(error), retryable=True, call=body.unrecorded_call)
+            return self._failed(job, body, str(error), retryable=True)
         except MovieMindError as error:
-            return self.jobs.fail(job, str(error), retryable=False, call=body.unrecorded_call)
+            return self._failed(job, body, str(error), retryable=False)
         except Exception as error:
             log.exception("Job crashed", extra={"fields": {"job_id": job.id}})
             failure = f"{type(error).__name__}: {error}"
-            return self.jobs.fail(job, failure, retryable=False, call=body.unrecorded_call)
+            return self._failed(job, body, failure, retryable=False)
         finally:
             self.leases.drop(job)
         if outcome.ended_in_write:
             return outcome.ended
-        return self.jobs.complete(job, outcome, body.unrecorded_call)
+        call = body.unrecorded_call
+        return self._recorded(job, "complete", lambda: self.jobs.complete(job, outcome, call))
+
+    def _stale(self, job: Job, step: str, call: AICall | None) -> None:
+        self.jobs.record_stale_write(job, step, call=call)
+
+    def _failed(
+        self,
+        job: Job,
+        body: JobBody,
+        error: str,
+        *,
+        retryable: bool,
+        retry_after_ms: float | None = None,
+    ) -> Job | None:
+        call = body.unrecorded_call
+        return self._recorded(
+            job,
+            "record a failed attempt",
+            lambda: self.jobs.fail(
+                job, error, retryable=retryable, retry_after_ms=retry_after_ms, call=call
+            ),
+        )
+
+    def _recorded(self, job: Job, doing: str, write: Callable[[], Job | None]) -> Job | None:
+        """``write()``'s job, waiting for a failed engine while the job's lease would last.
+
+        Past that, the job is left to its lease (``None``): another claim takes it back.
+        """
+        wait = EngineWait(self.worker_id(), clock=self.jobs.clock)
+        patience_s = self.jobs.settings.lease_ms / 1000
+        while True:
+            try:
+                ended = write()
+            except ENGINE_FAULTS as error:
+                if wait.waited_s() >= patience_s:
+                    fields = {"job_id": job.id, "doing": doing, "error": str(error)}
+                    log.error(
+                        "Job end not recorded; its lease returns it", extra={"fields": fields}
+                    )
+                    return None
+                wait.failed(error, doing)
+                continue
+            wait.succeeded()
+            return ended
 
     def drive(
         self,
@@ -147,24 +204,42 @@ class JobRunner:
         """
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         poll = self.jobs.settings.poll_ms / 1000
+        wait = EngineWait(self.worker_id(), clock=self.jobs.clock)
         while True:
-            job = self.jobs.get(job_id)
-            if job.finished or (deadline is not None and time.monotonic() >= deadline):
-                return job
-            if give_up is not None and give_up(job):
-                return job
-            stamp = self.jobs.clock.stamp()
-            runnable = (job.status == PENDING and job.run_after <= stamp) or (
-                job.status == IN_PROGRESS and (job.lease_until or "") < stamp
-            )
-            if runnable:
-                claimed = self.jobs.claim(job_id, self.worker_id())
-                if claimed is not None:
-                    ended = self.run_claimed(claimed)
-                    if ended is not None and ended.finished:
-                        return ended
-                    continue
+            try:
+                ended = self._drive_step(job_id, deadline, give_up)
+            except ENGINE_FAULTS as error:
+                # A failed engine is waited for as long as a lease would; then the caller hears.
+                out_of_time = deadline is not None and time.monotonic() >= deadline
+                if out_of_time or wait.waited_s() >= self.jobs.settings.lease_ms / 1000:
+                    raise
+                wait.failed(error, "follow a job")
+                continue
+            wait.succeeded()
+            if ended is not None:
+                return ended
             time.sleep(poll)
+
+    def _drive_step(
+        self, job_id: str, deadline: float | None, give_up: Callable[[Job], bool] | None
+    ) -> Job | None:
+        """One look at the job (running it here if it is runnable); the job if driving ends."""
+        job = self.jobs.get(job_id)
+        if job.finished or (deadline is not None and time.monotonic() >= deadline):
+            return job
+        if give_up is not None and give_up(job):
+            return job
+        stamp = self.jobs.clock.stamp()
+        runnable = (job.status == PENDING and job.run_after <= stamp) or (
+            job.status == IN_PROGRESS and (job.lease_until or "") < stamp
+        )
+        if runnable:
+            claimed = self.jobs.claim(job_id, self.worker_id())
+            if claimed is not None:
+                ended = self.run_claimed(claimed)
+                if ended is not None and ended.finished:
+                    return ended
+        return None
 
     def close(self) -> None:
         """Stop heartbeats."""

@@ -7,6 +7,11 @@ worker died is taken back once its lease expires. SIGINT or SIGTERM stops
 claiming; jobs already running finish (or, if they cannot, their lease runs
 out and another worker takes them back).
 
+A worker thread outlives its engines: a claim that fails on an engine error
+is retried with capped, jittered backoff ("Waiting for the engine", then
+"Engine back"), and a thread whose loop dies of anything else is logged and
+started again, so a worker never runs on fewer threads than it was given.
+
 :meth:`Worker.runs` hands each job back to the caller as it ends, in the
 caller's thread, so that whoever runs the worker decides what a job's end
 means (the application judges its rollouts there).
@@ -14,6 +19,7 @@ means (the application judges its rollouts there).
 
 from __future__ import annotations
 
+import logging
 import queue
 import signal
 import threading
@@ -22,9 +28,12 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+from moviemind_lite.core.backoff import Backoff, EngineWait
 from moviemind_lite.core.errors import InvalidInput, StoreError
 from moviemind_lite.core.model import DONE, FAILED, Job
 from moviemind_lite.runtime.runner import JobRunner
+
+log = logging.getLogger("moviemind.jobs")
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,7 @@ class WorkerReport:
     failed: int = 0
     retried: int = 0
     lost: int = 0
+    restarts: int = 0
     stopped_by: str = "idle"
     results: dict[str, int] = field(default_factory=dict)
 
@@ -105,24 +115,42 @@ class Worker:
                 self.report.retried += 1
 
     def _loop(self) -> None:
+        restarts = EngineWait(
+            self.runner.worker_id(), Backoff(0.1, 5.0), self.stop, clock=self.runner.jobs.clock
+        )
         try:
-            self._claim_and_run()
+            while True:
+                try:
+                    self._claim_and_run()
+                    return
+                except Exception as error:
+                    with self._lock:
+                        self.report.restarts += 1
+                    log.exception(
+                        "Worker thread died; starting it again",
+                        extra={"fields": {"worker_id": self.runner.worker_id()}},
+                    )
+                    restarts.failed(error, "run the worker loop")
+                    if self.stop.is_set():
+                        return
         finally:
             self._ended.put(None)
 
     def _claim_and_run(self) -> None:
         jobs, poll = self.runner.jobs, self.runner.jobs.settings.poll_ms / 1000
         idle_wait = max(poll, 0.05)
+        engine = EngineWait(self.runner.worker_id(), stop=self.stop, clock=jobs.clock)
         while not self.stop.is_set():
             if not self._take_ticket():
                 self.request_stop("max-jobs")
                 return
             try:
                 job = jobs.claim_next(self.runner.worker_id())
-            except StoreError:
+            except StoreError as error:
                 self._return_ticket()
-                self.stop.wait(idle_wait)
+                engine.failed(error, "claim a job")
                 continue
+            engine.succeeded()
             if job is None:
                 self._return_ticket()
                 if self.once:

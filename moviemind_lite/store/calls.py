@@ -18,10 +18,57 @@ class CallUsage:
     failed: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    abandoned: int = 0
+    """Calls cut short by a crash: started, never ended, their claim taken back."""
+
+
+def start_call(database: Database, key: str, job_id: str) -> int:
+    """Record an AI call about to start (its own transaction, committed before the call)."""
+    with database.write() as tx:
+        row = tx.execute(
+            "INSERT INTO ai_calls (key, ok, duration_ms, pid, at, state, job_id) "
+            "VALUES (?, 0, 0, ?, ?, 'running', ?) RETURNING id",
+            (key, os.getpid(), now(), job_id),
+        ).fetchone()
+    return int(row[0])
+
+
+def cancel_call(database: Database, record_id: int) -> None:
+    """Forget a started call that was never made (the circuit breaker refused it)."""
+    with database.write() as tx:
+        tx.execute("DELETE FROM ai_calls WHERE id = ? AND state = 'running'", (record_id,))
+
+
+def abandon_calls(tx: Tx, job_id: str) -> int:
+    """Mark ``job_id``'s calls still running as abandoned (their claim was taken back)."""
+    return int(
+        tx.execute(
+            "UPDATE ai_calls SET state = 'abandoned' WHERE job_id = ? AND state = 'running'",
+            (job_id,),
+        ).rowcount
+    )
 
 
 def record_call(tx: Tx, call: AICall) -> None:
-    """Write one AI call inside the caller's transaction (tokens: ``None`` when not reported)."""
+    """Close (or write) one AI call inside the caller's transaction (tokens: ``None`` when
+    not reported). A call whose start was recorded has its row closed, even if it was
+    marked abandoned meanwhile: it did end."""
+    if call.record_id is not None:
+        closed = tx.execute(
+            "UPDATE ai_calls SET ok = ?, duration_ms = ?, prompt_tokens = ?, "
+            "completion_tokens = ?, state = 'ended' WHERE id = ?",
+            (
+                int(call.ok),
+                call.duration_ms,
+                call.prompt_tokens,
+                call.completion_tokens,
+                call.record_id,
+            ),
+        ).rowcount
+        if closed:
+            return
+        # Its start was written in a transaction that rolled back (for-update makes
+        # its call inside its own transaction): written whole now.
     tx.execute(
         "INSERT INTO ai_calls (key, ok, duration_ms, pid, at, prompt_tokens, completion_tokens) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -60,9 +107,12 @@ class CallRecord:
         return int(row[0]) if row else 0
 
     def usage(self) -> CallUsage:
-        """All calls made, the failed ones, and the tokens they used."""
+        """All calls made (running and abandoned included), the failed and abandoned ones,
+        and the tokens they used."""
         row = self.database.query_one(
-            "SELECT count(*), count(*) - coalesce(sum(ok), 0), coalesce(sum(prompt_tokens), 0), "
-            "coalesce(sum(completion_tokens), 0) FROM ai_calls"
+            "SELECT count(*), "
+            "count(CASE WHEN state = 'ended' AND ok = 0 THEN 1 END), "
+            "coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), "
+            "count(CASE WHEN state = 'abandoned' THEN 1 END) FROM ai_calls"
         )
         return CallUsage(*(int(value) for value in row)) if row else CallUsage()

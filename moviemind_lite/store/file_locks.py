@@ -83,3 +83,8 @@ def _nothing() -> None:
 
 def discard(url: ServiceUrl) -> None:
     """Nothing: scratch lock files are deleted with their scratch home."""
+
+
+def server_version(url: ServiceUrl) -> str:
+    """Nothing: lock files have no server."""
+    return ""

@@ -7,7 +7,15 @@ reads a job before changing it locks the row it read; SQLite runs one write
 transaction at a time and needs neither.
 A claim gives a worker a lease; only that claim (``worker_id`` and attempt
 number, which grows with every claim) may complete, fail or extend it, so a
-worker whose lease was taken back cannot overwrite the job's new life.
+worker whose lease was taken back cannot overwrite the job's new life. The
+same pair fences the job's own rows: the transaction that persists them
+first checks (and on PostgreSQL locks) the claim, so a worker whose lease was
+taken back writes nothing (:meth:`JobStore.check_claim_in`); the refusal is
+logged and counted in ``stale_writes``.
+
+At most one job per key is unfinished among the jobs dispatched as the key's
+one job (``one_per_key``): a partial UNIQUE index says so on both engines, and
+:meth:`JobStore.insert_or_join` joins the job it finds instead of clashing.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from typing import Any
 from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 from moviemind_lite.core.config import JobSettings
-from moviemind_lite.core.errors import InvalidInput, JobNotFound
+from moviemind_lite.core.errors import InvalidInput, JobNotFound, StaleClaim, UniqueViolation
 from moviemind_lite.core.ids import elapsed_ms, format_epoch, new_id, now, validate_job_id
 from moviemind_lite.core.model import (
     FAILED,
@@ -32,12 +40,15 @@ from moviemind_lite.core.model import (
     JobRequest,
 )
 from moviemind_lite.core.numbers import DAY_MS
-from moviemind_lite.store.calls import record_call
+from moviemind_lite.store.calls import abandon_calls, record_call
 from moviemind_lite.store.db import Database, Reader, Tx, read_all
 from moviemind_lite.store.locking import Slots
 from moviemind_lite.store.slots import TableSlots, slot_key, take_turns
 
 log = logging.getLogger("moviemind.jobs")
+
+# How a refused write of a stale claim begins (the lab and stats count them).
+STALE_CLAIM = "stale claim refused"
 
 
 def _duration_ms(job: Job) -> float | None:
@@ -51,6 +62,12 @@ def count_by_status(database: Database) -> dict[str, int]:
     rows = database.query("SELECT status, count(*) FROM jobs GROUP BY status")
     found = {row[0]: int(row[1]) for row in rows}
     return {status: found.get(status, 0) for status in STATUSES}
+
+
+def count_pending(database: Database) -> int:
+    """How many jobs wait to be claimed (read from the ``(status, run_after)`` index)."""
+    row = database.query_one("SELECT count(*) FROM jobs WHERE status = 'PENDING'")
+    return 0 if row is None else int(row[0])
 
 
 def log_transition(job: Job, message: str, **extra: Any) -> None:
@@ -70,6 +87,15 @@ def log_transition(job: Job, message: str, **extra: Any) -> None:
         **extra,
     }
     log.info(message, extra={"fields": fields})
+
+
+def stale_claim(job: Job, step: str) -> StaleClaim:
+    """The refusal of a write (or AI call) by ``job``'s claim, which was taken back."""
+    return StaleClaim(
+        f"{STALE_CLAIM}: job {job.id} is no longer held by {job.worker_id} "
+        f"on attempt {job.attempts} ({step})",
+        step,
+    )
 
 
 def unfinished_for(reader: Reader, kind: str, slug: str) -> list[Job]:
@@ -178,20 +204,23 @@ class JobStore:
         job_id: str | None = None,
         *,
         claimed_by: str | None = None,
+        one_per_key: bool = False,
     ) -> Job:
         """Create a job inside the caller's transaction: PENDING, or already claimed.
 
         With ``claimed_by`` (a worker id) the job starts IN_PROGRESS on its
         first attempt under that worker's lease, as if it had been claimed
-        at once: the requester that is about to run it saves a write.
+        at once: the requester that is about to run it saves a write. With
+        ``one_per_key`` the job is its key's one unfinished job: a second one
+        raises ``UniqueViolation`` (see :meth:`insert_or_join`).
         """
         stamp = self.clock.stamp()
         claimed = claimed_by is not None
         row = tx.execute(
             "INSERT INTO jobs (id, kind, action, slug, locale, context_tag, baseline_locking, "
             "strategy, status, attempts, max_attempts, run_after, worker_id, lease_until, "
-            "started_at, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            "started_at, created_at, updated_at, one_per_key) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (
                 job_id or new_id(),
                 request.kind,
@@ -210,6 +239,7 @@ class JobStore:
                 stamp if claimed else None,
                 stamp,
                 stamp,
+                int(one_per_key),
             ),
         ).fetchone()
         job = Job.from_row(row)
@@ -217,6 +247,40 @@ class JobStore:
             job, "Job queued and claimed" if claimed else "Job queued", strategy=strategy
         )
         return job
+
+    def insert_or_join(
+        self,
+        tx: Tx,
+        request: JobRequest,
+        strategy: str,
+        job_id: str | None = None,
+        *,
+        claimed_by: str | None = None,
+    ) -> tuple[Job, bool]:
+        """The key's unfinished job, joined; or a new job as the key's one job.
+
+        Returns the job and whether this call created it. The caller takes
+        turns on the key (:func:`take_turns`), so the look and the insert are
+        not interleaved with another dispatch of this process's code; the
+        partial UNIQUE index is the guarantee for everything else (another
+        version, a hand-made insert, an engine that lost the slot), and its
+        clash is answered by joining the job that won.
+        """
+        found = self.find_unfinished_in(tx, request)
+        if found is not None:
+            return found, False
+        try:
+            with tx.savepoint():
+                job = self.insert(
+                    tx, request, strategy, job_id, claimed_by=claimed_by, one_per_key=True
+                )
+        except UniqueViolation:
+            found = self.find_unfinished_in(tx, request)
+            if found is None:
+                raise
+            log_transition(found, "Job joined after the one-job-per-key index refused another")
+            return found, False
+        return job, True
 
     def create(self, request: JobRequest, strategy: str) -> Job:
         """Create a PENDING job in its own transaction."""
@@ -253,6 +317,7 @@ class JobStore:
             found = Job.from_row(row)
             if found.status == IN_PROGRESS and found.attempts >= found.max_attempts:
                 # Its worker died on the last attempt: do not run it again.
+                abandon_calls(tx, found.id)
                 self._finish_failed(
                     tx,
                     found,
@@ -274,6 +339,8 @@ class JobStore:
                 ).fetchone()
             )
             taken_back = found.status == IN_PROGRESS
+            if taken_back:
+                abandon_calls(tx, found.id)  # its worker stopped mid-call: paid, counted
             log_transition(
                 claimed,
                 "Job taken back after its lease expired" if taken_back else "Job claimed",
@@ -299,6 +366,55 @@ class JobStore:
                 if changed != 1:
                     lost.append(job)
         return lost
+
+    def check_claim_in(self, tx: Tx, job: Job, step: str = "persist") -> None:
+        """Raise ``StaleClaim`` unless ``job``'s claim still holds it, inside ``tx``.
+
+        The fence of a job's own writes: the claim (worker and attempt, which
+        grows with every claim) is read, and on PostgreSQL locked, in the
+        transaction about to write the job's rows, so a worker whose lease was
+        taken back writes nothing and a take-back cannot slip in before commit.
+        """
+        row = tx.execute(
+            "SELECT attempts, worker_id FROM jobs WHERE id = ? AND worker_id = ? AND attempts = ? "
+            f"AND status = 'IN_PROGRESS'{tx.dialect.for_update}",
+            (job.id, job.worker_id, job.attempts),
+        ).fetchone()
+        if row is None:
+            raise stale_claim(job, step)
+
+    def still_holds(self, job: Job) -> bool:
+        """Whether ``job``'s claim still holds it with a live lease (a read, no lock).
+
+        Asked right before the paid AI call: a worker that lost its lease while
+        it waited does not pay for an answer it could not store.
+        """
+        row = self.database.query_one(
+            "SELECT 1 FROM jobs WHERE id = ? AND worker_id = ? AND attempts = ? "
+            "AND status = 'IN_PROGRESS' AND lease_until > ?",
+            (job.id, job.worker_id, job.attempts, self.clock.stamp()),
+        )
+        return row is not None
+
+    def record_stale_write(self, job: Job, step: str, call: AICall | None = None) -> None:
+        """Count one refused write of ``job``'s stale claim (its own transaction) and log it.
+
+        ``call``, the AI call the stale claim paid for, is recorded with it.
+        """
+        with self.database.write() as tx:
+            if call is not None:
+                record_call(tx, call)
+            tx.execute(
+                "INSERT INTO stale_writes (job_id, worker_id, attempt, step, at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (job.id, job.worker_id, job.attempts, step, self.clock.stamp()),
+            )
+        log_transition(job, "Stale write refused", step=step)
+
+    def stale_writes(self) -> int:
+        """How many writes of stale claims were refused so far."""
+        row = self.database.query_one("SELECT count(*) FROM stale_writes")
+        return int(row[0]) if row else 0
 
     def complete(self, job: Job, outcome: JobOutcome, call: AICall | None = None) -> Job | None:
         """Mark DONE with the outcome and free the slot; ``None`` if the lease was lost.
@@ -428,13 +544,23 @@ class JobStore:
         if row["status"] != FAILED:
             raise InvalidInput(f"job {job_id} is {row['status']}; only FAILED jobs can be retried")
         stamp = self.clock.stamp()
-        retried = Job.from_row(
-            tx.execute(
-                "UPDATE jobs SET status = 'PENDING', attempts = 0, error = NULL, worker_id = NULL, "
-                "lease_until = NULL, run_after = ?, started_at = NULL, finished_at = NULL, "
-                "updated_at = ? WHERE id = ? RETURNING *",
-                (stamp, stamp, job_id),
-            ).fetchone()
-        )
+        failed = Job.from_row(row)
+        take_turns(tx, slot_key(failed.request))
+        try:
+            with tx.savepoint():
+                updated = tx.execute(
+                    "UPDATE jobs SET status = 'PENDING', attempts = 0, error = NULL, "
+                    "worker_id = NULL, lease_until = NULL, run_after = ?, started_at = NULL, "
+                    "finished_at = NULL, updated_at = ? WHERE id = ? RETURNING *",
+                    (stamp, stamp, job_id),
+                ).fetchone()
+        except UniqueViolation:
+            other = self.find_unfinished_in(tx, failed.request)
+            raise InvalidInput(
+                f"job {job_id} cannot be retried: job {other.id if other else '?'} for the same "
+                f"{failed.kind} {failed.slug!r} ({failed.locale}, {failed.context_tag}) "
+                "is already on its way"
+            ) from None
+        retried = Job.from_row(updated)
         log_transition(retried, "Job queued again by retry")
         return retried

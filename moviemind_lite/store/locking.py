@@ -139,3 +139,9 @@ def discard_namespace(url: ServiceUrl) -> None:
     """Delete every key under the prefix ``url`` names (a scratch run's); lock files go
     with their folder, so there is nothing to do for them."""
     engine_module(LOCK_ENGINES, url.engine, _CLIENTS).discard(url)
+
+
+def server_version(url: ServiceUrl) -> str:
+    """The version the locks server ``url`` names reports (lock files: none, ``""``)."""
+    version: str = engine_module(LOCK_ENGINES, url.engine, _CLIENTS).server_version(url)
+    return version

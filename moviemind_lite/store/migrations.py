@@ -88,6 +88,7 @@ TABLES = (
     "rollouts",
     "api_keys",
     "state_version",
+    "stale_writes",
     "_migrations",
 )
 
@@ -462,5 +463,92 @@ def m013_jobs_finished_index(conn: Tx) -> None:
         """
         DROP INDEX IF EXISTS jobs_by_finished_at;
         CREATE INDEX jobs_finished ON jobs (finished_at, status, result);
+        """,
+    )
+
+
+# The database's own guard of "one job per key": at most one unfinished job per key
+# among the jobs dispatched as the key's one job (two-level, the API's generate).
+ONE_UNFINISHED_JOB_INDEX = "jobs_one_unfinished_per_key"
+
+
+@migration
+def m014_one_unfinished_job_per_key(conn: Tx) -> None:
+    """At most one unfinished job per key, enforced by the database itself.
+
+    A job dispatched as its key's one job (``one_per_key = 1``: ``two-level``
+    and the HTTP API's generate) is unique among the key's PENDING and
+    IN_PROGRESS jobs by a partial UNIQUE index, so a lock server that forgot
+    its slots (a restart without persistence, ``FLUSHALL``, a failover) costs
+    a look in the table, never a second job. Jobs that exist to race (the
+    lab's other strategies) and "another text" regenerations keep 0. Jobs
+    already stored keep 0, so the index builds on any existing table.
+    """
+    run_script(
+        conn,
+        f"""
+        ALTER TABLE jobs ADD COLUMN one_per_key INTEGER NOT NULL DEFAULT 0;
+        CREATE UNIQUE INDEX {ONE_UNFINISHED_JOB_INDEX}
+            ON jobs (kind, slug, locale, context_tag)
+            WHERE one_per_key = 1 AND status IN ('PENDING', 'IN_PROGRESS');
+        """,
+    )
+
+
+@migration
+def m015_stale_writes(conn: Tx) -> None:
+    """Writes refused because the job's claim was taken back: one row per refusal.
+
+    The refused job is not failed (it lives on under its new claim), so the
+    refusal is counted here, for ``stats`` and the lab.
+    """
+    run_script(
+        conn,
+        f"""
+        CREATE TABLE stale_writes (
+            id {conn.dialect.serial_key},
+            job_id TEXT NOT NULL,
+            worker_id TEXT,
+            attempt INTEGER NOT NULL,
+            step TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        """,
+    )
+
+
+@migration
+def m016_ai_calls_started(conn: Tx) -> None:
+    """An AI call is recorded when it starts and closed when it ends.
+
+    ``state`` is ``running`` from the start, ``ended`` with its outcome, or
+    ``abandoned`` when the claim that made it was taken back before it ended
+    (its process crashed mid-call): the call was paid for and is counted.
+    Calls recorded before this migration are ``ended``.
+    """
+    run_script(
+        conn,
+        """
+        ALTER TABLE ai_calls ADD COLUMN state TEXT NOT NULL DEFAULT 'ended'
+            CHECK (state IN ('running', 'ended', 'abandoned'));
+        ALTER TABLE ai_calls ADD COLUMN job_id TEXT;
+        CREATE INDEX ai_calls_by_job ON ai_calls (job_id) WHERE state = 'running';
+        """,
+    )
+
+
+@migration
+def m017_rate_limits(conn: Tx) -> None:
+    """Rate-limit and AI-budget buckets shared by every server process (GCRA: one TAT each).
+
+    Used when the locks live in lock files; with Redis locks the buckets are Redis keys.
+    """
+    run_script(
+        conn,
+        f"""
+        CREATE TABLE rate_limits (
+            bucket TEXT PRIMARY KEY,
+            tat {conn.dialect.real} NOT NULL
+        );
         """,
     )

@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 import psycopg
+import psycopg_pool.base
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import RowMaker
@@ -34,6 +35,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from moviemind_lite.core.config import ServiceUrl
 from moviemind_lite.core.errors import (
     ConstraintViolation,
+    EngineTimeout,
     ServiceUnavailable,
     StoreError,
     UniqueViolation,
@@ -45,9 +47,19 @@ from moviemind_lite.store.dialects import POSTGRESQL, Dialect
 # as it would wait for a lock (the busy timeout).
 POOL_SIZE = 16
 CONNECT_TIMEOUT_S = 10
+# The longest a caller waits for a pooled connection before it hears the engine is down.
+ENGINE_WAIT_S = 10.0
+# The pool reconnects to a restarted server every second (with its jitter), not after
+# waits that double without a cap (1, 2, 4, 8, 16 s...): a 2 s outage cost a worker 15 s.
+# The class is psycopg_pool's own (AttemptWithBackoff; ConnectionAttempt before 3.2).
+for _name in ("AttemptWithBackoff", "ConnectionAttempt"):
+    if hasattr(psycopg_pool.base, _name):
+        getattr(psycopg_pool.base, _name).DELAY_BACKOFF = 1.0
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|::|\?|:[A-Za-z_]\w*|%")
 _KEY_COLUMNS = re.compile(r"Key \(([^)]*)\)=")
 _FIX = "(check MOVIEMIND_DATABASE_URL or --database-url)"
+# SQLSTATE classes of a server going away: 08 (connection), 57P (shutdown, starting up).
+_GONE_SQLSTATES = ("08", "57P")
 
 
 @lru_cache(maxsize=4096)
@@ -121,7 +133,14 @@ def translate(error: psycopg.Error, where: str) -> StoreError:
     if isinstance(error, psycopg.IntegrityError):
         return ConstraintViolation(first_line)
     if isinstance(error, pg_errors.LockNotAvailable):
-        return StoreError(f"{where} stayed locked longer than the busy timeout")
+        return EngineTimeout(f"PostgreSQL at {where} stayed locked longer than the lock timeout")
+    if isinstance(error, pg_errors.QueryCanceled):
+        return EngineTimeout(
+            f"PostgreSQL at {where} did not answer within the statement timeout {_FIX}"
+        )
+    if (diag.sqlstate or "").startswith(_GONE_SQLSTATES):
+        # The server is shutting down, starting up, or dropped the connection.
+        return ServiceUnavailable(f"cannot use PostgreSQL at {where}: {first_line} {_FIX}")
     if isinstance(error, psycopg.OperationalError) and diag.sqlstate is None:
         # No SQLSTATE: the server was never reached, or closed the connection.
         reason = " ".join(str(error).split()) or type(error).__name__
@@ -207,7 +226,13 @@ class PostgresDatabase(Database):
         super().__init__()
         self.description = str(url)
         self.schema = url.namespace
-        settings = [f"-c lock_timeout={max(int(busy_timeout_ms), 1)}"]
+        # Every wait is bounded: a lock by the busy timeout, a statement by the longer of
+        # it and 30 s (bulk writes), a pooled connection by ENGINE_WAIT_S (then the
+        # caller hears "PostgreSQL at ... " and a request answers 503 with Retry-After).
+        settings = [
+            f"-c lock_timeout={max(int(busy_timeout_ms), 1)}",
+            f"-c statement_timeout={max(int(busy_timeout_ms), 30_000)}",
+        ]
         if self.schema is not None:
             settings.append(f"-c search_path={self.schema}")
         conninfo = self._conninfo(url, " ".join(settings))
@@ -227,7 +252,7 @@ class PostgresDatabase(Database):
             kwargs={"autocommit": True, "row_factory": pg_rows},
             min_size=1,
             max_size=pool_size,
-            timeout=max(busy_timeout_ms / 1000, 30.0),
+            timeout=min(max(busy_timeout_ms / 1000, 0.1), ENGINE_WAIT_S),
             name=f"moviemind {self.description}",
             open=True,
         )
@@ -237,6 +262,12 @@ class PostgresDatabase(Database):
         given = conninfo_to_dict(url.client_url())
         options = " ".join(part for part in (str(given.pop("options", "")), settings) if part)
         timeout = given.pop("connect_timeout", CONNECT_TIMEOUT_S)
+        # TCP keepalives find a server host that vanished (a network cut, a dead VM)
+        # within about 11 s instead of the kernel's two hours.
+        keepalives = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2}
+        keepalives["keepalives_count"] = 3
+        for name, value in keepalives.items():
+            given.setdefault(name, value)
         return make_conninfo("", **given, options=options, connect_timeout=timeout)
 
     @contextmanager
@@ -247,8 +278,9 @@ class PostgresDatabase(Database):
         except psycopg.Error as error:
             raise translate(error, self._errors_where) from error
         except PoolTimeout:
-            raise StoreError(
-                f"{self.description}: no connection free within the busy timeout"
+            raise EngineTimeout(
+                f"PostgreSQL at {self.description} gave no connection within "
+                f"{self.pool.timeout:g} s {_FIX}"
             ) from None
 
     def _write(self) -> Iterator[Tx]:

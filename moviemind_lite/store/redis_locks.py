@@ -45,6 +45,7 @@ DEFAULT_PREFIX = "moviemind"
 # How often a waiter for a taken key lock asks again.
 POLL_S = 0.005
 CONNECT_TIMEOUT_S = 5.0
+ENGINE_WAIT_S = 10.0
 _FIX = "(check MOVIEMIND_LOCKS_URL or --locks-url)"
 
 # Delete KEYS[1] only if it still holds ARGV[1]: an owner's release, never a successor's.
@@ -273,7 +274,10 @@ def open_locks(
     client = redis.Redis.from_url(
         url.client_url(),
         socket_connect_timeout=CONNECT_TIMEOUT_S,
-        socket_timeout=max(30.0, lock_ttl_ms / 1000),
+        # Every command is short (waits for a taken lock poll): a silent server is
+        # given ENGINE_WAIT_S, then the caller hears "cannot use Redis at ...".
+        socket_timeout=ENGINE_WAIT_S,
+        socket_keepalive=True,
     )
     try:
         with errors():
@@ -288,3 +292,14 @@ def open_locks(
         RedisLeases(client, prefix, database, errors),
         client.close,
     )
+
+
+def server_version(url: ServiceUrl) -> str:
+    """The Redis server's version (``INFO server``'s ``redis_version``)."""
+    errors = RedisErrors(str(url))
+    client = redis.Redis.from_url(url.client_url(), socket_connect_timeout=CONNECT_TIMEOUT_S)
+    try:
+        with errors():
+            return _text(client.info("server").get("redis_version", ""))
+    finally:
+        client.close()

@@ -24,6 +24,7 @@ from moviemind_lite.core.errors import (
     ConstraintViolation,
     CorruptDatabase,
     DiskFull,
+    EngineTimeout,
     HomeNotUsable,
     StoreError,
     UniqueViolation,
@@ -79,7 +80,7 @@ def translate(error: sqlite3.Error, path: Path | str = "the database") -> StoreE
     if code == sqlite3.SQLITE_READONLY or "readonly database" in message:
         return HomeNotUsable(f"{path} is read-only ({message})")
     if "database is locked" in message:
-        return StoreError(f"{path} stayed locked longer than the busy timeout")
+        return EngineTimeout(f"SQLite {path} stayed locked longer than the busy timeout")
     return StoreError(f"{path}: {message}")
 
 

@@ -53,9 +53,11 @@ def tally(database: Database, slots: Slots, kind: EntityKind) -> Tally:
             "SELECT count(*) FROM jobs WHERE status = 'FAILED' AND error NOT LIKE ?",
             (stale,),
         ),
+        # A strategy's fence fails its job; a job's own fence (its claim) counts a row.
         stale_writes_refused=_count(
             database, "SELECT count(*) FROM jobs WHERE status = 'FAILED' AND error LIKE ?", (stale,)
-        ),
+        )
+        + _count(database, "SELECT count(*) FROM stale_writes"),
         unfinished_jobs=_count(
             database, "SELECT count(*) FROM jobs WHERE status IN ('PENDING', 'IN_PROGRESS')"
         ),

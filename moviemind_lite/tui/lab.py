@@ -21,7 +21,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -46,6 +47,7 @@ from moviemind_lite.app.wiring import App as Core
 from moviemind_lite.core.errors import InvalidInput, MovieMindError
 from moviemind_lite.lab.lesson import Lesson, LessonReport
 from moviemind_lite.lab.race import RaceResult, RaceStopped, run_compare
+from moviemind_lite.lab.report import write_report
 from moviemind_lite.lab.scratch import Servers
 from moviemind_lite.lab.teaching import LESSONS, RaceLesson, run_lesson
 from moviemind_lite.lab.timeline import LEGEND
@@ -73,6 +75,7 @@ from moviemind_lite.tui.lab_form import (
     lesson_strategies,
     named_plan,
 )
+from moviemind_lite.tui.lab_report import ReportPrompt, page_of
 from moviemind_lite.tui.pane import CorePane, in_thread
 
 VIEWS = ("about", "timeline", "results")
@@ -144,6 +147,7 @@ class LabPane(CorePane):
         Binding("ctrl+r", "run", "Run"),
         Binding("ctrl+s", "stop", "Stop"),
         Binding("ctrl+t", "next_view", "View"),
+        Binding("ctrl+o", "save_report", "Save report"),
     ]
 
     DEFAULT_CSS = """
@@ -468,6 +472,31 @@ class LabPane(CorePane):
     @on(Button.Pressed, "#lab-stop")
     def _stop_pressed(self) -> None:
         self.action_stop()
+
+    def action_save_report(self) -> None:
+        """Ask for a path, then write the last race as the page ``--html`` writes."""
+        servers = Servers.from_settings(self.core.settings)
+        data = page_of(self.plan, self.results, self.report, servers)
+        if self.racing or data is None:
+            self.notify("no finished race to save yet (ctrl+r runs one)", severity="warning")
+            return
+
+        def chosen(answer: tuple[Path, bool] | None) -> None:
+            if answer is not None:
+                self._write_report(data, *answer)
+
+        self.app.push_screen(ReportPrompt(), chosen)
+
+    @in_thread(group="lab-report")
+    def _write_report(self, data: dict[str, Any], path: Path, force: bool) -> None:
+        try:
+            write_report(path, data, self.core.settings, force=force)
+        except MovieMindError as error:
+            self.app.call_from_thread(
+                self.notify, str(error), title="not saved", severity="error", timeout=8
+            )
+            return
+        self.app.call_from_thread(self.notify, f"saved the report to {path}", timeout=5)
 
     def on_lab_pane_news(self, message: LabPane.News) -> None:
         """Take what the race reported, at most every :data:`DRAIN_S`."""

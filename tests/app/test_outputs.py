@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -178,3 +180,36 @@ def test_names_too_long_and_missing_folders_are_bad_input(
         write(tmp_path / ("a" * 300 + ".csv"), settings)
     with pytest.raises(UnusableFile, match="no such folder"):
         write(tmp_path / "missing" / "out.csv", settings)
+
+
+KILLED_WRITER = """
+import os, signal, sys
+from pathlib import Path
+from moviemind_lite.app.outputs import open_output
+from moviemind_lite.core.config import load_settings
+settings = load_settings(Path(sys.argv[1]))
+with open_output(Path(sys.argv[2]), settings) as stream:
+    stream.write("half")
+    stream.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_killed_writers_partial_file_is_removed_by_the_next_write(
+    settings: Settings, tmp_path: Path
+) -> None:
+    target = tmp_path / "movies.csv"
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITER, str(settings.home), str(target)], check=False
+    )
+    assert killed.returncode == -9
+    (left,) = leftovers(tmp_path)
+    assert left.startswith(".movies.csv.")
+    # Leftovers of a live process, and names this module never gives, are not touched.
+    live = tmp_path / f".other.csv.{os.getpid()}.{'a' * 16}.partial"
+    foreign = tmp_path / ".movies.csv.planted.partial"
+    live.write_text("")
+    foreign.write_text("")
+    write(tmp_path / "other.csv", settings)
+    assert not target.exists()
+    assert leftovers(tmp_path) == sorted([live.name, foreign.name])

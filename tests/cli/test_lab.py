@@ -172,6 +172,14 @@ def assert_usage_error(result: Result, text: str) -> None:
         (["race", "--strategy", "none", "--fail-rate", "nan"], "fail rate must be a number from 0"),
         (["race", "--strategy", "none", "--kill-holder"], "--kill-holder needs --mode processes"),
         (["compare", "--kill-holder"], "--kill-holder needs --mode processes"),
+        (["race", "--strategy", "setnx", "--stop-holder", "5"], "--stop-holder needs --mode"),
+        (["compare", "--skew-ms", "5"], "--skew-ms needs --mode processes"),
+        (["compare", "--skew-ms", "-5", "--mode", "processes"], "skew must be a number of ms"),
+        (["compare", "--slot-ttl", "0"], "slot ttl must be a number of ms above 0"),
+        (
+            ["compare", "--mode", "processes", "--stop-holder", "5", "--kill-holder"],
+            "give one holder fault",
+        ),
         (
             ["race", "--strategy", "none", "--latency", "-5"],
             "latency must be a number of ms from 0",

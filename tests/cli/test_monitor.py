@@ -10,7 +10,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from moviemind_lite.app.wiring import App
 from moviemind_lite.cli import cli
 from moviemind_lite.core.domain import MOVIE
-from moviemind_lite.policy.stats import collect, prometheus_text
+from moviemind_lite.policy.exposition import prometheus_text
+from moviemind_lite.policy.stats import collect
 from tests.helpers import insert_finished, record_calls
 
 
@@ -79,6 +80,7 @@ def test_ai_usage_in_every_stats_format(app: App) -> None:
         "failed": 1,
         "prompt_tokens": 220,
         "completion_tokens": 140,
+        "abandoned": 0,
     }
     text = CliRunner().invoke(cli, ["stats"]).output
     assert "AI calls" in text and "4 (1 failed)" in text
@@ -89,4 +91,4 @@ def test_ai_usage_in_every_stats_format(app: App) -> None:
     tokens = {s.labels["kind"]: s.value for s in families["moviemind_ai_tokens"].samples}
     assert tokens == {"prompt": 220, "completion": 140}
     calls = {s.labels["outcome"]: s.value for s in families["moviemind_ai_calls"].samples}
-    assert calls == {"ok": 3, "failed": 1}
+    assert calls == {"ok": 3, "failed": 1, "abandoned": 0}

@@ -21,6 +21,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from moviemind_lite.app.wiring import App
+from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 from moviemind_lite.http.app import create_app
 from tests.http.openapi_check import check_response
 from tests.http.servers import drain_jobs, live_server, open_app
@@ -66,15 +67,20 @@ def _check(response: httpx.Response) -> None:
 
 @contextmanager
 def serving(
-    kind: str, home: Path, request: pytest.FixtureRequest, env: Mapping[str, str] | None = None
+    kind: str,
+    home: Path,
+    request: pytest.FixtureRequest,
+    env: Mapping[str, str] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Iterator[Served]:
-    """Serve ``home`` in-process or live (``--no-jobs``), with ``env`` added to the settings."""
-    app = open_app(home, env)
+    """Serve ``home`` in-process or live (``--no-jobs``), with ``env`` added to the settings
+    (and, in-process, ``clock`` as the application's time)."""
+    app = open_app(home, env, clock)
     key = app.api_keys.create("tests").secret
     try:
         if kind == "inprocess":
             asgi = create_app(app, run_jobs=False)
-            with TestClient(asgi, base_url="http://testserver") as client:
+            with TestClient(asgi, base_url="http://localhost") as client:
                 yield Served(kind, _validating(client), app, home, key)
         else:
             with live_server(home, "--no-jobs", env=env) as server:

@@ -9,6 +9,7 @@ stopped by its PID, and its output is kept in a file to show when a test fails.
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -21,6 +22,7 @@ from pathlib import Path
 import httpx
 
 from moviemind_lite.app.wiring import App, build_app
+from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 from moviemind_lite.core.config import load_settings
 from moviemind_lite.core.model import Job
 
@@ -36,15 +38,22 @@ def server_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, 
         MOVIEMIND_AI_LATENCY_MS="0",
         MOVIEMIND_AI_JITTER_MS="0",
         MOVIEMIND_ENV="local",
+        # Limits on (every answer carries their headers) but far above what a test sends;
+        # tests/http/test_limits.py sets its own.
+        MOVIEMIND_RATE_LIMIT_SHOW="1000000",
+        MOVIEMIND_RATE_LIMIT_SEARCH="1000000",
+        MOVIEMIND_RATE_LIMIT_GENERATE="1000000",
     )
     env.update(extra or {})
     return env
 
 
-def open_app(home: Path, extra: Mapping[str, str] | None = None) -> App:
+def open_app(
+    home: Path, extra: Mapping[str, str] | None = None, clock: Clock = SYSTEM_CLOCK
+) -> App:
     """An application over ``home`` with the same settings a server there would read."""
     env = server_env(home, extra)
-    return build_app(load_settings(home, env))
+    return build_app(load_settings(home, env), clock=clock)
 
 
 class LiveServer:
@@ -73,9 +82,10 @@ class LiveServer:
 
 @contextmanager
 def live_server(
-    home: Path, *args: str, env: Mapping[str, str] | None = None
+    home: Path, *args: str, env: Mapping[str, str] | None = None, fd_limit: int | None = None
 ) -> Iterator[LiveServer]:
-    """Run ``moviemind --home HOME serve --fd N ARGS`` until the block ends."""
+    """Run ``moviemind --home HOME serve --fd N ARGS`` until the block ends (with at most
+    ``fd_limit`` open files, as ``ulimit -n`` would set)."""
     home.mkdir(parents=True, exist_ok=True)
     log_path = home / f"server-{time.monotonic_ns()}.out"
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -92,6 +102,7 @@ def live_server(
             env=server_env(home, env),
             stdout=output,
             stderr=subprocess.STDOUT,
+            preexec_fn=None if fd_limit is None else lambda: _limit_files(fd_limit),
         )
     listener.close()  # the server holds its own copy
     server = LiveServer(process, f"http://127.0.0.1:{port}", log_path)
@@ -100,6 +111,12 @@ def live_server(
         yield server
     finally:
         server.stop()
+
+
+def _limit_files(limit: int) -> None:
+    resource.setrlimit(
+        resource.RLIMIT_NOFILE, (limit, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+    )
 
 
 def wait_until_healthy(server: LiveServer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -69,10 +70,15 @@ def test_keys_cli_shows_the_secret_once(served: Served) -> None:
     secret = json.loads(created.output)["secret"]
     listed = runner.invoke(cli, [*home, "keys", "list", "--json"])
     assert secret not in listed.output and "cli key" in listed.output
-    assert secret[:9] not in served.home.joinpath("moviemind.db").read_bytes().decode("latin-1")
-    body = {"entity_type": "PERSON", "slug": f"cli-key-{uuid.uuid4().hex[:6]}"}
-    assert served.generate(body, **{"X-API-Key": secret}).status_code == 202
     key_id = json.loads(created.output)["id"]
+    # Only the secret's SHA-256 is stored: no column holds the secret itself.
+    row = served.app.database.query_one("SELECT * FROM api_keys WHERE id = ?", (key_id,))
+    assert row is not None
+    assert all(secret not in str(value) for value in row)
+    assert row["secret_sha256"] == hashlib.sha256(secret.encode()).hexdigest()
+    # A fixed slug: a random one with six digits reads as "random pattern" and gets 400.
+    body = {"entity_type": "PERSON", "slug": "cli-key-holder"}
+    assert served.generate(body, **{"X-API-Key": secret}).status_code == 202
     revoked = runner.invoke(cli, [*home, "keys", "revoke", key_id])
     assert revoked.exit_code == 0 and "revoked" in revoked.output
     assert served.generate(body, **{"X-API-Key": secret}).status_code == 401
@@ -235,7 +241,7 @@ def test_health_is_503_when_the_database_is_unusable(
     home = tmp_path_factory.mktemp("broken")
     app = open_app(home)
     try:
-        with TestClient(create_app(app, run_jobs=False)) as client:
+        with TestClient(create_app(app, run_jobs=False), base_url="http://localhost") as client:
             assert client.get("/api/v1/health").status_code == 200
             for name in ("moviemind.db", "moviemind.db-wal", "moviemind.db-shm"):
                 path = home / name

@@ -457,6 +457,20 @@ def test_23_same_key_same_job_other_tag_other_job(served: Served) -> None:
         assert len({first["job_id"], modern["job_id"], humorous["job_id"]}) == 3
 
 
+def test_23_same_key_same_job_while_it_runs(served: Served) -> None:
+    """A job already claimed by a worker (IN_PROGRESS) is joined, not doubled."""
+    for body in (
+        {"entity_type": "MOVIE", "entity_id": fresh_slug("running")},
+        {"entity_type": "MOVIE", "entity_id": "seven-samurai-1954"},  # stored: regenerate
+    ):
+        first = served.generate(body).json()
+        claimed = served.app.job_store.claim(first["job_id"], "w-test")
+        assert claimed is not None and claimed.status == "IN_PROGRESS"
+        second = served.generate(body).json()
+        assert second["job_id"] == first["job_id"], body
+        assert second["message"].startswith("Generation already queued")
+
+
 # -- 24: jobs ---------------------------------------------------------------------------
 
 

@@ -107,3 +107,16 @@ def test_no_jobs_leaves_them_to_a_worker_process(tmp_path: Path) -> None:
         assert worker.returncode == 0, worker.stderr
         assert f"DONE {job_id}" in worker.stdout
         assert httpx.get(f"{server.url}/api/v1/movies/{slug}").status_code == 200
+
+
+def test_serving_off_loopback_needs_the_allowed_hosts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOVIEMIND_ENV", "production")
+    monkeypatch.setenv("MOVIEMIND_ADMIN_TOKEN", "admin-token-for-tests-0123456789")
+    assert CliRunner().invoke(cli, ["keys", "create", "k"]).exit_code == 0
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "0"])
+    assert result.exit_code == 2
+    assert "--allowed-hosts" in result.output
+    bad = CliRunner().invoke(cli, ["serve", "--public-url", "films.example", "--port", "0"])
+    assert bad.exit_code == 2 and "MOVIEMIND_PUBLIC_URL" in bad.output

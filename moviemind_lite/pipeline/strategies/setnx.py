@@ -1,7 +1,10 @@
-"""``setnx``: ``SET key token NX PX ttl`` (Redlock-style), optionally with fencing.
+"""``setnx``: ``SET key token NX PX ttl``, a single-instance lease, optionally with fencing.
 
-The lease comes from the locks engine: a row of the database's ``leases``
-table, or a Redis key with an ``INCR`` counter as its fencing token.
+Not Redlock: Redlock takes a majority of independent Redis masters within a
+validity time adjusted for clock drift, and gives no fencing token. This is
+one lease in one place: a row of the database's ``leases`` table, or a key
+on one Redis server with an ``INCR`` counter as its fencing token (ours, and
+monotonic only while that Redis keeps its data).
 
 A job tries to take the key's lease without waiting; a loser ends at once as
 ``in_progress_elsewhere`` (no AI call). A lease shorter than the AI call

@@ -1,0 +1,106 @@
+"""Servers of the fault suite's own: PostgreSQL and Redis that these tests kill and restart.
+
+They are started by ``scripts/services.sh`` with a scratch folder and ports
+found free at run time (never the suite's shared servers), with durable
+settings (``MOVIEMIND_SERVICES_DURABLE=1``: fsync and synchronous_commit on),
+and stopped at the end of the module. Without PostgreSQL and Redis
+installable here the suite is skipped, unless ``MOVIEMIND_REQUIRE_SERVICES=1``
+(CI), where it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.engines import REQUIRED
+
+REPO = Path(__file__).resolve().parents[2]
+SERVICES = REPO / "scripts" / "services.sh"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class FaultServers:
+    """A PostgreSQL and a Redis of this suite's own, and the faults it can inflict on them."""
+
+    folder: Path
+    pg_port: int
+    redis_port: int
+
+    def env(self) -> dict[str, str]:
+        """What ``scripts/services.sh`` reads to find (or start) these servers."""
+        return {
+            **{k: v for k, v in os.environ.items() if not k.startswith("MOVIEMIND_")},
+            "MOVIEMIND_PG_PORT": str(self.pg_port),
+            "MOVIEMIND_REDIS_PORT": str(self.redis_port),
+            "MOVIEMIND_SERVICES_DIR": str(self.folder),
+            "MOVIEMIND_SERVICES_DURABLE": "1",
+        }
+
+    def services(self, command: str) -> None:
+        """``scripts/services.sh COMMAND`` for these servers (start also restarts a dead one)."""
+        subprocess.run(
+            ["bash", str(SERVICES), command],
+            env=self.env(),
+            check=True,
+            timeout=120,
+            capture_output=True,
+        )
+
+    def urls(self) -> dict[str, str]:
+        """A fresh schema and key prefix on these servers, as the settings' variables."""
+        name = f"f_{uuid.uuid4().hex[:10]}"
+        return {
+            "MOVIEMIND_DATABASE_URL": (
+                f"postgresql://postgres@127.0.0.1:{self.pg_port}/moviemind?schema={name}"
+            ),
+            "MOVIEMIND_LOCKS_URL": f"redis://127.0.0.1:{self.redis_port}/0?prefix={name}",
+        }
+
+    def kill_redis(self) -> None:
+        """kill -9 of Redis: every key is gone (it keeps nothing on disk)."""
+        pid = int((self.folder / "redis.pid").read_text())
+        os.kill(pid, signal.SIGKILL)
+
+    def stop_postgres_immediately(self) -> None:
+        """``pg_ctl stop -m immediate``: a crash, as far as the data is concerned."""
+        self._pg_ctl("-m", "immediate", "-w", "stop")
+
+    def _pg_ctl(self, *args: str) -> None:
+        binary = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))[-1]
+        command = [str(binary), "-D", str(self.folder / "pg" / "data"), *args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, timeout=60, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def fault_servers() -> Iterator[FaultServers]:
+    installed = shutil.which("redis-server") and list(
+        Path("/usr/lib/postgresql").glob("*/bin/pg_ctl")
+    )
+    if not installed and not REQUIRED:
+        pytest.skip("PostgreSQL and Redis are not installed (scripts/services.sh installs them)")
+    folder = Path(tempfile.mkdtemp(prefix="moviemind-faults."))
+    servers = FaultServers(folder, free_port(), free_port())
+    try:
+        servers.services("start")
+        yield servers
+    finally:
+        servers.services("stop")
