@@ -39,7 +39,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from moviemind_lite.app.files import import_catalog, read_catalog_file
+from moviemind_lite.app.files.formats import read_catalog_file
+from moviemind_lite.app.files.transfer import import_catalog
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.core.errors import UniqueViolation
 from moviemind_lite.core.ids import new_id, now

@@ -71,18 +71,29 @@ def worker_lines(output: str) -> list[str]:
     return rest
 
 
-def run_in_fresh_interpreter(*args: str) -> tuple[str, set[str]]:
-    """What ``moviemind ARGS`` printed in a new interpreter, and every module it had imported."""
-    probe = (
-        "import json, sys\nfrom moviemind_lite.cli import cli\n"
-        "try:\n    cli.main(sys.argv[1:], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
-        "print(json.dumps(sorted(sys.modules)))"
-    )
+def fresh_interpreter(code: str, *args: str) -> tuple[str, set[str]]:
+    """What a new interpreter running ``code`` (with ``args`` as ``sys.argv[1:]``) printed,
+    and every module it had imported by the end. The one fresh-interpreter probe."""
+    probe = code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
     output = subprocess.run(
         [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True
     ).stdout
     *printed, modules = output.splitlines()
     return "\n".join(printed), set(json.loads(modules))
+
+
+def top_level(modules: set[str]) -> set[str]:
+    """The top-level packages of ``modules`` (``rich`` for ``rich.table``)."""
+    return {name.split(".")[0] for name in modules}
+
+
+def run_in_fresh_interpreter(*args: str) -> tuple[str, set[str]]:
+    """What ``moviemind ARGS`` printed in a new interpreter, and every module it had imported."""
+    return fresh_interpreter(
+        "import sys\nfrom moviemind_lite.cli import cli\n"
+        "try:\n    cli.main(sys.argv[1:], standalone_mode=False)\nexcept SystemExit:\n    pass",
+        *args,
+    )
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float = 20.0, what: str = "") -> None:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import ast
-import json
 import pkgutil
-import subprocess
-import sys
 from pathlib import Path
 
 from moviemind_lite.store.db import DATABASE_ENGINES
 from moviemind_lite.store.locking import LOCK_ENGINES
 from moviemind_lite.store.rate_limits import RATE_LIMIT_ENGINES
-from tests.helpers import run_in_fresh_interpreter
+from tests.helpers import fresh_interpreter, run_in_fresh_interpreter, top_level
 
 FRONT_ENDS = (
     "moviemind_lite.cli",
@@ -53,11 +50,7 @@ CORE_MODULES = core_modules()
 
 def imported_after(code: str) -> set[str]:
     """Top-level module names loaded by a fresh interpreter running ``code``."""
-    probe = code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    output = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    ).stdout
-    return {name.split(".")[0] for name in json.loads(output.splitlines()[-1])}
+    return top_level(fresh_interpreter(code)[1])
 
 
 def test_core_imports_neither_click_nor_textual() -> None:

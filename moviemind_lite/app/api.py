@@ -143,28 +143,18 @@ class Payment:
     created: bool = False
 
 
+@dataclass(eq=False)
 class Api:
     """The HTTP API's use cases, over the same catalog, generation, jobs and flags."""
 
-    def __init__(
-        self,
-        database: Database,
-        catalog: Catalog,
-        generation: Generation,
-        jobs: Jobs,
-        flags: FlagService,
-        breaker: CircuitBreaker,
-        ai_model: str,
-        budget: GenerationBudget,
-    ) -> None:
-        self.database = database
-        self.catalog = catalog
-        self.generation = generation
-        self.jobs = jobs
-        self.flags = flags
-        self.breaker = breaker
-        self.ai_model = ai_model
-        self.budget = budget
+    database: Database
+    catalog: Catalog
+    generation: Generation
+    jobs: Jobs
+    flags: FlagService
+    breaker: CircuitBreaker
+    ai_model: str
+    budget: GenerationBudget
 
     # -- reading the catalog --------------------------------------------------------
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from moviemind_lite.app.files import CatalogFile, read_catalog_file
+from moviemind_lite.app.files.formats import CatalogFile, read_catalog_file
 from moviemind_lite.app.generation import deferred
 from moviemind_lite.app.inputs import open_input
 from moviemind_lite.app.wiring import App
@@ -235,35 +235,103 @@ def run_batch(
         raise InvalidInput(f"workers must be >= 1, got {workers}")
     validate_locale(app.settings.default_locale if locale is None else locale)
     validate_context_tag(context_tag)
-    started = time.perf_counter()
-    calls_before = app.calls.total()
-    report = BatchReport(
-        total=len(batch.items), invalid=list(batch.invalid), duplicates=len(batch.duplicates)
-    )
-    progress = BatchProgress(total=len(batch.items))
-    lock = threading.Lock()
-    full: list[DiskFull] = []
+    run = _BatchRun(app, batch, on_progress)
     if batch.metadata is not None:
         imported = app.catalog.import_file(batch.metadata, on_conflict="skip")
         if imported.stopped is not None:
-            report.stopped = imported.stopped
-            report.failed = [
-                (item.slug, "not dispatched: the disk is full") for item in batch.items
-            ]
-            return report
+            run.report.stopped = imported.stopped
+            run.report.failed = [(item.slug, NOT_DISPATCHED) for item in batch.items]
+            return run.report
+    offsets = (stagger or parse_stagger("none")).offsets_ms(len(batch.items), seed)
+    order = sorted(range(len(batch.items)), key=lambda index: offsets[index])
+    futures: list[Future[None]] = []
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch") as pool:
+        for index in order:
+            item = batch.items[index]
+            if run.full:
+                run.ended(item, None, NOT_DISPATCHED, queued=False)
+                continue
+            delay = run.started + offsets[index] / 1000 - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            job_id = run.dispatch(kind, item, locale, context_tag)
+            if job_id is not None:
+                futures.append(pool.submit(run.finish, item, job_id))
+                run.publish()
+    for future in futures:
+        future.result()
+    return run.ended_report()
 
-    def publish() -> None:
-        if on_progress is not None:
-            progress.elapsed_s = time.perf_counter() - started
-            progress.ai_calls = app.calls.total() - calls_before
-            on_progress(progress)
+
+class _BatchRun:
+    """One batch as it runs: its report and progress, updated from the pool's threads."""
+
+    def __init__(
+        self,
+        app: App,
+        batch: BatchInput,
+        on_progress: Callable[[BatchProgress], None] | None,
+    ) -> None:
+        self.app = app
+        self.on_progress = on_progress
+        self.started = time.perf_counter()
+        self.calls_before = app.calls.total()
+        self.report = BatchReport(
+            total=len(batch.items), invalid=list(batch.invalid), duplicates=len(batch.duplicates)
+        )
+        self.progress = BatchProgress(total=len(batch.items))
+        self.lock = threading.Lock()
+        self.full: list[DiskFull] = []
+
+    def publish(self) -> None:
+        """Tell the caller how far the batch is."""
+        if self.on_progress is not None:
+            self.progress.elapsed_s = time.perf_counter() - self.started
+            self.progress.ai_calls = self.app.calls.total() - self.calls_before
+            self.on_progress(self.progress)
+
+    def dispatch(
+        self, kind: EntityKind, item: BatchItem, locale: str | None, context_tag: str
+    ) -> str | None:
+        """Request ``item``; the id of the job to drive, or ``None`` when it is settled."""
+        try:
+            outcome = self.app.generation.request(
+                kind, item.slug, locale=locale, context_tag=context_tag, wait=False
+            )
+        except MovieMindError as error:
+            self.ended(item, None, error, queued=False)
+            return None
+        progress = self.progress
+        with self.lock:
+            progress.dispatched += 1
+        if outcome.job is None:  # already stored: nothing to generate
+            with self.lock:
+                self.report.reused += 1
+                progress.done += 1
+            self.publish()
+            return None
+        with self.lock:
+            progress.waiting += 1
+            progress.peak_waiting = max(progress.peak_waiting, progress.waiting)
+        return outcome.job.id
+
+    def finish(self, item: BatchItem, job_id: str) -> None:
+        """Drive ``item``'s job to its end (or its deferral) and count how it ended."""
+        try:
+            job = self.app.generation.drive(job_id, give_up=deferred)
+        except MovieMindError as error:
+            self.ended(item, None, error, queued=True)
+            return
+        self.ended(item, job, None, queued=True)
 
     def ended(
-        item: BatchItem, job: Job | None, error: MovieMindError | str | None, *, queued: bool
+        self, item: BatchItem, job: Job | None, error: MovieMindError | str | None, *, queued: bool
     ) -> None:
-        with lock:
+        """Count how ``item`` ended: its job, or the error that stopped it."""
+        report, progress = self.report, self.progress
+        with self.lock:
             if isinstance(error, DiskFull):
-                full.append(error)
+                self.full.append(error)
             error = None if error is None else str(error)
             progress.waiting -= 1 if queued else 0
             if job is None or job.status == FAILED:
@@ -281,56 +349,16 @@ def run_batch(
             else:
                 report.deferred.append(item.slug)
                 progress.failed += 1
-        publish()
+        self.publish()
 
-    offsets = (stagger or parse_stagger("none")).offsets_ms(len(batch.items), seed)
-    order = sorted(range(len(batch.items)), key=lambda index: offsets[index])
-    futures: list[Future[None]] = []
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch") as pool:
-
-        def finish(item: BatchItem, job_id: str) -> None:
-            try:
-                job = app.generation.drive(job_id, give_up=deferred)
-            except MovieMindError as error:
-                ended(item, None, error, queued=True)
-                return
-            ended(item, job, None, queued=True)
-
-        for index in order:
-            item = batch.items[index]
-            if full:
-                ended(item, None, NOT_DISPATCHED, queued=False)
-                continue
-            delay = started + offsets[index] / 1000 - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            try:
-                outcome = app.generation.request(
-                    kind, item.slug, locale=locale, context_tag=context_tag, wait=False
-                )
-            except MovieMindError as error:
-                ended(item, None, error, queued=False)
-                continue
-            with lock:
-                progress.dispatched += 1
-            if outcome.job is None:  # already stored: nothing to generate
-                with lock:
-                    report.reused += 1
-                    progress.done += 1
-                publish()
-                continue
-            with lock:
-                progress.waiting += 1
-                progress.peak_waiting = max(progress.peak_waiting, progress.waiting)
-            futures.append(pool.submit(finish, item, outcome.job.id))
-            publish()
-    for future in futures:
-        future.result()
-    if full:
-        report.stopped = (
-            f"{full[0]}: created {report.created} of {report.total} before the disk filled"
-        )
-    report.ai_calls = app.calls.total() - calls_before
-    report.peak_waiting = progress.peak_waiting
-    report.wall_ms = (time.perf_counter() - started) * 1000
-    return report
+    def ended_report(self) -> BatchReport:
+        """The report once every job ended."""
+        report = self.report
+        if self.full:
+            report.stopped = (
+                f"{self.full[0]}: created {report.created} of {report.total} before the disk filled"
+            )
+        report.ai_calls = self.app.calls.total() - self.calls_before
+        report.peak_waiting = self.progress.peak_waiting
+        report.wall_ms = (time.perf_counter() - self.started) * 1000
+        return report

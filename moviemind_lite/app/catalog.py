@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TextIO
 
-from moviemind_lite.app.files import (
-    CatalogFile,
-    FileFormat,
-    ImportReport,
-    export_catalog,
-    import_rows,
-)
+from moviemind_lite.app.files.formats import CatalogFile, FileFormat
+from moviemind_lite.app.files.transfer import ImportReport, export_catalog, import_rows
 from moviemind_lite.app.views import DeleteReport, EntityView, InitReport
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import (
     DEFAULT_CONTEXT,
     EntityKind,
+    OnConflict,
     validate_context_tag,
     validate_locale,
     validate_slug,
@@ -30,11 +27,11 @@ from moviemind_lite.core.errors import (
     NotFound,
 )
 from moviemind_lite.core.ids import looks_like_id
-from moviemind_lite.core.model import Entity, Text
+from moviemind_lite.core.model import Entity, ProgressCallback, Text
 from moviemind_lite.pipeline.body import baseline_key
 from moviemind_lite.policy.flags import FlagService
 from moviemind_lite.store import catalog, jobs
-from moviemind_lite.store.bulk import DEFAULT_BATCH_SIZE, OnConflict, ProgressCallback
+from moviemind_lite.store.bulk import DEFAULT_BATCH_SIZE
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.locking import KeyLocks
 from moviemind_lite.store.sample_catalog import load_sample_catalog
@@ -46,22 +43,15 @@ READ_ONLY_FLAG = "catalog_read_only_mode"
 SEARCH_MAX_LENGTH = 1000
 
 
+@dataclass(eq=False)
 class Catalog:
     """The movies and people, their facts and their texts."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        database: Database,
-        flags: FlagService,
-        created: bool,
-        locks: KeyLocks,
-    ) -> None:
-        self.settings = settings
-        self.database = database
-        self.flags = flags
-        self.created = created
-        self.locks = locks
+    settings: Settings
+    database: Database
+    flags: FlagService
+    created: bool
+    locks: KeyLocks
 
     def check_writable(self, what: str) -> None:
         """Refuse ``what`` (a catalog write) while ``catalog_read_only_mode`` is on."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 
 from moviemind_lite.app.catalog import READ_ONLY_FLAG, Catalog
 from moviemind_lite.app.views import EntityView, RequestOutcome
@@ -51,28 +52,18 @@ def deferred(job: Job) -> bool:
     return job.status == PENDING and (job.error or "").startswith("deferred:")
 
 
+@dataclass(eq=False)
 class Generation:
     """Requests for texts: answered from the store, or turned into jobs and run."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        database: Database,
-        catalog: Catalog,
-        flags: FlagService,
-        rollouts: RolloutService,
-        strategies: Strategies,
-        runner: JobRunner,
-        executor: Executor | None = None,
-    ) -> None:
-        self.settings = settings
-        self.database = database
-        self.catalog = catalog
-        self.flags = flags
-        self.rollouts = rollouts
-        self.strategies = strategies
-        self.runner = runner
-        self.executor = executor
+    settings: Settings
+    database: Database
+    catalog: Catalog
+    flags: FlagService
+    rollouts: RolloutService
+    strategies: Strategies
+    runner: JobRunner
+    executor: Executor | None = None
 
     def request(
         self,

@@ -63,7 +63,7 @@ def migrate_database(database: Database, *, load_sample: bool = True) -> bool:
     return MIGRATIONS[0].__name__ in migrate(database, load_sample=load_sample)
 
 
-def open_database(settings: Settings, *, load_sample: bool = True) -> tuple[Database, bool]:
+def open_home_database(settings: Settings, *, load_sample: bool = True) -> tuple[Database, bool]:
     """The home's database, migrated; and whether this call created it."""
     database = connect_database(settings)
     try:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from moviemind_lite.ai.breaker import CircuitBreaker
 from moviemind_lite.app.catalog import Catalog
 from moviemind_lite.app.limits import GenerationBudget
 from moviemind_lite.core.errors import InvalidInput
+from moviemind_lite.core.ids import validate_job_id
 from moviemind_lite.core.model import PENDING, Job
 from moviemind_lite.policy.rollout import RolloutService
 from moviemind_lite.policy.stats import JobStats, collect
 from moviemind_lite.runtime.runner import JobRunner
 from moviemind_lite.runtime.worker import Run, Worker, WorkerReport
-from moviemind_lite.store.jobs import JobStore, validate_job_id
+from moviemind_lite.store.jobs import JobStore
 from moviemind_lite.store.slots import slot_key
 
 
@@ -41,24 +43,16 @@ class WorkerRun:
             yield run
 
 
+@dataclass(eq=False)
 class Jobs:
     """The jobs of every process on this database."""
 
-    def __init__(
-        self,
-        store: JobStore,
-        runner: JobRunner,
-        breaker: CircuitBreaker,
-        rollouts: RolloutService,
-        catalog: Catalog,
-        budget: GenerationBudget | None = None,
-    ) -> None:
-        self.store = store
-        self.runner = runner
-        self.breaker = breaker
-        self.rollouts = rollouts
-        self.catalog = catalog
-        self.budget = budget
+    store: JobStore
+    runner: JobRunner
+    breaker: CircuitBreaker
+    rollouts: RolloutService
+    catalog: Catalog
+    budget: GenerationBudget | None = None
 
     def get(self, job_id: str) -> Job:
         """One job by id; :class:`JobNotFound` if there is none."""

@@ -30,7 +30,8 @@ from moviemind_lite.core.config import LimitSettings
 from moviemind_lite.core.errors import BudgetSpent
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.jobs import count_pending
-from moviemind_lite.store.rate_limits import Allowance, RateLimits
+from moviemind_lite.store.rate_limits import Allowance as Allowance  # what front ends show
+from moviemind_lite.store.rate_limits import RateLimits
 
 LimitedRoute = Literal["show", "search", "generate"]
 MINUTE_MS = 60_000.0

@@ -89,6 +89,40 @@ class App:
         self.close()
 
 
+def _open_engines(
+    settings: Settings, clock: Clock, load_sample: bool
+) -> tuple[Database, Locks, bool]:
+    """The database, migrated, and the locks engine; whether the database was created."""
+    database = connect_database(settings)
+    try:
+        # Both servers are reached before anything is written: a wrong locks URL
+        # leaves no new database behind. A Redis key lock outlives a holder that
+        # died with it by at most a job's lease.
+        locks = open_locks(settings.locks, database, settings.jobs.lease_ms, clock)
+        try:
+            created = migrate_database(database, load_sample=load_sample)
+        except BaseException:
+            locks.close()
+            raise
+    except BaseException:
+        database.close()
+        raise
+    return database, locks, created
+
+
+def _guarded_generator(
+    settings: Settings, database: Database, events: Events, clock: Clock
+) -> GuardedGenerator:
+    """The generator the settings name, behind the circuit breaker every process shares."""
+    breaker = CircuitBreaker(
+        database,
+        threshold=settings.ai.breaker_threshold,
+        cooldown_ms=settings.ai.breaker_cooldown_ms,
+        clock=clock,
+    )
+    return GuardedGenerator(make_generator(settings.ai.backend, settings.ai, events), breaker)
+
+
 def build_app(
     settings: Settings,
     *,
@@ -109,28 +143,10 @@ def build_app(
     drivers announce on).
     """
     events = events if events is not None else Events(clock)
-    database = connect_database(settings)
-    try:
-        # Both servers are reached before anything is written: a wrong locks URL
-        # leaves no new database behind. A Redis key lock outlives a holder that
-        # died with it by at most a job's lease.
-        locks = open_locks(settings.locks, database, settings.jobs.lease_ms, clock)
-        try:
-            created = migrate_database(database, load_sample=load_sample)
-        except BaseException:
-            locks.close()
-            raise
-    except BaseException:
-        database.close()
-        raise
+    database, locks, created = _open_engines(settings, clock, load_sample)
     calls = CallRecord(database)
-    breaker = CircuitBreaker(
-        database,
-        threshold=settings.ai.breaker_threshold,
-        cooldown_ms=settings.ai.breaker_cooldown_ms,
-        clock=clock,
-    )
-    generator = GuardedGenerator(make_generator(settings.ai.backend, settings.ai, events), breaker)
+    generator = _guarded_generator(settings, database, events, clock)
+    breaker = generator.breaker
     job_store = JobStore(database, settings.jobs, locks.slots, clock)
     strategies = Strategies(StrategyContext(database, locks, job_store, settings.jobs))
     environment = JobEnvironment(database, generator, locks.keys, job_store, events)

@@ -26,8 +26,10 @@ from moviemind_lite.core.numbers import COUNT
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from moviemind_lite.app.files import FileFormat, ImportReport
-    from moviemind_lite.store.bulk import OnConflict, ProgressCallback
+    from moviemind_lite.app.files.formats import FileFormat
+    from moviemind_lite.app.files.transfer import ImportReport
+    from moviemind_lite.core.domain import OnConflict
+    from moviemind_lite.core.model import ProgressCallback
 
 # Spelled out rather than imported so that ``--help`` does not load the store;
 # tests/test_catalog_io.py checks they match ON_CONFLICT_CHOICES and FORMATS.
@@ -123,7 +125,7 @@ def import_command(
     """
     from rich.console import Console
 
-    from moviemind_lite.app.files import read_catalog_file
+    from moviemind_lite.app.files.formats import read_catalog_file
     from moviemind_lite.core.domain import kind_named
 
     with core_errors():
@@ -179,7 +181,7 @@ def export_command(
     An existing FILE is replaced only with --force; the home's database files
     are never written.
     """
-    from moviemind_lite.app.files import format_for
+    from moviemind_lite.app.files.formats import format_for
     from moviemind_lite.app.outputs import check_output, open_output
     from moviemind_lite.core.domain import MOVIE, PERSON, kind_named
 

@@ -17,7 +17,7 @@ from moviemind_lite.cli.base import (
 )
 
 if TYPE_CHECKING:
-    from moviemind_lite.store.calls import CallUsage
+    from moviemind_lite.policy.stats import CallUsage
 
 
 def _calls(usage: CallUsage) -> str:
@@ -93,8 +93,8 @@ def logs(
 ) -> None:
     """Read the JSON log, human-readable by default."""
     from moviemind_lite.core.display import visible_json
+    from moviemind_lite.core.ids import validate_job_id
     from moviemind_lite.core.logs import follow_log, format_record, read_log
-    from moviemind_lite.store.jobs import validate_job_id
 
     with core_errors():
         if job_id is not None:

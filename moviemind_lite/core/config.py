@@ -484,18 +484,7 @@ def load_settings(
     (``Path("")`` would quietly be the current folder).
     """
     env = os.environ if env is None else env
-    if home is not None and str(home).strip() == "":
-        raise InvalidSetting("the home folder name is empty: name a folder, or leave --home out")
-    chosen = Path(home) if home is not None else Path(env.get("MOVIEMIND_HOME") or DEFAULT_HOME)
-    if str(chosen).strip() == "" or "\x00" in str(chosen):
-        raise InvalidSetting("home folder name is empty or contains a NUL byte")
-    try:
-        not_a_folder = chosen.exists() and not chosen.is_dir()
-    except OSError as error:
-        # A name too long for the file system, say: bad input, not a traceback.
-        raise InvalidSetting(f"home folder cannot be used: {error.strerror or error}") from None
-    if not_a_folder:
-        raise InvalidSetting(f"home {str(chosen)!r} is not a folder")
+    chosen = _home(home, env)
     try:
         locale = validate_locale(env.get("MOVIEMIND_LOCALE") or "en-US")
     except InvalidInput as error:
@@ -506,48 +495,7 @@ def load_settings(
             f"MOVIEMIND_ENV={environment!r} is not an environment name: up to 64 letters, "
             "digits, '.', '_' or '-', starting with a letter or digit (e.g. staging)"
         )
-    backend = (env.get("MOVIEMIND_AI") or AISettings.backend).strip().lower()
-    model_path = (env.get("MOVIEMIND_AI_MODEL_PATH") or "").strip() or None
-    default_model = {
-        "openai": DEFAULT_OPENAI_MODEL,
-        # The file's name: what the texts the model wrote are stored with.
-        "local": local_model_name(model_path),
-    }.get(backend, AISettings.model)
-    key = (env.get("MOVIEMIND_AI_API_KEY") or "").strip()
-
-    def ai_number(name: str, field: str) -> float:
-        return _number(env, name, getattr(AISettings, field), AI_NUMBERS[field][1])
-
-    def job_number(name: str, field: str) -> float:
-        return _number(env, name, getattr(JobSettings, field), JOB_NUMBERS[field][1])
-
-    ai = AISettings(
-        backend=backend,
-        base_url=(env.get("MOVIEMIND_AI_BASE_URL") or DEFAULT_AI_BASE_URL).strip().rstrip("/"),
-        api_key=Secret(key) if key else None,
-        timeout_s=ai_number("MOVIEMIND_AI_TIMEOUT_S", "timeout_s"),
-        latency_ms=ai_number("MOVIEMIND_AI_LATENCY_MS", "latency_ms"),
-        jitter_ms=ai_number("MOVIEMIND_AI_JITTER_MS", "jitter_ms"),
-        fail_rate=ai_number("MOVIEMIND_AI_FAIL_RATE", "fail_rate"),
-        seed=int(ai_number("MOVIEMIND_AI_SEED", "seed")),
-        model=(env.get("MOVIEMIND_AI_MODEL") or default_model).strip(),
-        model_path=model_path,
-        constraint=(env.get("MOVIEMIND_AI_CONSTRAINT") or "").strip().lower() or None,
-        answer_max_chars=int(ai_number("MOVIEMIND_AI_MAX_CHARS", "answer_max_chars")),
-        max_tokens=_max_tokens(env),
-        breaker_threshold=int(ai_number("MOVIEMIND_BREAKER_THRESHOLD", "breaker_threshold")),
-        breaker_cooldown_ms=ai_number("MOVIEMIND_BREAKER_COOLDOWN_MS", "breaker_cooldown_ms"),
-    )
-    _check_ai(ai)
-    jobs = JobSettings(
-        lease_ms=job_number("MOVIEMIND_JOB_LEASE_MS", "lease_ms"),
-        max_attempts=int(job_number("MOVIEMIND_JOB_MAX_ATTEMPTS", "max_attempts")),
-        backoff_ms=job_number("MOVIEMIND_JOB_BACKOFF_MS", "backoff_ms"),
-        slot_ttl_ms=job_number("MOVIEMIND_SLOT_TTL_MS", "slot_ttl_ms"),
-        poll_ms=job_number("MOVIEMIND_JOB_POLL_MS", "poll_ms"),
-        strategy=env.get("MOVIEMIND_STRATEGY", JobSettings.strategy) or JobSettings.strategy,
-    )
-    _check_jobs(jobs)
+    ai, jobs = _ai_settings(env), _job_settings(env)
     busy_timeout_ms = _number(
         env, "MOVIEMIND_BUSY_TIMEOUT_MS", Settings.busy_timeout_ms, BUSY_TIMEOUT
     )
@@ -569,3 +517,70 @@ def load_settings(
         database_url=_service_url("MOVIEMIND_DATABASE_URL", database_url, env, DATABASE_SCHEMES),
         locks_url=_service_url("MOVIEMIND_LOCKS_URL", locks_url, env, LOCKS_SCHEMES),
     )
+
+
+def _home(home: str | Path | None, env: Mapping[str, str]) -> Path:
+    """The home folder named by ``--home``, else ``MOVIEMIND_HOME``, else the default."""
+    if home is not None and str(home).strip() == "":
+        raise InvalidSetting("the home folder name is empty: name a folder, or leave --home out")
+    chosen = Path(home) if home is not None else Path(env.get("MOVIEMIND_HOME") or DEFAULT_HOME)
+    if str(chosen).strip() == "" or "\x00" in str(chosen):
+        raise InvalidSetting("home folder name is empty or contains a NUL byte")
+    try:
+        not_a_folder = chosen.exists() and not chosen.is_dir()
+    except OSError as error:
+        # A name too long for the file system, say: bad input, not a traceback.
+        raise InvalidSetting(f"home folder cannot be used: {error.strerror or error}") from None
+    if not_a_folder:
+        raise InvalidSetting(f"home {str(chosen)!r} is not a folder")
+    return chosen
+
+
+def _ai_settings(env: Mapping[str, str]) -> AISettings:
+    backend = (env.get("MOVIEMIND_AI") or AISettings.backend).strip().lower()
+    model_path = (env.get("MOVIEMIND_AI_MODEL_PATH") or "").strip() or None
+    default_model = {
+        "openai": DEFAULT_OPENAI_MODEL,
+        # The file's name: what the texts the model wrote are stored with.
+        "local": local_model_name(model_path),
+    }.get(backend, AISettings.model)
+    key = (env.get("MOVIEMIND_AI_API_KEY") or "").strip()
+
+    def ai_number(name: str, field: str) -> float:
+        return _number(env, name, getattr(AISettings, field), AI_NUMBERS[field][1])
+
+    ai = AISettings(
+        backend=backend,
+        base_url=(env.get("MOVIEMIND_AI_BASE_URL") or DEFAULT_AI_BASE_URL).strip().rstrip("/"),
+        api_key=Secret(key) if key else None,
+        timeout_s=ai_number("MOVIEMIND_AI_TIMEOUT_S", "timeout_s"),
+        latency_ms=ai_number("MOVIEMIND_AI_LATENCY_MS", "latency_ms"),
+        jitter_ms=ai_number("MOVIEMIND_AI_JITTER_MS", "jitter_ms"),
+        fail_rate=ai_number("MOVIEMIND_AI_FAIL_RATE", "fail_rate"),
+        seed=int(ai_number("MOVIEMIND_AI_SEED", "seed")),
+        model=(env.get("MOVIEMIND_AI_MODEL") or default_model).strip(),
+        model_path=model_path,
+        constraint=(env.get("MOVIEMIND_AI_CONSTRAINT") or "").strip().lower() or None,
+        answer_max_chars=int(ai_number("MOVIEMIND_AI_MAX_CHARS", "answer_max_chars")),
+        max_tokens=_max_tokens(env),
+        breaker_threshold=int(ai_number("MOVIEMIND_BREAKER_THRESHOLD", "breaker_threshold")),
+        breaker_cooldown_ms=ai_number("MOVIEMIND_BREAKER_COOLDOWN_MS", "breaker_cooldown_ms"),
+    )
+    _check_ai(ai)
+    return ai
+
+
+def _job_settings(env: Mapping[str, str]) -> JobSettings:
+    def job_number(name: str, field: str) -> float:
+        return _number(env, name, getattr(JobSettings, field), JOB_NUMBERS[field][1])
+
+    jobs = JobSettings(
+        lease_ms=job_number("MOVIEMIND_JOB_LEASE_MS", "lease_ms"),
+        max_attempts=int(job_number("MOVIEMIND_JOB_MAX_ATTEMPTS", "max_attempts")),
+        backoff_ms=job_number("MOVIEMIND_JOB_BACKOFF_MS", "backoff_ms"),
+        slot_ttl_ms=job_number("MOVIEMIND_SLOT_TTL_MS", "slot_ttl_ms"),
+        poll_ms=job_number("MOVIEMIND_JOB_POLL_MS", "poll_ms"),
+        strategy=env.get("MOVIEMIND_STRATEGY", JobSettings.strategy) or JobSettings.strategy,
+    )
+    _check_jobs(jobs)
+    return jobs

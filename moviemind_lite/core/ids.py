@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 
 import uuid_utils
 
+from moviemind_lite.core.errors import InvalidInput
+
 # A fixed namespace so v5 keys are stable across machines and releases.
 KEY_NAMESPACE = uuid.UUID("6f1c4c8e-3b52-4f53-9f0e-5d2b8b7a1c11")
 # The same namespace for uuid_utils, whose uuid5 gives the same keys ten times faster.
@@ -27,6 +29,13 @@ _ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 def looks_like_id(value: str) -> bool:
     """Whether ``value`` is written as a row or job id is (a lowercase UUID)."""
     return _ID.fullmatch(value) is not None
+
+
+def validate_job_id(job_id: str) -> str:
+    """Return ``job_id`` if it looks like a job id, else raise ``InvalidInput``."""
+    if not looks_like_id(job_id):
+        raise InvalidInput(f"{job_id!r} is not a job id (expected a UUID such as 0199...)")
+    return job_id
 
 
 def new_id() -> str:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from moviemind_lite.core.domain import EntityKind, KindName
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``on_progress(done, total)`` after each bulk-write batch (and once with 0 first)."""
 
 PENDING = "PENDING"
 IN_PROGRESS = "IN_PROGRESS"

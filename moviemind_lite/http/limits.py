@@ -19,11 +19,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from moviemind_lite.app.api_keys import KeyCheck
-from moviemind_lite.app.limits import LimitedRoute
+from moviemind_lite.app.limits import Allowance, LimitedRoute
 from moviemind_lite.app.wiring import App
 from moviemind_lite.core.errors import BudgetSpent
 from moviemind_lite.http.counters import BUDGET_REFUSED, RATE_LIMITED
-from moviemind_lite.store.rate_limits import Allowance
 
 Endpoint = Callable[[Request], Response]
 

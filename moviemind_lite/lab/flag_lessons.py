@@ -192,7 +192,8 @@ class BaselineRegenerate:
     title: str = "16 regenerations at once: appended, rewritten under a lock, and without it"
     explanation: str = (
         "One movie with its baseline description is regenerated sixteen times at once, "
-        "through MovieMind.regenerate, with the flag ai_generation_baseline_locking off and "
+        "as `moviemind movies regenerate` does, with the flag "
+        "ai_generation_baseline_locking off and "
         "then on (set through the flag service). Off: every job appends an alternative "
         "(alternative_appended) and the baseline is left as it was. On: every job takes the "
         "narrow lock on that baseline and rewrites it in place (baseline_updated), one after "

@@ -42,16 +42,8 @@ from moviemind_lite.pipeline.strategies import STRATEGIES, strategy_factory
 from moviemind_lite.store.leases import STALE_WRITE
 from moviemind_lite.store.tallies import tally
 
-# The order the lab shows strategies in: from no protection to the shipped design.
-TEACHING_ORDER = (
-    "none",
-    "cache-lock",
-    "cache-lock-recheck",
-    "unique-index",
-    "for-update",
-    "setnx",
-    "two-level",
-)
+# The order the lab shows strategies in: the registry's, from no protection to the shipped design.
+TEACHING_ORDER = tuple(STRATEGIES)
 
 # (label, requests answered, requests): called on the answering thread, must not block.
 Progress = Callable[[str, int, int], None]
@@ -75,10 +67,7 @@ class RaceStopped(MovieMindError):
 def strategy_names(spec: str) -> list[str]:
     """The strategies named in ``a,b,...`` (or ``all``), each checked against the registry."""
     if spec.strip() == "all":
-        return [
-            *(n for n in TEACHING_ORDER if n in STRATEGIES),
-            *(n for n in STRATEGIES if n not in TEACHING_ORDER),
-        ]
+        return list(TEACHING_ORDER)
     names = list(dict.fromkeys(name.strip() for name in spec.split(",") if name.strip()))
     if not names:
         raise InvalidInput("no strategy named: give a,b,... or all")
@@ -384,9 +373,9 @@ def run_race(
     if stop is not None and stop.is_set():
         raise RaceStopped()
 
-    def watched(event: PhaseEvent) -> None:
-        if on_phase is not None:
-            on_phase(label, event.job_id, event.phase, event.at)
+    def answered(count: int) -> None:
+        if on_progress is not None:
+            on_progress(label, count, scenario.requests)
 
     with (
         scratch_home(scenario.keep) as home,
@@ -395,13 +384,8 @@ def run_race(
         settings = lab_settings(home, scenario, strategy, scratch)
         with scratch_logging(settings.log_path) as race:
             prepare_scratch(settings, scenario)
-            # The race's event sink: its app's jobs, its drivers and (processes
-            # mode) its worker processes announce there; the timelines and the
-            # caller's watcher subscribe.
-            events, log, answers = Events(gate=gate), PhaseLog(), Answers()
-            events.subscribe(log.hear)
-            if on_phase is not None:
-                events.subscribe(watched)
+            events, log = _race_sink(label, on_phase, gate)
+            answers = Answers()
             threads = (
                 ThreadWorkers(scenario.workers, events, answers, race, stop)
                 if scenario.mode == "threads"
@@ -419,38 +403,80 @@ def run_race(
                 ) as app,
             ):
                 app.catalog.check_writable(f"race {strategy}")
-
-                def answered(count: int) -> None:
-                    if on_progress is not None:
-                        on_progress(label, count, scenario.requests)
-
                 crowd = RequestCrowd(
                     scenario, app, driver, events, answers, answered, race, stop, gate
                 )
-                driver.start()
-                if gate is not None:
-                    gate.start()
-                try:
-                    records = crowd.run()
-                finally:
-                    if gate is not None:
-                        gate.close()  # a stopped or stuck race's jobs must finish
-                    driver.stop()
-                if stop is not None and stop.is_set():
-                    raise RaceStopped()
-                if gate is not None:
-                    gate.check()
-                phases = log.by_job()
-                counted = tally(app.database, app.job_store.slots, MOVIE)
-                metrics = measure(counted, scenario.all_slugs(), records, phases)
-                left = aftermath(counted, records)
-                start = min(record.arrived_at for record in records)
-                end = max(
-                    [record.answered_at or record.arrived_at for record in records]
-                    + [events[-1][1] for events in phases.values()]
-                )
-                labels, endings = _endings(app)
-                rows = timeline_rows(phases, labels, endings, start, end)
+                records = _run_crowd(crowd, driver, stop, gate)
+                replayed = tuple(gate.replayed) if gate is not None else ()
+                return _count(app, scenario, strategy, label, records, log, home, replayed)
+
+
+def _run_crowd(
+    crowd: RequestCrowd,
+    driver: JobDriver,
+    stop: threading.Event | None,
+    gate: ScheduleGate | None = None,
+) -> list[RequestRecord]:
+    """The crowd's requests, answered while ``driver`` runs their jobs (and ``gate``
+    replays its schedule)."""
+    driver.start()
+    if gate is not None:
+        gate.start()
+    try:
+        records = crowd.run()
+    finally:
+        if gate is not None:
+            gate.close()  # a stopped or stuck race's jobs must finish
+        driver.stop()
+    if stop is not None and stop.is_set():
+        raise RaceStopped()
+    if gate is not None:
+        gate.check()
+    return records
+
+
+def _race_sink(
+    label: str, on_phase: PhaseWatcher | None, gate: ScheduleGate | None = None
+) -> tuple[Events, PhaseLog]:
+    """The race's event sink and the log of its phases, subscribed.
+
+    The race's app's jobs, its drivers and (processes mode) its worker
+    processes announce there; the timelines and the caller's watcher subscribe.
+    A race replaying a schedule builds it with the schedule's gate.
+    """
+    events, log = Events(gate=gate), PhaseLog()
+    events.subscribe(log.hear)
+    if on_phase is not None:
+
+        def watched(event: PhaseEvent) -> None:
+            on_phase(label, event.job_id, event.phase, event.at)
+
+        events.subscribe(watched)
+    return events, log
+
+
+def _count(
+    app: App,
+    scenario: Scenario,
+    strategy: str,
+    label: str,
+    records: list[RequestRecord],
+    log: PhaseLog,
+    home: Path,
+    replayed: tuple[str, ...] = (),
+) -> RaceResult:
+    """What a finished race left: its metrics, its aftermath and its timeline."""
+    phases = log.by_job()
+    counted = tally(app.database, app.job_store.slots, MOVIE)
+    metrics = measure(counted, scenario.all_slugs(), records, phases)
+    left = aftermath(counted, records)
+    start = min(record.arrived_at for record in records)
+    end = max(
+        [record.answered_at or record.arrived_at for record in records]
+        + [events[-1][1] for events in phases.values()]
+    )
+    labels, endings = _endings(app)
+    rows = timeline_rows(phases, labels, endings, start, end)
     return RaceResult(
         label,
         strategy,
@@ -463,7 +489,7 @@ def run_race(
         home if scenario.keep else None,
         (start, end),
         tuple(records),
-        tuple(gate.replayed) if gate is not None else (),
+        replayed,
     )
 
 
@@ -487,22 +513,43 @@ def run_compare(
     for name in strategies:
         strategy_factory(name)
     on = [scenario.changed(backend=backend) for backend in backends or [scenario.backend]]
+    races = [
+        (where, name, f"{name} ({where.backend})" if len(on) > 1 else name)
+        for name in strategies
+        for where in on
+    ]
+    return race_in_turn(
+        races, on_progress=on_progress, on_phase=on_phase, stop=stop, servers=servers
+    )
+
+
+def race_in_turn(
+    races: Sequence[tuple[Scenario, str, str]],
+    *,
+    on_progress: Progress | None = None,
+    on_phase: PhaseWatcher | None = None,
+    stop: threading.Event | None = None,
+    servers: Servers | None = None,
+) -> list[RaceResult]:
+    """Each ``(scenario, strategy, label)`` raced in turn, each in its own scratch home.
+
+    Stopped (see :func:`run_race`), it raises :class:`RaceStopped` carrying
+    the races that finished.
+    """
     results: list[RaceResult] = []
-    for name in strategies:
-        for where in on:
-            label = f"{name} ({where.backend})" if len(on) > 1 else name
-            try:
-                results.append(
-                    run_race(
-                        where,
-                        name,
-                        label=label,
-                        on_progress=on_progress,
-                        on_phase=on_phase,
-                        stop=stop,
-                        servers=servers,
-                    )
+    for scenario, strategy, label in races:
+        try:
+            results.append(
+                run_race(
+                    scenario,
+                    strategy,
+                    label=label,
+                    on_progress=on_progress,
+                    on_phase=on_phase,
+                    stop=stop,
+                    servers=servers,
                 )
-            except RaceStopped:
-                raise RaceStopped(tuple(results)) from None
+            )
+        except RaceStopped:
+            raise RaceStopped(tuple(results)) from None
     return results

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from moviemind_lite.app.home import open_database
+from moviemind_lite.app.home import open_home_database
 from moviemind_lite.core.config import (
     AISettings,
     JobSettings,
@@ -268,7 +268,7 @@ def scratch_logging(log_path: Path) -> Iterator[RaceThreads]:
     kept = [other for other in logger.handlers if not isinstance(other, _RaceLogHandler)]
     for other in kept:
         other.addFilter(outsiders)
-    # First in the list: MovieMind.open inside the race (the flag lessons)
+    # First in the list: opening the home inside the race (the flag lessons)
     # finds its log already configured there and leaves the others alone.
     logger.handlers = [handler, *logger.handlers]
     logger.setLevel(logging.INFO)
@@ -289,7 +289,7 @@ def scratch_logging(log_path: Path) -> Iterator[RaceThreads]:
 
 def prepare_scratch(settings: Settings, scenario: Scenario) -> None:
     """Create the scratch home's folders and schema (without the UNIQUE indexes if asked)."""
-    database, _ = open_database(settings, load_sample=False)
+    database, _ = open_home_database(settings, load_sample=False)
     try:
         if not scenario.unique_index:
             drop_unique_indexes(database)

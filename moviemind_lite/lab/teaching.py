@@ -29,8 +29,7 @@ from moviemind_lite.lab.race import (
     PhaseWatcher,
     Progress,
     RaceResult,
-    RaceStopped,
-    run_race,
+    race_in_turn,
 )
 from moviemind_lite.lab.scenario import Arrival, Scenario
 from moviemind_lite.lab.scratch import Servers
@@ -111,26 +110,20 @@ class RaceLesson:
         names: the user's engines.
         """
         servers = servers or Servers()
-        results: list[RaceResult] = []
-        for run in self.runs:
-            scenario = self.scenario_for(run, fast)
-            scenario = scenario.changed(
-                backend=run.changes.get("backend", servers.backend),
-                locks=run.changes.get("locks", servers.locks),
+        races = [
+            (
+                self.scenario_for(run, fast).changed(
+                    backend=run.changes.get("backend", servers.backend),
+                    locks=run.changes.get("locks", servers.locks),
+                ),
+                run.strategy,
+                run.label,
             )
-            try:
-                result = run_race(
-                    scenario,
-                    run.strategy,
-                    label=run.label,
-                    on_progress=on_progress,
-                    on_phase=on_phase,
-                    stop=stop,
-                    servers=servers,
-                )
-            except RaceStopped:
-                raise RaceStopped(tuple(results)) from None
-            results.append(result)
+            for run in self.runs
+        ]
+        results = race_in_turn(
+            races, on_progress=on_progress, on_phase=on_phase, stop=stop, servers=servers
+        )
         check = self.check({result.label: result for result in results})
         return LessonReport(self, fast, tuple(results), (), check)
 

@@ -89,7 +89,7 @@ class JobFilter:
         )
 
 
-# Kept in step with ``services.GENERATION_FLAGS`` and ``BASELINE_LOCKING_FLAG``
+# Kept in step with ``app.generation.GENERATION_FLAGS`` and ``BASELINE_LOCKING_FLAG``
 # (a test checks it): rollout sits beside flags, below the services it serves.
 JOBS_UNDER_FLAG: dict[str, JobFilter] = {
     "ai_description_generation": JobFilter(kind="movie"),

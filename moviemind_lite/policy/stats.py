@@ -15,7 +15,8 @@ from typing import Any
 
 from moviemind_lite.core.ids import format_timestamp
 from moviemind_lite.core.model import DONE
-from moviemind_lite.store.calls import CallRecord, CallUsage
+from moviemind_lite.store.calls import CallRecord
+from moviemind_lite.store.calls import CallUsage as CallUsage  # what front ends show
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.jobs import count_by_status
 from moviemind_lite.store.stats import (

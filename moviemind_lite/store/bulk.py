@@ -21,23 +21,20 @@ raises ``KeyError`` when the clash is on a UNIQUE column other than the pk.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from moviemind_lite.core.domain import EntityKind, describe_bad_slug
+from moviemind_lite.core.domain import ON_CONFLICT_CHOICES as ON_CONFLICT_CHOICES
+from moviemind_lite.core.domain import EntityKind, OnConflict, describe_bad_slug
 from moviemind_lite.core.errors import ConstraintViolation, InvalidInput, StoreError
 from moviemind_lite.core.ids import new_id, now
 from moviemind_lite.core.memory import collector_paused
+from moviemind_lite.core.model import ProgressCallback
 from moviemind_lite.store.db import Database, Tx
 from moviemind_lite.store.dialects import Dialect
 
-OnConflict = Literal["skip", "update"]
-ON_CONFLICT_CHOICES: tuple[OnConflict, ...] = ("skip", "update")
 DEFAULT_BATCH_SIZE = 2000
-
-ProgressCallback = Callable[[int, int], None]
-"""Called as ``on_progress(done, total)`` after each batch (and once with 0 first)."""
 
 
 @dataclass(frozen=True)

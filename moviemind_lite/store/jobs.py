@@ -29,7 +29,7 @@ from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 from moviemind_lite.core.config import JobSettings
 from moviemind_lite.core.errors import InvalidInput, JobNotFound, StaleClaim, UniqueViolation
-from moviemind_lite.core.ids import elapsed_ms, format_epoch, looks_like_id, new_id, now
+from moviemind_lite.core.ids import elapsed_ms, format_epoch, new_id, now, validate_job_id
 from moviemind_lite.core.model import (
     FAILED,
     IN_PROGRESS,
@@ -49,13 +49,6 @@ log = logging.getLogger("moviemind.jobs")
 
 # How a refused write of a stale claim begins (the lab and stats count them).
 STALE_CLAIM = "stale claim refused"
-
-
-def validate_job_id(job_id: str) -> str:
-    """Return ``job_id`` if it looks like a job id, else raise ``InvalidInput``."""
-    if not looks_like_id(job_id):
-        raise InvalidInput(f"{job_id!r} is not a job id (expected a UUID such as 0199...)")
-    return job_id
 
 
 def _duration_ms(job: Job) -> float | None:

@@ -89,6 +89,7 @@ TABLES = (
     "api_keys",
     "state_version",
     "stale_writes",
+    "rate_limits",
     "_migrations",
 )
 

@@ -14,30 +14,20 @@ from typing import Any
 
 from rich.text import Text
 
+from moviemind_lite.core.events import Phase
 from moviemind_lite.lab.lesson import Check, Outcome
 from moviemind_lite.lab.metrics import DAMAGE_COLUMNS, TABLE_COLUMNS, Metrics
-from moviemind_lite.lab.timeline import (
-    ENDED,
-    GENERATING,
-    GLYPHS,
-    KILLED,
-    PAUSED,
-    PERSISTING,
-    QUEUED,
-    TimelineRow,
-    draw_bar,
-)
-from moviemind_lite.pipeline.body import LOCKED, WAITING
+from moviemind_lite.lab.timeline import GLYPHS, TimelineRow, draw_bar
 from moviemind_lite.tui.cells import clip, format_ms
 
 PHASE_STYLE: dict[str, str] = {
-    QUEUED: "dim",
-    WAITING: "yellow",
-    LOCKED: "cyan",
-    GENERATING: "bold magenta",
-    PAUSED: "bold yellow",
-    PERSISTING: "green",
-    KILLED: "bold red",
+    Phase.QUEUED: "dim",
+    Phase.WAITING: "yellow",
+    Phase.LOCKED: "cyan",
+    Phase.GENERATING: "bold magenta",
+    Phase.PAUSED: "bold yellow",
+    Phase.PERSISTING: "green",
+    Phase.KILLED: "bold red",
 }
 GLYPH_STYLE: dict[str, str] = {GLYPHS[phase]: style for phase, style in PHASE_STYLE.items()}
 LABEL_WIDTH = 8
@@ -142,7 +132,7 @@ class LiveRun:
     @staticmethod
     def _state(events: list[tuple[str, float]]) -> str:
         phases = [phase for phase, _ in sorted(events, key=lambda event: event[1])]
-        return "ended" if ENDED in phases else phases[-1]
+        return "ended" if Phase.ENDED in phases else phases[-1]
 
 
 def bar_chart(title: str, rows: Sequence[tuple[str, float, str]], width: int) -> Text:

@@ -23,8 +23,8 @@ from textual.worker import get_current_worker
 
 from moviemind_lite.app.wiring import App as Core
 from moviemind_lite.core.errors import InvalidInput
+from moviemind_lite.core.ids import validate_job_id
 from moviemind_lite.core.logs import follow_log, format_record
-from moviemind_lite.store.jobs import validate_job_id
 from moviemind_lite.tui.cells import LEVEL_STYLE
 from moviemind_lite.tui.pane import CorePane, in_thread
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from moviemind_lite.app.files import _CsvRows, read_catalog_file, validate_row
-from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind
+from moviemind_lite.app.files.formats import _CsvRows, read_catalog_file
+from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind, validate_row
 
 # Cells near the rules' edges: spaces and other whitespace at the ends, control
 # characters, the fast path's own separator, the genre separator, long text.

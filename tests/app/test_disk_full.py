@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from moviemind_lite.app.batch import NOT_DISPATCHED, read_batch_file, run_batch
-from moviemind_lite.app.files import import_catalog
+from moviemind_lite.app.files.transfer import import_catalog
 from moviemind_lite.app.wiring import App
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.core.errors import DiskFull

@@ -12,16 +12,12 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from moviemind_lite.app import files as catalog_files
-from moviemind_lite.app.files import (
-    export_catalog,
-    import_catalog,
-    read_catalog_file,
-    validate_row,
-)
+from moviemind_lite.app.files import formats as catalog_files
+from moviemind_lite.app.files.formats import read_catalog_file
+from moviemind_lite.app.files.transfer import export_catalog, import_catalog
 from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.cli import catalog as catalog_io
-from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind
+from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind, validate_row
 from moviemind_lite.core.errors import InvalidCatalogFile
 from moviemind_lite.store import bulk
 from moviemind_lite.store.catalog import list_entities
@@ -181,6 +177,27 @@ def test_the_format_comes_from_the_extension() -> None:
     ]
     with pytest.raises(InvalidCatalogFile, match=r"expected one of: \.csv, \.json"):
         catalog_files.format_for(Path("x.tsv"))
+
+
+@pytest.mark.parametrize(
+    ("header", "repeated"),
+    [
+        ("slug,title,slug", "'slug'"),
+        ("slug,title,year,YEAR", "'year'"),
+        ("Title,slug,title", "'title'"),
+    ],
+)
+def test_a_csv_header_that_repeats_a_column_refuses_the_file(
+    empty: App, tmp_path: Path, header: str, repeated: str
+) -> None:
+    """Which of two cells would be the value is unknowable: nothing is read, nothing written."""
+    path = tmp_path / "twice.csv"
+    path.write_text(f"{header}\nthe-film,The Film,1999,2001\n", encoding="utf-8")
+    with pytest.raises(InvalidCatalogFile, match=f"header repeats column {repeated}$"):
+        read_catalog_file(path)
+    with pytest.raises(InvalidCatalogFile):
+        import_catalog(empty.database, path)
+    assert list_entities(empty.database, MOVIE, search="the-film") == []
 
 
 def test_kind_defaults_to_the_document_sections_or_movies(tmp_path: Path) -> None:

@@ -13,11 +13,12 @@ import pytest
 
 from moviemind_lite.app import inputs
 from moviemind_lite.app.batch import read_batch_file
-from moviemind_lite.app.files import MAX_TEXT_CHARS, import_catalog, read_catalog_file
+from moviemind_lite.app.files.formats import read_catalog_file
+from moviemind_lite.app.files.transfer import import_catalog
 from moviemind_lite.app.inputs import MAX_INPUT_BYTES, open_input
 from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import load_settings
-from moviemind_lite.core.domain import MOVIE, PERSON
+from moviemind_lite.core.domain import MAX_TEXT_CHARS, MOVIE, PERSON
 from moviemind_lite.core.errors import InvalidCatalogFile, UnusableFile
 from moviemind_lite.store.catalog import list_entities
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from moviemind_lite.app.files import read_catalog_file
+from moviemind_lite.app.files.formats import read_catalog_file
 from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE

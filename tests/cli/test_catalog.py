@@ -10,9 +10,7 @@ from typing import Any
 
 import pytest
 
-from moviemind_lite.app.files import (
-    export_catalog,
-)
+from moviemind_lite.app.files.transfer import export_catalog
 from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind

@@ -34,7 +34,7 @@ def lab_server(
     monkeypatch.setattr(http_app, "lab_for", lambda settings: lab)
     app = open_app(tmp_path / "home", env)
     try:
-        with TestClient(create_app(app, run_jobs=False)) as client:
+        with TestClient(create_app(app, run_jobs=False), base_url="http://localhost") as client:
             yield client, lab
     finally:
         app.close()

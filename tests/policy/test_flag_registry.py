@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
 from moviemind_lite.core.errors import InvalidInput, UnknownFlag
 from moviemind_lite.policy.flag_registry import FLAGS, Flag, flag_named
+from tests.helpers import fresh_interpreter, top_level
 
 
 def test_registered_flags_and_defaults() -> None:
@@ -51,14 +48,10 @@ def test_environment_variable_name() -> None:
 
 
 def test_flags_core_imports_no_front_end() -> None:
-    probe = (
-        "import moviemind_lite.policy.flag_registry, moviemind_lite.policy.flags, sys, json\n"
-        "print(json.dumps(sorted(sys.modules)))"
+    _, modules = fresh_interpreter(
+        "import moviemind_lite.policy.flag_registry, moviemind_lite.policy.flags"
     )
-    output = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    ).stdout
-    loaded = {name.split(".")[0] for name in json.loads(output)}
+    loaded = top_level(modules)
     assert "click" not in loaded
     assert "textual" not in loaded
     assert "rich" not in loaded

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +17,7 @@ from moviemind_lite.tui import TAB_IDS
 from moviemind_lite.tui.app import MovieMindApp, make_app
 from moviemind_lite.tui.jobs import JobsPane
 from moviemind_lite.tui.lab import LabPane
+from tests.helpers import fresh_interpreter, top_level
 from tests.tui.driving import plain, run_app, wait_until
 
 AppFactory = Callable[..., MovieMindApp]
@@ -86,20 +84,15 @@ def test_tui_command_rejects_an_unknown_tab() -> None:
 
 
 def test_textual_is_imported_only_when_the_tui_runs() -> None:
-    probe = (
-        "import json, sys\n"
+    _, modules = fresh_interpreter(
         "from moviemind_lite.cli import cli\n"
         "import moviemind_lite.tui, moviemind_lite.cli.tui\n"
         "try:\n"
         "    cli.main(['tui', '--help'], standalone_mode=False)\n"
         "except SystemExit:\n"
-        "    pass\n"
-        "print(json.dumps(sorted(sys.modules)))"
+        "    pass"
     )
-    output = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    ).stdout
-    loaded = {name.split(".")[0] for name in json.loads(output.splitlines()[-1])}
+    loaded = top_level(modules)
     assert "click" in loaded
     assert "textual" not in loaded
 

@@ -21,6 +21,7 @@ from moviemind_lite.pipeline.strategies.setnx import SetNx
 from moviemind_lite.pipeline.strategies.two_level import TwoLevel
 from moviemind_lite.pipeline.strategies.unique_index import UniqueIndex
 
+# In teaching order, from no protection to the shipped design: the lab shows them so.
 STRATEGIES: dict[str, StrategyFactory] = {
     "none": NoGuard,
     "cache-lock": CacheLock,

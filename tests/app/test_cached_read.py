@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from moviemind_lite.app.answers import stored_answer
+from moviemind_lite.app.cached_read import stored_answer
 from moviemind_lite.app.wiring import App
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE, PERSON
