@@ -90,17 +90,26 @@ def test_pragmas(tmp_path: Path) -> None:
 def test_processes_opening_a_new_database_together_migrate_once(settings: Settings) -> None:
     settings.home.mkdir(parents=True)
     results: list[list[str]] = []
+    errors: list[BaseException] = []
     barrier = threading.Barrier(8)
 
     def open_and_migrate() -> None:
-        database = open_database(settings.database)
-        barrier.wait()
-        results.append(migrate(database))
-        database.close()
+        try:
+            database = open_database(settings.database)
+            try:
+                barrier.wait()
+                results.append(migrate(database))
+            finally:
+                database.close()
+        except BaseException as error:
+            # One opener failing must not leave the others waiting at the barrier for ever.
+            errors.append(error)
+            barrier.abort()
 
-    threads = [threading.Thread(target=open_and_migrate) for _ in range(8)]
+    threads = [threading.Thread(target=open_and_migrate, daemon=True) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert not errors, errors
     assert sorted(len(names) for names in results) == [0] * 7 + [len(MIGRATIONS)]
