@@ -130,7 +130,7 @@ def wait_until_healthy(server: LiveServer) -> None:
                 return
         except httpx.TransportError:
             pass
-        time.sleep(0.1)
+        time.sleep(0.1)  # polling a real server process (bounded by a deadline)
     raise AssertionError(f"server not healthy after {START_DEADLINE_S:g} s:\n{server.log_tail()}")
 
 

@@ -74,7 +74,7 @@ def wait_for_text(app: App, slug: str) -> None:
         stored = app.api.stored(MOVIE, slug)
         if stored is not None and stored.texts:
             return
-        time.sleep(0.05)
+        time.sleep(0.05)  # polling a real server process (bounded by a deadline)
     raise AssertionError(f"no text for {slug} after {DEADLINE_S:g} s")
 
 

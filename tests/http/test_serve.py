@@ -70,7 +70,7 @@ def wait_for(url: str, status: int) -> httpx.Response:
         response = httpx.get(url, timeout=10)
         if response.status_code == status or time.monotonic() > deadline:
             return response
-        time.sleep(0.05)
+        time.sleep(0.05)  # polling a real server process (bounded by a deadline)
 
 
 def test_the_server_runs_jobs_by_default(tmp_path: Path) -> None:
