@@ -26,7 +26,7 @@ def test_a_thread_sleeping_on_a_fake_clock_wakes_when_time_passes_its_wake_up() 
     woke = threading.Event()
 
     def sleeper() -> None:
-        clock.sleep(60)
+        clock.sleep(60)  # a fake clock: wakes when the test advances it, no real wait
         woke.set()
 
     thread = threading.Thread(target=sleeper)
@@ -42,6 +42,6 @@ def test_a_thread_sleeping_on_a_fake_clock_wakes_when_time_passes_its_wake_up() 
 
 def test_the_system_clock_reads_real_time() -> None:
     before = SYSTEM_CLOCK.monotonic()
-    SYSTEM_CLOCK.sleep(0)
+    SYSTEM_CLOCK.sleep(0)  # zero: checks the real clock sleeps at all, no wait
     assert SYSTEM_CLOCK.monotonic() >= before
     assert SYSTEM_CLOCK.stamp().endswith("Z")

@@ -181,5 +181,5 @@ def wait_for_port(port: int, timeout: float) -> None:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 return
         # Polling a real process's socket: there is no event to wait on.
-        time.sleep(0.1)
+        time.sleep(0.1)  # polling a real server process: it sends no event
     raise TimeoutError(f"nothing listens on port {port} after {timeout:g} s")
