@@ -23,7 +23,7 @@ from typing import Any
 from moviemind_lite.core.errors import InvalidInput, MovieMindError
 from moviemind_lite.lab.race import RaceResult, RaceStopped, run_race
 from moviemind_lite.lab.scenario import Arrival, Scenario
-from moviemind_lite.lab.schedule import IDLE_S, PLAY_PATIENCE_S, PlayedGate
+from moviemind_lite.lab.schedule import IDLE_S, PLAY_PATIENCE_S, PlayedGate, ScheduleError
 from moviemind_lite.lab.scratch import Servers
 from moviemind_lite.pipeline.strategies import strategy_factory
 
@@ -90,8 +90,11 @@ class StepGame:
         self._thread = threading.Thread(target=self._race, name="lab-game", daemon=True)
 
     def start(self) -> StepGame:
-        """Start the race: its requests wait for the learner's first step."""
+        """Start the race; return once its requests wait for the learner's first step."""
         self._thread.start()
+        if not self.gate.wait_ready(_END_S):
+            self.stop()
+            raise ScheduleError("the game's race did not start in time")
         return self
 
     def _race(self) -> None:

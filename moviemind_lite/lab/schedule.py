@@ -517,6 +517,17 @@ class PlayedGate(ScheduleGate):
             self._open = True
             self._cond.notify_all()
 
+    def wait_ready(self, timeout_s: float) -> bool:
+        """Wait until every request waits for its first step (or the gate opened)."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while len(self._held) < self.requests and not self._open:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+            return True
+
     @property
     def played_out(self) -> bool:
         """Whether every request has its answer coming: its job ended, or it needed none."""
