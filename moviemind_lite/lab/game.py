@@ -16,10 +16,14 @@ its jobs run to their end and its threads with them.
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from moviemind_lite.app.outputs import open_output
+from moviemind_lite.core.config import Settings
 from moviemind_lite.core.errors import InvalidInput, MovieMindError
 from moviemind_lite.lab.race import RaceResult, RaceStopped, run_race
 from moviemind_lite.lab.scenario import Arrival, Scenario
@@ -133,10 +137,14 @@ class StepGame:
 
     def stop(self, timeout_s: float = _END_S) -> None:
         """Stop the game: its gate opens, running jobs finish, queued ones are dropped."""
-        self._stop.set()
-        self.gate.let_run()
+        self.abandon()
         if self._thread.is_alive():
             self._thread.join(timeout_s)
+
+    def abandon(self) -> None:
+        """Stop the game without waiting for it (its page or screen closed)."""
+        self._stop.set()
+        self.gate.let_run()
 
     def standing(self) -> dict[str, Any]:
         """Where the game stands (:meth:`PlayedGate.standing`), and its result once over."""
@@ -181,3 +189,10 @@ class StepGame:
     def command(self, path: str = "game.json") -> str:
         """The command that replays the game once saved to ``path``."""
         return f"moviemind race --strategy {self.plan.strategy} --schedule {path}"
+
+
+def save_schedule(path: Path, game: StepGame, settings: Settings, *, force: bool) -> None:
+    """Write what ``game`` played to ``path`` as a schedule file, the way every file a user
+    names is written (never clobbered without ``force``)."""
+    with open_output(path, settings, force=force) as file:
+        file.write(json.dumps(game.schedule(), indent=2) + "\n")
