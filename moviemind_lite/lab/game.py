@@ -196,3 +196,41 @@ def save_schedule(path: Path, game: StepGame, settings: Settings, *, force: bool
     names is written (never clobbered without ``force``)."""
     with open_output(path, settings, force=force) as file:
         file.write(json.dumps(game.schedule(), indent=2) + "\n")
+
+
+class NoGame(MovieMindError):
+    """No game has been started here (or it was stopped)."""
+
+
+class GameSeat:
+    """The one game a server's lab plays at a time: a new game stops the one before."""
+
+    def __init__(self, servers: Servers | None = None, *, idle_s: float = IDLE_S) -> None:
+        self.servers = servers
+        self.idle_s = idle_s
+        self._game: StepGame | None = None
+        self._lock = threading.Lock()
+
+    def start(self, plan: GamePlan) -> StepGame:
+        """Start a game of ``plan`` (the one before, if any, is stopped first)."""
+        with self._lock:
+            before, self._game = self._game, None
+        if before is not None:
+            before.stop()
+        game = StepGame(plan, servers=self.servers, idle_s=self.idle_s).start()
+        with self._lock:
+            self._game = game
+        return game
+
+    def current(self) -> StepGame:
+        """The game being played or last played; :class:`NoGame` if none."""
+        game = self._game
+        if game is None:
+            raise NoGame("no game has been started: POST /lab/api/game first")
+        return game
+
+    def close(self, timeout_s: float = _END_S) -> None:
+        """Stop the game, if one is played, and wait for its race."""
+        game = self._game
+        if game is not None:
+            game.stop(timeout_s)
