@@ -46,7 +46,7 @@ from starlette.routing import Route
 from moviemind_lite.core.errors import InvalidInput
 from moviemind_lite.http.errors import error
 from moviemind_lite.http.routes import BodyProblem, admin_refusal, read_json
-from moviemind_lite.lab.game import GamePlan, NoGame
+from moviemind_lite.lab.game import GAME_DAMAGE, GamePlan, NoGame
 from moviemind_lite.lab.live import LiveLab, NoRace, RaceRunning, parse_plan
 from moviemind_lite.lab.race import TEACHING_ORDER
 from moviemind_lite.lab.report import MARKS, PHASES, render_html
@@ -90,6 +90,7 @@ def lab_page(request: Request) -> Response:
         max_workers=MAX_WORKERS,
         phases=PHASES,
         marks=MARKS,
+        damage=GAME_DAMAGE,
     )
     return HTMLResponse(page)
 

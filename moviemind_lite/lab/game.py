@@ -35,6 +35,19 @@ from moviemind_lite.pipeline.strategies import strategy_factory
 MIN_PLAYERS, MAX_PLAYERS = 2, 6
 # The mock AI's latency in a game: the game decides the order, not the clock.
 GAME_LATENCY_MS = 20.0
+# The damage a game counts, in the order the front ends show it: (key, label).
+GAME_DAMAGE = (
+    ("jobs", "jobs"),
+    ("ai_calls", "AI calls"),
+    ("movies", "movies"),
+    ("descriptions", "descr."),
+    ("duplicate_movies", "dup movies"),
+    ("duplicate_descriptions", "dup descr."),
+    ("failed_jobs", "failed"),
+    ("stale_writes_rejected", "stale refused"),
+)
+# The counts where anything above zero is harm.
+HARMFUL = frozenset({"duplicate_movies", "duplicate_descriptions", "failed_jobs"})
 # How long the end of a game (its last jobs, its tally) may take once its gate opened.
 _END_S = 30.0
 

@@ -28,34 +28,21 @@ from textual.widgets.option_list import Option
 
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.errors import InvalidInput, MovieMindError
-from moviemind_lite.lab.game import GamePlan, StepGame, save_schedule
+from moviemind_lite.lab.game import GAME_DAMAGE, HARMFUL, GamePlan, StepGame, save_schedule
 from moviemind_lite.lab.race import TEACHING_ORDER
 from moviemind_lite.lab.scratch import Servers
 from moviemind_lite.tui.lab_report import ReportPrompt
 from moviemind_lite.tui.pane import in_thread
 
-# The damage line, in this order: (key of the game's damage, label).
-DAMAGE = (
-    ("jobs", "jobs"),
-    ("ai_calls", "AI calls"),
-    ("movies", "movies"),
-    ("descriptions", "descr."),
-    ("duplicate_movies", "dup movies"),
-    ("duplicate_descriptions", "dup descr."),
-    ("failed_jobs", "failed"),
-    ("stale_writes_rejected", "stale refused"),
-)
-_HARMFUL = {"duplicate_movies", "duplicate_descriptions", "failed_jobs"}
-
 
 def damage_text(damage: dict[str, int]) -> Text:
     """``jobs 2 · AI calls 2 · ... · dup descr. 1``, the harm in red once above zero."""
     out = Text("damage: ", style="bold")
-    for index, (key, label) in enumerate(DAMAGE):
+    for index, (key, label) in enumerate(GAME_DAMAGE):
         if index:
             out.append(" · ", style="dim")
         value = damage.get(key, 0)
-        out.append(f"{label} {value}", style="bold red" if key in _HARMFUL and value else "")
+        out.append(f"{label} {value}", style="bold red" if key in HARMFUL and value else "")
     return out
 
 
