@@ -12,6 +12,7 @@
   var playedLine = document.getElementById("game-played");
   var scheduleBox = document.getElementById("game-schedule");
   var busy = false;
+  var going = false;  // a game started here and not over: closing the page stops it
 
   function headers() {
     var out = { "Content-Type": "application/json" };
@@ -59,6 +60,7 @@
     playedLine.textContent = "played: " + (standing.played.length ? standing.played.join(", ") : "nothing yet");
     saveButton.disabled = standing.played.length === 0;
     runButton.disabled = standing.over;
+    going = !standing.over;
     if (standing.verdict) {
       say("game over: " + standing.verdict + (standing.message ? " (" + standing.message + ")" : ""), !standing.correct);
       scheduleBox.hidden = false;
@@ -126,6 +128,8 @@
   });
   // A page closed mid-game stops its game (the server also opens the gate of a game nobody plays).
   window.addEventListener("pagehide", function () {
-    fetch("/lab/api/game", { method: "DELETE", headers: headers(), keepalive: true });
+    if (going) {
+      fetch("/lab/api/game", { method: "DELETE", headers: headers(), keepalive: true });
+    }
   });
 })();
