@@ -17,6 +17,7 @@ from moviemind_lite.core.errors import InvalidInput
 from moviemind_lite.lab.game import GamePlan, StepGame
 from moviemind_lite.lab.schedule import ScheduleError
 from tests.cli.conftest import run
+from tests.engines import BOTH_ENDS, Engines, lab_servers
 
 # The order that breaks cache-lock: B looks the slug up before A has written,
 # waits for the lock A holds, and never looks again.
@@ -145,3 +146,19 @@ def test_the_game_played_replays_with_race_schedule_to_the_same_metrics(tmp_path
     assert damage.pop("jobs") == replayed["jobs_dispatched"] == 2
     assert {key: replayed[key] for key in damage} == damage
     assert damage["duplicate_descriptions"] == 1
+
+
+@pytest.mark.parametrize("engines", BOTH_ENDS, ids=lambda engines: engines.id)
+def test_the_same_game_breaks_cache_lock_on_both_engine_pairs(engines: Engines) -> None:
+    game = StepGame(GamePlan("cache-lock", 2), servers=lab_servers(engines)).start()
+    try:
+        last = play_all(game, BREAK_CACHE_LOCK)[-1]
+    finally:
+        game.stop()
+    assert game.result is not None
+    assert (game.result.scenario.backend, game.result.scenario.locks) == (
+        engines.database,
+        engines.locks,
+    )
+    assert last["verdict"] == "1 duplicate description"
+    assert last["damage"]["ai_calls"] == 2  # type: ignore[index]
