@@ -122,12 +122,18 @@ def main() -> None:
         "--locks-url", help="buckets on this Redis (redis://...) rather than the SQLite table"
     )
     parser.add_argument(
+        "--database-url", help="the store on this PostgreSQL (postgresql://...) rather than SQLite"
+    )
+    parser.add_argument(
         "--cpu-only", action="store_true", help="only the in-process CPU comparison"
     )
     options = parser.parse_args()
     if options.locks_url:
         for limits in MODES.values():
             limits["MOVIEMIND_LOCKS_URL"] = options.locks_url
+    if options.database_url:
+        for limits in MODES.values():
+            limits["MOVIEMIND_DATABASE_URL"] = options.database_url
     requests = options.requests // 4 if options.quick else options.requests
     print(
         f"python {platform.python_version()}, {os.cpu_count()} CPUs, "
