@@ -65,7 +65,9 @@ def refused(start: float, now_ms: float, limit: int, period_ms: float, cost: int
     all ``cost`` would be."""
     interval = period_ms / limit
     free = max(0, int((period_ms - (start - now_ms)) // interval))
-    return Allowance(False, limit, min(free, cost - 1), start + cost * interval - period_ms - now_ms)
+    return Allowance(
+        False, limit, min(free, cost - 1), start + cost * interval - period_ms - now_ms
+    )
 
 
 def used(tat: float | None, now_ms: float, limit: int, period_ms: float) -> int:
