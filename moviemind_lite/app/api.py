@@ -223,7 +223,12 @@ class Api:
         verdict = self._verdict(kind, slug, found)
         with self._paid(client, kind, slug, REQUEST_LOCALE, DEFAULT_CONTEXT) as paid:
             outcome = self.generation.request(
-                kind, slug, locale=REQUEST_LOCALE, context_tag=DEFAULT_CONTEXT, wait=False
+                kind,
+                slug,
+                locale=REQUEST_LOCALE,
+                context_tag=DEFAULT_CONTEXT,
+                wait=False,
+                pending_cap=self.budget.settings.max_pending_jobs,
             )
             paid.created = outcome.status == "queued"
         if outcome.job is None:
@@ -280,7 +285,12 @@ class Api:
         with self._paid(client, kind, slug, locale, context_tag) as paid:
             if catalog.find_entity(self.database, kind, slug) is None:
                 outcome = self.generation.request(
-                    kind, slug, locale=locale, context_tag=context_tag, wait=False
+                    kind,
+                    slug,
+                    locale=locale,
+                    context_tag=context_tag,
+                    wait=False,
+                    pending_cap=self.budget.settings.max_pending_jobs,
                 )
             if outcome is None or outcome.job is None:
                 # Stored (perhaps a moment ago): write another text, or join the one on its way.
@@ -291,6 +301,7 @@ class Api:
                     context_tag=context_tag,
                     wait=False,
                     join_unfinished=True,
+                    pending_cap=self.budget.settings.max_pending_jobs,
                 )
             paid.created = outcome.status == "queued"
         assert outcome.job is not None

@@ -29,7 +29,7 @@ from typing import Literal
 
 from moviemind_lite.core.clock import Clock
 from moviemind_lite.core.config import LimitSettings
-from moviemind_lite.core.errors import BudgetSpent
+from moviemind_lite.core.errors import BudgetSpent, QueueFull
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.jobs import count_pending
 from moviemind_lite.store.rate_limits import Allowance as Allowance  # what front ends show
@@ -239,11 +239,8 @@ class GenerationBudget(LimitsOver):
         at = self.clock.now() * 1000 if at_ms is None else at_ms
         cap = self.settings.max_pending_jobs
         if cap and count_pending(self.database) >= cap:
-            raise BudgetSpent(
-                f"{cap} generation jobs are already waiting; try again shortly",
-                retry_after_s=30,
-                reason="queue_full",
-            )
+            # A cheap first look; the job's insert checks the cap again, atomically.
+            raise QueueFull(cap)
         per_client = self.settings.client_jobs_per_hour
         if client is not None and per_client:
             taken = self.buckets.take(f"budget:client:{client}", per_client, HOUR_MS, at)
