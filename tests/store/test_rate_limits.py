@@ -54,6 +54,10 @@ def test_give_back_undoes_a_take_and_used_counts(buckets: RateLimits) -> None:
     assert buckets.take("b", 3, MINUTE, T0).allowed
     assert not buckets.take("b", 3, MINUTE, T0).allowed
     assert buckets.used("never", 3, MINUTE, T0) == 0
+    # Giving back to an empty bucket leaves it empty: no credit beyond a full bucket.
+    buckets.give_back("never", 3, MINUTE, T0)
+    assert buckets.used("never", 3, MINUTE, T0) == 0
+    assert buckets.take("never", 3, MINUTE, T0).remaining == 2
 
 
 @every_pair
