@@ -194,3 +194,21 @@ def test_threads_waiting_for_a_refill_spend_the_new_block(app: App) -> None:
     assert allowed(answers) == 8
     assert store.calls == [BLOCK]
     assert process.take("c", LIMIT, MINUTE, T0).allowed and store.calls == [BLOCK]
+
+
+def test_a_process_holds_a_bounded_number_of_buckets(
+    store: Counted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many clients, each asking once: lapsed buckets go first, then the oldest."""
+    monkeypatch.setattr("moviemind_lite.app.limits.HELD_BUCKETS_MAX", 4)
+    process = PrepaidBuckets(store, 16)
+    for n in range(3):
+        assert process.take(f"old-{n}", LIMIT, MINUTE, T0).allowed
+    for n in range(6):
+        assert process.take(f"new-{n}", LIMIT, MINUTE, T0 + MINUTE).allowed
+        assert len(process._held) <= 4
+    # The lapsed ones went first; the newest is still held and spent without the store.
+    assert not any(name.startswith("old-") for name in process._held)
+    calls = len(store.calls)
+    assert process.take("new-5", LIMIT, MINUTE, T0 + MINUTE).allowed
+    assert len(store.calls) == calls
