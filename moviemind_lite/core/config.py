@@ -284,6 +284,9 @@ class LimitSettings:
     client_jobs_per_hour: int = 1_000
     service_jobs_per_hour: int = 10_000
     max_pending_jobs: int = 1_000
+    # A process takes a request limit's allowances from the shared bucket this many at a time
+    # (at most a sixteenth of the limit) and spends them itself; 1: every request asks the store.
+    block: int = 16
 
 
 # The variable and the range of each limit, by field.
@@ -294,6 +297,7 @@ LIMIT_NUMBERS: dict[str, tuple[str, Range]] = {
     "client_jobs_per_hour": ("MOVIEMIND_AI_BUDGET_CLIENT", COUNT.narrowed(high=10_000_000)),
     "service_jobs_per_hour": ("MOVIEMIND_AI_BUDGET_SERVICE", COUNT.narrowed(high=10_000_000)),
     "max_pending_jobs": ("MOVIEMIND_MAX_PENDING_JOBS", COUNT.narrowed(high=10_000_000)),
+    "block": ("MOVIEMIND_RATE_LIMIT_BLOCK", COUNT.narrowed(low=1, high=1_000)),
 }
 
 

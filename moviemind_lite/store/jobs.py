@@ -28,7 +28,13 @@ from typing import Any
 from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 from moviemind_lite.core.config import JobSettings
-from moviemind_lite.core.errors import InvalidInput, JobNotFound, StaleClaim, UniqueViolation
+from moviemind_lite.core.errors import (
+    InvalidInput,
+    JobNotFound,
+    QueueFull,
+    StaleClaim,
+    UniqueViolation,
+)
 from moviemind_lite.core.ids import elapsed_ms, format_epoch, new_id, now, validate_job_id
 from moviemind_lite.core.model import (
     FAILED,
@@ -64,10 +70,23 @@ def count_by_status(database: Database) -> dict[str, int]:
     return {status: found.get(status, 0) for status in STATUSES}
 
 
+COUNT_PENDING = "SELECT count(*) FROM jobs WHERE status = 'PENDING'"
+
+
 def count_pending(database: Database) -> int:
     """How many jobs wait to be claimed (read from the ``(status, run_after)`` index)."""
-    row = database.query_one("SELECT count(*) FROM jobs WHERE status = 'PENDING'")
+    row = database.query_one(COUNT_PENDING)
     return 0 if row is None else int(row[0])
+
+
+def refuse_past_cap(tx: Tx, cap: int) -> None:
+    """Raise :class:`QueueFull` if ``cap`` jobs are PENDING, in one step with the insert
+    that follows in ``tx``: the transactions that check the cap take turns (SQLite's one
+    writer; an advisory lock on PostgreSQL, whose next statement then sees the last
+    one's job), so a burst of requests cannot pass it."""
+    tx.lock_key("pending jobs cap")
+    if int(tx.execute(COUNT_PENDING).fetchone()[0]) >= cap:
+        raise QueueFull(cap)
 
 
 def log_transition(job: Job, message: str, **extra: Any) -> None:
@@ -212,8 +231,11 @@ class JobStore:
         first attempt under that worker's lease, as if it had been claimed
         at once: the requester that is about to run it saves a write. With
         ``one_per_key`` the job is its key's one unfinished job: a second one
-        raises ``UniqueViolation`` (see :meth:`insert_or_join`).
+        raises ``UniqueViolation`` (see :meth:`insert_or_join`). A request with
+        a ``pending_cap`` raises :class:`QueueFull` instead past it.
         """
+        if request.pending_cap:
+            refuse_past_cap(tx, request.pending_cap)
         stamp = self.clock.stamp()
         claimed = claimed_by is not None
         row = tx.execute(
