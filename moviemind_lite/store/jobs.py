@@ -363,8 +363,8 @@ class JobStore:
         with self.database.write() as tx:
             for job in jobs:
                 changed = tx.execute(
-                    "UPDATE jobs SET lease_until = ?, updated_at = ? "
-                    "WHERE id = ? AND worker_id = ? AND lease_version = ? AND status = 'IN_PROGRESS'",
+                    "UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ? "
+                    "AND worker_id = ? AND lease_version = ? AND status = 'IN_PROGRESS'",
                     (lease_until, stamp, job.id, job.worker_id, job.lease_version),
                 ).rowcount
                 if changed != 1:
@@ -380,8 +380,8 @@ class JobStore:
         taken back writes nothing and a take-back cannot slip in before commit.
         """
         row = tx.execute(
-            "SELECT lease_version, worker_id FROM jobs WHERE id = ? AND worker_id = ? AND lease_version = ? "
-            f"AND status = 'IN_PROGRESS'{tx.dialect.for_update}",
+            "SELECT lease_version, worker_id FROM jobs WHERE id = ? AND worker_id = ? "
+            f"AND lease_version = ? AND status = 'IN_PROGRESS'{tx.dialect.for_update}",
             (job.id, job.worker_id, job.lease_version),
         ).fetchone()
         if row is None:

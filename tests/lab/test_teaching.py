@@ -43,6 +43,7 @@ REQUIRED = [
     "canary-rollback",
     "lock-server-forgets",
     "stale-worker-fenced",
+    "engine-restart",
 ]
 
 
@@ -110,7 +111,7 @@ def test_each_scenario_shows_what_it_promises(name: str, engines: Engines) -> No
             assert tuple(run["metrics"]) == METRIC_KEYS
     else:
         assert all(outcome.as_expected for outcome in report.outcomes)
-        least = 1 if name == "lock-server-forgets" else 2
+        least = 1 if name in ("lock-server-forgets", "engine-restart") else 2
         assert len(as_json["runs"]) == len(report.outcomes) >= least
 
 
