@@ -66,6 +66,8 @@ JOB_NUMBERS: dict[str, tuple[str, Range]] = {
     "setnx_lease_ms": ("setnx lease", _AFTER_ZERO_MS),
 }
 BUSY_TIMEOUT = Range(0, 3_600_000, unit="ms", whole=True, note="one hour")
+# The longest a request waits for a stalled engine (PostgreSQL, Redis) before it hears so.
+ENGINE_WAIT = Range(1, 3_600_000, unit="ms", whole=True, note="one hour")
 
 
 class Secret:
@@ -309,6 +311,9 @@ class Settings:
     default_locale: str = "en-US"
     environment: str = "local"
     busy_timeout_ms: int = 30_000
+    # How long a request waits for a stalled engine: a pooled PostgreSQL connection, a
+    # PostgreSQL server that stopped answering, a Redis command. Then it hears which one.
+    engine_wait_ms: int = 10_000
     ai: AISettings = AISettings()
     jobs: JobSettings = JobSettings()
     limits: LimitSettings = LimitSettings()
@@ -503,6 +508,7 @@ def load_settings(
     busy_timeout_ms = _number(
         env, "MOVIEMIND_BUSY_TIMEOUT_MS", Settings.busy_timeout_ms, BUSY_TIMEOUT
     )
+    engine_wait_ms = _number(env, "MOVIEMIND_ENGINE_WAIT_MS", Settings.engine_wait_ms, ENGINE_WAIT)
     limits = LimitSettings(
         **{
             field: int(_number(env, variable, getattr(LimitSettings, field), within))
@@ -514,6 +520,7 @@ def load_settings(
         default_locale=locale,
         environment=environment,
         busy_timeout_ms=int(busy_timeout_ms),
+        engine_wait_ms=int(engine_wait_ms),
         ai=ai,
         jobs=jobs,
         limits=limits,

@@ -76,6 +76,8 @@ class Job:
     started_at: str | None
     finished_at: str | None
     updated_at: str
+    lease_version: int = 0
+    """The claim's token: bumped by every claim, never lowered (the fence checks it)."""
 
     @classmethod
     def from_row(cls, row: Row) -> Job:

@@ -44,6 +44,7 @@ REQUIRED = [
     "lock-server-forgets",
     "stale-worker-fenced",
     "fence-counter-reset",
+    "engine-restart",
 ]
 
 
@@ -111,7 +112,7 @@ def test_each_scenario_shows_what_it_promises(name: str, engines: Engines) -> No
             assert tuple(run["metrics"]) == METRIC_KEYS
     else:
         assert all(outcome.as_expected for outcome in report.outcomes)
-        least = 1 if name in ("lock-server-forgets", "fence-counter-reset") else 2
+        least = 1 if name in ("lock-server-forgets", "fence-counter-reset", "engine-restart") else 2
         assert len(as_json["runs"]) == len(report.outcomes) >= least
 
 
