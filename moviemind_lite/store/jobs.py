@@ -21,7 +21,6 @@ one job (``one_per_key``): a partial UNIQUE index says so on both engines, and
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,7 +28,14 @@ from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 from moviemind_lite.core.config import JobSettings
 from moviemind_lite.core.errors import InvalidInput, JobNotFound, StaleClaim, UniqueViolation
-from moviemind_lite.core.ids import elapsed_ms, format_epoch, new_id, now, validate_job_id
+from moviemind_lite.core.ids import (
+    elapsed_ms,
+    format_epoch,
+    new_id,
+    now,
+    parse_timestamp,
+    validate_job_id,
+)
 from moviemind_lite.core.model import (
     FAILED,
     IN_PROGRESS,
@@ -42,6 +48,7 @@ from moviemind_lite.core.model import (
 from moviemind_lite.core.numbers import DAY_MS
 from moviemind_lite.store.calls import abandon_calls, record_call
 from moviemind_lite.store.db import Database, Reader, Tx, read_all
+from moviemind_lite.store.job_ends import JobEnds
 from moviemind_lite.store.locking import Slots
 from moviemind_lite.store.slots import TableSlots, slot_key, take_turns
 
@@ -139,6 +146,12 @@ class JobStore:
         self.clock = clock
         # Where a job's generation slot is freed when it ends (the database's table by default).
         self.slots: Slots = slots if slots is not None else TableSlots(database, clock)
+        # Who in this process waits for which job, woken when it ends.
+        self.ends = JobEnds(database, clock)
+
+    def close(self) -> None:
+        """Stop listening for the ends of other processes' jobs."""
+        self.ends.close()
 
     # -- reading ----------------------------------------------------------------------
 
@@ -186,13 +199,30 @@ class JobStore:
         return count_by_status(self.database)
 
     def wait(self, job_id: str, timeout_s: float | None = None) -> Job:
-        """Poll until the job is DONE or FAILED (or the timeout passes); return it."""
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while True:
-            job = self.get(job_id)
-            if job.finished or (deadline is not None and time.monotonic() >= deadline):
-                return job
-            time.sleep(self.settings.poll_ms / 1000)
+        """Wait until the job is DONE or FAILED (or the timeout passes); return it.
+
+        Woken by the job's end (see :mod:`moviemind_lite.store.job_ends`), with a
+        bounded look at the job in case a wake-up was missed.
+        """
+        deadline = None if timeout_s is None else self.clock.monotonic() + timeout_s
+        with self.ends.watching(job_id) as watch:
+            while True:
+                job = self.get(job_id)
+                left = None if deadline is None else deadline - self.clock.monotonic()
+                if job.finished or (left is not None and left <= 0):
+                    return job
+                quiet = self.quiet_for_s(job)
+                watch.wait(quiet if left is None else min(quiet, left))
+
+    def quiet_for_s(self, job: Job) -> float:
+        """How long a waiter on ``job`` (as just read) may wait for a wake-up before it
+        looks again: the fallback bound, and never past the moment the job could change
+        unannounced (a PENDING job's ``run_after``, a running job's lease end)."""
+        bound = self.settings.wake_fallback_ms / 1000
+        when = job.run_after if job.status == PENDING else job.lease_until
+        if when is None:
+            return bound
+        return max(0.0, min(bound, parse_timestamp(when).timestamp() - self.clock.now()))
 
     # -- transitions ------------------------------------------------------------------
 
@@ -449,6 +479,7 @@ class JobStore:
         if row is None:
             return None
         self.slots.release(tx, slot_key(job.request), job.id)
+        self.ends.announce_in(tx, job.id)
         done = Job.from_row(row)
         log_transition(done, "Job done")
         return done
@@ -491,6 +522,7 @@ class JobStore:
                     (error, self.clock.stamp_after(backoff, since=moment), stamp, job.id),
                 ).fetchone()
                 retried = Job.from_row(row)
+                self.ends.announce_in(tx, job.id)  # its waiters run it when it is due
                 log_transition(
                     retried, "Job attempt failed; will retry", error=error, backoff_ms=backoff
                 )
@@ -515,6 +547,8 @@ class JobStore:
                     job.attempts,
                 ),
             ).fetchone()
+            if row is not None:
+                self.ends.announce_in(tx, job.id)
         if row is None:
             return None
         deferred = Job.from_row(row)
@@ -530,6 +564,7 @@ class JobStore:
             (error, stamp, stamp, job.id),
         ).fetchone()
         self.slots.release(tx, slot_key(job.request), job.id)
+        self.ends.announce_in(tx, job.id)
         failed = Job.from_row(row)
         log_transition(failed, "Job failed", error=error)
         return failed

@@ -236,6 +236,7 @@ class PostgresDatabase(Database):
         if self.schema is not None:
             settings.append(f"-c search_path={self.schema}")
         conninfo = self._conninfo(url, " ".join(settings))
+        self._conninfo_text = conninfo
         self._errors_where = self.description
         # One connection first, outside the pool: its error says what is wrong
         # (refused, no such database, wrong password) where the pool would only
@@ -328,10 +329,35 @@ class PostgresDatabase(Database):
             found: PgRow | None = conn.execute(to_pyformat(sql), params).fetchone()
             return found
 
+    def listen(self, channel: str) -> NotifyListener:
+        """A connection of its own listening on ``channel`` (``LISTEN``)."""
+        with self.errors():
+            return NotifyListener(self._conninfo_text, channel, self.description)
+
     def close(self) -> None:
         """Close the pool and every connection in it."""
         self.pool.close()
         self.forget_threads()
+
+
+class NotifyListener:
+    """One connection outside the pool that ``LISTEN``\ s on a channel (one thread uses it)."""
+
+    def __init__(self, conninfo: str, channel: str, where: str) -> None:
+        self.where = where
+        self.conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+        self.conn.execute(f'LISTEN "{channel}"'.encode())
+
+    def payloads(self, timeout_s: float) -> list[str]:
+        """The payloads that arrived, waiting at most ``timeout_s`` for the first."""
+        try:
+            return [note.payload for note in self.conn.notifies(timeout=timeout_s, stop_after=1)]
+        except psycopg.Error as error:
+            raise translate(error, self.where) from error
+
+    def close(self) -> None:
+        """Close the connection (its ``LISTEN`` ends with it)."""
+        self.conn.close()
 
 
 def discard(url: ServiceUrl) -> None:
