@@ -6,9 +6,9 @@ holds a :class:`Watch` on its id while it waits, and is woken:
 - **in this process**, by the transaction that ends the job: when it commits
   (:meth:`Tx.on_commit`) the job's watches are set. No timer is involved.
 - **from another process**, by the engine, through one feed thread per
-  process (started by the first watch): on PostgreSQL a trigger sends
+  process (running while anyone waits): on PostgreSQL a trigger sends
   ``NOTIFY moviemind_job_end, '<job id>'`` inside the ending transaction (sent
-  when it commits, no extra round trip) and the feed ``LISTEN``\\ s on its own
+  when it commits, no extra round trip) and the feed listens (``LISTEN``) on its own
   connection; on SQLite the feed reads the database's change counter
   (``PRAGMA data_version``, read from the shared-memory index, no I/O) with
   backoff, and only when it moved asks in one statement which of the watched
@@ -41,6 +41,8 @@ COUNTER_MIN_S = 0.001
 COUNTER_MAX_S = 0.025
 # How long a feed that failed (a server gone) waits before it tries again.
 FEED_RETRY_S = 1.0
+# How long the feed waits for news before it looks whether anyone still waits.
+FEED_LOOK_S = 0.25
 # Ids asked about in one statement.
 CHUNK = 500
 
@@ -129,6 +131,8 @@ class JobEnds:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._feed: threading.Thread | None = None
+        # Set while the feed hears the engine (after its first look at the watched jobs).
+        self.listening = threading.Event()
 
     @contextmanager
     def watching(self, job_id: str) -> Iterator[Watch]:
@@ -199,13 +203,14 @@ class JobEnds:
     def _listen(self) -> None:
         """The feed thread: wake this process's waiters on what the engine says."""
         feed: EndFeed | None = None
-        while not self._stop.is_set():
+        while self._needed():
             try:
                 if feed is None:
                     feed = self._open_feed()
                     # Ends committed before the feed listened are looked up once.
                     self.check_watched()
-                heard = feed.payloads(FEED_RETRY_S)
+                    self.listening.set()
+                heard = feed.payloads(FEED_LOOK_S)
                 if heard is None:
                     useful = self.check_watched() > 0
                     if isinstance(feed, ChangeCounterFeed):
@@ -218,12 +223,23 @@ class JobEnds:
                 log.warning(
                     "Job-end feed failed; waiters fall back to polling", extra={"fields": fields}
                 )
+                self.listening.clear()
                 if feed is not None:
                     feed.close()
                     feed = None
                 SYSTEM_CLOCK.wait(self._stop, FEED_RETRY_S)
         if feed is not None:
             feed.close()
+
+    def _needed(self) -> bool:
+        """Whether the feed goes on: someone waits and nobody closed it. If not, the
+        feed thread is done (the next watch starts another)."""
+        with self._lock:
+            if self._watches and not self._stop.is_set():
+                return True
+            self._feed = None
+            self.listening.clear()
+            return False
 
     def close(self) -> None:
         """Stop the feed thread (it closes its connection)."""
