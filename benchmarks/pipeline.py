@@ -395,6 +395,92 @@ def statements_per_job(folder: Path, jobs: int = 50) -> dict[str, float]:
     return per_job
 
 
+@contextmanager
+def counting_round_trips() -> Iterator[Counter[str]]:
+    """Count the round trips to PostgreSQL and Redis made inside the block, at the clients.
+
+    PostgreSQL: every statement a cursor sends, and two per transaction or
+    savepoint block (``BEGIN``/``SAVEPOINT`` and its ``COMMIT``/``RELEASE``);
+    statements psycopg pipelines together count as sent (a pipeline's sync
+    counts once more). Redis: every command sent alone and every pipeline
+    sent (a Lua script is one command).
+    """
+    import psycopg  # only a run on PostgreSQL loads the clients
+    import redis
+    from redis.client import Pipeline
+
+    counts: Counter[str] = Counter()
+    lock = threading.Lock()
+    originals = (
+        psycopg.Cursor.execute,
+        psycopg.Connection.transaction,
+        psycopg.Connection.pipeline,
+        redis.Redis.execute_command,
+        Pipeline.execute,
+    )
+
+    def counted(kind: str, original: Any, per_call: int = 1) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                counts[kind] += per_call
+            return original(*args, **kwargs)
+
+        return call
+
+    psycopg.Cursor.execute = counted("postgres statement", originals[0])  # type: ignore[method-assign]
+    psycopg.Connection.transaction = counted("postgres BEGIN/COMMIT", originals[1], 2)  # type: ignore[method-assign]
+    psycopg.Connection.pipeline = counted("postgres pipeline sync", originals[2])  # type: ignore[method-assign]
+    redis.Redis.execute_command = counted("redis command", originals[3])  # type: ignore[method-assign]
+    Pipeline.execute = counted("redis pipeline", originals[4])  # type: ignore[method-assign]
+    try:
+        yield counts
+    finally:
+        (
+            psycopg.Cursor.execute,
+            psycopg.Connection.transaction,
+            psycopg.Connection.pipeline,
+            redis.Redis.execute_command,
+            Pipeline.execute,
+        ) = originals  # type: ignore[method-assign]
+
+
+def round_trips_per_job(folder: Path, backend: Backend, jobs: int = 50) -> dict[str, float]:
+    """Round trips to the servers per request-path job (new slug, waited for) at one
+    thread, and per joined request, by kind; ``total`` of each."""
+    with build_app(scratch_settings(folder, "round-trips", backend)) as app:
+        app.generation.request(MOVIE, "warm-up-0000")
+        with counting_round_trips() as counts:
+            for n in range(jobs):
+                app.generation.request(MOVIE, f"trips-{n:03d}")
+        per_job = {f"job: {kind}": number / jobs for kind, number in counts.items()}
+        keys = [f"joined-{n:03d}" for n in range(10)]
+        for slug in keys:
+            app.generation.request(MOVIE, slug, wait=False)
+        with counting_round_trips() as counts:
+            for n in range(jobs):
+                app.generation.request(MOVIE, keys[n % len(keys)], wait=False)
+        per_job |= {f"join: {kind}": number / jobs for kind, number in counts.items()}
+    per_job["job: total"] = sum(v for k, v in per_job.items() if k.startswith("job: "))
+    per_job["join: total"] = sum(
+        v for k, v in per_job.items() if k.startswith("join: ") and k != "join: total"
+    )
+    return per_job
+
+
+def round_trip_lines(backend: str, trips: Mapping[str, float]) -> list[str]:
+    """What :func:`round_trips_per_job` found, one line per request kind."""
+    return [
+        f"{backend}: {what} costs {trips.get(f'{what}: total', 0.0):.1f} round trips ("
+        + ", ".join(
+            f"{value:.1f} {kind.removeprefix(what + ': ')}"
+            for kind, value in sorted(trips.items())
+            if kind.startswith(f"{what}: ") and not kind.endswith("total")
+        )
+        + ")"
+        for what in ("job", "join")
+    ]
+
+
 def join_cost(folder: Path, joins: int = 2000) -> Join:
     """Statements, writes and CPU of one join, on average over ``joins`` joins.
 

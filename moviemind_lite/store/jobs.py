@@ -56,6 +56,13 @@ log = logging.getLogger("moviemind.jobs")
 
 # How a refused write of a stale claim begins (the lab and stats count them).
 STALE_CLAIM = "stale claim refused"
+# The key's one unfinished job (the partial UNIQUE index of migration m014): an insert
+# that would be a second one inserts nothing instead of failing its transaction.
+ONE_PER_KEY_SKIPPED = (
+    " ON CONFLICT (kind, slug, locale, context_tag) "
+    "WHERE one_per_key = 1 AND status IN ('PENDING', 'IN_PROGRESS') DO NOTHING"
+)
+ONE_PER_KEY_COLUMNS = "jobs.kind, jobs.slug, jobs.locale, jobs.context_tag"
 
 
 def _duration_ms(job: Job) -> float | None:
@@ -244,13 +251,34 @@ class JobStore:
         ``one_per_key`` the job is its key's one unfinished job: a second one
         raises ``UniqueViolation`` (see :meth:`insert_or_join`).
         """
+        job = self._insert(tx, request, strategy, job_id, claimed_by, one_per_key)
+        if job is None:
+            raise UniqueViolation(ONE_PER_KEY_COLUMNS)
+        return job
+
+    def _insert(
+        self,
+        tx: Tx,
+        request: JobRequest,
+        strategy: str,
+        job_id: str | None,
+        claimed_by: str | None,
+        one_per_key: bool,
+    ) -> Job | None:
+        """:meth:`insert`; ``None`` when the key's one unfinished job exists (``one_per_key``).
+
+        That clash inserts nothing and fails no statement (``ON CONFLICT ... DO
+        NOTHING`` on the partial index), so the transaction goes on without the
+        savepoint (two round trips on PostgreSQL) a failed statement would need.
+        """
         stamp = self.clock.stamp()
         claimed = claimed_by is not None
         row = tx.execute(
             "INSERT INTO jobs (id, kind, action, slug, locale, context_tag, baseline_locking, "
             "strategy, status, attempts, max_attempts, run_after, worker_id, lease_until, "
             "started_at, created_at, updated_at, one_per_key) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            f"{ONE_PER_KEY_SKIPPED if one_per_key else ''} RETURNING *",
             (
                 job_id or new_id(),
                 request.kind,
@@ -272,6 +300,8 @@ class JobStore:
                 int(one_per_key),
             ),
         ).fetchone()
+        if row is None:
+            return None
         job = Job.from_row(row)
         log_transition(
             job, "Job queued and claimed" if claimed else "Job queued", strategy=strategy
@@ -299,18 +329,14 @@ class JobStore:
         found = self.find_unfinished_in(tx, request)
         if found is not None:
             return found, False
-        try:
-            with tx.savepoint():
-                job = self.insert(
-                    tx, request, strategy, job_id, claimed_by=claimed_by, one_per_key=True
-                )
-        except UniqueViolation:
-            found = self.find_unfinished_in(tx, request)
-            if found is None:
-                raise
-            log_transition(found, "Job joined after the one-job-per-key index refused another")
-            return found, False
-        return job, True
+        job = self._insert(tx, request, strategy, job_id, claimed_by, one_per_key=True)
+        if job is not None:
+            return job, True
+        found = self.find_unfinished_in(tx, request)
+        if found is None:  # pragma: no cover - the index skipped the insert for this job
+            raise UniqueViolation(ONE_PER_KEY_COLUMNS)
+        log_transition(found, "Job joined after the one-job-per-key index refused another")
+        return found, False
 
     def create(self, request: JobRequest, strategy: str) -> Job:
         """Create a PENDING job in its own transaction."""
