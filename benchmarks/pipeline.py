@@ -427,7 +427,14 @@ def counting_round_trips() -> Iterator[Counter[str]]:
 
         return call
 
-    psycopg.Cursor.execute = counted("postgres statement", originals[0])  # type: ignore[method-assign]
+    def statement(cursor: Any, *args: Any, **kwargs: Any) -> Any:
+        # Inside a pipeline a statement is queued: the pipeline's sync is its round trip.
+        if getattr(cursor.connection, "_pipeline", None) is None:
+            with lock:
+                counts["postgres statement"] += 1
+        return originals[0](cursor, *args, **kwargs)
+
+    psycopg.Cursor.execute = statement  # type: ignore[method-assign]
     psycopg.Connection.transaction = counted("postgres BEGIN/COMMIT", originals[1], 2)  # type: ignore[method-assign]
     psycopg.Connection.pipeline = counted("postgres pipeline sync", originals[2])  # type: ignore[method-assign]
     redis.Redis.execute_command = counted("redis command", originals[3])  # type: ignore[method-assign]

@@ -172,9 +172,26 @@ class PostgresTx:
             raise translate(error, self.where) from error
 
     def attempt(self, sql: str, params: Params = ()) -> psycopg.Cursor[PgRow]:
-        """Run one statement in a savepoint: if it fails, the transaction goes on."""
-        with self.savepoint():
-            return self.execute(sql, params)
+        """Run one statement in a savepoint: if it fails, the transaction goes on.
+
+        ``SAVEPOINT``, the statement and ``RELEASE`` go to the server together
+        in pipeline mode: one round trip where three would be sent one by one.
+        A failed statement skips the ``RELEASE``; ``ROLLBACK TO`` the savepoint
+        then puts the transaction back (one more round trip, on failure only).
+        """
+        try:
+            with self.conn.pipeline():
+                self.conn.execute(b"SAVEPOINT moviemind_attempt")
+                cursor = self.conn.execute(to_pyformat(sql), params)
+                self.conn.execute(b"RELEASE SAVEPOINT moviemind_attempt")
+        except psycopg.Error as error:
+            try:
+                self.conn.execute(b"ROLLBACK TO SAVEPOINT moviemind_attempt")
+                self.conn.execute(b"RELEASE SAVEPOINT moviemind_attempt")
+            except psycopg.Error as undo:
+                raise translate(undo, self.where) from error
+            raise translate(error, self.where) from error
+        return cursor
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> int:
         """Run one statement for each of ``rows`` (psycopg pipelines them); how many rows
