@@ -19,6 +19,7 @@ rewrites them to psycopg's ``%s`` and ``%(name)s`` once per statement text.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,6 +43,8 @@ from moviemind_lite.core.errors import (
 )
 from moviemind_lite.store.db import Database, Params, Row, Tx
 from moviemind_lite.store.dialects import POSTGRESQL, Dialect
+
+log = logging.getLogger("moviemind.store")
 
 # Connections one process keeps at most; a thread waiting for one waits as long
 # as it would wait for a lock (the busy timeout).
@@ -163,11 +166,58 @@ class PostgresTx:
         self.committed_actions: list[Callable[[], None]] = []
         # Advisory locks already held: a transaction keeps them to its end.
         self.locked: set[str] = set()
+        # Statements whose results nobody reads (BEGIN, advisory locks): they go to the
+        # server in one pipeline with the next statement, not in round trips of their own.
+        self.unsent: list[tuple[bytes, Params]] = [(b"BEGIN", ())]
+        self.begun = False
+
+    def _send(self, sql: bytes | str, params: Params = ()) -> psycopg.Cursor[PgRow]:
+        """``sql``, after the unsent statements, in one round trip (psycopg errors raise)."""
+        if not self.unsent:
+            return self.conn.execute(sql, params)
+        with self.conn.pipeline():
+            self._send_unsent()
+            return self.conn.execute(sql, params)
+
+    def _send_unsent(self) -> None:
+        """Queue the unsent statements (inside a pipeline, or one by one outside)."""
+        unsent, self.unsent = self.unsent, []
+        for statement, params in unsent:
+            self.begun = self.begun or statement == b"BEGIN"
+            self.conn.execute(statement, params)
+
+    def flush(self) -> None:
+        """Send the unsent statements now (before a block that talks to the server itself)."""
+        if self.unsent:
+            try:
+                with self.conn.pipeline():
+                    self._send_unsent()
+            except psycopg.Error as error:
+                raise translate(error, self.where) from error
+
+    def commit(self) -> None:
+        """``COMMIT`` (with anything unsent); nothing at all if nothing was sent."""
+        if self.unsent == [(b"BEGIN", ())]:
+            return  # the transaction never ran a statement
+        try:
+            self._send(b"COMMIT")
+        except psycopg.Error as error:
+            raise translate(error, self.where) from error
+
+    def rollback(self) -> None:
+        """``ROLLBACK`` whatever was sent; the unsent statements are dropped."""
+        self.unsent = []
+        if self.begun:
+            try:
+                self.conn.execute(b"ROLLBACK")
+            except psycopg.Error as error:
+                # The connection is broken: the pool discards it when it comes back.
+                log.debug("ROLLBACK failed", extra={"fields": {"error": str(error)}})
 
     def execute(self, sql: str, params: Params = ()) -> psycopg.Cursor[PgRow]:
         """Run one statement; its error as a domain error."""
         try:
-            return self.conn.execute(to_pyformat(sql), params)
+            return self._send(to_pyformat(sql), params)
         except psycopg.Error as error:
             raise translate(error, self.where) from error
 
@@ -181,6 +231,7 @@ class PostgresTx:
         """
         try:
             with self.conn.pipeline():
+                self._send_unsent()
                 self.conn.execute(b"SAVEPOINT moviemind_attempt")
                 cursor = self.conn.execute(to_pyformat(sql), params)
                 self.conn.execute(b"RELEASE SAVEPOINT moviemind_attempt")
@@ -196,6 +247,7 @@ class PostgresTx:
     def executemany(self, sql: str, rows: Sequence[Params]) -> int:
         """Run one statement for each of ``rows`` (psycopg pipelines them); how many rows
         they changed in all."""
+        self.flush()
         try:
             with self.conn.cursor() as cursor:
                 cursor.executemany(to_pyformat(sql), rows)
@@ -205,6 +257,7 @@ class PostgresTx:
 
     def run_script(self, script: str) -> None:
         """Run several statements, sent as one (no parameters)."""
+        self.flush()
         try:
             self.conn.execute(script.encode())
         except psycopg.Error as error:
@@ -213,6 +266,7 @@ class PostgresTx:
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A savepoint for the block: an error inside undoes only the block's writes."""
+        self.flush()  # psycopg's savepoint needs the transaction begun
         try:
             with self.conn.transaction():
                 yield
@@ -224,9 +278,12 @@ class PostgresTx:
         if key in self.locked:
             return
         self.locked.add(key)
-        self.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || ?, 0))",
-            (key,),
+        # Sent with the next statement: it waits for the lock, so that statement runs after.
+        self.unsent.append(
+            (
+                b"SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || %s, 0))",
+                (key,),
+            )
         )
 
     def on_commit(self, action: Callable[[], None]) -> None:
@@ -308,8 +365,14 @@ class PostgresDatabase(Database):
 
     def _run(self, conn: psycopg.Connection[PgRow]) -> Iterator[PostgresTx]:
         tx = PostgresTx(conn, self.description)
-        with self.holding(tx, tx.committed_actions), conn.transaction():
-            yield tx
+        # BEGIN goes with the transaction's first statement, COMMIT with its unsent ones.
+        with self.holding(tx, tx.committed_actions):
+            try:
+                yield tx
+            except BaseException:
+                tx.rollback()
+                raise
+            tx.commit()
 
     def _write_if_free(self) -> Iterator[Tx | None]:
         """``None`` at once when no pooled connection is free, else a transaction.
