@@ -520,9 +520,7 @@ def raw_job_rows(folder: Path, backend: Backend, jobs: int) -> float:
                     "(?, ?, 'en-US', 'default', 'A raw text.', 'generated', 1, 1, ?, ?, ?)",
                     (text_id, movie_id, job_id, stamp, stamp),
                 )
-                tx.execute(
-                    "UPDATE ai_calls SET ok = 1, state = 'ended' WHERE id = ?", (call_id,)
-                )
+                tx.execute("UPDATE ai_calls SET ok = 1, state = 'ended' WHERE id = ?", (call_id,))
                 tx.execute(
                     "UPDATE jobs SET status = 'DONE', result = 'created', entity_id = ?, "
                     "text_id = ?, finished_at = ?, updated_at = ? WHERE id = ?",

@@ -159,7 +159,10 @@ class JobEnds:
 
         Other processes hear it from the engine (see the module).
         """
-        tx.on_commit(lambda: self.ended([job_id]))
+        tx.on_commit(lambda: self._wake(job_id))
+
+    def _wake(self, job_id: str) -> None:
+        self.ended([job_id])
 
     def ended(self, job_ids: Sequence[str]) -> int:
         """Set the watches on ``job_ids``; how many were not set already."""

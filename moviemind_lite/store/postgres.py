@@ -421,7 +421,7 @@ class PostgresDatabase(Database):
 
 
 class NotifyListener:
-    """One connection outside the pool that listens on a channel (``LISTEN``) (one thread uses it)."""
+    """A connection outside the pool that listens on one channel (one thread uses it)."""
 
     def __init__(self, conninfo: str, channel: str, where: str) -> None:
         self.where = where
