@@ -229,7 +229,10 @@ class JobStore:
         when = job.run_after if job.status == PENDING else job.lease_until
         if when is None:
             return bound
-        return max(0.0, min(bound, parse_timestamp(when).timestamp() - self.clock.now()))
+        left = parse_timestamp(when).timestamp() - self.clock.now()
+        # Past that moment the job waits for someone to act (a claim, a take-back), which
+        # only a driver does at once: a waiter that does not drive looks again at the bound.
+        return min(bound, left) if left > 0 else bound
 
     # -- transitions ------------------------------------------------------------------
 

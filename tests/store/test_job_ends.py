@@ -213,3 +213,18 @@ def test_a_waiter_in_another_process_is_woken_by_the_engine(
     assert next_line(lines, "ended DONE") == "ended DONE"
     assert process.wait(HANG_S) == 0
     jobs.close()
+
+
+def test_a_waiter_on_a_job_nobody_runs_waits_for_the_bound_not_in_a_loop(
+    database: Database,
+) -> None:
+    # A due PENDING job (no worker yet) and a running job whose lease ran out change only
+    # when someone acts: a waiter that does not drive looks again at the bound, never at once.
+    clock = FakeClock()
+    jobs = store(database, clock, wake_fallback_ms=700)
+    pending = jobs.create(JobRequest("movie", "nobody-runs-it", "en-US", "default"), "two-level")
+    assert jobs.quiet_for_s(pending) == pytest.approx(0.7)
+    running = claimed(jobs)
+    clock.advance(HOUR_MS / 1000 + 1)  # its lease is over
+    assert jobs.quiet_for_s(running) == pytest.approx(0.7)
+    jobs.close()
