@@ -6,7 +6,7 @@ holds a :class:`Watch` on its id while it waits, and is woken:
 - **in this process**, by the transaction that ends the job: when it commits
   (:meth:`Tx.on_commit`) the job's watches are set. No timer is involved.
 - **from another process**, by the engine, through one feed thread per
-  process (running while anyone waits): on PostgreSQL a trigger sends
+  process (started by the first watch, asleep while nobody waits): on PostgreSQL a trigger sends
   ``NOTIFY moviemind_job_end, '<job id>'`` inside the ending transaction (sent
   when it commits, no extra round trip) and the feed listens (``LISTEN``) on its own
   connection; on SQLite the feed reads the database's change counter
@@ -133,6 +133,8 @@ class JobEnds:
         self._feed: threading.Thread | None = None
         # Set while the feed hears the engine (after its first look at the watched jobs).
         self.listening = threading.Event()
+        # Set while anyone waits (or on close): an idle feed thread sleeps on it.
+        self._wanted = threading.Event()
 
     @contextmanager
     def watching(self, job_id: str) -> Iterator[Watch]:
@@ -141,6 +143,7 @@ class JobEnds:
         watch = Watch(job_id, self.clock)
         with self._lock:
             self._watches.setdefault(job_id, []).append(watch)
+            self._wanted.set()
             if self._feed is None and not self._stop.is_set():
                 self._feed = threading.Thread(target=self._listen, name="job-ends", daemon=True)
                 self._feed.start()
@@ -206,7 +209,15 @@ class JobEnds:
     def _listen(self) -> None:
         """The feed thread: wake this process's waiters on what the engine says."""
         feed: EndFeed | None = None
-        while self._needed():
+        while not self._stop.is_set():
+            if not self._needed():
+                # Nobody waits: a server's listening connection is closed (its queue of
+                # notifications must not grow), SQLite's counter is kept; sleep until wanted.
+                if feed is not None and not isinstance(feed, ChangeCounterFeed):
+                    feed.close()
+                    feed = None
+                self._wanted.wait()
+                continue
             try:
                 if feed is None:
                     feed = self._open_feed()
@@ -235,12 +246,11 @@ class JobEnds:
             feed.close()
 
     def _needed(self) -> bool:
-        """Whether the feed goes on: someone waits and nobody closed it. If not, the
-        feed thread is done (the next watch starts another)."""
+        """Whether anyone waits; if not, the feed is no longer listening."""
         with self._lock:
-            if self._watches and not self._stop.is_set():
+            if self._watches:
                 return True
-            self._feed = None
+            self._wanted.clear()
             self.listening.clear()
             return False
 
@@ -248,6 +258,7 @@ class JobEnds:
         """Stop the feed thread (it closes its connection)."""
         with self._lock:
             self._stop.set()
+            self._wanted.set()
             feed = self._feed
         self.clock.nudge()
         if feed is not None and feed is not threading.current_thread():
