@@ -78,6 +78,7 @@ class App:
     def close(self) -> None:
         """Stop the runner's heartbeats, then close every connection."""
         self.runner.close()
+        self.job_store.close()
         self.limits.buckets.close()
         self.locks.close()
         self.database.close()
