@@ -212,8 +212,8 @@ class JobRunner:
         (:mod:`moviemind_lite.store.job_ends`), or at the latest when the job
         could change unannounced or the fallback bound passes. Returns early
         when ``timeout_s`` passes or ``give_up(job)`` says so (asked every
-        ``poll_ms`` while waiting). A failed engine is waited for as long as
-        a lease would last; a full disk is raised at once.
+        ``poll_ms`` while waiting). A failed engine is waited for as long as a
+        lease would last; a full disk is raised at once.
         """
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         wait = EngineWait(self.worker_id(), clock=self.jobs.clock)

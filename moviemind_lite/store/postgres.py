@@ -280,7 +280,7 @@ class PostgresTx:
         if self.begun:
             try:
                 self.conn.execute(b"ROLLBACK")
-            except psycopg.Error as error:
+            except (psycopg.Error, StoreError) as error:
                 # The connection is broken: the pool discards it when it comes back.
                 log.debug("ROLLBACK failed", extra={"fields": {"error": str(error)}})
 
