@@ -154,13 +154,13 @@ def build_app(
     flags = FlagService(database, settings.environment)
     rollouts = RolloutService(database, settings.environment, clock=clock)
     catalog = Catalog(settings, database, flags, created, locks.keys)
-    generation = Generation(
-        settings, database, catalog, flags, rollouts, strategies, runner, executor
-    )
     buckets = open_rate_limits(settings.locks, database)
     budget = GenerationBudget(settings.limits, buckets, database, clock)
+    generation = Generation(
+        settings, database, catalog, flags, rollouts, strategies, runner, executor, budget
+    )
     jobs = Jobs(job_store, runner, breaker, rollouts, catalog, budget)
-    api = Api(database, catalog, generation, jobs, flags, breaker, generator.model, budget)
+    api = Api(database, catalog, generation, jobs, flags, breaker, generator.model)
     return App(
         settings=settings,
         clock=clock,
