@@ -37,7 +37,14 @@ from moviemind_lite.lab.scratch import (
     scratch_logging,
     scratch_servers,
 )
-from moviemind_lite.lab.timeline import PhaseLog, TimelineRow, draw_bar, timeline_rows
+from moviemind_lite.lab.timeline import (
+    GENERATING,
+    PhaseLog,
+    TimelineRow,
+    draw_bar,
+    spans,
+    timeline_rows,
+)
 from moviemind_lite.pipeline.strategies import STRATEGIES, strategy_factory
 from moviemind_lite.store.leases import STALE_WRITE
 from moviemind_lite.store.tallies import tally
@@ -288,6 +295,22 @@ class RaceResult:
     def correct(self) -> bool:
         """One movie and one description per slug, no duplicates, no failed job."""
         return self.metrics.correct
+
+    @property
+    def ideal_ms(self) -> float:
+        """The race's floor: one AI call per slug, ``workers`` at a time. The mock's call
+        takes the scenario's latency; a real model's call is measured: the median time the
+        race's jobs spent generating (the scenario's latency means nothing to a model)."""
+        if self.scenario.ai != "local":
+            return self.scenario.ideal_ms
+        calls = sorted(
+            (end - start) * 1000
+            for events in self.phases.values()
+            for start, end in spans(events, GENERATING)
+        )
+        if not calls:
+            return 0.0
+        return self.scenario.rounds * calls[len(calls) // 2]
 
     def timeline_drawn(self, width: int) -> tuple[TimelineRow, ...]:
         """The timeline with its bars redrawn ``width`` columns wide (same rows, same order)."""
