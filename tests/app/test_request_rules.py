@@ -74,3 +74,19 @@ def test_the_contract_takes_a_bad_slug_as_an_unknown_one(app: App) -> None:
     with pytest.raises(SlugRejected):
         app.generation.request(MOVIE, "ab", rule=RequestRule(contract=True))
     assert jobs(app) == 0
+
+
+def test_the_contract_refuses_a_stored_person_without_bio_while_generation_is_off(
+    app: App,
+) -> None:
+    rule = contract_rule(PERSON, None)
+    with app.database.write() as tx:  # Keanu's bios go, Keanu stays
+        tx.execute(f"UPDATE people SET {PERSON.baseline_column} = NULL")
+        tx.execute("DELETE FROM answer_cache")
+        tx.execute("DELETE FROM bios")
+    app.flags.set("ai_bio_generation", False)
+    with pytest.raises(GenerationOff):
+        app.generation.request(PERSON, "keanu-reeves", wait=False, rule=rule)
+    # The command line shows the stored person, without a bio.
+    shown = app.generation.request(PERSON, "keanu-reeves")
+    assert shown.view is not None and shown.view.text is None
