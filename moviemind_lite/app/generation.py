@@ -43,6 +43,7 @@ from moviemind_lite.core.model import (
     IN_PROGRESS_ELSEWHERE,
     PENDING,
     Action,
+    EndedJob,
     Entity,
     Job,
     JobRequest,
@@ -402,7 +403,11 @@ class Generation:
         if job.status != DONE or job.result == IN_PROGRESS_ELSEWHERE:
             # Still running, or (setnx) ended because another holder has the key.
             return RequestOutcome(kind, "in_progress", job, None)
-        entity, text = catalog.find_with_text(self.database, kind, job.slug, job.text_id)
+        entity: Entity | None
+        if isinstance(job, EndedJob) and job.entity is not None:
+            entity, text = job.entity, job.text  # the rows its end handed back
+        else:
+            entity, text = catalog.find_with_text(self.database, kind, job.slug, job.text_id)
         if entity is None:  # pragma: no cover - a DONE job always ends on a row
             raise EntityNotFound(f"no {kind.name} with slug {job.slug!r}")
         return RequestOutcome(

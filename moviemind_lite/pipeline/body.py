@@ -34,9 +34,11 @@ from moviemind_lite.core.model import (
     BASELINE_UPDATED,
     CREATED,
     REUSED_EXISTING,
+    EndedJob,
     Entity,
     Job,
     JobOutcome,
+    Text,
 )
 from moviemind_lite.store import catalog
 from moviemind_lite.store.calls import cancel_call, record_call, start_call
@@ -203,6 +205,9 @@ class JobBody:
             record_call(conn, self.unrecorded_call)
             self.unrecorded_call = None
         ended = self.env.jobs.complete_in(conn, self.job, outcome)
+        if ended is not None and outcome.entity is not None:
+            # The rows go back with the job: its requester does not read them again.
+            ended = EndedJob.of(ended, outcome.entity, outcome.text)
         return replace(outcome, ended_in_write=True, ended=ended)
 
     def _write_rows(
@@ -218,29 +223,34 @@ class JobBody:
         if guard is not None:
             guard(conn)
         # The text's id is chosen first, so that a new entity points at it from its insert.
-        text_id, new_entity = new_id(), True
+        text_id = new_id()
         try:
-            entity_id = catalog.insert_entity(conn, kind, job.slug, facts, baseline_id=text_id)
+            entity = catalog.insert_entity(conn, kind, job.slug, facts, baseline_id=text_id)
         except UniqueViolation as clash:
             if on_duplicate == "fail":
                 raise DuplicateGeneration(f"{job.slug}: {clash}") from clash
-            existing = catalog.find_entity(conn, kind, job.slug)
-            assert existing is not None  # the clash proves it exists
-            entity_id, new_entity = existing.id, False
+            found = catalog.find_entity(conn, kind, job.slug)
+            assert found is not None  # the clash proves it exists
+            entity = found
+        new_entity = entity.baseline_id == text_id
         try:
-            self._insert_text(
-                conn, entity_id, text, baseline=True, text_id=text_id, new_entity=new_entity
+            written = self._insert_text(
+                conn, entity.id, text, baseline=True, text_id=text_id, new_entity=new_entity
             )
         except UniqueViolation as clash:
             if on_duplicate == "fail":
                 raise DuplicateGeneration(f"{job.slug}: {clash}") from clash
             if on_duplicate == "append":
-                text_id = self._insert_text(conn, entity_id, text, baseline=False)
-                return JobOutcome(ALTERNATIVE_APPENDED, entity_id, text_id)
-            baseline = catalog.find_baseline(conn, kind, entity_id, job.locale, job.context_tag)
+                written = self._insert_text(conn, entity.id, text, baseline=False)
+                return JobOutcome(
+                    ALTERNATIVE_APPENDED, entity.id, written.id, entity=entity, text=written
+                )
+            baseline = catalog.find_baseline(conn, kind, entity.id, job.locale, job.context_tag)
             assert baseline is not None  # the clash proves it exists
-            return JobOutcome(REUSED_EXISTING, entity_id, baseline.id)
-        return JobOutcome(CREATED, entity_id, text_id)
+            return JobOutcome(REUSED_EXISTING, entity.id, baseline.id, entity=entity, text=baseline)
+        # A stored entity without a baseline now points at this one: its row changed.
+        shown = entity if entity.baseline_id is not None else None
+        return JobOutcome(CREATED, entity.id, written.id, entity=shown, text=written)
 
     def regenerate(self) -> JobOutcome:
         """Write another text for an existing entity.
@@ -315,7 +325,7 @@ class JobBody:
             baseline = catalog.find_baseline(
                 conn, self.kind, entity_id, self.job.locale, self.job.context_tag
             )
-            text_id = self._insert_text(conn, entity_id, text, baseline=baseline is None)
+            text_id = self._insert_text(conn, entity_id, text, baseline=baseline is None).id
             result = ALTERNATIVE_APPENDED if baseline else CREATED
             return self._end(conn, JobOutcome(result, entity_id, text_id))
 
@@ -328,7 +338,7 @@ class JobBody:
         baseline: bool,
         text_id: str | None = None,
         new_entity: bool = False,
-    ) -> str:
+    ) -> Text:
         return catalog.insert_text(
             conn,
             self.kind,
