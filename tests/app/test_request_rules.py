@@ -9,6 +9,8 @@ from moviemind_lite.app.wiring import App
 from moviemind_lite.core.domain import MOVIE, PERSON
 from moviemind_lite.core.errors import EntityNotFound, GenerationOff, InvalidSlug, SlugRejected
 
+pytestmark = pytest.mark.usefixtures("engines")
+
 
 def jobs(app: App) -> int:
     return sum(app.job_store.counts().values())
@@ -21,7 +23,7 @@ def test_a_look_shows_a_stored_entity_without_starting_a_job(app: App) -> None:
     assert german.view.text is None  # no German text stored, and a look writes none
     english = app.generation.request(MOVIE, "the-matrix-1999", rule=LOOK)
     assert english.view is not None and english.view.text is not None
-    with pytest.raises(EntityNotFound, match="no movie with slug 'never-made-2001'$"):
+    with pytest.raises(EntityNotFound, match=r"no movie with slug 'never-made-2001'$"):
         app.generation.request(MOVIE, "never-made-2001", rule=LOOK)
     assert jobs(app) == 0
 

@@ -9,6 +9,8 @@ from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind
 from moviemind_lite.core.model import EndedJob
 from moviemind_lite.store import catalog
 
+pytestmark = pytest.mark.usefixtures("engines")
+
 
 def no_read_back(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the requester's read of a job's rows fail the test."""
