@@ -149,7 +149,9 @@ def build_app(
     breaker = generator.breaker
     job_store = JobStore(database, settings.jobs, locks.slots, clock)
     strategies = Strategies(StrategyContext(database, locks, job_store, settings.jobs))
-    environment = JobEnvironment(database, generator, locks.keys, job_store, events)
+    environment = JobEnvironment(
+        database, generator, locks.keys, job_store, events, leases=locks.leases
+    )
     runner = JobRunner(environment, strategies)
     flags = FlagService(database, settings.environment)
     rollouts = RolloutService(database, settings.environment, clock=clock)

@@ -13,7 +13,6 @@ lab's timelines subscribe to; it calls nothing above itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -44,12 +43,11 @@ from moviemind_lite.store import catalog
 from moviemind_lite.store.calls import cancel_call, record_call, start_call
 from moviemind_lite.store.db import Database, Tx
 from moviemind_lite.store.jobs import JobStore, stale_claim
-from moviemind_lite.store.locking import KeyLocks
+from moviemind_lite.store.locking import KeyLocks, LeaseGrant, Leases
 
 log = logging.getLogger("moviemind.jobs")
 
 OnDuplicate = Literal["reuse", "append", "fail"]
-WriteGuard = Callable[[Tx], None]
 
 # The steps of a job, as announced (the vocabulary is core.events.Phase).
 WAITING = Phase.WAITING
@@ -72,6 +70,8 @@ class JobEnvironment:
     locks: KeyLocks
     jobs: JobStore
     events: Events = field(default_factory=Events)
+    # The leases a strategy's fencing token is checked against (``setnx``).
+    leases: Leases | None = None
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ class JobBody:
         facts: dict[str, Any],
         *,
         on_duplicate: OnDuplicate = "reuse",
-        guard: WriteGuard | None = None,
+        fence: LeaseGrant | None = None,
     ) -> JobOutcome:
         """Write the entity (if new) and its baseline text, and end the job, in one transaction.
 
@@ -169,14 +169,15 @@ class JobBody:
         (``reuse``), add the text anyway as another description (``append``,
         the shipped bug), or fail the job (``fail``). The job's claim is
         checked first inside the transaction (a stale one raises ``StaleClaim``
-        and writes nothing); ``guard`` runs next, e.g. to check a strategy's
-        own fencing token.
+        and writes nothing); with ``fence`` (a strategy's lease grant, data) its
+        fencing token is checked next against the app's leases (a newer grant
+        raises ``StaleWrite``).
         """
         # Announced before the write lock is taken: a holder stalled here must
         # not block other writers while it stalls.
         self.phase(PERSISTING)
         with self.env.database.write() as conn:
-            return self._end(conn, self._write_rows(conn, text, facts, on_duplicate, guard))
+            return self._end(conn, self._write_rows(conn, text, facts, on_duplicate, fence))
 
     def persist_in(
         self,
@@ -185,7 +186,7 @@ class JobBody:
         facts: dict[str, Any],
         *,
         on_duplicate: OnDuplicate = "reuse",
-        guard: WriteGuard | None = None,
+        fence: LeaseGrant | None = None,
     ) -> JobOutcome:
         """Like :meth:`persist`, inside a transaction the caller already holds on ``conn``.
 
@@ -193,7 +194,7 @@ class JobBody:
         (``for-update``).
         """
         self.phase(PERSISTING)
-        return self._end(conn, self._write_rows(conn, text, facts, on_duplicate, guard))
+        return self._end(conn, self._write_rows(conn, text, facts, on_duplicate, fence))
 
     def _end(self, conn: Tx, outcome: JobOutcome) -> JobOutcome:
         """End the job in the transaction that wrote its rows.
@@ -216,12 +217,13 @@ class JobBody:
         text: str,
         facts: dict[str, Any],
         on_duplicate: OnDuplicate,
-        guard: WriteGuard | None,
+        fence: LeaseGrant | None,
     ) -> JobOutcome:
         kind, job = self.kind, self.job
         self.env.jobs.check_claim_in(conn, job)
-        if guard is not None:
-            guard(conn)
+        if fence is not None:
+            assert self.env.leases is not None, "fencing needs the app's leases"
+            self.env.leases.check_fence(conn, fence)
         # The text's id is chosen first, so that a new entity points at it from its insert.
         text_id = new_id()
         try:
@@ -360,11 +362,11 @@ class JobBody:
         return JobOutcome(REUSED_EXISTING, found.entity_id, found.text_id) if found else None
 
     def run_checked(
-        self, *, on_duplicate: OnDuplicate = "reuse", guard: WriteGuard | None = None
+        self, *, on_duplicate: OnDuplicate = "reuse", fence: LeaseGrant | None = None
     ) -> JobOutcome:
         """The plain sequence: look up, and only if absent generate and persist.
 
-        ``on_duplicate`` and ``guard`` go to :meth:`persist` (see there).
+        ``on_duplicate`` and ``fence`` go to :meth:`persist` (see there).
         """
         if self.job.action == "regenerate":
             return self.regenerate()
@@ -372,4 +374,4 @@ class JobBody:
         if stored is not None:
             return stored
         facts = self.facts()
-        return self.persist(self.generate(facts), facts, on_duplicate=on_duplicate, guard=guard)
+        return self.persist(self.generate(facts), facts, on_duplicate=on_duplicate, fence=fence)
