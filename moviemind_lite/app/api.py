@@ -20,6 +20,7 @@ from moviemind_lite.ai.breaker import BreakerState, CircuitBreaker
 from moviemind_lite.app.catalog import Catalog
 from moviemind_lite.app.generation import GENERATION_FLAGS, Generation, contract_rule
 from moviemind_lite.app.jobs import Jobs
+from moviemind_lite.app.views import RequestOutcome
 from moviemind_lite.core.domain import DEFAULT_CONTEXT, EntityKind, describe_bad_slug
 from moviemind_lite.core.errors import (
     FlagNotTogglable,
@@ -215,17 +216,7 @@ class Api:
         if outcome.job is None:
             assert outcome.view is not None  # answered from the store
             return self._with_texts(outcome.view.entity)
-        existing = catalog.find_entity(self.database, kind, slug)
-        return Queued(
-            kind,
-            slug,
-            REQUEST_LOCALE,
-            DEFAULT_CONTEXT,
-            outcome.job,
-            outcome.status == "queued",
-            score_slug(kind.name, slug),
-            existing,
-        )
+        return self._queued(outcome, REQUEST_LOCALE, DEFAULT_CONTEXT, score_slug(kind.name, slug))
 
     def generate(
         self,
@@ -277,18 +268,17 @@ class Api:
                     join_unfinished=True,
                 )
             paid.created = outcome.status == "queued"
-        assert outcome.job is not None
-        existing = catalog.find_entity(self.database, kind, slug)
-        return Queued(
-            kind,
-            slug,
-            locale,
-            context_tag,
-            outcome.job,
-            outcome.status == "queued",
-            verdict,
-            existing,
-        )
+        return self._queued(outcome, locale, context_tag, verdict)
+
+    def _queued(
+        self, outcome: RequestOutcome, locale: str, context_tag: str, verdict: SlugVerdict
+    ) -> Queued:
+        """A request that ended on a job, with the entity stored for its slug (if any)."""
+        job = outcome.job
+        assert job is not None
+        existing = catalog.find_entity(self.database, outcome.kind, job.slug)
+        created = outcome.status == "queued"
+        return Queued(outcome.kind, job.slug, locale, context_tag, job, created, verdict, existing)
 
     def _verdict(self, kind: EntityKind, slug: str, found: StoredEntity | None) -> SlugVerdict:
         verdict = score_slug(kind.name, slug)
