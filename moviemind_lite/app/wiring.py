@@ -149,9 +149,7 @@ def build_app(
     breaker = generator.breaker
     job_store = JobStore(database, settings.jobs, locks.slots, clock)
     strategies = Strategies(StrategyContext(database, locks, job_store, settings.jobs))
-    environment = JobEnvironment(
-        database, generator, locks.keys, job_store, events, leases=locks.leases
-    )
+    environment = JobEnvironment(database, generator, locks.keys, job_store, events, locks.leases)
     runner = JobRunner(environment, strategies)
     flags = FlagService(database, settings.environment)
     rollouts = RolloutService(database, settings.environment, clock=clock)
