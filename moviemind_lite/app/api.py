@@ -20,6 +20,7 @@ from moviemind_lite.ai.breaker import BreakerState, CircuitBreaker
 from moviemind_lite.app.catalog import Catalog
 from moviemind_lite.app.generation import GENERATION_FLAGS, Generation, contract_rule
 from moviemind_lite.app.jobs import Jobs
+from moviemind_lite.app.limits import GenerationBudget
 from moviemind_lite.app.views import RequestOutcome
 from moviemind_lite.core.domain import DEFAULT_CONTEXT, EntityKind, describe_bad_slug
 from moviemind_lite.core.errors import (
@@ -143,6 +144,7 @@ class Api:
     flags: FlagService
     breaker: CircuitBreaker
     ai_model: str
+    budget: GenerationBudget
 
     # -- reading the catalog --------------------------------------------------------
 
@@ -212,6 +214,7 @@ class Api:
             context_tag=DEFAULT_CONTEXT,
             wait=False,
             rule=contract_rule(kind, client),
+            pending_cap=self.budget.settings.max_pending_jobs,
         )
         if outcome.job is None:
             assert outcome.view is not None  # answered from the store
@@ -254,9 +257,7 @@ class Api:
         outcome = None
         with self.generation.paid(client, JobRequest(kind.name, slug, locale, context_tag)) as paid:
             if catalog.find_entity(self.database, kind, slug) is None:
-                outcome = self.generation.request(
-                    kind, slug, locale=locale, context_tag=context_tag, wait=False
-                )
+                outcome = self._queue(kind, slug, locale, context_tag)
             if outcome is None or outcome.job is None:
                 # Stored (perhaps a moment ago): write another text, or join the one on its way.
                 outcome = self.generation.regenerate(
@@ -266,6 +267,7 @@ class Api:
                     context_tag=context_tag,
                     wait=False,
                     join_unfinished=True,
+                    pending_cap=self.budget.settings.max_pending_jobs,
                 )
             paid.created = outcome.status == "queued"
         return self._queued(outcome, locale, context_tag, verdict)
@@ -279,6 +281,17 @@ class Api:
         existing = catalog.find_entity(self.database, outcome.kind, job.slug)
         created = outcome.status == "queued"
         return Queued(outcome.kind, job.slug, locale, context_tag, job, created, verdict, existing)
+
+    def _queue(self, kind: EntityKind, slug: str, locale: str, context_tag: str) -> RequestOutcome:
+        """Dispatch as a ``GET`` does, without waiting for the job, within the pending-jobs cap."""
+        return self.generation.request(
+            kind,
+            slug,
+            locale=locale,
+            context_tag=context_tag,
+            wait=False,
+            pending_cap=self.budget.settings.max_pending_jobs,
+        )
 
     def _verdict(self, kind: EntityKind, slug: str, found: StoredEntity | None) -> SlugVerdict:
         verdict = score_slug(kind.name, slug)

@@ -140,6 +140,7 @@ class Generation:
         wait: bool = True,
         timeout_s: float | None = None,
         rule: RequestRule = SHOW,
+        pending_cap: int = 0,
     ) -> RequestOutcome:
         """Answer "tell me about SLUG": stored text, or a job that writes it.
 
@@ -151,10 +152,12 @@ class Generation:
         this thread, unless another thread or process is already running it,
         and the outcome carries the stored text. Without it, a new job goes to
         the application's executor if it has one (the outcome's ``running`` is
-        its future), or waits, PENDING, for ``moviemind worker``.
+        its future), or waits, PENDING, for ``moviemind worker``. With
+        ``pending_cap``, no new job is made while that many are PENDING
+        (:class:`QueueFull`).
         """
         locale, context_tag = self._validated(slug, locale, context_tag, rule)
-        request = JobRequest(kind.name, slug, locale, context_tag)
+        request = JobRequest(kind.name, slug, locale, context_tag, pending_cap=pending_cap)
         key = answer_cache.cache_key(kind, slug, locale, context_tag)
         seen = self._snapshot(kind, request, key)
         if seen.answer is not None:
@@ -271,6 +274,7 @@ class Generation:
         wait: bool = True,
         timeout_s: float | None = None,
         join_unfinished: bool = False,
+        pending_cap: int = 0,
     ) -> RequestOutcome:
         """A job that writes another text for an existing entity.
 
@@ -280,6 +284,7 @@ class Generation:
         Whether it updates the baseline in place (flag
         ``ai_generation_baseline_locking`` for the slug) is decided here and
         kept with the job, whose baseline lock keeps concurrent rewrites whole.
+        ``pending_cap`` as for :meth:`request`.
         """
         locale, context_tag = self._validated(slug, locale, context_tag)
         self.catalog.find(kind, slug)
@@ -288,7 +293,9 @@ class Generation:
             raise refusal
         baseline_locking = self.flags.is_enabled(BASELINE_LOCKING_FLAG, f"slug:{slug}")
         action: Action = "regenerate"
-        request = JobRequest(kind.name, slug, locale, context_tag, action, baseline_locking)
+        request = JobRequest(
+            kind.name, slug, locale, context_tag, action, baseline_locking, pending_cap
+        )
         dispatched = create_job(
             self.database,
             self.runner.jobs,

@@ -98,7 +98,9 @@ def _open_engines(
         # Both servers are reached before anything is written: a wrong locks URL
         # leaves no new database behind. A Redis key lock outlives a holder that
         # died with it by at most a job's lease.
-        locks = open_locks(settings.locks, database, settings.jobs.lease_ms, clock)
+        locks = open_locks(
+            settings.locks, database, settings.jobs.lease_ms, clock, settings.engine_wait_ms
+        )
         try:
             created = migrate_database(database, load_sample=load_sample)
         except BaseException:
@@ -154,13 +156,13 @@ def build_app(
     flags = FlagService(database, settings.environment)
     rollouts = RolloutService(database, settings.environment, clock=clock)
     catalog = Catalog(settings, database, flags, created, locks.keys)
-    buckets = open_rate_limits(settings.locks, database)
+    buckets = open_rate_limits(settings.locks, database, settings.engine_wait_ms)
     budget = GenerationBudget(settings.limits, buckets, database, clock)
     generation = Generation(
         settings, database, catalog, flags, rollouts, strategies, runner, executor, budget
     )
     jobs = Jobs(job_store, runner, breaker, rollouts, catalog, budget)
-    api = Api(database, catalog, generation, jobs, flags, breaker, generator.model)
+    api = Api(database, catalog, generation, jobs, flags, breaker, generator.model, budget)
     return App(
         settings=settings,
         clock=clock,
