@@ -63,9 +63,12 @@ JOB_NUMBERS: dict[str, tuple[str, Range]] = {
     "backoff_ms": ("job backoff", MILLISECONDS),
     "slot_ttl_ms": ("job slot TTL", _AFTER_ZERO_MS),
     "poll_ms": ("job poll", _AFTER_ZERO_MS),
+    "wake_fallback_ms": ("job wake-up fallback", _AFTER_ZERO_MS),
     "setnx_lease_ms": ("setnx lease", _AFTER_ZERO_MS),
 }
 BUSY_TIMEOUT = Range(0, 3_600_000, unit="ms", whole=True, note="one hour")
+# The longest a request waits for a stalled engine (PostgreSQL, Redis) before it hears so.
+ENGINE_WAIT = Range(1, 3_600_000, unit="ms", whole=True, note="one hour")
 
 
 class Secret:
@@ -256,6 +259,9 @@ class JobSettings:
     backoff_ms: float = 500.0
     slot_ttl_ms: float = 600_000.0
     poll_ms: float = 20.0
+    # The longest a request waiting for a job waits for the wake-up its end sends
+    # before it looks at the job again: the bound a missed wake-up costs.
+    wake_fallback_ms: float = 1000.0
     strategy: str = "two-level"
     # The setnx strategy's lease, and whether its writes check the fencing token.
     setnx_lease_ms: float = 30_000.0
@@ -309,6 +315,9 @@ class Settings:
     default_locale: str = "en-US"
     environment: str = "local"
     busy_timeout_ms: int = 30_000
+    # How long a request waits for a stalled engine: a pooled PostgreSQL connection, a
+    # PostgreSQL server that stopped answering, a Redis command. Then it hears which one.
+    engine_wait_ms: int = 10_000
     ai: AISettings = AISettings()
     jobs: JobSettings = JobSettings()
     limits: LimitSettings = LimitSettings()
@@ -503,6 +512,7 @@ def load_settings(
     busy_timeout_ms = _number(
         env, "MOVIEMIND_BUSY_TIMEOUT_MS", Settings.busy_timeout_ms, BUSY_TIMEOUT
     )
+    engine_wait_ms = _number(env, "MOVIEMIND_ENGINE_WAIT_MS", Settings.engine_wait_ms, ENGINE_WAIT)
     limits = LimitSettings(
         **{
             field: int(_number(env, variable, getattr(LimitSettings, field), within))
@@ -514,6 +524,7 @@ def load_settings(
         default_locale=locale,
         environment=environment,
         busy_timeout_ms=int(busy_timeout_ms),
+        engine_wait_ms=int(engine_wait_ms),
         ai=ai,
         jobs=jobs,
         limits=limits,
@@ -584,6 +595,7 @@ def _job_settings(env: Mapping[str, str]) -> JobSettings:
         backoff_ms=job_number("MOVIEMIND_JOB_BACKOFF_MS", "backoff_ms"),
         slot_ttl_ms=job_number("MOVIEMIND_SLOT_TTL_MS", "slot_ttl_ms"),
         poll_ms=job_number("MOVIEMIND_JOB_POLL_MS", "poll_ms"),
+        wake_fallback_ms=job_number("MOVIEMIND_JOB_WAKE_FALLBACK_MS", "wake_fallback_ms"),
         strategy=env.get("MOVIEMIND_STRATEGY", JobSettings.strategy) or JobSettings.strategy,
     )
     _check_jobs(jobs)

@@ -11,7 +11,11 @@ decided by the caller.
 No engine error ends the calling thread: recording a job's end waits for a
 failed engine with capped, jittered backoff (:mod:`moviemind_lite.core.backoff`),
 for as long as the job's lease would have kept it, and then leaves the job to
-its lease (another worker takes it back).
+its lease (another worker takes it back). A full disk is the exception: it
+does not free itself in seconds, so it is not waited out here but raised
+(``DiskFull``) at once; the job is left to its lease, a batch stops and
+reports what landed, a request says so, and ``moviemind worker`` waits before
+it claims again.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.errors import (
     ENGINE_FAULTS,
     CircuitOpen,
+    DiskFull,
     DuplicateGeneration,
     MovieMindError,
     StaleClaim,
@@ -174,12 +179,15 @@ class JobRunner:
         """``write()``'s job, waiting for a failed engine while the job's lease would last.
 
         Past that, the job is left to its lease (``None``): another claim takes it back.
+        A full disk is raised at once (see the module), the job left to its lease.
         """
         wait = EngineWait(self.worker_id(), clock=self.jobs.clock)
         patience_s = self.jobs.settings.lease_ms / 1000
         while True:
             try:
                 ended = write()
+            except DiskFull:
+                raise
             except ENGINE_FAULTS as error:
                 if wait.waited_s() >= patience_s:
                     fields = {"job_id": job.id, "doing": doing, "error": str(error)}
@@ -200,30 +208,42 @@ class JobRunner:
     ) -> Job:
         """See a job to its end: run it here whenever it is runnable, else wait for it.
 
-        Returns early when ``timeout_s`` passes or ``give_up(job)`` says so.
+        The wait ends when the job's end wakes this thread
+        (:mod:`moviemind_lite.store.job_ends`), or at the latest when the job
+        could change unannounced or the fallback bound passes. Returns early
+        when ``timeout_s`` passes or ``give_up(job)`` says so (asked every
+        ``poll_ms`` while waiting). A failed engine is waited for as long as a
+        lease would last; a full disk is raised at once.
         """
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        poll = self.jobs.settings.poll_ms / 1000
         wait = EngineWait(self.worker_id(), clock=self.jobs.clock)
-        while True:
-            try:
-                ended = self._drive_step(job_id, deadline, give_up)
-            except ENGINE_FAULTS as error:
-                # A failed engine is waited for as long as a lease would; then the caller hears.
-                out_of_time = deadline is not None and time.monotonic() >= deadline
-                if out_of_time or wait.waited_s() >= self.jobs.settings.lease_ms / 1000:
+        # Watched before the first look: the job's end wakes this thread (no polling).
+        with self.jobs.ends.watching(job_id) as watch:
+            while True:
+                try:
+                    ended = self._drive_step(job_id, deadline, give_up)
+                except DiskFull:
                     raise
-                wait.failed(error, "follow a job")
-                continue
-            wait.succeeded()
-            if ended is not None:
-                return ended
-            time.sleep(poll)
+                except ENGINE_FAULTS as error:
+                    # A failed engine is waited for as long as a lease would; then the caller hears.
+                    out_of_time = deadline is not None and time.monotonic() >= deadline
+                    if out_of_time or wait.waited_s() >= self.jobs.settings.lease_ms / 1000:
+                        raise
+                    wait.failed(error, "follow a job")
+                    continue
+                wait.succeeded()
+                if isinstance(ended, Job):
+                    return ended
+                if give_up is not None:  # the caller's own condition is looked at each poll
+                    ended = min(ended, self.jobs.settings.poll_ms / 1000)
+                left = None if deadline is None else deadline - time.monotonic()
+                watch.wait(ended if left is None else min(ended, left))
 
     def _drive_step(
         self, job_id: str, deadline: float | None, give_up: Callable[[Job], bool] | None
-    ) -> Job | None:
-        """One look at the job (running it here if it is runnable); the job if driving ends."""
+    ) -> Job | float:
+        """One look at the job (running it here if it is runnable); the job if driving ends,
+        else how long to wait for its wake-up before the next look."""
         job = self.jobs.get(job_id)
         if job.finished or (deadline is not None and time.monotonic() >= deadline):
             return job
@@ -239,7 +259,8 @@ class JobRunner:
                 ended = self.run_claimed(claimed)
                 if ended is not None and ended.finished:
                     return ended
-        return None
+                return 0.0  # sent back or lost: look again at once
+        return self.jobs.quiet_for_s(job)
 
     def close(self) -> None:
         """Stop heartbeats."""

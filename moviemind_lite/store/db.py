@@ -107,6 +107,18 @@ class Tx(Protocol):
         ...
 
 
+class Listener(Protocol):
+    """A connection that hears an engine's notifications on one channel."""
+
+    def payloads(self, timeout_s: float) -> Sequence[str]:
+        """The payloads that arrived, waiting at most ``timeout_s`` for the first."""
+        ...
+
+    def close(self) -> None:
+        """Stop listening and close the connection."""
+        ...
+
+
 class Database(ABC):
     """One database: reads on shared connections, writes in :class:`Tx` transactions.
 
@@ -185,6 +197,11 @@ class Database(ABC):
     def query_one(self, sql: str, params: Params = ()) -> Row | None:
         """The first row of a read-only statement, or ``None``."""
 
+    def listen(self, channel: str) -> Listener | None:
+        """A connection of its own told of every ``NOTIFY`` on ``channel``; ``None`` on an
+        engine without notifications (SQLite)."""
+        return None
+
     @abstractmethod
     def close(self) -> None:
         """Close every connection this object opened, in any thread."""
@@ -250,10 +267,16 @@ def engine_module(table: dict[str, str], name: str, clients: dict[str, Client]) 
         ) from None
 
 
-def open_database(url: ServiceUrl, busy_timeout_ms: int = 30_000) -> Database:
-    """The database ``url`` names, opened with its engine (nothing is created yet)."""
+def open_database(
+    url: ServiceUrl, busy_timeout_ms: int = 30_000, engine_wait_ms: float = 10_000
+) -> Database:
+    """The database ``url`` names, opened with its engine (nothing is created yet).
+
+    ``engine_wait_ms`` bounds how long a caller waits for a server that does
+    not answer (a connection from the pool, a stopped server).
+    """
     module = engine_module(DATABASE_ENGINES, url.engine, _CLIENTS)
-    opened: Database = module.open_database(url, busy_timeout_ms)
+    opened: Database = module.open_database(url, busy_timeout_ms, engine_wait_ms)
     return opened
 
 

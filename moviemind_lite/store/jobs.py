@@ -5,8 +5,10 @@ PostgreSQL a claim takes its row with ``FOR UPDATE SKIP LOCKED`` (claimers
 pass over each other's rows instead of queueing), and a transition that
 reads a job before changing it locks the row it read; SQLite runs one write
 transaction at a time and needs neither.
-A claim gives a worker a lease; only that claim (``worker_id`` and attempt
-number, which grows with every claim) may complete, fail or extend it, so a
+A claim gives a worker a lease; only that claim (``worker_id`` and
+``lease_version``, which every claim bumps and nothing lowers: a deferral
+gives back its attempt, a retry resets the attempts) may complete, fail,
+defer or extend it, so a
 worker whose lease was taken back cannot overwrite the job's new life. The
 same pair fences the job's own rows: the transaction that persists them
 first checks (and on PostgreSQL locks) the claim, so a worker whose lease was
@@ -21,7 +23,6 @@ one job (``one_per_key``): a partial UNIQUE index says so on both engines, and
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,7 +36,14 @@ from moviemind_lite.core.errors import (
     StaleClaim,
     UniqueViolation,
 )
-from moviemind_lite.core.ids import elapsed_ms, format_epoch, new_id, now, validate_job_id
+from moviemind_lite.core.ids import (
+    elapsed_ms,
+    format_epoch,
+    new_id,
+    now,
+    parse_timestamp,
+    validate_job_id,
+)
 from moviemind_lite.core.model import (
     FAILED,
     IN_PROGRESS,
@@ -48,6 +56,7 @@ from moviemind_lite.core.model import (
 from moviemind_lite.core.numbers import DAY_MS
 from moviemind_lite.store.calls import abandon_calls, record_call
 from moviemind_lite.store.db import Database, Reader, Tx, read_all
+from moviemind_lite.store.job_ends import JobEnds
 from moviemind_lite.store.locking import Slots
 from moviemind_lite.store.slots import TableSlots, slot_key, take_turns
 
@@ -55,6 +64,13 @@ log = logging.getLogger("moviemind.jobs")
 
 # How a refused write of a stale claim begins (the lab and stats count them).
 STALE_CLAIM = "stale claim refused"
+# The key's one unfinished job (the partial UNIQUE index of migration m014): an insert
+# that would be a second one inserts nothing instead of failing its transaction.
+ONE_PER_KEY_SKIPPED = (
+    " ON CONFLICT (kind, slug, locale, context_tag) "
+    "WHERE one_per_key = 1 AND status IN ('PENDING', 'IN_PROGRESS') DO NOTHING"
+)
+ONE_PER_KEY_COLUMNS = "jobs.kind, jobs.slug, jobs.locale, jobs.context_tag"
 
 
 def _duration_ms(job: Job) -> float | None:
@@ -112,7 +128,7 @@ def stale_claim(job: Job, step: str) -> StaleClaim:
     """The refusal of a write (or AI call) by ``job``'s claim, which was taken back."""
     return StaleClaim(
         f"{STALE_CLAIM}: job {job.id} is no longer held by {job.worker_id} "
-        f"on attempt {job.attempts} ({step})",
+        f"on attempt {job.attempts}, lease version {job.lease_version} ({step})",
         step,
     )
 
@@ -158,6 +174,12 @@ class JobStore:
         self.clock = clock
         # Where a job's generation slot is freed when it ends (the database's table by default).
         self.slots: Slots = slots if slots is not None else TableSlots(database, clock)
+        # Who in this process waits for which job, woken when it ends.
+        self.ends = JobEnds(database, clock)
+
+    def close(self) -> None:
+        """Stop listening for the ends of other processes' jobs."""
+        self.ends.close()
 
     # -- reading ----------------------------------------------------------------------
 
@@ -205,13 +227,33 @@ class JobStore:
         return count_by_status(self.database)
 
     def wait(self, job_id: str, timeout_s: float | None = None) -> Job:
-        """Poll until the job is DONE or FAILED (or the timeout passes); return it."""
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while True:
-            job = self.get(job_id)
-            if job.finished or (deadline is not None and time.monotonic() >= deadline):
-                return job
-            time.sleep(self.settings.poll_ms / 1000)
+        """Wait until the job is DONE or FAILED (or the timeout passes); return it.
+
+        Woken by the job's end (see :mod:`moviemind_lite.store.job_ends`), with a
+        bounded look at the job in case a wake-up was missed.
+        """
+        deadline = None if timeout_s is None else self.clock.monotonic() + timeout_s
+        with self.ends.watching(job_id) as watch:
+            while True:
+                job = self.get(job_id)
+                left = None if deadline is None else deadline - self.clock.monotonic()
+                if job.finished or (left is not None and left <= 0):
+                    return job
+                quiet = self.quiet_for_s(job)
+                watch.wait(quiet if left is None else min(quiet, left))
+
+    def quiet_for_s(self, job: Job) -> float:
+        """How long a waiter on ``job`` (as just read) may wait for a wake-up before it
+        looks again: the fallback bound, and never past the moment the job could change
+        unannounced (a PENDING job's ``run_after``, a running job's lease end)."""
+        bound = self.settings.wake_fallback_ms / 1000
+        when = job.run_after if job.status == PENDING else job.lease_until
+        if when is None:
+            return bound
+        left = parse_timestamp(when).timestamp() - self.clock.now()
+        # Past that moment the job waits for someone to act (a claim, a take-back), which
+        # only a driver does at once: a waiter that does not drive looks again at the bound.
+        return min(bound, left) if left > 0 else bound
 
     # -- transitions ------------------------------------------------------------------
 
@@ -234,6 +276,26 @@ class JobStore:
         raises ``UniqueViolation`` (see :meth:`insert_or_join`). A request with
         a ``pending_cap`` raises :class:`QueueFull` instead past it.
         """
+        job = self._insert(tx, request, strategy, job_id, claimed_by, one_per_key)
+        if job is None:
+            raise UniqueViolation(ONE_PER_KEY_COLUMNS)
+        return job
+
+    def _insert(
+        self,
+        tx: Tx,
+        request: JobRequest,
+        strategy: str,
+        job_id: str | None,
+        claimed_by: str | None,
+        one_per_key: bool,
+    ) -> Job | None:
+        """:meth:`insert`; ``None`` when the key's one unfinished job exists (``one_per_key``).
+
+        That clash inserts nothing and fails no statement (``ON CONFLICT ... DO
+        NOTHING`` on the partial index), so the transaction goes on without the
+        savepoint (two round trips on PostgreSQL) a failed statement would need.
+        """
         if request.pending_cap:
             refuse_past_cap(tx, request.pending_cap)
         stamp = self.clock.stamp()
@@ -241,8 +303,9 @@ class JobStore:
         row = tx.execute(
             "INSERT INTO jobs (id, kind, action, slug, locale, context_tag, baseline_locking, "
             "strategy, status, attempts, max_attempts, run_after, worker_id, lease_until, "
-            "started_at, created_at, updated_at, one_per_key) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            "started_at, created_at, updated_at, one_per_key, lease_version) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            f"{ONE_PER_KEY_SKIPPED if one_per_key else ''} RETURNING *",
             (
                 job_id or new_id(),
                 request.kind,
@@ -262,8 +325,11 @@ class JobStore:
                 stamp,
                 stamp,
                 int(one_per_key),
+                1 if claimed else 0,
             ),
         ).fetchone()
+        if row is None:
+            return None
         job = Job.from_row(row)
         log_transition(
             job, "Job queued and claimed" if claimed else "Job queued", strategy=strategy
@@ -291,18 +357,14 @@ class JobStore:
         found = self.find_unfinished_in(tx, request)
         if found is not None:
             return found, False
-        try:
-            with tx.savepoint():
-                job = self.insert(
-                    tx, request, strategy, job_id, claimed_by=claimed_by, one_per_key=True
-                )
-        except UniqueViolation:
-            found = self.find_unfinished_in(tx, request)
-            if found is None:
-                raise
-            log_transition(found, "Job joined after the one-job-per-key index refused another")
-            return found, False
-        return job, True
+        job = self._insert(tx, request, strategy, job_id, claimed_by, one_per_key=True)
+        if job is not None:
+            return job, True
+        found = self.find_unfinished_in(tx, request)
+        if found is None:  # pragma: no cover - the index skipped the insert for this job
+            raise UniqueViolation(ONE_PER_KEY_COLUMNS)
+        log_transition(found, "Job joined after the one-job-per-key index refused another")
+        return found, False
 
     def create(self, request: JobRequest, strategy: str) -> Job:
         """Create a PENDING job in its own transaction."""
@@ -349,7 +411,8 @@ class JobStore:
             claimed = Job.from_row(
                 tx.execute(
                     "UPDATE jobs SET status = 'IN_PROGRESS', worker_id = ?, lease_until = ?, "
-                    "attempts = attempts + 1, started_at = ?, updated_at = ? "
+                    "attempts = attempts + 1, lease_version = lease_version + 1, started_at = ?, "
+                    "updated_at = ? "
                     "WHERE id = ? RETURNING *",
                     (
                         worker_id,
@@ -381,9 +444,9 @@ class JobStore:
         with self.database.write() as tx:
             for job in jobs:
                 changed = tx.execute(
-                    "UPDATE jobs SET lease_until = ?, updated_at = ? "
-                    "WHERE id = ? AND worker_id = ? AND attempts = ? AND status = 'IN_PROGRESS'",
-                    (lease_until, stamp, job.id, job.worker_id, job.attempts),
+                    "UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ? "
+                    "AND worker_id = ? AND lease_version = ? AND status = 'IN_PROGRESS'",
+                    (lease_until, stamp, job.id, job.worker_id, job.lease_version),
                 ).rowcount
                 if changed != 1:
                     lost.append(job)
@@ -392,15 +455,15 @@ class JobStore:
     def check_claim_in(self, tx: Tx, job: Job, step: str = "persist") -> None:
         """Raise ``StaleClaim`` unless ``job``'s claim still holds it, inside ``tx``.
 
-        The fence of a job's own writes: the claim (worker and attempt, which
-        grows with every claim) is read, and on PostgreSQL locked, in the
+        The fence of a job's own writes: the claim (worker and lease version,
+        which grows with every claim) is read, and on PostgreSQL locked, in the
         transaction about to write the job's rows, so a worker whose lease was
         taken back writes nothing and a take-back cannot slip in before commit.
         """
         row = tx.execute(
-            "SELECT attempts, worker_id FROM jobs WHERE id = ? AND worker_id = ? AND attempts = ? "
-            f"AND status = 'IN_PROGRESS'{tx.dialect.for_update}",
-            (job.id, job.worker_id, job.attempts),
+            "SELECT lease_version, worker_id FROM jobs WHERE id = ? AND worker_id = ? "
+            f"AND lease_version = ? AND status = 'IN_PROGRESS'{tx.dialect.for_update}",
+            (job.id, job.worker_id, job.lease_version),
         ).fetchone()
         if row is None:
             raise stale_claim(job, step)
@@ -412,9 +475,9 @@ class JobStore:
         it waited does not pay for an answer it could not store.
         """
         row = self.database.query_one(
-            "SELECT 1 FROM jobs WHERE id = ? AND worker_id = ? AND attempts = ? "
+            "SELECT 1 FROM jobs WHERE id = ? AND worker_id = ? AND lease_version = ? "
             "AND status = 'IN_PROGRESS' AND lease_until > ?",
-            (job.id, job.worker_id, job.attempts, self.clock.stamp()),
+            (job.id, job.worker_id, job.lease_version, self.clock.stamp()),
         )
         return row is not None
 
@@ -455,7 +518,7 @@ class JobStore:
         row = tx.execute(
             "UPDATE jobs SET status = 'DONE', result = ?, entity_id = ?, text_id = ?, "
             "error = NULL, lease_until = NULL, finished_at = ?, updated_at = ? "
-            "WHERE id = ? AND worker_id = ? AND attempts = ? AND status = 'IN_PROGRESS' "
+            "WHERE id = ? AND worker_id = ? AND lease_version = ? AND status = 'IN_PROGRESS' "
             "RETURNING *",
             (
                 outcome.result,
@@ -465,12 +528,13 @@ class JobStore:
                 stamp,
                 job.id,
                 job.worker_id,
-                job.attempts,
+                job.lease_version,
             ),
         ).fetchone()
         if row is None:
             return None
         self.slots.release(tx, slot_key(job.request), job.id)
+        self.ends.announce_in(tx, job.id)
         done = Job.from_row(row)
         log_transition(done, "Job done")
         return done
@@ -496,9 +560,9 @@ class JobStore:
             if call is not None:
                 record_call(tx, call)
             current = tx.execute(
-                "SELECT * FROM jobs WHERE id = ? AND worker_id = ? AND attempts = ? "
+                "SELECT * FROM jobs WHERE id = ? AND worker_id = ? AND lease_version = ? "
                 f"AND status = 'IN_PROGRESS'{tx.dialect.for_update}",
-                (job.id, job.worker_id, job.attempts),
+                (job.id, job.worker_id, job.lease_version),
             ).fetchone()
             if current is None:
                 return None
@@ -513,6 +577,7 @@ class JobStore:
                     (error, self.clock.stamp_after(backoff, since=moment), stamp, job.id),
                 ).fetchone()
                 retried = Job.from_row(row)
+                self.ends.announce_in(tx, job.id)  # its waiters run it when it is due
                 log_transition(
                     retried, "Job attempt failed; will retry", error=error, backoff_ms=backoff
                 )
@@ -526,7 +591,7 @@ class JobStore:
                 "UPDATE jobs SET status = 'PENDING', error = ?, worker_id = NULL, "
                 f"lease_until = NULL, attempts = {tx.dialect.greatest}(attempts - 1, 0), "
                 "run_after = ?, "
-                "updated_at = ? WHERE id = ? AND worker_id = ? AND attempts = ? "
+                "updated_at = ? WHERE id = ? AND worker_id = ? AND lease_version = ? "
                 "AND status = 'IN_PROGRESS' RETURNING *",
                 (
                     f"deferred: {reason}",
@@ -534,9 +599,11 @@ class JobStore:
                     self.clock.stamp(),
                     job.id,
                     job.worker_id,
-                    job.attempts,
+                    job.lease_version,
                 ),
             ).fetchone()
+            if row is not None:
+                self.ends.announce_in(tx, job.id)
         if row is None:
             return None
         deferred = Job.from_row(row)
@@ -552,6 +619,7 @@ class JobStore:
             (error, stamp, stamp, job.id),
         ).fetchone()
         self.slots.release(tx, slot_key(job.request), job.id)
+        self.ends.announce_in(tx, job.id)
         failed = Job.from_row(row)
         log_transition(failed, "Job failed", error=error)
         return failed

@@ -553,3 +553,50 @@ def m017_rate_limits(conn: Tx) -> None:
         );
         """,
     )
+
+
+@migration
+def m018_job_lease_version(conn: Tx) -> None:
+    """A job's claim token that grows with every claim and never goes back.
+
+    ``attempts`` counts tries and goes back by one when a job is deferred
+    (the AI circuit was open) or reset by a retry, so the pair worker and
+    attempt could name two claims. ``lease_version`` is bumped by every
+    claim and nothing else; the claim's fence checks it. Jobs already stored
+    start from their attempt count.
+    """
+    run_script(
+        conn,
+        """
+        ALTER TABLE jobs ADD COLUMN lease_version INTEGER NOT NULL DEFAULT 0;
+        UPDATE jobs SET lease_version = attempts;
+        """,
+    )
+
+
+@migration
+def m019_job_end_notify(conn: Tx) -> None:
+    """On PostgreSQL a job's end (DONE, FAILED, or sent back to PENDING) is announced
+    with ``NOTIFY moviemind_job_end, '<job id>'`` in the transaction that ends it.
+
+    PostgreSQL sends it when the transaction commits, to the processes waiting
+    for that job (:mod:`moviemind_lite.store.job_ends`): the wake-up costs no
+    round trip of its own. SQLite has no notifications; its waiters read the
+    database's change counter instead, so there is nothing to make there.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    run_script(
+        conn,
+        """
+        CREATE OR REPLACE FUNCTION announce_job_end() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN
+            PERFORM pg_notify('moviemind_job_end', NEW.id);
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER jobs_end_announced AFTER UPDATE OF status ON jobs FOR EACH ROW
+            WHEN (NEW.status IN ('DONE', 'FAILED')
+                  OR (NEW.status = 'PENDING' AND OLD.status = 'IN_PROGRESS'))
+            EXECUTE FUNCTION announce_job_end();
+        """,
+    )

@@ -15,12 +15,23 @@ advisory lock on the key (:meth:`PostgresTx.lock_key`).
 
 The store's SQL is written with ``?`` and ``:name`` placeholders; this module
 rewrites them to psycopg's ``%s`` and ``%(name)s`` once per statement text.
+
+A server that stops answering (SIGSTOP, a stalled host) is not seen by TCP:
+the kernel still acknowledges what is sent, so keepalives and the server's own
+timeouts never fire. Every statement therefore watches its connection
+(:class:`WatchedConnection`): silent for longer than the engine wait, it asks
+the server for a fresh connection; a server that answers is busy (a lock wait,
+which its own lock timeout bounds) and is waited for again, a server that does
+not is stalled, and the statement's connection is closed and the caller hears
+``EngineTimeout`` naming PostgreSQL.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -28,6 +39,7 @@ from typing import Any
 import psycopg
 import psycopg_pool.base
 from psycopg import errors as pg_errors
+from psycopg.abc import PQGen
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import RowMaker
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -43,12 +55,14 @@ from moviemind_lite.core.errors import (
 from moviemind_lite.store.db import Database, Params, Row, Tx
 from moviemind_lite.store.dialects import POSTGRESQL, Dialect
 
+log = logging.getLogger("moviemind.store")
+
 # Connections one process keeps at most; a thread waiting for one waits as long
 # as it would wait for a lock (the busy timeout).
 POOL_SIZE = 16
 CONNECT_TIMEOUT_S = 10
-# The longest a caller waits for a pooled connection before it hears the engine is down.
-ENGINE_WAIT_S = 10.0
+# How long a probe of a silent server may take to connect (libpq's least connect timeout).
+PROBE_CONNECT_S = 2
 # The pool reconnects to a restarted server every second (with its jitter), not after
 # waits that double without a cap (1, 2, 4, 8, 16 s...): a 2 s outage cost a worker 15 s.
 # The class is psycopg_pool's own (AttemptWithBackoff; ConnectionAttempt before 3.2).
@@ -152,6 +166,65 @@ def translate(error: psycopg.Error, where: str) -> StoreError:
     return StoreError(f"{where}: {first_line}")
 
 
+class SilenceWatch:
+    """How long a connection may hear nothing before the server is asked if it lives."""
+
+    def __init__(self, conninfo: str, where: str, silence_s: float) -> None:
+        self.conninfo = conninfo
+        self.where = where
+        self.silence_s = silence_s
+
+    def server_answers(self) -> bool:
+        """Whether the server takes a new connection and answers ``SELECT 1`` (a short probe)."""
+        try:
+            with psycopg.connect(
+                self.conninfo, autocommit=True, connect_timeout=PROBE_CONNECT_S
+            ) as probe:
+                probe.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return True
+
+    def stalled(self) -> EngineTimeout:
+        """The error a caller hears when the server stopped answering."""
+        return EngineTimeout(
+            f"PostgreSQL at {self.where} did not answer within {self.silence_s:g} s "
+            f"and takes no new connection {_FIX}"
+        )
+
+
+class WatchedConnection(psycopg.Connection[PgRow]):
+    """A connection whose statements give up on a stalled server (see the module)."""
+
+    watch: SilenceWatch | None = None
+
+    def wait(self, gen: PQGen[Any], interval: float = 0.1, timeout: float | None = None) -> Any:
+        """psycopg's wait for ``gen``, watched for a silent server."""
+        if self.watch is None or timeout is not None:
+            return super().wait(gen, interval, timeout)
+        return super().wait(self._watched(gen, self.watch), interval, timeout)
+
+    def _watched(self, gen: PQGen[Any], watch: SilenceWatch) -> Generator[Any, Any, Any]:
+        # psycopg's wait sends a falsy "ready" every interval the socket stays quiet.
+        heard = time.monotonic()
+        try:
+            state = next(gen)
+            while True:
+                ready = yield state
+                if ready:
+                    heard = time.monotonic()
+                elif time.monotonic() - heard >= watch.silence_s:
+                    if not watch.server_answers():
+                        # The statement cannot be taken back from a stopped server: the
+                        # connection goes (the pool replaces it), the caller hears why.
+                        self.close()
+                        raise watch.stalled()
+                    heard = time.monotonic()  # busy, not stalled: its own timeouts bound it
+                state = gen.send(ready)
+        except StopIteration as stop:
+            return stop.value
+
+
 class PostgresTx:
     """A transaction on one pooled connection (see :class:`~moviemind_lite.store.db.Tx`)."""
 
@@ -163,22 +236,88 @@ class PostgresTx:
         self.committed_actions: list[Callable[[], None]] = []
         # Advisory locks already held: a transaction keeps them to its end.
         self.locked: set[str] = set()
+        # Statements whose results nobody reads (BEGIN, advisory locks): they go to the
+        # server in one pipeline with the next statement, not in round trips of their own.
+        self.unsent: list[tuple[bytes, Params]] = [(b"BEGIN", ())]
+        self.begun = False
+
+    def _send(self, sql: bytes | str, params: Params = ()) -> psycopg.Cursor[PgRow]:
+        """``sql``, after the unsent statements, in one round trip (psycopg errors raise)."""
+        if not self.unsent:
+            return self.conn.execute(sql, params)
+        with self.conn.pipeline():
+            self._send_unsent()
+            return self.conn.execute(sql, params)
+
+    def _send_unsent(self) -> None:
+        """Queue the unsent statements (inside a pipeline, or one by one outside)."""
+        unsent, self.unsent = self.unsent, []
+        for statement, params in unsent:
+            self.begun = self.begun or statement == b"BEGIN"
+            self.conn.execute(statement, params)
+
+    def flush(self) -> None:
+        """Send the unsent statements now (before a block that talks to the server itself)."""
+        if self.unsent:
+            try:
+                with self.conn.pipeline():
+                    self._send_unsent()
+            except psycopg.Error as error:
+                raise translate(error, self.where) from error
+
+    def commit(self) -> None:
+        """``COMMIT`` (with anything unsent); nothing at all if nothing was sent."""
+        if self.unsent == [(b"BEGIN", ())]:
+            return  # the transaction never ran a statement
+        try:
+            self._send(b"COMMIT")
+        except psycopg.Error as error:
+            raise translate(error, self.where) from error
+
+    def rollback(self) -> None:
+        """``ROLLBACK`` whatever was sent; the unsent statements are dropped."""
+        self.unsent = []
+        if self.begun:
+            try:
+                self.conn.execute(b"ROLLBACK")
+            except (psycopg.Error, StoreError) as error:
+                # The connection is broken: the pool discards it when it comes back.
+                log.debug("ROLLBACK failed", extra={"fields": {"error": str(error)}})
 
     def execute(self, sql: str, params: Params = ()) -> psycopg.Cursor[PgRow]:
         """Run one statement; its error as a domain error."""
         try:
-            return self.conn.execute(to_pyformat(sql), params)
+            return self._send(to_pyformat(sql), params)
         except psycopg.Error as error:
             raise translate(error, self.where) from error
 
     def attempt(self, sql: str, params: Params = ()) -> psycopg.Cursor[PgRow]:
-        """Run one statement in a savepoint: if it fails, the transaction goes on."""
-        with self.savepoint():
-            return self.execute(sql, params)
+        """Run one statement in a savepoint: if it fails, the transaction goes on.
+
+        ``SAVEPOINT``, the statement and ``RELEASE`` go to the server together
+        in pipeline mode: one round trip where three would be sent one by one.
+        A failed statement skips the ``RELEASE``; ``ROLLBACK TO`` the savepoint
+        then puts the transaction back (one more round trip, on failure only).
+        """
+        try:
+            with self.conn.pipeline():
+                self._send_unsent()
+                self.conn.execute(b"SAVEPOINT moviemind_attempt")
+                cursor = self.conn.execute(to_pyformat(sql), params)
+                self.conn.execute(b"RELEASE SAVEPOINT moviemind_attempt")
+        except psycopg.Error as error:
+            try:
+                self.conn.execute(b"ROLLBACK TO SAVEPOINT moviemind_attempt")
+                self.conn.execute(b"RELEASE SAVEPOINT moviemind_attempt")
+            except psycopg.Error as undo:
+                raise translate(undo, self.where) from error
+            raise translate(error, self.where) from error
+        return cursor
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> int:
         """Run one statement for each of ``rows`` (psycopg pipelines them); how many rows
         they changed in all."""
+        self.flush()
         try:
             with self.conn.cursor() as cursor:
                 cursor.executemany(to_pyformat(sql), rows)
@@ -188,6 +327,7 @@ class PostgresTx:
 
     def run_script(self, script: str) -> None:
         """Run several statements, sent as one (no parameters)."""
+        self.flush()
         try:
             self.conn.execute(script.encode())
         except psycopg.Error as error:
@@ -196,6 +336,7 @@ class PostgresTx:
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A savepoint for the block: an error inside undoes only the block's writes."""
+        self.flush()  # psycopg's savepoint needs the transaction begun
         try:
             with self.conn.transaction():
                 yield
@@ -207,9 +348,12 @@ class PostgresTx:
         if key in self.locked:
             return
         self.locked.add(key)
-        self.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || ?, 0))",
-            (key,),
+        # Sent with the next statement: it waits for the lock, so that statement runs after.
+        self.unsent.append(
+            (
+                b"SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || %s, 0))",
+                (key,),
+            )
         )
 
     def on_commit(self, action: Callable[[], None]) -> None:
@@ -222,13 +366,20 @@ class PostgresDatabase(Database):
 
     dialect = POSTGRESQL
 
-    def __init__(self, url: ServiceUrl, busy_timeout_ms: int, pool_size: int = POOL_SIZE) -> None:
+    def __init__(
+        self,
+        url: ServiceUrl,
+        busy_timeout_ms: int,
+        pool_size: int = POOL_SIZE,
+        engine_wait_ms: float = 10_000,
+    ) -> None:
         super().__init__()
         self.description = str(url)
         self.schema = url.namespace
         # Every wait is bounded: a lock by the busy timeout, a statement by the longer of
-        # it and 30 s (bulk writes), a pooled connection by ENGINE_WAIT_S (then the
-        # caller hears "PostgreSQL at ... " and a request answers 503 with Retry-After).
+        # it and 30 s (bulk writes), a pooled connection and a silent server by the
+        # engine wait (then the caller hears "PostgreSQL at ... " and a request answers
+        # 503 with Retry-After).
         settings = [
             f"-c lock_timeout={max(int(busy_timeout_ms), 1)}",
             f"-c statement_timeout={max(int(busy_timeout_ms), 30_000)}",
@@ -236,6 +387,7 @@ class PostgresDatabase(Database):
         if self.schema is not None:
             settings.append(f"-c search_path={self.schema}")
         conninfo = self._conninfo(url, " ".join(settings))
+        self._conninfo_text = conninfo
         self._errors_where = self.description
         # One connection first, outside the pool: its error says what is wrong
         # (refused, no such database, wrong password) where the pool would only
@@ -247,12 +399,20 @@ class PostgresDatabase(Database):
                     first.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'.encode())
             finally:
                 first.close()
-        self.pool: ConnectionPool[psycopg.Connection[PgRow]] = ConnectionPool(
+        engine_wait_s = engine_wait_ms / 1000
+        watch = SilenceWatch(conninfo, self.description, engine_wait_s)
+
+        def watched(conn: WatchedConnection) -> None:
+            conn.watch = watch
+
+        self.pool: ConnectionPool[WatchedConnection] = ConnectionPool(
             conninfo,
+            connection_class=WatchedConnection,
             kwargs={"autocommit": True, "row_factory": pg_rows},
+            configure=watched,
             min_size=1,
             max_size=pool_size,
-            timeout=min(max(busy_timeout_ms / 1000, 0.1), ENGINE_WAIT_S),
+            timeout=min(max(busy_timeout_ms / 1000, 0.1), engine_wait_s),
             name=f"moviemind {self.description}",
             open=True,
         )
@@ -290,8 +450,14 @@ class PostgresDatabase(Database):
 
     def _run(self, conn: psycopg.Connection[PgRow]) -> Iterator[PostgresTx]:
         tx = PostgresTx(conn, self.description)
-        with self.holding(tx, tx.committed_actions), conn.transaction():
-            yield tx
+        # BEGIN goes with the transaction's first statement, COMMIT with its unsent ones.
+        with self.holding(tx, tx.committed_actions):
+            try:
+                yield tx
+            except BaseException:
+                tx.rollback()
+                raise
+            tx.commit()
 
     def _write_if_free(self) -> Iterator[Tx | None]:
         """``None`` at once when no pooled connection is free, else a transaction.
@@ -328,10 +494,35 @@ class PostgresDatabase(Database):
             found: PgRow | None = conn.execute(to_pyformat(sql), params).fetchone()
             return found
 
+    def listen(self, channel: str) -> NotifyListener:
+        """A connection of its own listening on ``channel`` (``LISTEN``)."""
+        with self.errors():
+            return NotifyListener(self._conninfo_text, channel, self.description)
+
     def close(self) -> None:
         """Close the pool and every connection in it."""
         self.pool.close()
         self.forget_threads()
+
+
+class NotifyListener:
+    """A connection outside the pool that listens on one channel (one thread uses it)."""
+
+    def __init__(self, conninfo: str, channel: str, where: str) -> None:
+        self.where = where
+        self.conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+        self.conn.execute(f'LISTEN "{channel}"'.encode())
+
+    def payloads(self, timeout_s: float) -> list[str]:
+        """The payloads that arrived, waiting at most ``timeout_s`` for the first."""
+        try:
+            return [note.payload for note in self.conn.notifies(timeout=timeout_s, stop_after=1)]
+        except psycopg.Error as error:
+            raise translate(error, self.where) from error
+
+    def close(self) -> None:
+        """Close the connection (its ``LISTEN`` ends with it)."""
+        self.conn.close()
 
 
 def discard(url: ServiceUrl) -> None:
@@ -346,6 +537,8 @@ def discard(url: ServiceUrl) -> None:
         raise translate(error, where) from error
 
 
-def open_database(url: ServiceUrl, busy_timeout_ms: int) -> PostgresDatabase:
+def open_database(
+    url: ServiceUrl, busy_timeout_ms: int, engine_wait_ms: float = 10_000
+) -> PostgresDatabase:
     """The PostgreSQL database of a ``postgresql://`` URL, connected once to check it."""
-    return PostgresDatabase(url, busy_timeout_ms)
+    return PostgresDatabase(url, busy_timeout_ms, engine_wait_ms=engine_wait_ms)

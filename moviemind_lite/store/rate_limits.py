@@ -163,10 +163,15 @@ class DatabaseRateLimits:
         """Nothing to close: the database belongs to the application."""
 
 
-def open_rate_limits(url: ServiceUrl, database: Database) -> RateLimits:
-    """The buckets of the locks engine ``url`` names: Redis keys, else ``database``'s table."""
+def open_rate_limits(
+    url: ServiceUrl, database: Database, engine_wait_ms: float = 10_000
+) -> RateLimits:
+    """The buckets of the locks engine ``url`` names: Redis keys, else ``database``'s table.
+
+    ``engine_wait_ms`` bounds a Redis command the server does not answer.
+    """
     module = engine_module(RATE_LIMIT_ENGINES, url.engine, _CLIENTS)
-    opened: RateLimits = module.open_buckets(url, database)
+    opened: RateLimits = module.open_buckets(url, database, engine_wait_ms)
     return opened
 
 
@@ -178,6 +183,7 @@ RATE_LIMIT_ENGINES: dict[str, str] = {
 _CLIENTS = {"redis": Client("Redis", "redis", "redis")}
 
 
-def open_buckets(url: ServiceUrl, database: Database) -> RateLimits:
+def open_buckets(url: ServiceUrl, database: Database, engine_wait_ms: float = 0) -> RateLimits:
     """The ``file`` engine's buckets: rows of ``database`` (``url`` names only lock files)."""
+    del engine_wait_ms  # no server: the database bounds its own waits
     return DatabaseRateLimits(database)

@@ -87,10 +87,14 @@ class RedisRateLimits:
         self.client.close()
 
 
-def open_buckets(url: ServiceUrl, database: Database) -> RedisRateLimits:
+def open_buckets(
+    url: ServiceUrl, database: Database, engine_wait_ms: float = 10_000
+) -> RedisRateLimits:
     """Buckets on the Redis server of a ``redis://`` URL, under its prefix."""
     client = redis.Redis.from_url(
-        url.client_url(), socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=30.0
+        url.client_url(),
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        socket_timeout=engine_wait_ms / 1000,
     )
     prefix = f"{url.namespace or DEFAULT_PREFIX}:"
     return RedisRateLimits(client, prefix, RedisErrors(str(url)))
