@@ -35,6 +35,7 @@
     ├── FileNotWritten          an output file could not be written; the target is as it was
     ├── EntityBusy              a delete while a job for the slug is on its way; exit 1
     ├── BudgetSpent             no new generation now: an AI budget or the pending-jobs cap
+    │   └── QueueFull           the pending-jobs cap, checked as the job is inserted
     ├── AIError                 the generator failed
     │   ├── TransientAIError    worth retrying; may carry the server's Retry-After
     │   │   ├── AIUnavailable   timed out, unreachable, or a 5xx answer
