@@ -105,6 +105,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = folded_skip(report.longrepr)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Groups for pytest-xdist, the long ones first (``tests/scheduling.py``)."""
+    """Groups for pytest-xdist, the long ones first (``tests/scheduling.py``); first, so that
+    xdist's own hook, which names each test by its group, sees them."""
     spread(items)
