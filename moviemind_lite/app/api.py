@@ -23,6 +23,7 @@ from moviemind_lite.app.catalog import Catalog
 from moviemind_lite.app.generation import GENERATION_FLAGS, Generation
 from moviemind_lite.app.jobs import Jobs
 from moviemind_lite.app.limits import GenerationBudget
+from moviemind_lite.app.views import RequestOutcome
 from moviemind_lite.core.domain import DEFAULT_CONTEXT, EntityKind, describe_bad_slug
 from moviemind_lite.core.errors import (
     FlagNotTogglable,
@@ -222,9 +223,7 @@ class Api:
             raise self._generation_off(kind, slug)
         verdict = self._verdict(kind, slug, found)
         with self._paid(client, kind, slug, REQUEST_LOCALE, DEFAULT_CONTEXT) as paid:
-            outcome = self.generation.request(
-                kind, slug, locale=REQUEST_LOCALE, context_tag=DEFAULT_CONTEXT, wait=False
-            )
+            outcome = self._queue(kind, slug, REQUEST_LOCALE, DEFAULT_CONTEXT)
             paid.created = outcome.status == "queued"
         if outcome.job is None:
             # The text landed between the look-up and the request: answer with it.
@@ -279,9 +278,7 @@ class Api:
         outcome = None
         with self._paid(client, kind, slug, locale, context_tag) as paid:
             if catalog.find_entity(self.database, kind, slug) is None:
-                outcome = self.generation.request(
-                    kind, slug, locale=locale, context_tag=context_tag, wait=False
-                )
+                outcome = self._queue(kind, slug, locale, context_tag)
             if outcome is None or outcome.job is None:
                 # Stored (perhaps a moment ago): write another text, or join the one on its way.
                 outcome = self.generation.regenerate(
@@ -291,6 +288,7 @@ class Api:
                     context_tag=context_tag,
                     wait=False,
                     join_unfinished=True,
+                    pending_cap=self.budget.settings.max_pending_jobs,
                 )
             paid.created = outcome.status == "queued"
         assert outcome.job is not None
@@ -304,6 +302,17 @@ class Api:
             outcome.status == "queued",
             verdict,
             existing,
+        )
+
+    def _queue(self, kind: EntityKind, slug: str, locale: str, context_tag: str) -> RequestOutcome:
+        """Dispatch as a ``GET`` does, without waiting for the job, within the pending-jobs cap."""
+        return self.generation.request(
+            kind,
+            slug,
+            locale=locale,
+            context_tag=context_tag,
+            wait=False,
+            pending_cap=self.budget.settings.max_pending_jobs,
         )
 
     @contextmanager

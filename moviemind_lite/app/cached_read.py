@@ -38,7 +38,7 @@ def stored_answer(
     if url.path is not None and not url.path.is_file():
         return None  # a home not made yet: the full path makes it
     try:
-        database = open_database(url, settings.busy_timeout_ms)
+        database = open_database(url, settings.busy_timeout_ms, settings.engine_wait_ms)
     except StoreError:
         return None
     try:

@@ -74,6 +74,7 @@ class Generation:
         context_tag: str = DEFAULT_CONTEXT,
         wait: bool = True,
         timeout_s: float | None = None,
+        pending_cap: int = 0,
     ) -> RequestOutcome:
         """Answer "tell me about SLUG": stored text, or a job that writes it.
 
@@ -83,10 +84,11 @@ class Generation:
         process is already running it, and the outcome carries the stored
         text. Without it, a new job goes to the application's executor if it
         has one (the outcome's ``running`` is its future), or waits, PENDING,
-        for ``moviemind worker``.
+        for ``moviemind worker``. With ``pending_cap``, no new job is made
+        while that many are PENDING (:class:`QueueFull`).
         """
         locale, context_tag = self._validated(slug, locale, context_tag)
-        request = JobRequest(kind.name, slug, locale, context_tag)
+        request = JobRequest(kind.name, slug, locale, context_tag, pending_cap=pending_cap)
         key = answer_cache.cache_key(kind, slug, locale, context_tag)
         seen = request_snapshot(
             self.database,
@@ -136,6 +138,7 @@ class Generation:
         wait: bool = True,
         timeout_s: float | None = None,
         join_unfinished: bool = False,
+        pending_cap: int = 0,
     ) -> RequestOutcome:
         """A job that writes another text for an existing entity.
 
@@ -145,6 +148,7 @@ class Generation:
         Whether it updates the baseline in place (flag
         ``ai_generation_baseline_locking`` for the slug) is decided here and
         kept with the job, whose baseline lock keeps concurrent rewrites whole.
+        ``pending_cap`` as for :meth:`request`.
         """
         locale, context_tag = self._validated(slug, locale, context_tag)
         self.catalog.find(kind, slug)
@@ -153,7 +157,9 @@ class Generation:
             raise refusal
         baseline_locking = self.flags.is_enabled(BASELINE_LOCKING_FLAG, f"slug:{slug}")
         action: Action = "regenerate"
-        request = JobRequest(kind.name, slug, locale, context_tag, action, baseline_locking)
+        request = JobRequest(
+            kind.name, slug, locale, context_tag, action, baseline_locking, pending_cap
+        )
         dispatched = create_job(
             self.database,
             self.runner.jobs,

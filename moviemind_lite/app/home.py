@@ -36,7 +36,9 @@ def reset_home(settings: Settings) -> None:
         for name in DATABASE_FILES:
             (settings.home / name).unlink(missing_ok=True)
         return
-    database = db.open_database(settings.database, settings.busy_timeout_ms)
+    database = db.open_database(
+        settings.database, settings.busy_timeout_ms, settings.engine_wait_ms
+    )
     try:
         drop_schema(database)
     finally:
@@ -47,7 +49,7 @@ def connect_database(settings: Settings) -> Database:
     """The settings' database, connected (a server is reached now) but not yet migrated."""
     prepare_home(settings)
     configure_logging(settings.log_path)
-    return db.open_database(settings.database, settings.busy_timeout_ms)
+    return db.open_database(settings.database, settings.busy_timeout_ms, settings.engine_wait_ms)
 
 
 def migrate_database(database: Database, *, load_sample: bool = True) -> bool:

@@ -120,7 +120,9 @@ def diagnose(settings: Settings, timeout_s: float = PROBE_TIMEOUT_S) -> list[Eng
     locks_engine = _ENGINE_NAMES[settings.locks.engine]
     locks_where = str(settings.locks)
     try:
-        database = open_database(settings.database, settings.busy_timeout_ms)
+        database = open_database(
+            settings.database, settings.busy_timeout_ms, settings.engine_wait_ms
+        )
     except MovieMindError as error:
         where = settings.database_shown
         return [

@@ -98,7 +98,9 @@ def _open_engines(
         # Both servers are reached before anything is written: a wrong locks URL
         # leaves no new database behind. A Redis key lock outlives a holder that
         # died with it by at most a job's lease.
-        locks = open_locks(settings.locks, database, settings.jobs.lease_ms, clock)
+        locks = open_locks(
+            settings.locks, database, settings.jobs.lease_ms, clock, settings.engine_wait_ms
+        )
         try:
             created = migrate_database(database, load_sample=load_sample)
         except BaseException:
@@ -157,7 +159,7 @@ def build_app(
     generation = Generation(
         settings, database, catalog, flags, rollouts, strategies, runner, executor
     )
-    buckets = open_rate_limits(settings.locks, database)
+    buckets = open_rate_limits(settings.locks, database, settings.engine_wait_ms)
     budget = GenerationBudget(settings.limits, buckets, database, clock)
     jobs = Jobs(job_store, runner, breaker, rollouts, catalog, budget)
     api = Api(database, catalog, generation, jobs, flags, breaker, generator.model, budget)

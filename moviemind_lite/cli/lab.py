@@ -205,13 +205,16 @@ def print_races(
     ).strip()
     click.echo(command_lines(options or "(defaults)", prompt="scenario: ", continuation=""))
     print_results_table(results)
-    if scenario.ideal_ms > 0:
+    ideal = max((result.ideal_ms for result in results), default=0.0)
+    if ideal > 0:
         ratios = ", ".join(
-            f"{result.label} {result.metrics.wall_ms / scenario.ideal_ms:.2f}x"
+            f"{result.label} {result.metrics.wall_ms / result.ideal_ms:.2f}x"
             for result in results
+            if result.ideal_ms > 0
         )
+        call = "one AI call" if scenario.ai != "local" else "one model call (median measured)"
         echo_wrapped(
-            f"ideal {scenario.ideal_ms:,.0f} ms (one AI call per slug, {scenario.workers} at a "
+            f"ideal {ideal:,.0f} ms ({call} per slug, {scenario.workers} at a "
             f"time); wall / ideal: {ratios}",
             indent="  ",
         )

@@ -66,6 +66,8 @@ JOB_NUMBERS: dict[str, tuple[str, Range]] = {
     "setnx_lease_ms": ("setnx lease", _AFTER_ZERO_MS),
 }
 BUSY_TIMEOUT = Range(0, 3_600_000, unit="ms", whole=True, note="one hour")
+# The longest a request waits for a stalled engine (PostgreSQL, Redis) before it hears so.
+ENGINE_WAIT = Range(1, 3_600_000, unit="ms", whole=True, note="one hour")
 
 
 class Secret:
@@ -284,6 +286,9 @@ class LimitSettings:
     client_jobs_per_hour: int = 1_000
     service_jobs_per_hour: int = 10_000
     max_pending_jobs: int = 1_000
+    # A process takes a request limit's allowances from the shared bucket this many at a time
+    # (at most a sixteenth of the limit) and spends them itself; 1: every request asks the store.
+    block: int = 16
 
 
 # The variable and the range of each limit, by field.
@@ -294,6 +299,7 @@ LIMIT_NUMBERS: dict[str, tuple[str, Range]] = {
     "client_jobs_per_hour": ("MOVIEMIND_AI_BUDGET_CLIENT", COUNT.narrowed(high=10_000_000)),
     "service_jobs_per_hour": ("MOVIEMIND_AI_BUDGET_SERVICE", COUNT.narrowed(high=10_000_000)),
     "max_pending_jobs": ("MOVIEMIND_MAX_PENDING_JOBS", COUNT.narrowed(high=10_000_000)),
+    "block": ("MOVIEMIND_RATE_LIMIT_BLOCK", COUNT.narrowed(low=1, high=1_000)),
 }
 
 
@@ -305,6 +311,9 @@ class Settings:
     default_locale: str = "en-US"
     environment: str = "local"
     busy_timeout_ms: int = 30_000
+    # How long a request waits for a stalled engine: a pooled PostgreSQL connection, a
+    # PostgreSQL server that stopped answering, a Redis command. Then it hears which one.
+    engine_wait_ms: int = 10_000
     ai: AISettings = AISettings()
     jobs: JobSettings = JobSettings()
     limits: LimitSettings = LimitSettings()
@@ -499,6 +508,7 @@ def load_settings(
     busy_timeout_ms = _number(
         env, "MOVIEMIND_BUSY_TIMEOUT_MS", Settings.busy_timeout_ms, BUSY_TIMEOUT
     )
+    engine_wait_ms = _number(env, "MOVIEMIND_ENGINE_WAIT_MS", Settings.engine_wait_ms, ENGINE_WAIT)
     limits = LimitSettings(
         **{
             field: int(_number(env, variable, getattr(LimitSettings, field), within))
@@ -510,6 +520,7 @@ def load_settings(
         default_locale=locale,
         environment=environment,
         busy_timeout_ms=int(busy_timeout_ms),
+        engine_wait_ms=int(engine_wait_ms),
         ai=ai,
         jobs=jobs,
         limits=limits,

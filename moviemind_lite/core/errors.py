@@ -289,3 +289,14 @@ class BudgetSpent(MovieMindError):
         super().__init__(message)
         self.retry_after_s = retry_after_s
         self.reason = reason
+
+
+class QueueFull(BudgetSpent):
+    """No new generation job now: the cap on pending jobs is reached."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(
+            f"{cap} generation jobs are already waiting; try again shortly",
+            retry_after_s=30,
+            reason="queue_full",
+        )

@@ -45,6 +45,9 @@ class JobRequest:
     # Decided when the request is made (flag ai_generation_baseline_locking) and
     # kept with the job: a regeneration updates the baseline in place under a lock.
     baseline_locking: bool = False
+    # Decided when the request is made (the HTTP API's cap on pending jobs; 0: none): no new
+    # job while this many are PENDING, checked in the transaction that would insert it.
+    pending_cap: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class Job:
     started_at: str | None
     finished_at: str | None
     updated_at: str
+    lease_version: int = 0
+    """The claim's token: bumped by every claim, never lowered (the fence checks it)."""
 
     @classmethod
     def from_row(cls, row: Row) -> Job:

@@ -13,6 +13,22 @@ stopped by :class:`~moviemind_lite.lab.live.LiveLab`'s watch. The API:
 - ``DELETE /lab/api/race``: stop it (404 when none runs);
 - ``GET /lab/api/race/report``: the HTML report (409 until the race ended).
 
+The page's step game (play the scheduler, :mod:`moviemind_lite.lab.game`):
+
+- ``POST /lab/api/game`` ``{"strategy": S, "requests": N}``: 202 and where the
+  new game stands (a game played before is stopped); 422 for bad input;
+- ``GET /lab/api/game``: where it stands (404 before any);
+- ``POST /lab/api/game/step`` ``{"step": "A dispatch"}``: the step played and
+  where the game stands; 422 with one line for a step that cannot be played;
+- ``POST /lab/api/game/run``: every job runs freely to its end;
+- ``DELETE /lab/api/game``: stop it;
+- ``GET /lab/api/game/schedule``: what was played, as a schedule file
+  (``moviemind race --strategy S --schedule FILE`` replays it).
+
+A step answers once the jobs it set going reached their next boundary,
+within the game's patience; a game nobody plays for a while opens its gate,
+so its jobs run to their end.
+
 Everything but the page itself needs the admin token when the server is not
 local (``X-Admin-Token`` or ``Authorization: Bearer``), as the admin endpoints.
 """
@@ -30,6 +46,7 @@ from starlette.routing import Route
 from moviemind_lite.core.errors import InvalidInput
 from moviemind_lite.http.errors import error
 from moviemind_lite.http.routes import BodyProblem, admin_refusal, read_json
+from moviemind_lite.lab.game import GAME_DAMAGE, GamePlan, NoGame
 from moviemind_lite.lab.live import LiveLab, NoRace, RaceRunning, parse_plan
 from moviemind_lite.lab.race import TEACHING_ORDER
 from moviemind_lite.lab.report import MARKS, PHASES, render_html
@@ -73,6 +90,7 @@ def lab_page(request: Request) -> Response:
         max_workers=MAX_WORKERS,
         phases=PHASES,
         marks=MARKS,
+        damage=GAME_DAMAGE,
     )
     return HTMLResponse(page)
 
@@ -139,8 +157,90 @@ def report(request: Request) -> Response:
     )
 
 
+async def game(request: Request) -> Response:
+    """``POST`` (start), ``GET`` (where it stands) or ``DELETE`` (stop) ``/lab/api/game``."""
+    refusal = await run_in_threadpool(admin_refusal, request)
+    if refusal is not None:
+        return refusal
+    games = live_lab(request).games
+    if request.method == "POST":
+        body = await _body(request)
+        if isinstance(body, Response):
+            return body
+        unknown = sorted(set(body) - {"strategy", "requests"})
+        if unknown:
+            return error(422, f"unknown field {unknown[0]!r}; expected strategy and requests")
+        try:
+            plan = GamePlan(str(body.get("strategy", "cache-lock")), body.get("requests", 2))
+            started = await run_in_threadpool(games.start, plan)
+        except InvalidInput as bad:
+            return _refused(bad)
+        return JSONResponse(started.standing(), status_code=202)
+    try:
+        current = games.current()
+    except NoGame as none:
+        return _refused(none, 404)
+    if request.method == "DELETE":
+        await run_in_threadpool(current.stop)
+        return JSONResponse(current.standing(), status_code=202)
+    return JSONResponse(current.standing())
+
+
+async def game_step(request: Request) -> Response:
+    """``POST /lab/api/game/step`` ``{"step": "B lock"}``, or ``/lab/api/game/run``."""
+    refusal = await run_in_threadpool(admin_refusal, request)
+    if refusal is not None:
+        return refusal
+    try:
+        current = live_lab(request).games.current()
+    except NoGame as none:
+        return _refused(none, 404)
+    if request.url.path.endswith("/run"):
+        return JSONResponse(await run_in_threadpool(current.let_run))
+    body = await _body(request)
+    if isinstance(body, Response):
+        return body
+    step = body.get("step")
+    if not isinstance(step, str) or set(body) != {"step"}:
+        return error(422, 'send {"step": "A dispatch"}: one job and its next phase')
+    try:
+        return JSONResponse(await run_in_threadpool(current.play, step))
+    except InvalidInput as bad:
+        return _refused(bad)
+
+
+def game_schedule(request: Request) -> Response:
+    """``GET /lab/api/game/schedule``: what was played, as a schedule file to save."""
+    refusal = admin_refusal(request)
+    if refusal is not None:
+        return refusal
+    try:
+        current = live_lab(request).games.current()
+    except NoGame as none:
+        return _refused(none, 404)
+    name = f"{current.plan.strategy}-played.json"
+    return JSONResponse(
+        current.schedule(),
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+async def _body(request: Request) -> dict[str, Any] | Response:
+    try:
+        body = await read_json(request)
+    except BodyProblem as problem:
+        return error(problem.status, problem.message)
+    if not isinstance(body, dict):
+        return error(422, "send a JSON object")
+    return body
+
+
 LAB_ROUTES = [
     Route("/lab", lab_page, methods=["GET"]),
+    Route("/lab/api/game", game, methods=["GET", "POST", "DELETE"]),
+    Route("/lab/api/game/step", game_step, methods=["POST"]),
+    Route("/lab/api/game/run", game_step, methods=["POST"]),
+    Route("/lab/api/game/schedule", game_schedule, methods=["GET"]),
     Route("/lab/api/race", race, methods=["GET", "POST", "DELETE"]),
     Route("/lab/api/race/report", report, methods=["GET"]),
 ]

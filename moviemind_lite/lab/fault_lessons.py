@@ -3,15 +3,20 @@
 These lessons drive the application itself on a scratch home (as the flag
 lessons do, :mod:`.flag_lessons`), through its production path (the
 ``two-level`` dispatch, the job store, the runner), and inflict the fault
-between two steps: the lock server forgets every slot, or a worker stalls
-past its lease. They count what the database, the guarantee, kept.
+between two steps: the lock server forgets every slot, a worker stalls past
+its lease, or the engine goes away under the workers mid-drain. They count
+what the database, the guarantee, kept.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from moviemind_lite.app.wiring import App
 from moviemind_lite.core.config import AISettings, JobSettings
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.core.errors import StaleClaim
@@ -22,7 +27,10 @@ from moviemind_lite.lab.metrics import plural
 from moviemind_lite.lab.race import PhaseWatcher, Progress, RaceStopped
 from moviemind_lite.lab.scratch import Servers
 from moviemind_lite.pipeline.body import JobBody
-from moviemind_lite.runtime.worker import Worker
+from moviemind_lite.runtime.worker import Worker, WorkerReport
+from moviemind_lite.store.db import open_database
+from moviemind_lite.store.locking import discard_namespace
+from moviemind_lite.store.outages import drop_waiting_connections, engine_held
 from moviemind_lite.store.slots import slot_key
 
 # -- lock-server-forgets ------------------------------------------------------------------
@@ -220,8 +228,8 @@ class StaleWorkerFenced:
         "has run out; another worker takes the job back (attempt 2) and stores the text. "
         "Then the first one wakes. In the first run it stalled while queued: it checks its "
         "claim right before the AI call and pays for nothing. In the second it stalled after "
-        "its AI call: the persist transaction reads the job's claim (worker and attempt, "
-        "which grows with every claim) before writing a row, finds it taken, and writes "
+        "its AI call: the persist transaction reads the job's claim (worker and lease "
+        "version, which grows with every claim) before writing a row, finds it taken, and writes "
         "nothing. Both refusals are counted as stale writes. This is the fencing token of "
         "the setnx lesson, on the production path of every job, on both engines."
     )
@@ -312,6 +320,233 @@ class StaleWorkerFenced:
             )
 
 
+# -- engine-restart ----------------------------------------------------------------------
+
+# Waits that only a hung run reaches: the outage and the drain take a second or two.
+_PATIENCE_S = 60.0
+
+
+class EngineWaits(logging.Handler):
+    """Counts one app's "Waiting for the engine" and "Engine back" lines as they are logged.
+
+    A count for the lesson's table (and the moment the outage has been met),
+    read from the log the runner and the worker already write.
+    """
+
+    def __init__(self, worker_prefix: str) -> None:
+        super().__init__(logging.WARNING)
+        self.worker_prefix = worker_prefix
+        self.waits = 0
+        self.backs = 0
+        self.met = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Count ``record`` if one of this app's threads wrote it."""
+        fields = getattr(record, "fields", {})
+        if not str(fields.get("worker_id", "")).startswith(self.worker_prefix):
+            return
+        if record.getMessage() == "Waiting for the engine":
+            self.waits += 1
+            self.met.set()
+        elif record.getMessage() == "Engine back":
+            self.backs += 1
+
+
+@dataclass(frozen=True)
+class Restarted:
+    """What a drain left after its engine went away under the workers and came back."""
+
+    engines: str
+    keys: int
+    accepted: int
+    done: int
+    keys_with_two_jobs: int
+    texts: int
+    waits: int
+    backs: int
+    dropped: int
+    threads_died: int
+
+    @property
+    def lost(self) -> int:
+        """Accepted jobs that did not end DONE."""
+        return self.accepted - self.done
+
+    @property
+    def as_promised(self) -> bool:
+        """The outage was met and waited out: nothing lost, one job and text per key, no
+        thread died."""
+        return (
+            self.waits >= 1
+            and self.lost == 0
+            and self.keys_with_two_jobs == 0
+            and self.texts == self.keys
+            and self.threads_died == 0
+        )
+
+    def outcome(self) -> Outcome:
+        """This run as a table row."""
+        return Outcome(
+            f"engine gone mid-drain ({self.engines})",
+            (
+                ("jobs accepted", str(self.accepted)),
+                ("done", str(self.done)),
+                ("lost", str(self.lost)),
+                ("keys with 2+ jobs", str(self.keys_with_two_jobs)),
+                ("texts", str(self.texts)),
+                ("waits for the engine", str(self.waits)),
+                ("connections dropped", str(self.dropped)),
+                ("threads died", str(self.threads_died)),
+            ),
+            f"{self.done} of {plural(self.accepted, 'accepted job')} done, "
+            f"{plural(self.waits, 'wait')} for the engine, "
+            f"{plural(self.threads_died, 'thread')} died",
+            self.as_promised,
+            {
+                "keys": self.keys,
+                "accepted": self.accepted,
+                "done": self.done,
+                "lost": self.lost,
+                "keys_with_two_jobs": self.keys_with_two_jobs,
+                "texts": self.texts,
+                "waits": self.waits,
+                "backs": self.backs,
+                "dropped": self.dropped,
+                "threads_died": self.threads_died,
+            },
+        )
+
+
+@dataclass(frozen=True)
+class EngineRestart:
+    """The engine goes away under the workers mid-drain and comes back."""
+
+    name: str = "engine-restart"
+    title: str = "The engine goes away mid-drain: workers wait it out, nothing accepted is lost"
+    explanation: str = (
+        "A burst queues one job per key; a worker with three threads drains them. After a "
+        "few jobs the engine goes away under it: another connection holds the database (on "
+        "SQLite a write transaction, on PostgreSQL a lock on the jobs table, with the "
+        "connections left waiting then ended as a restart ends them), and the lock server "
+        "forgets every key. Every write of the workers fails (the busy or lock timeout, a "
+        "dropped connection). Before, such a failure killed the thread that met it and the "
+        "job it was ending; now each thread logs that it waits for the engine, backs off "
+        "(capped, jittered), and carries on when the engine is back. Look at lost, threads "
+        "died and waits for the engine: the run counts only if the outage was met."
+    )
+    keys: int = 30
+    fast_keys: int = 12
+    busy_timeout_ms: int = 200
+
+    def commands(self, fast: bool = False) -> list[str]:
+        """The fault by hand, on PostgreSQL and Redis."""
+        keys = self.fast_keys if fast else self.keys
+        return [
+            f"moviemind movies show restarted-1990 --no-wait   # for {keys} slugs",
+            "moviemind worker --threads 3 &",
+            "pg_ctl restart -m immediate -D $PGDATA; redis-cli SHUTDOWN NOSAVE   # mid-drain",
+            "moviemind jobs list --status DONE   # every accepted job; the log: 'Engine back'",
+        ]
+
+    def play(
+        self,
+        *,
+        fast: bool = False,
+        on_progress: Progress | None = None,
+        on_phase: PhaseWatcher | None = None,
+        stop: threading.Event | None = None,
+        servers: Servers | None = None,
+    ) -> LessonReport:
+        """A burst, a worker draining it, the engine gone and back mid-drain."""
+        if stop is not None and stop.is_set():
+            raise RaceStopped()
+        keys = self.fast_keys if fast else self.keys
+        ai = AISettings(latency_ms=30, jitter_ms=0)
+        jobs = JobSettings(poll_ms=5.0, backoff_ms=20.0)
+        with scratch_app(ai, jobs, servers, self.busy_timeout_ms) as (app, race):
+            engines = f"{app.database.dialect.name} + {app.locks.engine}"
+            slugs = [f"lab-restarted-{index:03d}-1990" for index in range(keys)]
+            accepted = []
+            for slug in slugs:
+                job = app.generation.request(MOVIE, slug, wait=False).job
+                assert job is not None
+                accepted.append(job.id)
+            heard = EngineWaits(app.runner.worker_prefix)
+            logger = logging.getLogger("moviemind.jobs")
+            logger.addHandler(heard)
+            worker = Worker(app.runner, threads=3, once=True)
+            report: list[WorkerReport] = []
+
+            def drain() -> None:
+                race.add_current_thread()
+                report.append(worker.run(handle_signals=False))
+
+            draining = threading.Thread(target=drain, name="lab-restart-worker")
+            try:
+                draining.start()
+                self._until(lambda: self._done(app) >= 3)  # mid-drain: a few jobs done
+                dropped = self._outage(app, heard)
+                draining.join(_PATIENCE_S)
+                # Jobs sent back to retry after the outage wait for their backoff: see them out.
+                for job_id in accepted:
+                    app.generation.drive(job_id, timeout_s=_PATIENCE_S)
+            finally:
+                worker.request_stop()
+                draining.join(_PATIENCE_S)
+                logger.removeHandler(heard)
+            if on_progress is not None:
+                on_progress(self.name, 1, 1)
+            per_key = {
+                row[0]: int(row[1])
+                for row in app.database.query("SELECT slug, count(*) FROM jobs GROUP BY slug")
+            }
+            texts = app.database.query_one("SELECT count(*) FROM descriptions")
+            restarted = Restarted(
+                engines,
+                keys,
+                len(accepted),
+                sum(1 for job_id in accepted if app.jobs.get(job_id).status == "DONE"),
+                sum(1 for count in per_key.values() if count > 1),
+                int(texts[0]) if texts else 0,
+                heard.waits,
+                heard.backs,
+                dropped,
+                report[0].restarts if report else -1,
+            )
+        outcome = restarted.outcome()
+        return LessonReport(
+            self, fast, (), (outcome,), Check(restarted.as_promised, outcome.verdict)
+        )
+
+    def _outage(self, app: App, heard: EngineWaits) -> int:
+        """Hold the engine until a worker has met the outage; the connections dropped."""
+        settings = app.settings
+        holder = open_database(settings.database, settings.busy_timeout_ms)
+        try:
+            with engine_held(holder) as tx:
+                discard_namespace(settings.locks)  # the lock server forgets its keys too
+                heard.met.wait(_PATIENCE_S)
+                # Held a few busy timeouts more (a real outage, not a sleep in a test): every
+                # thread, back from its AI call, meets it while it records its job's end.
+                threading.Event().wait(4 * self.busy_timeout_ms / 1000)
+                return drop_waiting_connections(tx)
+        finally:
+            holder.close()
+
+    @staticmethod
+    def _done(app: App) -> int:
+        row = app.database.query_one("SELECT count(*) FROM jobs WHERE status = 'DONE'")
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def _until(condition: Callable[[], bool]) -> None:
+        """Poll the database until ``condition`` holds (past the patience the check judges)."""
+        deadline = time.monotonic() + _PATIENCE_S
+        while not condition() and time.monotonic() < deadline:
+            threading.Event().wait(0.005)  # a poll of the database, not a pause
+
+
 LOCK_SERVER_FORGETS = LockServerForgets()
 STALE_WORKER_FENCED = StaleWorkerFenced()
-FAULT_LESSONS = (LOCK_SERVER_FORGETS, STALE_WORKER_FENCED)
+ENGINE_RESTART = EngineRestart()
+FAULT_LESSONS = (LOCK_SERVER_FORGETS, STALE_WORKER_FENCED, ENGINE_RESTART)

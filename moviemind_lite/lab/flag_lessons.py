@@ -39,7 +39,10 @@ _PATIENCE_S = 120.0
 
 @contextmanager
 def scratch_app(
-    ai: AISettings, jobs: JobSettings, servers: Servers | None = None
+    ai: AISettings,
+    jobs: JobSettings,
+    servers: Servers | None = None,
+    busy_timeout_ms: int = 600_000,
 ) -> Iterator[tuple[App, RaceThreads]]:
     """The application over a new, empty scratch home (no sample catalog), deleted afterwards,
     on the engines ``servers`` name (a scratch schema and key prefix, dropped too).
@@ -54,7 +57,7 @@ def scratch_app(
     ):
         settings = Settings(
             home=home,
-            busy_timeout_ms=600_000,
+            busy_timeout_ms=busy_timeout_ms,
             ai=ai,
             jobs=jobs,
             database_url=scratch.database_url,

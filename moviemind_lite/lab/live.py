@@ -22,6 +22,7 @@ from typing import Any
 
 from moviemind_lite.core.errors import InvalidInput, MovieMindError
 from moviemind_lite.core.events import Phase
+from moviemind_lite.lab.game import GameSeat
 from moviemind_lite.lab.race import (
     PhaseWatcher,
     RaceResult,
@@ -216,6 +217,8 @@ class LiveLab:
         self._race: LiveRace | None = None
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        # The page's step game (play the scheduler), beside its races.
+        self.games = GameSeat(servers)
 
     def start(self, plan: LabPlan) -> LiveRace:
         """Start ``plan`` on a thread of its own; :class:`RaceRunning` while another runs."""
@@ -255,6 +258,7 @@ class LiveLab:
         race = self._race
         if race is not None:
             race.stop.set()
+        self.games.close(timeout_s)
         for thread in self._threads:
             thread.join(timeout_s)
 

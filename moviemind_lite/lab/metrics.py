@@ -177,6 +177,26 @@ def verdict(
     return ", ".join(found) if found else CORRECT
 
 
+def duplicates(per_slug: dict[str, int]) -> int:
+    """The rows beyond the first, over every slug."""
+    return sum(max(0, count - 1) for count in per_slug.values())
+
+
+def damage_so_far(tally: Tally, jobs: int) -> dict[str, int]:
+    """What a race has done so far, counted as it happens (a played game's damage): its
+    jobs, paid AI calls, rows, duplicates, failed jobs and refused stale writes."""
+    return {
+        "jobs": jobs,
+        "ai_calls": tally.ai_calls,
+        "movies": sum(tally.entities_per_slug.values()),
+        "descriptions": tally.texts,
+        "duplicate_movies": duplicates(tally.entities_per_slug),
+        "duplicate_descriptions": duplicates(tally.texts_per_slug),
+        "failed_jobs": tally.failed_jobs,
+        "stale_writes_rejected": tally.stale_writes_refused,
+    }
+
+
 def measure(
     tally: Tally,
     slugs: list[str],
@@ -184,8 +204,8 @@ def measure(
     phases: dict[str, list[tuple[str, float]]],
 ) -> Metrics:
     """The metrics of a finished race: what it left in the store, its requests, its jobs' phases."""
-    duplicate_movies = sum(max(0, count - 1) for count in tally.entities_per_slug.values())
-    duplicate_texts = sum(max(0, count - 1) for count in tally.texts_per_slug.values())
+    duplicate_movies = duplicates(tally.entities_per_slug)
+    duplicate_texts = duplicates(tally.texts_per_slug)
     missing = sum(1 for slug in slugs if tally.texts_per_slug.get(slug, 0) == 0)
     answered = [r for r in requests if r.answered]
     latencies = [(r.answered_at - r.arrived_at) * 1000 for r in answered if r.answered_at]

@@ -27,7 +27,7 @@ from moviemind_lite.lab.drivers import Answers, JobDriver, ThreadWorkers
 from moviemind_lite.lab.metrics import Aftermath, Metrics, RequestRecord, aftermath, measure
 from moviemind_lite.lab.processes import ProcessWorkers
 from moviemind_lite.lab.scenario import CONTEXT_TAG, LOCALE, Backend, Scenario
-from moviemind_lite.lab.schedule import Schedule, ScheduleGate
+from moviemind_lite.lab.schedule import Schedule, ScheduleError, ScheduleGate
 from moviemind_lite.lab.scratch import (
     RaceThreads,
     Servers,
@@ -37,7 +37,14 @@ from moviemind_lite.lab.scratch import (
     scratch_logging,
     scratch_servers,
 )
-from moviemind_lite.lab.timeline import PhaseLog, TimelineRow, draw_bar, timeline_rows
+from moviemind_lite.lab.timeline import (
+    GENERATING,
+    PhaseLog,
+    TimelineRow,
+    draw_bar,
+    spans,
+    timeline_rows,
+)
 from moviemind_lite.pipeline.strategies import STRATEGIES, strategy_factory
 from moviemind_lite.store.leases import STALE_WRITE
 from moviemind_lite.store.tallies import tally
@@ -289,6 +296,22 @@ class RaceResult:
         """One movie and one description per slug, no duplicates, no failed job."""
         return self.metrics.correct
 
+    @property
+    def ideal_ms(self) -> float:
+        """The race's floor: one AI call per slug, ``workers`` at a time. The mock's call
+        takes the scenario's latency; a real model's call is measured: the median time the
+        race's jobs spent generating (the scenario's latency means nothing to a model)."""
+        if self.scenario.ai != "local":
+            return self.scenario.ideal_ms
+        calls = sorted(
+            (end - start) * 1000
+            for events in self.phases.values()
+            for start, end in spans(events, GENERATING)
+        )
+        if not calls:
+            return 0.0
+        return self.scenario.rounds * calls[len(calls) // 2]
+
     def timeline_drawn(self, width: int) -> tuple[TimelineRow, ...]:
         """The timeline with its bars redrawn ``width`` columns wide (same rows, same order)."""
         start, end = self.window
@@ -351,6 +374,7 @@ def run_race(
     stop: threading.Event | None = None,
     servers: Servers | None = None,
     schedule: Schedule | None = None,
+    gate: ScheduleGate | None = None,
 ) -> RaceResult:
     """Race ``strategy`` through ``scenario`` in a scratch home; count what happened.
 
@@ -362,13 +386,16 @@ def run_race(
     finish, and :class:`RaceStopped` is raised. With ``schedule`` (see
     :mod:`.schedule`), the race's gate replays its steps one at a time; a step
     that cannot happen raises ``ScheduleError`` once every job has finished.
+    With ``gate`` instead, the caller's gate (a game's
+    :class:`~.schedule.PlayedGate`) takes the steps from whoever plays.
     """
     scenario = scenario.validated()
     strategy_factory(strategy)
-    gate = None
     if schedule is not None:
         schedule.check_fits(scenario)
         gate = ScheduleGate(schedule, strategy)
+    if gate is not None and scenario.mode != "threads":
+        raise ScheduleError("schedule: a schedule replays a race in threads mode")
     label = label or strategy
     if stop is not None and stop.is_set():
         raise RaceStopped()
@@ -403,6 +430,8 @@ def run_race(
                 ) as app,
             ):
                 app.catalog.check_writable(f"race {strategy}")
+                if gate is not None:
+                    gate.count_on(app.database, app.job_store.slots)
                 crowd = RequestCrowd(
                     scenario, app, driver, events, answers, answered, race, stop, gate
                 )

@@ -192,7 +192,7 @@ def run_data(result: RaceResult) -> dict[str, Any]:
         "strategy": result.strategy,
         **result.to_json(),
         "verdict": result.metrics.verdict,
-        "ideal_ms": result.scenario.ideal_ms,
+        "ideal_ms": result.ideal_ms,
         "timeline": timeline_data(result),
     }
 

@@ -161,9 +161,16 @@ class Scenario:
         return [self.slug_for(index) for index in range(self.slugs)]
 
     @property
+    def rounds(self) -> int:
+        """How many AI calls one worker makes at the least: one per slug, ``workers`` at a
+        time."""
+        return math.ceil(self.slugs / self.workers)
+
+    @property
     def ideal_ms(self) -> float:
-        """The race's floor: the AI calls alone, one per slug, ``workers`` at a time."""
-        return math.ceil(self.slugs / self.workers) * self.latency_ms
+        """The race's floor with the mock AI: the AI calls alone, one per slug, ``workers``
+        at a time (a real model's is measured: :attr:`RaceResult.ideal_ms`)."""
+        return self.rounds * self.latency_ms
 
     @property
     def longest_call_ms(self) -> float:

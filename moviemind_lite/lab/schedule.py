@@ -22,15 +22,23 @@ moves at a time and the same schedule replays the same interleaving whatever
 the machine's load. A boundary the schedule does not name for a job is
 crossed freely; after the last step every job runs freely.
 
-A step that cannot happen (the strategy never takes a lock, the request
-joined another job) or that waits on a job the schedule holds (a deadlock)
-ends the race with one clear line within ``patience_s`` seconds, the gate
-opened so that every job finishes.
+A job let go at its ``lock`` step that is still waiting for the lock
+(``waiting`` announced, ``locked`` not) and silent for :data:`SETTLE_S` is
+parked, not moving: the next step may go (typically the holder's, which lets
+it have the lock). A step that cannot happen (the strategy never takes a lock,
+the request joined another job) or that waits on a job the schedule holds (a
+deadlock) ends the race with one clear line within ``patience_s`` seconds, the
+gate opened so that every job finishes.
+
+:class:`PlayedGate` is the same gate played by a learner: it holds every job
+at every boundary and takes its next step from :meth:`PlayedGate.play`, so a
+game played is a schedule (``replayed``) that ``race --schedule`` replays.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 import time
@@ -39,9 +47,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.core.errors import InvalidInput
 from moviemind_lite.core.events import Phase
+from moviemind_lite.lab.metrics import damage_so_far
 from moviemind_lite.lab.scenario import SCENARIO_FIELDS, Arrival, Scenario
+from moviemind_lite.store.db import Database
+from moviemind_lite.store.locking import Slots
+from moviemind_lite.store.tallies import tally
 
 # The schedule's phases, in the order a job crosses them.
 STEP_PHASES = ("dispatch", "lock", "generate", "persist", "release")
@@ -57,6 +70,9 @@ _BOUNDARY = {
 NAMES = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # How long a step may wait for its job (and the jobs before it) by default.
 PATIENCE_S = 10.0
+# How long a job let go at its lock step stays silent before it counts as parked
+# on the lock (another job holds it) rather than moving.
+SETTLE_S = 0.3
 _STEP = re.compile(r"^\s*(\S+)\s+(\S+)\s*$")
 
 
@@ -125,22 +141,8 @@ def _steps(items: list[Any], where: str) -> tuple[Step, ...]:
     steps: list[Step] = []
     crossed: dict[str, int] = {}
     for number, item in enumerate(items, 1):
-        match = _STEP.match(item) if isinstance(item, str) else None
-        if match is None:
-            raise ScheduleError(
-                f"{where}: step {number} {item!r} is not 'JOB PHASE' (e.g. 'A dispatch')"
-            )
-        name, phase = match.group(1).upper(), match.group(2).lower()
-        if len(name) != 1 or name not in NAMES:
-            raise ScheduleError(
-                f"{where}: step {number} '{item.strip()}': unknown job {match.group(1)!r}; "
-                "jobs are named A, B, C, ... (the race's requests 0, 1, 2, ...)"
-            )
-        if phase not in _ORDER:
-            raise ScheduleError(
-                f"{where}: step {number} '{name} {phase}': unknown phase {phase!r}; "
-                f"expected one of: {', '.join(STEP_PHASES)}"
-            )
+        read = read_step(item, f"{where}: step {number}")
+        name, phase = read.name, read.phase
         before = crossed.get(name, -1)
         if _ORDER[phase] <= before:
             raise ScheduleError(
@@ -157,6 +159,25 @@ def _steps(items: list[Any], where: str) -> tuple[Step, ...]:
     if not steps:
         raise ScheduleError(f"{where}: no steps")
     return tuple(steps)
+
+
+def read_step(item: object, where: str = "step") -> Step:
+    """One step, ``A dispatch``: a known job name and phase (``ScheduleError`` otherwise)."""
+    match = _STEP.match(item) if isinstance(item, str) else None
+    if match is None:
+        raise ScheduleError(f"{where} {item!r} is not 'JOB PHASE' (e.g. 'A dispatch')")
+    name, phase = match.group(1).upper(), match.group(2).lower()
+    if len(name) != 1 or name not in NAMES:
+        raise ScheduleError(
+            f"{where} '{str(item).strip()}': unknown job {match.group(1)!r}; "
+            "jobs are named A, B, C, ... (the race's requests 0, 1, 2, ...)"
+        )
+    if phase not in _ORDER:
+        raise ScheduleError(
+            f"{where} '{name} {phase}': unknown phase {phase!r}; "
+            f"expected one of: {', '.join(STEP_PHASES)}"
+        )
+    return Step(name, phase)
 
 
 def load_schedule(spec: str) -> Schedule:
@@ -216,6 +237,9 @@ class ScheduleGate:
         self._running: dict[str, str] = {}  # name -> the step that set it going
         self._crossed: dict[str, int] = {}
         self._joined: dict[str, str] = {}  # request name -> the job it joined (or "stored")
+        self._lock_wait: set[str] = set()  # let go at 'lock', waiting for it ('locked' not yet)
+        self._ended: set[str] = set()
+        self._moved_at = time.monotonic()
         self._open = False
         self.failure: str | None = None
         self.replayed: list[str] = []  # the steps, in the order they ran
@@ -249,7 +273,7 @@ class ScheduleGate:
                         f"step '{name} {left[0]}' can never happen under {self.strategy}: "
                         f"request {name} {self._joined[name]}, it has no job of its own"
                     )
-            self._cond.notify_all()
+            self._changed()
 
     # The job side (core.events.Gate) ----------------------------------------
 
@@ -265,25 +289,36 @@ class ScheduleGate:
             if name is None:
                 return
             if phase is Phase.LOCKED and self._crossed.get(name, -1) >= _ORDER["lock"]:
-                return  # the lock was its step when it began waiting
+                # The lock was its step when it began waiting; it has the lock now.
+                self._lock_wait.discard(name)
+                self._changed()
+                return
             self._hold(name, step)
+            if phase is Phase.WAITING:
+                self._lock_wait.add(name)
 
-    def _hold(self, name: str, step: str) -> None:
-        """Wait (holding the condition) until ``name`` may cross ``step``."""
-        self._running.pop(name, None)
-        self._crossed[name] = max(self._crossed.get(name, -1), _ORDER[step])
+    def _waits_at(self, name: str, step: str) -> bool:
+        """Whether ``name`` must wait at boundary ``step`` for a step of the schedule."""
         left = self._pending.get(name)
-        if self._open or not left or _ORDER[step] < _ORDER[left[0]]:
-            self._going(name, step)  # a boundary the schedule does not name
-            return
+        if not left or _ORDER[step] < _ORDER[left[0]]:
+            return False  # a boundary the schedule does not name
         if left[0] != step:
             self._fail(
                 f"step '{name} {left[0]}' can never happen under {self.strategy}: "
                 f"{name} reached '{step}' without it"
             )
+            return False
+        return True
+
+    def _hold(self, name: str, step: str) -> None:
+        """Wait (holding the condition) until ``name`` may cross ``step``."""
+        self._running.pop(name, None)
+        self._crossed[name] = max(self._crossed.get(name, -1), _ORDER[step])
+        if self._open or not self._waits_at(name, step):
+            self._going(name, step)
             return
         self._held[name] = step
-        self._cond.notify_all()
+        self._changed()
         while (name, step) not in self._released and not self._open:
             self._cond.wait()
         self._held.pop(name, None)
@@ -292,8 +327,13 @@ class ScheduleGate:
     def _going(self, name: str, step: str) -> None:
         if step == "release":
             self._running.pop(name, None)  # its job is over
+            self._ended.add(name)
         else:
             self._running[name] = f"{name} {step}"
+        self._changed()
+
+    def _changed(self) -> None:
+        self._moved_at = time.monotonic()
         self._cond.notify_all()
 
     def _fail(self, message: str) -> None:
@@ -301,6 +341,29 @@ class ScheduleGate:
             self.failure = message
         self._open = True
         self._cond.notify_all()
+
+    def _moving_for(self) -> float:
+        """0 when no job moves (jobs parked on a lock aside), else how long to wait and look.
+
+        A job let go at its lock step that is silent for :data:`SETTLE_S` while
+        it waits for the lock is parked: the lock is another job's.
+        """
+        if not self._running:
+            return 0.0
+        if set(self._running) <= self._lock_wait:
+            return max(self._moved_at + SETTLE_S - time.monotonic(), 0.0)
+        return math.inf
+
+    def _let_go(self, step: Step) -> None:
+        """Let ``step`` happen now (its job waits at it and nobody moves)."""
+        pending = self._pending.get(step.name)
+        if pending:
+            pending.popleft()
+        self._released.add((step.name, step.phase))
+        # Moving from now on, not from when its thread wakes: the next step must wait for it.
+        self._running[step.name] = str(step)
+        self.replayed.append(str(step))
+        self._changed()
 
     # The conductor ------------------------------------------------------------
 
@@ -324,20 +387,15 @@ class ScheduleGate:
         deadline = time.monotonic() + self.schedule.patience_s
         with self._cond:
             while not self._open:
-                if not self._running and self._held.get(step.name) == step.phase:
-                    self._pending[step.name].popleft()
-                    self._released.add((step.name, step.phase))
-                    # Moving from now on, not from when its thread wakes: the
-                    # next step must wait for it.
-                    self._running[step.name] = str(step)
-                    self.replayed.append(str(step))
-                    self._cond.notify_all()
+                moving = self._moving_for()
+                if moving == 0 and self._held.get(step.name) == step.phase:
+                    self._let_go(step)
                     return True
                 left = deadline - time.monotonic()
                 if left <= 0:
                     self._fail(self._stuck(number, step))
                     return False
-                self._cond.wait(left)
+                self._cond.wait(min(left, moving) if moving else left)
             return False
 
     def _stuck(self, number: int, step: Step) -> str:
@@ -374,3 +432,227 @@ class ScheduleGate:
             raise ScheduleError(
                 f"schedule: step {len(self.replayed) + 1} '{step}' never ran (the race ended first)"
             )
+
+    def count_on(self, database: Database, slots: Slots) -> None:
+        """The race's store, where a played game counts its damage (a replay counts at the end)."""
+        del database, slots
+
+
+# How long a game waits for the learner's next step before it opens the gate (left alone):
+# an abandoned game's jobs then run to their end, and its threads with them.
+IDLE_S = 120.0
+# How long the jobs a played step set going may take to reach their next boundary.
+PLAY_PATIENCE_S = 5.0
+
+
+class PlayedGate(ScheduleGate):
+    """A schedule whose next step comes from the learner: every boundary holds its job.
+
+    :meth:`play` hands a step to the conductor thread, which lets it go if
+    its job waits at it, waits until the jobs it set going reach their next
+    boundary (or park on a lock), counts the damage in the race's store, and
+    answers. Nobody playing for ``idle_s`` seconds opens the gate, as does
+    :meth:`let_run`: every job then runs freely to its end. What was played
+    (``replayed``) replays with ``race --schedule``.
+    """
+
+    def __init__(
+        self,
+        strategy: str,
+        requests: int,
+        *,
+        idle_s: float = IDLE_S,
+        patience_s: float = PLAY_PATIENCE_S,
+    ) -> None:
+        super().__init__(Schedule((), strategy, patience_s=patience_s), strategy)
+        self.requests = min(requests, len(NAMES))
+        self.idle_s = idle_s
+        self.left_alone = False
+        self._moves: deque[Step] = deque()
+        self._asked = 0
+        self._answered = 0
+        self._refusals: dict[int, str] = {}
+        self._store: tuple[Database, Slots] | None = None
+        self._damage: dict[str, int] = {}
+
+    def _waits_at(self, name: str, step: str) -> bool:
+        return True  # every boundary is the learner's to open
+
+    def count_on(self, database: Database, slots: Slots) -> None:
+        """Count the damage in ``database`` after each step."""
+        self._store = (database, slots)
+
+    def check(self) -> None:
+        """Nothing: a game's deadlock or abandonment is told by :meth:`standing`, not raised."""
+
+    # The learner ------------------------------------------------------------------
+
+    def play(self, text: str) -> None:
+        """Play step ``text`` (``B lock``); return once its jobs reached their next boundary.
+
+        ``ScheduleError`` (one line) for a step that cannot be played now.
+        """
+        step = read_step(text)
+        with self._cond:
+            if self._open:
+                raise ScheduleError(f"'{step}': the game is over")
+            self._asked += 1
+            number = self._asked
+            self._moves.append(step)
+            self._cond.notify_all()
+            # Bounded: the conductor answers within its patience, or opens the gate.
+            deadline = time.monotonic() + self.schedule.patience_s + SETTLE_S + 5.0
+            while self._answered < number:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise ScheduleError(f"'{step}': no answer from the game")
+                self._cond.wait(left)
+            refusal = self._refusals.pop(number, None)
+        if refusal is not None:
+            raise ScheduleError(refusal)
+
+    def let_run(self) -> None:
+        """Open the gate: every job runs freely to its end (the game's end, or its stop)."""
+        with self._cond:
+            self._open = True
+            self._cond.notify_all()
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        """Wait until every request waits for its first step (or the gate opened)."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while len(self._held) < self.requests and not self._open:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+            return True
+
+    @property
+    def played_out(self) -> bool:
+        """Whether every request has its answer coming: its job ended, or it needed none."""
+        with self._cond:
+            return all(
+                name in self._ended or name in self._joined for name in NAMES[: self.requests]
+            )
+
+    @property
+    def over(self) -> bool:
+        """Whether the gate is open: the race runs freely to its end."""
+        return self._open
+
+    def standing(self) -> dict[str, Any]:
+        """Where the game stands: each request's job and where it is, the steps that may be
+        played now, the steps played, the damage so far, and why the gate opened (if it did)."""
+        with self._cond:
+            names = NAMES[: self.requests]
+            quiet = self._moving_for() == 0 and not self._open
+            message = self.failure
+            if message is None and self.left_alone:
+                message = (
+                    f"nobody played for {self.idle_s:g} s: the gate opened and every job ran "
+                    "to its end"
+                )
+            return {
+                "strategy": self.strategy,
+                "jobs": [{"name": name, "where": self._where(name)} for name in names],
+                "moves": [f"{name} {self._held[name]}" for name in names if name in self._held]
+                if quiet
+                else [],
+                "played": list(self.replayed),
+                "damage": dict(self._damage),
+                "over": self._open,
+                "message": message,
+            }
+
+    def _where(self, name: str) -> str:
+        if name in self._held:
+            return f"waits at '{self._held[name]}'"
+        if name in self._joined:
+            return self._joined[name]
+        if name in self._ended:
+            return "ended"
+        if name in self._lock_wait and name in self._running:
+            return "waits for the lock (another job has it)"
+        if name in self._running:
+            return "moving"
+        return "running freely" if self._open else "not started"
+
+    # The conductor ------------------------------------------------------------------
+
+    def conduct(self) -> None:
+        """Take the learner's steps one at a time until the race ends or nobody plays."""
+        try:
+            self._count()
+            while (step := self._next_move()) is not None:
+                self._play(step)
+        finally:
+            with self._cond:
+                self._open = True
+                self._answered = self._asked
+                self._cond.notify_all()
+
+    def _next_move(self) -> Step | None:
+        with self._cond:
+            deadline = time.monotonic() + self.idle_s
+            while not self._moves and not self._open:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.left_alone = True
+                    self._open = True
+                    self._cond.notify_all()
+                    return None
+                self._cond.wait(left)
+            return None if self._open else self._moves.popleft()
+
+    def _play(self, step: Step) -> None:
+        with self._cond:
+            number = self._answered + 1
+            refusal = self._refusal(step)
+            if refusal is None:
+                self._let_go(step)
+                self._settle(step)
+        if refusal is None:
+            self._count()
+        with self._cond:
+            if refusal is not None:
+                self._refusals[number] = refusal
+            self._answered = number
+            self._cond.notify_all()
+
+    def _refusal(self, step: Step) -> str | None:
+        if step.name not in NAMES[: self.requests]:
+            last = NAMES[self.requests - 1]
+            return f"'{step}': there is no {step.name}; the requests of this game are A to {last}"
+        if self._held.get(step.name) == step.phase and self._moving_for() == 0:
+            return None
+        playable = [f"{name} {at}" for name, at in sorted(self._held.items())]
+        return (
+            f"'{step}' cannot be played now: {step.name} {self._where(step.name)}; "
+            f"playable: {', '.join(playable) or 'nothing'}"
+        )
+
+    def _settle(self, step: Step) -> None:
+        """Wait (holding the condition) until the jobs ``step`` set going stop moving."""
+        deadline = time.monotonic() + self.schedule.patience_s
+        while not self._open:
+            moving = self._moving_for()
+            if moving == 0:
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                running = ", ".join(sorted(self._running.values()))
+                self._fail(
+                    f"'{step}' waited {self.schedule.patience_s:g} s: the job let go by "
+                    f"'{running}' never reached its next step, blocked on something a held job "
+                    f"has (a deadlock under {self.strategy}); every job now runs to its end"
+                )
+                return
+            self._cond.wait(min(left, moving))
+
+    def _count(self) -> None:
+        # On the conductor's thread, which the race joins before it closes its store.
+        if self._store is not None:
+            counted = tally(*self._store, MOVIE)
+            with self._cond:
+                self._damage = damage_so_far(counted, len(self._names))

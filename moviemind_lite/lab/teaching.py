@@ -21,6 +21,7 @@ from typing import Any
 from moviemind_lite.core.errors import InvalidInput
 from moviemind_lite.core.model import IN_PROGRESS_ELSEWHERE, REUSED_EXISTING
 from moviemind_lite.lab.fault_lessons import FAULT_LESSONS
+from moviemind_lite.lab.fence_lessons import FENCE_LESSONS
 from moviemind_lite.lab.flag_lessons import BASELINE_REGENERATE, CANARY_ROLLBACK
 from moviemind_lite.lab.lesson import Check, Lesson, LessonReport
 from moviemind_lite.lab.metrics import plural
@@ -1003,6 +1004,7 @@ TOUR = (
 
 ALL_LESSONS: tuple[Lesson, ...] = (*RACE_LESSONS, BASELINE_REGENERATE, CANARY_ROLLBACK)
 ALL_LESSONS += FAULT_LESSONS
+ALL_LESSONS += FENCE_LESSONS
 LESSONS: dict[str, Lesson] = {lesson.name: lesson for lesson in ALL_LESSONS}
 
 

@@ -11,7 +11,11 @@ decided by the caller.
 No engine error ends the calling thread: recording a job's end waits for a
 failed engine with capped, jittered backoff (:mod:`moviemind_lite.core.backoff`),
 for as long as the job's lease would have kept it, and then leaves the job to
-its lease (another worker takes it back).
+its lease (another worker takes it back). A full disk is the exception: it
+does not free itself in seconds, so it is not waited out here but raised
+(``DiskFull``) at once; the job is left to its lease, a batch stops and
+reports what landed, a request says so, and ``moviemind worker`` waits before
+it claims again.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.errors import (
     ENGINE_FAULTS,
     CircuitOpen,
+    DiskFull,
     DuplicateGeneration,
     MovieMindError,
     StaleClaim,
@@ -174,12 +179,15 @@ class JobRunner:
         """``write()``'s job, waiting for a failed engine while the job's lease would last.
 
         Past that, the job is left to its lease (``None``): another claim takes it back.
+        A full disk is raised at once (see the module), the job left to its lease.
         """
         wait = EngineWait(self.worker_id(), clock=self.jobs.clock)
         patience_s = self.jobs.settings.lease_ms / 1000
         while True:
             try:
                 ended = write()
+            except DiskFull:
+                raise
             except ENGINE_FAULTS as error:
                 if wait.waited_s() >= patience_s:
                     fields = {"job_id": job.id, "doing": doing, "error": str(error)}
@@ -201,6 +209,8 @@ class JobRunner:
         """See a job to its end: run it here whenever it is runnable, else wait for it.
 
         Returns early when ``timeout_s`` passes or ``give_up(job)`` says so.
+        A failed engine is waited for as long as a lease would last; a full
+        disk is raised at once.
         """
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         poll = self.jobs.settings.poll_ms / 1000
@@ -208,6 +218,8 @@ class JobRunner:
         while True:
             try:
                 ended = self._drive_step(job_id, deadline, give_up)
+            except DiskFull:
+                raise
             except ENGINE_FAULTS as error:
                 # A failed engine is waited for as long as a lease would; then the caller hears.
                 out_of_time = deadline is not None and time.monotonic() >= deadline

@@ -29,7 +29,7 @@ from types import FrameType
 from typing import Any
 
 from moviemind_lite.core.backoff import Backoff, EngineWait
-from moviemind_lite.core.errors import InvalidInput, StoreError
+from moviemind_lite.core.errors import DiskFull, InvalidInput, StoreError
 from moviemind_lite.core.model import DONE, FAILED, Job
 from moviemind_lite.runtime.runner import JobRunner
 
@@ -157,7 +157,12 @@ class Worker:
                     return
                 self.stop.wait(idle_wait)
                 continue
-            ended = self.runner.run_claimed(job)
+            try:
+                ended = self.runner.run_claimed(job)
+            except DiskFull as error:
+                # Its end could not be written: the lease returns the job. Wait before claiming.
+                ended = None
+                engine.failed(error, "record a job's end")
             self._record(ended.status if ended else None, ended.result if ended else None)
             self._ended.put(Run(job, ended))
 

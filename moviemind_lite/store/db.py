@@ -250,10 +250,16 @@ def engine_module(table: dict[str, str], name: str, clients: dict[str, Client]) 
         ) from None
 
 
-def open_database(url: ServiceUrl, busy_timeout_ms: int = 30_000) -> Database:
-    """The database ``url`` names, opened with its engine (nothing is created yet)."""
+def open_database(
+    url: ServiceUrl, busy_timeout_ms: int = 30_000, engine_wait_ms: float = 10_000
+) -> Database:
+    """The database ``url`` names, opened with its engine (nothing is created yet).
+
+    ``engine_wait_ms`` bounds how long a caller waits for a server that does
+    not answer (a connection from the pool, a stopped server).
+    """
     module = engine_module(DATABASE_ENGINES, url.engine, _CLIENTS)
-    opened: Database = module.open_database(url, busy_timeout_ms)
+    opened: Database = module.open_database(url, busy_timeout_ms, engine_wait_ms)
     return opened
 
 

@@ -60,13 +60,19 @@ class KeyedFileLocks:
 
 
 def open_locks(
-    url: ServiceUrl, database: Database, lock_ttl_ms: float, clock: Clock = SYSTEM_CLOCK
+    url: ServiceUrl,
+    database: Database,
+    lock_ttl_ms: float,
+    clock: Clock = SYSTEM_CLOCK,
+    engine_wait_ms: float = 10_000,
 ) -> Locks:
     """Lock files in the folder of a ``file:///path`` URL; slots and leases in ``database``.
 
     ``lock_ttl_ms`` is not needed: a lock file is freed by its holder's death.
-    ``clock`` decides when slots and leases expire.
+    ``clock`` decides when slots and leases expire. ``engine_wait_ms`` does not
+    apply (no server); the database bounds its own waits.
     """
+    del engine_wait_ms
     assert url.path is not None  # a file URL always names its folder
     return Locks(
         "file",

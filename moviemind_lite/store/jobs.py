@@ -5,8 +5,10 @@ PostgreSQL a claim takes its row with ``FOR UPDATE SKIP LOCKED`` (claimers
 pass over each other's rows instead of queueing), and a transition that
 reads a job before changing it locks the row it read; SQLite runs one write
 transaction at a time and needs neither.
-A claim gives a worker a lease; only that claim (``worker_id`` and attempt
-number, which grows with every claim) may complete, fail or extend it, so a
+A claim gives a worker a lease; only that claim (``worker_id`` and
+``lease_version``, which every claim bumps and nothing lowers: a deferral
+gives back its attempt, a retry resets the attempts) may complete, fail,
+defer or extend it, so a
 worker whose lease was taken back cannot overwrite the job's new life. The
 same pair fences the job's own rows: the transaction that persists them
 first checks (and on PostgreSQL locks) the claim, so a worker whose lease was
@@ -28,7 +30,13 @@ from typing import Any
 from moviemind_lite.core.calls import AICall
 from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock
 from moviemind_lite.core.config import JobSettings
-from moviemind_lite.core.errors import InvalidInput, JobNotFound, StaleClaim, UniqueViolation
+from moviemind_lite.core.errors import (
+    InvalidInput,
+    JobNotFound,
+    QueueFull,
+    StaleClaim,
+    UniqueViolation,
+)
 from moviemind_lite.core.ids import elapsed_ms, format_epoch, new_id, now, validate_job_id
 from moviemind_lite.core.model import (
     FAILED,
@@ -64,10 +72,23 @@ def count_by_status(database: Database) -> dict[str, int]:
     return {status: found.get(status, 0) for status in STATUSES}
 
 
+COUNT_PENDING = "SELECT count(*) FROM jobs WHERE status = 'PENDING'"
+
+
 def count_pending(database: Database) -> int:
     """How many jobs wait to be claimed (read from the ``(status, run_after)`` index)."""
-    row = database.query_one("SELECT count(*) FROM jobs WHERE status = 'PENDING'")
+    row = database.query_one(COUNT_PENDING)
     return 0 if row is None else int(row[0])
+
+
+def refuse_past_cap(tx: Tx, cap: int) -> None:
+    """Raise :class:`QueueFull` if ``cap`` jobs are PENDING, in one step with the insert
+    that follows in ``tx``: the transactions that check the cap take turns (SQLite's one
+    writer; an advisory lock on PostgreSQL, whose next statement then sees the last
+    one's job), so a burst of requests cannot pass it."""
+    tx.lock_key("pending jobs cap")
+    if int(tx.execute(COUNT_PENDING).fetchone()[0]) >= cap:
+        raise QueueFull(cap)
 
 
 def log_transition(job: Job, message: str, **extra: Any) -> None:
@@ -93,7 +114,7 @@ def stale_claim(job: Job, step: str) -> StaleClaim:
     """The refusal of a write (or AI call) by ``job``'s claim, which was taken back."""
     return StaleClaim(
         f"{STALE_CLAIM}: job {job.id} is no longer held by {job.worker_id} "
-        f"on attempt {job.attempts} ({step})",
+        f"on attempt {job.attempts}, lease version {job.lease_version} ({step})",
         step,
     )
 
@@ -212,15 +233,18 @@ class JobStore:
         first attempt under that worker's lease, as if it had been claimed
         at once: the requester that is about to run it saves a write. With
         ``one_per_key`` the job is its key's one unfinished job: a second one
-        raises ``UniqueViolation`` (see :meth:`insert_or_join`).
+        raises ``UniqueViolation`` (see :meth:`insert_or_join`). A request with
+        a ``pending_cap`` raises :class:`QueueFull` instead past it.
         """
+        if request.pending_cap:
+            refuse_past_cap(tx, request.pending_cap)
         stamp = self.clock.stamp()
         claimed = claimed_by is not None
         row = tx.execute(
             "INSERT INTO jobs (id, kind, action, slug, locale, context_tag, baseline_locking, "
             "strategy, status, attempts, max_attempts, run_after, worker_id, lease_until, "
-            "started_at, created_at, updated_at, one_per_key) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            "started_at, created_at, updated_at, one_per_key, lease_version) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (
                 job_id or new_id(),
                 request.kind,
@@ -240,6 +264,7 @@ class JobStore:
                 stamp,
                 stamp,
                 int(one_per_key),
+                1 if claimed else 0,
             ),
         ).fetchone()
         job = Job.from_row(row)
@@ -327,7 +352,8 @@ class JobStore:
             claimed = Job.from_row(
                 tx.execute(
                     "UPDATE jobs SET status = 'IN_PROGRESS', worker_id = ?, lease_until = ?, "
-                    "attempts = attempts + 1, started_at = ?, updated_at = ? "
+                    "attempts = attempts + 1, lease_version = lease_version + 1, started_at = ?, "
+                    "updated_at = ? "
                     "WHERE id = ? RETURNING *",
                     (
                         worker_id,
@@ -359,9 +385,9 @@ class JobStore:
         with self.database.write() as tx:
             for job in jobs:
                 changed = tx.execute(
-                    "UPDATE jobs SET lease_until = ?, updated_at = ? "
-                    "WHERE id = ? AND worker_id = ? AND attempts = ? AND status = 'IN_PROGRESS'",
-                    (lease_until, stamp, job.id, job.worker_id, job.attempts),
+                    "UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ? "
+                    "AND worker_id = ? AND lease_version = ? AND status = 'IN_PROGRESS'",
+                    (lease_until, stamp, job.id, job.worker_id, job.lease_version),
                 ).rowcount
                 if changed != 1:
                     lost.append(job)
@@ -370,15 +396,15 @@ class JobStore:
     def check_claim_in(self, tx: Tx, job: Job, step: str = "persist") -> None:
         """Raise ``StaleClaim`` unless ``job``'s claim still holds it, inside ``tx``.
 
-        The fence of a job's own writes: the claim (worker and attempt, which
-        grows with every claim) is read, and on PostgreSQL locked, in the
+        The fence of a job's own writes: the claim (worker and lease version,
+        which grows with every claim) is read, and on PostgreSQL locked, in the
         transaction about to write the job's rows, so a worker whose lease was
         taken back writes nothing and a take-back cannot slip in before commit.
         """
         row = tx.execute(
-            "SELECT attempts, worker_id FROM jobs WHERE id = ? AND worker_id = ? AND attempts = ? "
-            f"AND status = 'IN_PROGRESS'{tx.dialect.for_update}",
-            (job.id, job.worker_id, job.attempts),
+            "SELECT lease_version, worker_id FROM jobs WHERE id = ? AND worker_id = ? "
+            f"AND lease_version = ? AND status = 'IN_PROGRESS'{tx.dialect.for_update}",
+            (job.id, job.worker_id, job.lease_version),
         ).fetchone()
         if row is None:
             raise stale_claim(job, step)
@@ -390,9 +416,9 @@ class JobStore:
         it waited does not pay for an answer it could not store.
         """
         row = self.database.query_one(
-            "SELECT 1 FROM jobs WHERE id = ? AND worker_id = ? AND attempts = ? "
+            "SELECT 1 FROM jobs WHERE id = ? AND worker_id = ? AND lease_version = ? "
             "AND status = 'IN_PROGRESS' AND lease_until > ?",
-            (job.id, job.worker_id, job.attempts, self.clock.stamp()),
+            (job.id, job.worker_id, job.lease_version, self.clock.stamp()),
         )
         return row is not None
 
@@ -433,7 +459,7 @@ class JobStore:
         row = tx.execute(
             "UPDATE jobs SET status = 'DONE', result = ?, entity_id = ?, text_id = ?, "
             "error = NULL, lease_until = NULL, finished_at = ?, updated_at = ? "
-            "WHERE id = ? AND worker_id = ? AND attempts = ? AND status = 'IN_PROGRESS' "
+            "WHERE id = ? AND worker_id = ? AND lease_version = ? AND status = 'IN_PROGRESS' "
             "RETURNING *",
             (
                 outcome.result,
@@ -443,7 +469,7 @@ class JobStore:
                 stamp,
                 job.id,
                 job.worker_id,
-                job.attempts,
+                job.lease_version,
             ),
         ).fetchone()
         if row is None:
@@ -474,9 +500,9 @@ class JobStore:
             if call is not None:
                 record_call(tx, call)
             current = tx.execute(
-                "SELECT * FROM jobs WHERE id = ? AND worker_id = ? AND attempts = ? "
+                "SELECT * FROM jobs WHERE id = ? AND worker_id = ? AND lease_version = ? "
                 f"AND status = 'IN_PROGRESS'{tx.dialect.for_update}",
-                (job.id, job.worker_id, job.attempts),
+                (job.id, job.worker_id, job.lease_version),
             ).fetchone()
             if current is None:
                 return None
@@ -504,7 +530,7 @@ class JobStore:
                 "UPDATE jobs SET status = 'PENDING', error = ?, worker_id = NULL, "
                 f"lease_until = NULL, attempts = {tx.dialect.greatest}(attempts - 1, 0), "
                 "run_after = ?, "
-                "updated_at = ? WHERE id = ? AND worker_id = ? AND attempts = ? "
+                "updated_at = ? WHERE id = ? AND worker_id = ? AND lease_version = ? "
                 "AND status = 'IN_PROGRESS' RETURNING *",
                 (
                     f"deferred: {reason}",
@@ -512,7 +538,7 @@ class JobStore:
                     self.clock.stamp(),
                     job.id,
                     job.worker_id,
-                    job.attempts,
+                    job.lease_version,
                 ),
             ).fetchone()
         if row is None:

@@ -123,15 +123,20 @@ _CLIENTS = {"redis": Client("Redis", "redis", "redis")}
 
 
 def open_locks(
-    url: ServiceUrl, database: Database, lock_ttl_ms: float, clock: Clock = SYSTEM_CLOCK
+    url: ServiceUrl,
+    database: Database,
+    lock_ttl_ms: float,
+    clock: Clock = SYSTEM_CLOCK,
+    engine_wait_ms: float = 10_000,
 ) -> Locks:
     """The locks engine ``url`` names, beside ``database``.
 
     ``lock_ttl_ms`` bounds how long a Redis key lock outlives a holder that
     died with it. ``clock`` decides when the database's slots and leases expire.
+    ``engine_wait_ms`` bounds a command to a server that does not answer.
     """
     module = engine_module(LOCK_ENGINES, url.engine, _CLIENTS)
-    opened: Locks = module.open_locks(url, database, lock_ttl_ms, clock)
+    opened: Locks = module.open_locks(url, database, lock_ttl_ms, clock, engine_wait_ms)
     return opened
 
 

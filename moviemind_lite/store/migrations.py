@@ -553,3 +553,22 @@ def m017_rate_limits(conn: Tx) -> None:
         );
         """,
     )
+
+
+@migration
+def m018_job_lease_version(conn: Tx) -> None:
+    """A job's claim token that grows with every claim and never goes back.
+
+    ``attempts`` counts tries and goes back by one when a job is deferred
+    (the AI circuit was open) or reset by a retry, so the pair worker and
+    attempt could name two claims. ``lease_version`` is bumped by every
+    claim and nothing else; the claim's fence checks it. Jobs already stored
+    start from their attempt count.
+    """
+    run_script(
+        conn,
+        """
+        ALTER TABLE jobs ADD COLUMN lease_version INTEGER NOT NULL DEFAULT 0;
+        UPDATE jobs SET lease_version = attempts;
+        """,
+    )

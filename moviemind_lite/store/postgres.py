@@ -15,12 +15,22 @@ advisory lock on the key (:meth:`PostgresTx.lock_key`).
 
 The store's SQL is written with ``?`` and ``:name`` placeholders; this module
 rewrites them to psycopg's ``%s`` and ``%(name)s`` once per statement text.
+
+A server that stops answering (SIGSTOP, a stalled host) is not seen by TCP:
+the kernel still acknowledges what is sent, so keepalives and the server's own
+timeouts never fire. Every statement therefore watches its connection
+(:class:`WatchedConnection`): silent for longer than the engine wait, it asks
+the server for a fresh connection; a server that answers is busy (a lock wait,
+which its own lock timeout bounds) and is waited for again, a server that does
+not is stalled, and the statement's connection is closed and the caller hears
+``EngineTimeout`` naming PostgreSQL.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -28,6 +38,7 @@ from typing import Any
 import psycopg
 import psycopg_pool.base
 from psycopg import errors as pg_errors
+from psycopg.abc import PQGen
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import RowMaker
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -47,8 +58,8 @@ from moviemind_lite.store.dialects import POSTGRESQL, Dialect
 # as it would wait for a lock (the busy timeout).
 POOL_SIZE = 16
 CONNECT_TIMEOUT_S = 10
-# The longest a caller waits for a pooled connection before it hears the engine is down.
-ENGINE_WAIT_S = 10.0
+# How long a probe of a silent server may take to connect (libpq's least connect timeout).
+PROBE_CONNECT_S = 2
 # The pool reconnects to a restarted server every second (with its jitter), not after
 # waits that double without a cap (1, 2, 4, 8, 16 s...): a 2 s outage cost a worker 15 s.
 # The class is psycopg_pool's own (AttemptWithBackoff; ConnectionAttempt before 3.2).
@@ -152,6 +163,65 @@ def translate(error: psycopg.Error, where: str) -> StoreError:
     return StoreError(f"{where}: {first_line}")
 
 
+class SilenceWatch:
+    """How long a connection may hear nothing before the server is asked if it lives."""
+
+    def __init__(self, conninfo: str, where: str, silence_s: float) -> None:
+        self.conninfo = conninfo
+        self.where = where
+        self.silence_s = silence_s
+
+    def server_answers(self) -> bool:
+        """Whether the server takes a new connection and answers ``SELECT 1`` (a short probe)."""
+        try:
+            with psycopg.connect(
+                self.conninfo, autocommit=True, connect_timeout=PROBE_CONNECT_S
+            ) as probe:
+                probe.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return True
+
+    def stalled(self) -> EngineTimeout:
+        """The error a caller hears when the server stopped answering."""
+        return EngineTimeout(
+            f"PostgreSQL at {self.where} did not answer within {self.silence_s:g} s "
+            f"and takes no new connection {_FIX}"
+        )
+
+
+class WatchedConnection(psycopg.Connection[PgRow]):
+    """A connection whose statements give up on a stalled server (see the module)."""
+
+    watch: SilenceWatch | None = None
+
+    def wait(self, gen: PQGen[Any], interval: float = 0.1, timeout: float | None = None) -> Any:
+        """psycopg's wait for ``gen``, watched for a silent server."""
+        if self.watch is None or timeout is not None:
+            return super().wait(gen, interval, timeout)
+        return super().wait(self._watched(gen, self.watch), interval, timeout)
+
+    def _watched(self, gen: PQGen[Any], watch: SilenceWatch) -> Generator[Any, Any, Any]:
+        # psycopg's wait sends a falsy "ready" every interval the socket stays quiet.
+        heard = time.monotonic()
+        try:
+            state = next(gen)
+            while True:
+                ready = yield state
+                if ready:
+                    heard = time.monotonic()
+                elif time.monotonic() - heard >= watch.silence_s:
+                    if not watch.server_answers():
+                        # The statement cannot be taken back from a stopped server: the
+                        # connection goes (the pool replaces it), the caller hears why.
+                        self.close()
+                        raise watch.stalled()
+                    heard = time.monotonic()  # busy, not stalled: its own timeouts bound it
+                state = gen.send(ready)
+        except StopIteration as stop:
+            return stop.value
+
+
 class PostgresTx:
     """A transaction on one pooled connection (see :class:`~moviemind_lite.store.db.Tx`)."""
 
@@ -222,13 +292,20 @@ class PostgresDatabase(Database):
 
     dialect = POSTGRESQL
 
-    def __init__(self, url: ServiceUrl, busy_timeout_ms: int, pool_size: int = POOL_SIZE) -> None:
+    def __init__(
+        self,
+        url: ServiceUrl,
+        busy_timeout_ms: int,
+        pool_size: int = POOL_SIZE,
+        engine_wait_ms: float = 10_000,
+    ) -> None:
         super().__init__()
         self.description = str(url)
         self.schema = url.namespace
         # Every wait is bounded: a lock by the busy timeout, a statement by the longer of
-        # it and 30 s (bulk writes), a pooled connection by ENGINE_WAIT_S (then the
-        # caller hears "PostgreSQL at ... " and a request answers 503 with Retry-After).
+        # it and 30 s (bulk writes), a pooled connection and a silent server by the
+        # engine wait (then the caller hears "PostgreSQL at ... " and a request answers
+        # 503 with Retry-After).
         settings = [
             f"-c lock_timeout={max(int(busy_timeout_ms), 1)}",
             f"-c statement_timeout={max(int(busy_timeout_ms), 30_000)}",
@@ -247,12 +324,20 @@ class PostgresDatabase(Database):
                     first.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'.encode())
             finally:
                 first.close()
-        self.pool: ConnectionPool[psycopg.Connection[PgRow]] = ConnectionPool(
+        engine_wait_s = engine_wait_ms / 1000
+        watch = SilenceWatch(conninfo, self.description, engine_wait_s)
+
+        def watched(conn: WatchedConnection) -> None:
+            conn.watch = watch
+
+        self.pool: ConnectionPool[WatchedConnection] = ConnectionPool(
             conninfo,
+            connection_class=WatchedConnection,
             kwargs={"autocommit": True, "row_factory": pg_rows},
+            configure=watched,
             min_size=1,
             max_size=pool_size,
-            timeout=min(max(busy_timeout_ms / 1000, 0.1), ENGINE_WAIT_S),
+            timeout=min(max(busy_timeout_ms / 1000, 0.1), engine_wait_s),
             name=f"moviemind {self.description}",
             open=True,
         )
@@ -346,6 +431,8 @@ def discard(url: ServiceUrl) -> None:
         raise translate(error, where) from error
 
 
-def open_database(url: ServiceUrl, busy_timeout_ms: int) -> PostgresDatabase:
+def open_database(
+    url: ServiceUrl, busy_timeout_ms: int, engine_wait_ms: float = 10_000
+) -> PostgresDatabase:
     """The PostgreSQL database of a ``postgresql://`` URL, connected once to check it."""
-    return PostgresDatabase(url, busy_timeout_ms)
+    return PostgresDatabase(url, busy_timeout_ms, engine_wait_ms=engine_wait_ms)

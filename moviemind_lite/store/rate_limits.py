@@ -43,19 +43,31 @@ class Allowance:
         return 0 if self.allowed else max(1, math.ceil(self.retry_after_ms / 1000))
 
 
-def gcra(tat: float | None, now_ms: float, limit: int, period_ms: float) -> tuple[float, Allowance]:
-    """The bucket's next TAT and the decision for one request arriving at ``now_ms``.
+def gcra(
+    tat: float | None, now_ms: float, limit: int, period_ms: float, cost: int = 1
+) -> tuple[float, Allowance]:
+    """The bucket's next TAT and the decision for ``cost`` requests arriving at ``now_ms``.
 
-    A refused request leaves the TAT as it was (returned unchanged).
+    A refused take leaves the TAT as it was (returned unchanged); see :func:`refused`.
     """
     interval = period_ms / limit
     start = now_ms if tat is None or tat < now_ms else tat
-    moved = start + interval
+    moved = start + cost * interval
     if moved - now_ms > period_ms:
-        wait = moved - period_ms - now_ms
-        return start, Allowance(False, limit, 0, wait)
+        return start, refused(start, now_ms, limit, period_ms, cost)
     remaining = int((period_ms - (moved - now_ms)) // interval)
     return moved, Allowance(True, limit, remaining, 0.0)
+
+
+def refused(start: float, now_ms: float, limit: int, period_ms: float, cost: int) -> Allowance:
+    """The refusal of ``cost`` requests by a bucket whose TAT is ``start`` (not before now):
+    ``remaining`` is how many it would let through now, ``retry_after_ms`` how long until
+    all ``cost`` would be."""
+    interval = period_ms / limit
+    free = max(0, int((period_ms - (start - now_ms)) // interval))
+    return Allowance(
+        False, limit, min(free, cost - 1), start + cost * interval - period_ms - now_ms
+    )
 
 
 def used(tat: float | None, now_ms: float, limit: int, period_ms: float) -> int:
@@ -68,8 +80,11 @@ def used(tat: float | None, now_ms: float, limit: int, period_ms: float) -> int:
 class RateLimits(Protocol):
     """Buckets shared by every process: take one, give one back, read how full one is."""
 
-    def take(self, bucket: str, limit: int, period_ms: float, now_ms: float) -> Allowance:
-        """Let one request into ``bucket`` (``limit`` per ``period_ms``) or refuse it."""
+    def take(
+        self, bucket: str, limit: int, period_ms: float, now_ms: float, cost: int = 1
+    ) -> Allowance:
+        """Let ``cost`` requests (1 to ``limit``) into ``bucket`` (``limit`` per ``period_ms``)
+        all at once, or refuse them all (see :func:`refused` for what a refusal says)."""
         ...
 
     def give_back(self, bucket: str, limit: int, period_ms: float, now_ms: float) -> None:
@@ -107,24 +122,29 @@ class DatabaseRateLimits:
             (bucket, tat),
         )
 
-    def take(self, bucket: str, limit: int, period_ms: float, now_ms: float) -> Allowance:
+    def take(
+        self, bucket: str, limit: int, period_ms: float, now_ms: float, cost: int = 1
+    ) -> Allowance:
         """See :meth:`RateLimits.take`: one upsert that moves the TAT only if it lets the
-        request through (the row's lock makes it atomic); a refusal then reads the TAT."""
+        requests through (the row's lock makes it atomic); a refusal then reads the TAT."""
+        if not 1 <= cost <= limit:
+            raise ValueError(f"a take costs 1 to {limit}, not {cost}")
         interval = period_ms / limit
+        step = cost * interval
         with self.database.write() as tx:
-            moved = f"{tx.dialect.greatest}(rate_limits.tat, :now) + :interval"
+            moved = f"{tx.dialect.greatest}(rate_limits.tat, :now) + :step"
             row = tx.execute(
-                "INSERT INTO rate_limits (bucket, tat) VALUES (:bucket, :now + :interval) "
+                "INSERT INTO rate_limits (bucket, tat) VALUES (:bucket, :now + :step) "
                 f"ON CONFLICT (bucket) DO UPDATE SET tat = {moved} "
                 f"WHERE {moved} - :now <= :period RETURNING tat",
-                {"bucket": bucket, "now": now_ms, "interval": interval, "period": period_ms},
+                {"bucket": bucket, "now": now_ms, "step": step, "period": period_ms},
             ).fetchone()
             if row is None:
                 before = self._read(tx, bucket)
         if row is not None:
             remaining = int((period_ms - (float(row[0]) - now_ms)) // interval)
             return Allowance(True, limit, remaining, 0.0)
-        return gcra(before, now_ms, limit, period_ms)[1]
+        return gcra(before, now_ms, limit, period_ms, cost)[1]
 
     def give_back(self, bucket: str, limit: int, period_ms: float, now_ms: float) -> None:
         """See :meth:`RateLimits.give_back`."""
@@ -143,10 +163,15 @@ class DatabaseRateLimits:
         """Nothing to close: the database belongs to the application."""
 
 
-def open_rate_limits(url: ServiceUrl, database: Database) -> RateLimits:
-    """The buckets of the locks engine ``url`` names: Redis keys, else ``database``'s table."""
+def open_rate_limits(
+    url: ServiceUrl, database: Database, engine_wait_ms: float = 10_000
+) -> RateLimits:
+    """The buckets of the locks engine ``url`` names: Redis keys, else ``database``'s table.
+
+    ``engine_wait_ms`` bounds a Redis command the server does not answer.
+    """
     module = engine_module(RATE_LIMIT_ENGINES, url.engine, _CLIENTS)
-    opened: RateLimits = module.open_buckets(url, database)
+    opened: RateLimits = module.open_buckets(url, database, engine_wait_ms)
     return opened
 
 
@@ -158,6 +183,7 @@ RATE_LIMIT_ENGINES: dict[str, str] = {
 _CLIENTS = {"redis": Client("Redis", "redis", "redis")}
 
 
-def open_buckets(url: ServiceUrl, database: Database) -> RateLimits:
+def open_buckets(url: ServiceUrl, database: Database, engine_wait_ms: float = 0) -> RateLimits:
     """The ``file`` engine's buckets: rows of ``database`` (``url`` names only lock files)."""
+    del engine_wait_ms  # no server: the database bounds its own waits
     return DatabaseRateLimits(database)

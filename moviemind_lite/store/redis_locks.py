@@ -45,7 +45,6 @@ DEFAULT_PREFIX = "moviemind"
 # How often a waiter for a taken key lock asks again.
 POLL_S = 0.005
 CONNECT_TIMEOUT_S = 5.0
-ENGINE_WAIT_S = 10.0
 _FIX = "(check MOVIEMIND_LOCKS_URL or --locks-url)"
 
 # Delete KEYS[1] only if it still holds ARGV[1]: an owner's release, never a successor's.
@@ -262,11 +261,16 @@ def discard(url: ServiceUrl) -> None:
 
 
 def open_locks(
-    url: ServiceUrl, database: Database, lock_ttl_ms: float, clock: Clock = SYSTEM_CLOCK
+    url: ServiceUrl,
+    database: Database,
+    lock_ttl_ms: float,
+    clock: Clock = SYSTEM_CLOCK,
+    engine_wait_ms: float = 10_000,
 ) -> Locks:
     """Key locks, slots and leases on the Redis server of a ``redis://`` URL, checked once.
 
-    Redis's own clock expires its keys (``PX``); ``clock`` is not asked.
+    Redis's own clock expires its keys (``PX``); ``clock`` is not asked. A
+    command the server does not answer within ``engine_wait_ms`` fails.
     """
     del clock  # the same signature as every engine's
     errors = RedisErrors(str(url))
@@ -275,8 +279,8 @@ def open_locks(
         url.client_url(),
         socket_connect_timeout=CONNECT_TIMEOUT_S,
         # Every command is short (waits for a taken lock poll): a silent server is
-        # given ENGINE_WAIT_S, then the caller hears "cannot use Redis at ...".
-        socket_timeout=ENGINE_WAIT_S,
+        # given the engine wait, then the caller hears "cannot use Redis at ...".
+        socket_timeout=engine_wait_ms / 1000,
         socket_keepalive=True,
     )
     try:

@@ -16,11 +16,12 @@ import redis
 
 from moviemind_lite.core.config import ServiceUrl
 from moviemind_lite.store.db import Database
-from moviemind_lite.store.rate_limits import Allowance, used
+from moviemind_lite.store.rate_limits import Allowance, refused, used
 from moviemind_lite.store.redis_locks import CONNECT_TIMEOUT_S, DEFAULT_PREFIX, RedisErrors
 
-# KEYS[1] the bucket; ARGV: now (ms), interval (ms), period (ms), cost (1 to take, -1 to give
-# back). Returns {allowed, tat}: the TAT after a take, or as it stands for a refusal.
+# KEYS[1] the bucket; ARGV: now (ms), interval (ms), period (ms), cost (how many to take, -1 to
+# give one back). Returns {allowed, tat}: the TAT after a take, or as it stands (not before now)
+# for a refusal.
 _GCRA = """
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
@@ -34,7 +35,7 @@ if cost < 0 then
     return {1, tostring(tat)}
 end
 if tat < now then tat = now end
-local moved = tat + interval
+local moved = tat + cost * interval
 if moved - now > period then return {0, tostring(tat)} end
 redis.call('set', KEYS[1], tostring(moved), 'PX', math.ceil(moved - now))
 return {1, tostring(moved)}
@@ -57,13 +58,17 @@ class RedisRateLimits:
                 args=[repr(float(now_ms)), repr(period_ms / limit), repr(float(period_ms)), cost],
             )
 
-    def take(self, bucket: str, limit: int, period_ms: float, now_ms: float) -> Allowance:
+    def take(
+        self, bucket: str, limit: int, period_ms: float, now_ms: float, cost: int = 1
+    ) -> Allowance:
         """See :meth:`~moviemind_lite.store.rate_limits.RateLimits.take`."""
-        allowed, raw_tat = self._run(bucket, limit, period_ms, now_ms, 1)
+        if not 1 <= cost <= limit:
+            raise ValueError(f"a take costs 1 to {limit}, not {cost}")
+        allowed, raw_tat = self._run(bucket, limit, period_ms, now_ms, cost)
         tat = float(raw_tat)
         interval = period_ms / limit
         if not allowed:
-            return Allowance(False, limit, 0, tat + interval - period_ms - now_ms)
+            return refused(tat, now_ms, limit, period_ms, cost)
         remaining = int((period_ms - (tat - now_ms)) // interval)
         return Allowance(True, limit, remaining, 0.0)
 
@@ -82,10 +87,14 @@ class RedisRateLimits:
         self.client.close()
 
 
-def open_buckets(url: ServiceUrl, database: Database) -> RedisRateLimits:
+def open_buckets(
+    url: ServiceUrl, database: Database, engine_wait_ms: float = 10_000
+) -> RedisRateLimits:
     """Buckets on the Redis server of a ``redis://`` URL, under its prefix."""
     client = redis.Redis.from_url(
-        url.client_url(), socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=30.0
+        url.client_url(),
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        socket_timeout=engine_wait_ms / 1000,
     )
     prefix = f"{url.namespace or DEFAULT_PREFIX}:"
     return RedisRateLimits(client, prefix, RedisErrors(str(url)))

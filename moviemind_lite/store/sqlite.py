@@ -288,7 +288,13 @@ def discard(url: ServiceUrl) -> None:
     """Nothing: a scratch SQLite database is deleted with its scratch home."""
 
 
-def open_database(url: ServiceUrl, busy_timeout_ms: int) -> SqliteDatabase:
-    """The SQLite file of a ``sqlite:///path`` URL (opened on first use)."""
+def open_database(
+    url: ServiceUrl, busy_timeout_ms: int, engine_wait_ms: float = 10_000
+) -> SqliteDatabase:
+    """The SQLite file of a ``sqlite:///path`` URL (opened on first use).
+
+    ``engine_wait_ms`` does not apply: there is no server to stall, only the busy timeout.
+    """
+    del engine_wait_ms
     assert url.path is not None  # a sqlite URL always names its file
     return SqliteDatabase(url.path, busy_timeout_ms)

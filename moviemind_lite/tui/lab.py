@@ -11,6 +11,9 @@ The pane takes the news on the event loop and redraws: a live timeline per
 run while racing, then the comparison table with the verdicts, a chart of AI
 calls and wall time, and the scenario's explanation with its check.
 
+ctrl+g opens the step game (:mod:`.lab_game`): play the scheduler, one job
+step at a time, on the race's own gate.
+
 ctrl+s stops a race: the worker is cancelled, and its cancellation event is
 the race's ``stop``; leaving the app cancels it the same way, so quitting
 never waits for more than the jobs already running.
@@ -75,6 +78,7 @@ from moviemind_lite.tui.lab_form import (
     lesson_strategies,
     named_plan,
 )
+from moviemind_lite.tui.lab_game import GameScreen
 from moviemind_lite.tui.lab_report import ReportPrompt, page_of
 from moviemind_lite.tui.pane import CorePane, in_thread
 
@@ -148,6 +152,7 @@ class LabPane(CorePane):
         Binding("ctrl+s", "stop", "Stop"),
         Binding("ctrl+t", "next_view", "View"),
         Binding("ctrl+o", "save_report", "Save report"),
+        Binding("ctrl+g", "play_game", "Play"),
     ]
 
     DEFAULT_CSS = """
@@ -476,6 +481,11 @@ class LabPane(CorePane):
     @on(Button.Pressed, "#lab-stop")
     def _stop_pressed(self) -> None:
         self.action_stop()
+
+    def action_play_game(self) -> None:
+        """Open the step game (play the scheduler), on the first strategy listed if any."""
+        first = self.query_one("#lab-strategies", Input).value.split(",")[0].strip()
+        self.app.push_screen(GameScreen(self.core.settings, first or "cache-lock"))
 
     def action_save_report(self) -> None:
         """Ask for a path, then write the last race as the page ``--html`` writes."""

@@ -1,4 +1,5 @@
-"""Saving the Lab tab's last race as the HTML page ``--html`` writes (ctrl+o, then a path)."""
+"""Saving the Lab tab's last race as the HTML page ``--html`` writes (ctrl+o, then a path),
+and the path prompt a played game's schedule is saved with."""
 
 from __future__ import annotations
 
@@ -35,13 +36,18 @@ class ReportPrompt(ModalScreen[tuple[Path, bool] | None]):
     ReportPrompt Input { margin-top: 1; }
     """
 
-    def __init__(self, path: str = DEFAULT_NAME) -> None:
+    def __init__(
+        self,
+        path: str = DEFAULT_NAME,
+        title: str = "Save the race as an HTML page: its path, then enter",
+    ) -> None:
         super().__init__()
         self.path = path
+        self.heading = title
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Save the race as an HTML page: its path, then enter")
+            yield Label(self.heading)
             yield Input(self.path, placeholder=DEFAULT_NAME, id="report-path")
             yield Checkbox("replace the file if it exists", id="report-force")
 

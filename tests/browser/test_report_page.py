@@ -14,6 +14,7 @@ from moviemind_lite.lab.scenario import Scenario
 from tests.browser.conftest import Watched
 from tests.http.servers import live_server
 from tests.lab.made_races import crowd
+from tests.lab.test_game import BREAK_CACHE_LOCK
 
 STRATEGIES = ("none", "cache-lock", "cache-lock-recheck", "unique-index")
 STRATEGIES += ("for-update", "setnx", "two-level")
@@ -114,3 +115,37 @@ def test_a_page_closed_mid_race_leaves_nothing_running(browser: Any, tmp_path: P
             state = httpx.get(f"{server.url}/lab/api/race").json()["state"]
             time.sleep(0.1)  # a real server's race: nothing here to wait on but its answer
         assert state == "stopped"
+
+
+def test_the_live_page_plays_a_game_that_breaks_cache_lock(page: Watched, tmp_path: Path) -> None:
+    with live_server(tmp_path / "home", "--no-jobs") as server:
+        page.page.goto(f"{server.url}/lab")
+        page.page.select_option("#game-strategy", "cache-lock")
+        page.page.click("#game-start")
+        for step in BREAK_CACHE_LOCK:
+            # Each move is a button the server listed; its answer lists the next ones.
+            page.page.click(f'#game-moves button[data-step="{step}"]', timeout=30_000)
+            page.page.wait_for_function(
+                "s => document.getElementById('game-played').textContent.endsWith(s)",
+                arg=step,
+                timeout=30_000,
+            )
+        page.page.wait_for_function(
+            "document.getElementById('game-status').textContent.startsWith('game over')",
+            timeout=30_000,
+        )
+        assert page.page.locator("#game-status").inner_text() == (
+            "game over: 1 duplicate description"
+        )
+        cell = page.page.locator('#game-damage td[data-key="duplicate_descriptions"]')
+        assert cell.inner_text() == "1" and cell.get_attribute("class") == "harm"
+        assert (
+            "moviemind race --strategy cache-lock --schedule"
+            in page.page.locator("#game-schedule").inner_text()
+        )
+        with page.page.expect_download() as download:
+            page.page.click("#game-save")
+        saved = tmp_path / "played.json"
+        download.value.save_as(saved)
+        assert '"A dispatch"' in saved.read_text()
+        assert page.errors == []

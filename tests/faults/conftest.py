@@ -3,9 +3,9 @@
 They are started by ``scripts/services.sh`` with a scratch folder and ports
 found free at run time (never the suite's shared servers), with durable
 settings (``MOVIEMIND_SERVICES_DURABLE=1``: fsync and synchronous_commit on),
-and stopped at the end of the module. Without PostgreSQL and Redis
-installable here the suite is skipped, unless ``MOVIEMIND_REQUIRE_SERVICES=1``
-(CI), where it fails instead.
+and stopped at the end of the session (each test has a schema and key prefix
+of its own). Without PostgreSQL and Redis installable here the suite is
+skipped, unless ``MOVIEMIND_REQUIRE_SERVICES=1`` (CI), where it fails instead.
 """
 
 from __future__ import annotations
@@ -15,14 +15,18 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from moviemind_lite.app.wiring import App, build_app
+from moviemind_lite.core.config import load_settings
 from tests.engines import REQUIRED
 
 REPO = Path(__file__).resolve().parents[2]
@@ -78,6 +82,37 @@ class FaultServers:
         pid = int((self.folder / "redis.pid").read_text())
         os.kill(pid, signal.SIGKILL)
 
+    def redis_pids(self) -> list[int]:
+        """Redis's one process."""
+        return [int((self.folder / "redis.pid").read_text())]
+
+    def postgres_pids(self) -> list[int]:
+        """PostgreSQL's postmaster and every backend and helper it started."""
+        postmaster = int((self.folder / "pg" / "data" / "postmaster.pid").read_text().split()[0])
+        children = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(postmaster)],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split()
+        return [postmaster, *(int(pid) for pid in children)]
+
+    @contextmanager
+    def frozen(self, engine: str) -> Iterator[None]:
+        """SIGSTOP of ``engine`` ("redis" or "postgres") for the block, SIGCONT after it.
+
+        A stopped server keeps its sockets open and the kernel acknowledges
+        what is sent to it: a client sees silence, not an error.
+        """
+        pids = self.redis_pids() if engine == "redis" else self.postgres_pids()
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+
     def stop_postgres_immediately(self) -> None:
         """``pg_ctl stop -m immediate``: a crash, as far as the data is concerned."""
         self._pg_ctl("-m", "immediate", "-w", "stop")
@@ -90,7 +125,7 @@ class FaultServers:
         subprocess.run(command, check=True, timeout=60, capture_output=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fault_servers() -> Iterator[FaultServers]:
     installed = shutil.which("redis-server") and list(
         Path("/usr/lib/postgresql").glob("*/bin/pg_ctl")
@@ -104,3 +139,42 @@ def fault_servers() -> Iterator[FaultServers]:
         yield servers
     finally:
         servers.services("stop")
+
+
+@pytest.fixture
+def urls(fault_servers: FaultServers, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    chosen = fault_servers.urls()
+    for name, value in chosen.items():
+        monkeypatch.setenv(name, value)
+    return chosen
+
+
+def open_app(home: Path) -> App:
+    return build_app(load_settings(home))
+
+
+def jobs_per_slug(app: App) -> dict[str, int]:
+    rows = app.database.query("SELECT slug, count(*) FROM jobs GROUP BY slug")
+    return {row[0]: int(row[1]) for row in rows}
+
+
+def texts_per_slug(app: App) -> dict[str, int]:
+    """Texts per slug of the movies the jobs wrote (the sample catalog left aside)."""
+    rows = app.database.query(
+        "SELECT m.slug, count(d.id) FROM movies m JOIN descriptions d ON d.movie_id = m.id "
+        "WHERE m.slug IN (SELECT slug FROM jobs) GROUP BY m.slug"
+    )
+    return {row[0]: int(row[1]) for row in rows}
+
+
+def worker_process(home: Path, urls: dict[str, str], **variables: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOVIEMIND_")}
+    env.update(urls, MOVIEMIND_HOME=str(home), **variables)
+    return subprocess.Popen(
+        [sys.executable, "-m", "moviemind_lite", "worker", "--threads", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=REPO,
+        env=env,
+    )

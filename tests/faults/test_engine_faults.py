@@ -9,71 +9,35 @@ outage open while real processes run into it.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from moviemind_lite.app.wiring import App, build_app
-from moviemind_lite.core.config import load_settings
+from moviemind_lite.app.wiring import App
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.core.errors import ServiceUnavailable
 from moviemind_lite.core.model import DONE
 from moviemind_lite.runtime.worker import Worker
-from tests.faults.conftest import REPO, FaultServers
+from tests.faults.conftest import (
+    FaultServers,
+    jobs_per_slug,
+    open_app,
+    texts_per_slug,
+    worker_process,
+)
 from tests.helpers import count, run_together, wait_until
 
 pytestmark = pytest.mark.timeout(150)
 
 
 @pytest.fixture
-def urls(fault_servers: FaultServers, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    chosen = fault_servers.urls()
-    for name, value in chosen.items():
-        monkeypatch.setenv(name, value)
-    return chosen
-
-
-def open_app(home: Path) -> App:
-    return build_app(load_settings(home))
-
-
-@pytest.fixture
 def app(home: Path, urls: dict[str, str]) -> Iterator[App]:
     with open_app(home) as opened:
         yield opened
-
-
-def jobs_per_slug(app: App) -> dict[str, int]:
-    rows = app.database.query("SELECT slug, count(*) FROM jobs GROUP BY slug")
-    return {row[0]: int(row[1]) for row in rows}
-
-
-def texts_per_slug(app: App) -> dict[str, int]:
-    """Texts per slug of the movies the jobs wrote (the sample catalog left aside)."""
-    rows = app.database.query(
-        "SELECT m.slug, count(d.id) FROM movies m JOIN descriptions d ON d.movie_id = m.id "
-        "WHERE m.slug IN (SELECT slug FROM jobs) GROUP BY m.slug"
-    )
-    return {row[0]: int(row[1]) for row in rows}
-
-
-def worker_process(home: Path, urls: dict[str, str], **variables: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MOVIEMIND_")}
-    env.update(urls, MOVIEMIND_HOME=str(home), **variables)
-    return subprocess.Popen(
-        [sys.executable, "-m", "moviemind_lite", "worker", "--threads", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=REPO,
-        env=env,
-    )
 
 
 def test_redis_killed_and_restarted_empty_costs_no_second_job(

@@ -95,6 +95,9 @@ def test_forwarded_headers_are_believed_from_trusted_proxies_only(tmp_path: Path
         assert first.json()["data"][0]["_links"]["self"]["href"].startswith("https://localhost/")
         other = {**forwarded, "X-Forwarded-For": "203.0.113.10, testclient"}
         assert client.get("/api/v1/movies", headers=other).status_code == 200
+        # The trusted hop is passed over: the chain counted against 203.0.113.10.
+        alone = {**forwarded, "X-Forwarded-For": "203.0.113.10"}
+        assert client.get("/api/v1/movies", headers=alone).status_code == 429
         assert client.get("/api/v1/movies", headers=forwarded).status_code == 429
 
 

@@ -181,27 +181,32 @@ def test_a_step_the_strategy_never_takes_is_one_line() -> None:
     assert_one_line_error(result, 2, "request B found the text stored")
 
 
+def test_a_job_parked_on_a_lock_lets_the_holders_next_step_go() -> None:
+    # B waits for the lock A holds: parked, not moving, so A's persist may go,
+    # and A giving the lock back lets B on to its next boundary.
+    schedule = load_schedule("A dispatch, B dispatch, A lock, A generate, B lock, A persist")
+    result = run_race(schedule.scenario(Scenario(latency_ms=1)), "cache-lock", schedule=schedule)
+    assert result.replayed == tuple(schedule.steps_text)
+    assert (result.metrics.ai_calls, result.metrics.duplicate_descriptions) == (2, 1)
+
+
 def test_a_step_that_would_deadlock_ends_with_a_message(tmp_path: Path) -> None:
-    # B waits for the lock A holds, and the schedule moves nobody else while it waits.
+    # One worker, held by A at its lock: B's job never starts, and the schedule
+    # moves nobody else while it waits.
     stuck = tmp_path / "stuck.json"
     stuck.write_text(
         json.dumps(
             {
-                "race": {"latency_ms": 1, "jitter_ms": 0},
+                "race": {"latency_ms": 1, "jitter_ms": 0, "workers": 1},
                 "patience_s": 1,
-                "steps": [
-                    "A dispatch",
-                    "B dispatch",
-                    "A lock",
-                    "A generate",
-                    "B lock",
-                    "A persist",
-                ],
+                "steps": ["A dispatch", "B dispatch", "A lock", "B lock"],
             }
         )
     )
     result = run("race", "--strategy", "cache-lock", "--schedule", str(stuck))
-    assert_one_line_error(result, 2, "step 6 'A persist' waited 1 s: the job let go by 'B lock'")
+    assert_one_line_error(
+        result, 2, "step 3 'A lock' waited 1 s: the job let go by 'B dispatch' never reached"
+    )
 
 
 def test_the_examples_run_from_the_command_line_with_their_own_options() -> None:

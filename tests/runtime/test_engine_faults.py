@@ -16,8 +16,8 @@ import pytest
 
 from moviemind_lite.app.wiring import App
 from moviemind_lite.core.backoff import Backoff
-from moviemind_lite.core.errors import ServiceUnavailable
-from moviemind_lite.core.model import DONE, PENDING, JobRequest
+from moviemind_lite.core.errors import DiskFull, ServiceUnavailable, StoreError
+from moviemind_lite.core.model import DONE, IN_PROGRESS, PENDING, JobRequest
 from moviemind_lite.runtime.worker import Worker
 
 pytestmark = pytest.mark.usefixtures("engines")
@@ -26,14 +26,16 @@ REQUEST = JobRequest("movie", "outlived-1999", "en-US", "default")
 DOWN = "cannot use PostgreSQL at 127.0.0.1:1/moviemind: connection refused"
 
 
-def failing(times: int, real: Callable[..., Any]) -> Callable[..., Any]:
+def failing(
+    times: int, real: Callable[..., Any], error: StoreError | None = None
+) -> Callable[..., Any]:
     """``real``, except that its first ``times`` calls raise as a stopped server would."""
     left = [times]
 
     def call(*args: Any, **kwargs: Any) -> Any:
         if left[0] > 0:
             left[0] -= 1
-            raise ServiceUnavailable(DOWN)
+            raise error or ServiceUnavailable(DOWN)
         return real(*args, **kwargs)
 
     return call
@@ -129,3 +131,39 @@ def test_a_request_following_its_job_waits_out_a_short_outage(
     monkeypatch.setattr(jobs, "get", failing(2, jobs.get))
     ended = app.runner.drive(job.id)
     assert ended.status == DONE
+
+
+FULL = DiskFull("the disk holding /home is full (database or disk is full)")
+
+
+def test_a_full_disk_is_not_waited_out_by_a_request_following_its_job(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk does not free itself in seconds: the caller (a batch, a request) hears it."""
+    jobs = app.job_store
+    job = jobs.create(REQUEST, "two-level")
+    monkeypatch.setattr(jobs, "get", failing(1, jobs.get, FULL))
+    with pytest.raises(DiskFull):
+        app.runner.drive(job.id)
+
+
+def test_a_worker_that_cannot_record_a_jobs_end_on_a_full_disk_lives_and_backs_off(
+    app: App, monkeypatch: pytest.MonkeyPatch, heard: Heard
+) -> None:
+    jobs = app.job_store
+    job = jobs.create(REQUEST, "two-level")
+    monkeypatch.setattr(jobs, "check_claim_in", failing(1, jobs.check_claim_in, FULL))
+    tries: list[str] = []
+
+    def fail_on_a_full_disk(*args: Any, **kwargs: Any) -> None:
+        tries.append("fail")
+        raise FULL
+
+    monkeypatch.setattr(jobs, "fail", fail_on_a_full_disk)
+    report = Worker(app.runner, threads=1, once=True).run(handle_signals=False)
+    assert tries == ["fail"]  # tried once, not waited out for the job's lease
+    # The job is left to its lease (counted lost here), the thread neither died nor spun.
+    assert (report.lost, report.restarts) == (1, 0)
+    assert jobs.get(job.id).status == IN_PROGRESS
+    assert heard.messages.count("Waiting for the engine") == 1
+    assert "Worker thread died; starting it again" not in heard.messages

@@ -9,7 +9,7 @@ import pytest
 
 from moviemind_lite.core.clock import SYSTEM_CLOCK, Clock, FakeClock
 from moviemind_lite.core.config import JobSettings
-from moviemind_lite.core.errors import InvalidInput, JobNotFound
+from moviemind_lite.core.errors import InvalidInput, JobNotFound, StaleClaim
 from moviemind_lite.core.ids import elapsed_ms, new_id, parse_timestamp
 from moviemind_lite.core.model import (
     CREATED,
@@ -134,6 +134,51 @@ def test_attempts_fence_off_a_stale_claim(database: Database) -> None:
     done = jobs.complete(fresh, DONE_OUTCOME)
     assert done is not None and (done.status, done.result, done.attempts) == (DONE, CREATED, 2)
     assert jobs.complete(fresh, DONE_OUTCOME) is None  # done once only
+
+
+def test_the_claim_token_grows_with_every_claim_and_never_goes_back(database: Database) -> None:
+    jobs = make_store(database)
+    job = jobs.create(request(), "two-level")
+    versions = [job.lease_version]
+    first = jobs.claim_next("w1")
+    assert first is not None
+    versions.append(first.lease_version)
+    deferred = jobs.defer(first, "AI circuit open", "2000-01-01T00:00:00.000Z")
+    assert deferred is not None and deferred.attempts == 0  # the deferral gives its attempt back
+    versions.append(deferred.lease_version)
+    second = jobs.claim_next("w1")
+    assert second is not None
+    failed = jobs.fail(second, "broken", retryable=False)
+    assert failed is not None and failed.status == FAILED
+    with database.write() as tx:
+        retried = jobs.retry(tx, job.id)
+    assert retried.attempts == 0  # a retry resets the attempts
+    third = jobs.claim_next("w1")
+    assert third is not None
+    versions += [second.lease_version, failed.lease_version, retried.lease_version]
+    versions.append(third.lease_version)
+    assert versions == [0, 1, 1, 2, 2, 2, 3]
+    assert (first.attempts, second.attempts, third.attempts) == (1, 1, 1)
+
+
+def test_an_old_claim_after_a_deferral_and_a_reclaim_writes_nothing(database: Database) -> None:
+    jobs = make_store(database)
+    jobs.create(request(), "two-level")
+    old = jobs.claim_next("w1")
+    assert old is not None
+    assert jobs.defer(old, "AI circuit open", "2000-01-01T00:00:00.000Z") is not None
+    new = jobs.claim_next("w1")  # the same worker name on the same attempt number
+    assert new is not None and (new.worker_id, new.attempts) == (old.worker_id, old.attempts)
+    with pytest.raises(StaleClaim, match="lease version 1"), database.write() as tx:
+        jobs.check_claim_in(tx, old)
+    assert jobs.heartbeat(old) is False
+    assert jobs.still_holds(old) is False
+    assert jobs.complete(old, DONE_OUTCOME) is None
+    assert jobs.fail(old, "late", retryable=False) is None
+    assert jobs.defer(old, "late", "2000-01-01T00:00:00.000Z") is None
+    assert jobs.get(new.id).status == IN_PROGRESS
+    done = jobs.complete(new, DONE_OUTCOME)
+    assert done is not None and done.status == DONE
 
 
 def test_heartbeat_pushes_the_lease_forward(database: Database) -> None:

@@ -55,6 +55,10 @@ def test_give_back_undoes_a_take_and_used_counts(buckets: RateLimits) -> None:
     assert buckets.take("b", 3, MINUTE, T0).allowed
     assert not buckets.take("b", 3, MINUTE, T0).allowed
     assert buckets.used("never", 3, MINUTE, T0) == 0
+    # Giving back to an empty bucket leaves it empty: no credit beyond a full bucket.
+    buckets.give_back("never", 3, MINUTE, T0)
+    assert buckets.used("never", 3, MINUTE, T0) == 0
+    assert buckets.take("never", 3, MINUTE, T0).remaining == 2
 
 
 @every_pair
@@ -90,3 +94,25 @@ def test_gcra_and_used_agree() -> None:
         assert allowance.allowed
         assert used(tat, T0, 5, MINUTE) == expected_used
     assert used(tat, T0 + MINUTE, 5, MINUTE) == 0
+
+
+@every_pair
+def test_a_take_of_several_is_all_or_nothing_and_says_how_many_would_pass(
+    buckets: RateLimits,
+) -> None:
+    """What a process's block take rests on: ``cost`` allowances at once, or none."""
+    assert (buckets.take("b", 10, MINUTE, T0, 4).allowed, buckets.used("b", 10, MINUTE, T0)) == (
+        True,
+        4,
+    )
+    # 7 do not fit: none is taken, and the refusal says 6 would, and when all 7 would (6 s).
+    refused = buckets.take("b", 10, MINUTE, T0, 7)
+    assert (refused.allowed, refused.remaining) == (False, 6)
+    assert refused.retry_after_ms == pytest.approx(6_000)
+    assert buckets.used("b", 10, MINUTE, T0) == 4
+    taken = buckets.take("b", 10, MINUTE, T0, 6)
+    assert (taken.allowed, taken.remaining) == (True, 0)
+    last = buckets.take("b", 10, MINUTE, T0)
+    assert (last.allowed, last.remaining, last.retry_after_ms) == (False, 0, pytest.approx(6_000))
+    with pytest.raises(ValueError, match="costs 1 to 10"):
+        buckets.take("b", 10, MINUTE, T0, 11)
