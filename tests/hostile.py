@@ -37,7 +37,7 @@ def store_hostile_rows(settings: Settings) -> None:
     """Movies with hostile titles (one with a hostile text) and a hostile person."""
     with build_app(settings, load_sample=False) as app, app.database.write() as tx:
         for slug, title in {**MARKUP_TITLES, ESCAPE_SLUG: ESCAPE_TITLE}.items():
-            movie_id = insert_entity(tx, MOVIE, slug, {"title": title, "director": title})
+            movie_id = insert_entity(tx, MOVIE, slug, {"title": title, "director": title}).id
             if slug in (ESCAPE_SLUG, "broken-2000"):
                 insert_text(
                     tx,

@@ -14,13 +14,11 @@ The JSON shapes are the front end's business; this module returns plain values.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from moviemind_lite.ai.breaker import BreakerState, CircuitBreaker
 from moviemind_lite.app.catalog import Catalog
-from moviemind_lite.app.generation import GENERATION_FLAGS, Generation
+from moviemind_lite.app.generation import GENERATION_FLAGS, Generation, contract_rule
 from moviemind_lite.app.jobs import Jobs
 from moviemind_lite.app.limits import GenerationBudget
 from moviemind_lite.app.views import RequestOutcome
@@ -32,13 +30,12 @@ from moviemind_lite.core.errors import (
     SlugRejected,
     StoreError,
 )
-from moviemind_lite.core.model import Credit, Entity, Job, Text
+from moviemind_lite.core.model import Credit, Entity, Job, JobRequest, Text
 from moviemind_lite.core.slugs import SlugVerdict, score_slug
 from moviemind_lite.policy.flags import FlagService, FlagState
 from moviemind_lite.store import catalog
 from moviemind_lite.store.credits import credits_of
 from moviemind_lite.store.db import Database
-from moviemind_lite.store.jobs import unfinished_for
 from moviemind_lite.store.migrations import pending
 
 # The contract's GET always queues in en-US, whatever the request's locale.
@@ -136,14 +133,6 @@ class AdminFlag:
         return self.state.flag.togglable and not self.forced
 
 
-@dataclass
-class Payment:
-    """A request's AI-budget payment: free when joining, refunded unless a job was created."""
-
-    joining: bool
-    created: bool = False
-
-
 @dataclass(eq=False)
 class Api:
     """The HTTP API's use cases, over the same catalog, generation, jobs and flags."""
@@ -187,9 +176,10 @@ class Api:
         if describe_bad_slug(slug) is not None:
             return None
         entity = catalog.find_entity(self.database, kind, slug)
-        if entity is None:
-            return None
-        credits = credits_of(self.database, kind.entity_fk, [entity.id]).get(entity.id, [])
+        return self._with_texts(entity) if entity is not None else None
+
+    def _with_texts(self, entity: Entity) -> StoredEntity:
+        credits = credits_of(self.database, entity.kind.entity_fk, [entity.id]).get(entity.id, [])
         return StoredEntity(entity, self.catalog.texts(entity), credits)
 
     # -- asking for texts -----------------------------------------------------------
@@ -207,40 +197,29 @@ class Api:
     def show(self, kind: EntityKind, slug: str, client: str | None = None) -> StoredEntity | Queued:
         """``GET /movies/{slug}`` and ``/people/{slug}``: the stored entity, or a job for it.
 
-        A stored movie is answered as it is, texts or not; a stored person
-        without any bio, or an unknown slug that passes the confidence check,
-        becomes a job (en-US, default context) while generation is on, the same
-        job for every request while it is on its way. Raises
-        :class:`EntityNotFound` when generation is off and :class:`SlugRejected`
-        for an unknown slug that fails the check, and :class:`BudgetSpent` when a
-        new job would pass ``client``'s or the service's AI budget or the cap on
-        pending jobs (nothing is queued then).
+        :meth:`Generation.request` under the contract's rule
+        (:func:`~moviemind_lite.app.generation.contract_rule`): a stored movie
+        is answered as it is, texts or not; a stored person without any bio, or
+        an unknown slug that passes the confidence check, becomes a job (en-US,
+        default context) while generation is on, the same job for every request
+        while it is on its way. Raises :class:`GenerationOff` when generation is
+        off, :class:`SlugRejected` for an unknown slug that fails the check, and
+        :class:`BudgetSpent` when a new job would pass ``client``'s or the
+        service's AI budget or the cap on pending jobs (nothing is queued then).
         """
-        found = self.stored(kind, slug)
-        if found is not None and (kind.name == "movie" or found.texts):
-            return found
-        if not self.generation_enabled(kind, slug):
-            raise self._generation_off(kind, slug)
-        verdict = self._verdict(kind, slug, found)
-        with self._paid(client, kind, slug, REQUEST_LOCALE, DEFAULT_CONTEXT) as paid:
-            outcome = self._queue(kind, slug, REQUEST_LOCALE, DEFAULT_CONTEXT)
-            paid.created = outcome.status == "queued"
-        if outcome.job is None:
-            # The text landed between the look-up and the request: answer with it.
-            stored = self.stored(kind, slug)
-            assert stored is not None
-            return stored
-        existing = found.entity if found is not None else None
-        return Queued(
+        outcome = self.generation.request(
             kind,
             slug,
-            REQUEST_LOCALE,
-            DEFAULT_CONTEXT,
-            outcome.job,
-            outcome.status == "queued",
-            verdict,
-            existing,
+            locale=REQUEST_LOCALE,
+            context_tag=DEFAULT_CONTEXT,
+            wait=False,
+            rule=contract_rule(kind, client),
+            pending_cap=self.budget.settings.max_pending_jobs,
         )
+        if outcome.job is None:
+            assert outcome.view is not None  # answered from the store
+            return self._with_texts(outcome.view.entity)
+        return self._queued(outcome, REQUEST_LOCALE, DEFAULT_CONTEXT, score_slug(kind.name, slug))
 
     def generate(
         self,
@@ -276,7 +255,7 @@ class Api:
         client: str | None,
     ) -> Queued:
         outcome = None
-        with self._paid(client, kind, slug, locale, context_tag) as paid:
+        with self.generation.paid(client, JobRequest(kind.name, slug, locale, context_tag)) as paid:
             if catalog.find_entity(self.database, kind, slug) is None:
                 outcome = self._queue(kind, slug, locale, context_tag)
             if outcome is None or outcome.job is None:
@@ -291,18 +270,17 @@ class Api:
                     pending_cap=self.budget.settings.max_pending_jobs,
                 )
             paid.created = outcome.status == "queued"
-        assert outcome.job is not None
-        existing = catalog.find_entity(self.database, kind, slug)
-        return Queued(
-            kind,
-            slug,
-            locale,
-            context_tag,
-            outcome.job,
-            outcome.status == "queued",
-            verdict,
-            existing,
-        )
+        return self._queued(outcome, locale, context_tag, verdict)
+
+    def _queued(
+        self, outcome: RequestOutcome, locale: str, context_tag: str, verdict: SlugVerdict
+    ) -> Queued:
+        """A request that ended on a job, with the entity stored for its slug (if any)."""
+        job = outcome.job
+        assert job is not None
+        existing = catalog.find_entity(self.database, outcome.kind, job.slug)
+        created = outcome.status == "queued"
+        return Queued(outcome.kind, job.slug, locale, context_tag, job, created, verdict, existing)
 
     def _queue(self, kind: EntityKind, slug: str, locale: str, context_tag: str) -> RequestOutcome:
         """Dispatch as a ``GET`` does, without waiting for the job, within the pending-jobs cap."""
@@ -313,30 +291,6 @@ class Api:
             context_tag=context_tag,
             wait=False,
             pending_cap=self.budget.settings.max_pending_jobs,
-        )
-
-    @contextmanager
-    def _paid(
-        self, client: str | None, kind: EntityKind, slug: str, locale: str, context_tag: str
-    ) -> Iterator[Payment]:
-        """Pay for the block's new job unless one for the key is already on its way.
-
-        The block says whether it created a job (``created``); if it joined
-        one after all, or failed, the payment is given back.
-        """
-        payment = Payment(joining=self._on_its_way(kind, slug, locale, context_tag))
-        if not payment.joining:
-            self.budget.reserve(client)
-        try:
-            yield payment
-        finally:
-            if not payment.joining and not payment.created:
-                self.budget.refund(client)
-
-    def _on_its_way(self, kind: EntityKind, slug: str, locale: str, context_tag: str) -> bool:
-        return any(
-            job.locale == locale and job.context_tag == context_tag
-            for job in unfinished_for(self.database, kind.name, slug)
         )
 
     def _verdict(self, kind: EntityKind, slug: str, found: StoredEntity | None) -> SlugVerdict:

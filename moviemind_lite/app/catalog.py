@@ -12,11 +12,8 @@ from moviemind_lite.app.files.transfer import ImportReport, export_catalog, impo
 from moviemind_lite.app.views import DeleteReport, EntityView, InitReport
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import (
-    DEFAULT_CONTEXT,
     EntityKind,
     OnConflict,
-    validate_context_tag,
-    validate_locale,
     validate_slug,
 )
 from moviemind_lite.core.errors import (
@@ -93,20 +90,6 @@ class Catalog:
         if entity is None:
             raise EntityNotFound(f"no {kind.name} with slug {slug!r}")
         return entity
-
-    def show(
-        self,
-        kind: EntityKind,
-        slug: str,
-        *,
-        locale: str | None = None,
-        context_tag: str = DEFAULT_CONTEXT,
-    ) -> EntityView:
-        """A stored entity with its baseline text for ``locale`` and ``context_tag``."""
-        locale = validate_locale(self.settings.default_locale if locale is None else locale)
-        validate_context_tag(context_tag)
-        entity = self.find(kind, slug)
-        return self.view(entity, locale, context_tag)
 
     def view(self, entity: Entity, locale: str, context_tag: str) -> EntityView:
         """``entity`` with its baseline text for ``locale`` and ``context_tag`` (if any)."""

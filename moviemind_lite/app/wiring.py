@@ -78,6 +78,7 @@ class App:
     def close(self) -> None:
         """Stop the runner's heartbeats, then close every connection."""
         self.runner.close()
+        self.job_store.close()
         self.limits.buckets.close()
         self.locks.close()
         self.database.close()
@@ -151,16 +152,16 @@ def build_app(
     breaker = generator.breaker
     job_store = JobStore(database, settings.jobs, locks.slots, clock)
     strategies = Strategies(StrategyContext(database, locks, job_store, settings.jobs))
-    environment = JobEnvironment(database, generator, locks.keys, job_store, events)
+    environment = JobEnvironment(database, generator, locks.keys, job_store, events, locks.leases)
     runner = JobRunner(environment, strategies)
     flags = FlagService(database, settings.environment)
     rollouts = RolloutService(database, settings.environment, clock=clock)
     catalog = Catalog(settings, database, flags, created, locks.keys)
-    generation = Generation(
-        settings, database, catalog, flags, rollouts, strategies, runner, executor
-    )
     buckets = open_rate_limits(settings.locks, database, settings.engine_wait_ms)
     budget = GenerationBudget(settings.limits, buckets, database, clock)
+    generation = Generation(
+        settings, database, catalog, flags, rollouts, strategies, runner, executor, budget
+    )
     jobs = Jobs(job_store, runner, breaker, rollouts, catalog, budget)
     api = Api(database, catalog, generation, jobs, flags, breaker, generator.model, budget)
     return App(

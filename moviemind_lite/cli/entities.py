@@ -519,23 +519,24 @@ def demo(session: Session, fast: bool, html_path: Path | None, force: bool) -> N
             )
             + "\n"
         )
-        steps: list[tuple[str, Callable[[], EntityView]]] = [
-            (
-                "moviemind movies show the-matrix-1999",
-                lambda: app.catalog.show(MOVIE, "the-matrix-1999"),
-            ),
+        from moviemind_lite.app.generation import LOOK
+
+        # What `show` prints for stored keys; the tour never starts a job.
+        steps = [
+            ("moviemind movies show the-matrix-1999", MOVIE, "the-matrix-1999", None),
             (
                 "moviemind movies show the-matrix-1999 --locale pl-PL",
-                lambda: app.catalog.show(MOVIE, "the-matrix-1999", locale="pl-PL"),
+                MOVIE,
+                "the-matrix-1999",
+                "pl-PL",
             ),
-            (
-                "moviemind people show keanu-reeves",
-                lambda: app.catalog.show(PERSON, "keanu-reeves"),
-            ),
+            ("moviemind people show keanu-reeves", PERSON, "keanu-reeves", None),
         ]
-        for command, step in steps:
+        for command, kind, slug, locale in steps:
             click.secho(f"$ {command}", bold=True)
-            print_view(step(), output_width())
+            view = app.generation.request(kind, slug, locale=locale, rule=LOOK).view
+            assert view is not None  # a look is answered with the stored entity
+            print_view(view, output_width())
             click.echo()
     from moviemind_lite.cli.lab import demo_tour
 

@@ -6,13 +6,16 @@ import os
 import shutil
 import socket
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from moviemind_lite.cli.base import Session, UsageProblem, ai_options, core_errors, pass_session
 from moviemind_lite.core.errors import InvalidSetting
 from moviemind_lite.http.edge import edge_settings, is_loopback
+
+if TYPE_CHECKING:
+    from moviemind_lite.core.config import Settings
 
 # How the AI options reach the server processes, which read their settings afresh.
 _AI_VARIABLES = {
@@ -129,14 +132,7 @@ def serve(
         keys = session.app().api_keys.any_active()
     session.close()
     address = host if fd is None else bound_address(fd)
-    problem = exposure_problem(address, settings.environment, settings.admin_token, keys)
-    if problem is None and not is_loopback(address) and not allowed_hosts:
-        problem = (
-            f"listening on {address} (not loopback): name the host names clients use with "
-            "--allowed-hosts (or MOVIEMIND_ALLOWED_HOSTS; '*' behind a proxy that checks them)"
-        )
-    if problem is not None:
-        raise UsageProblem(problem)
+    check_exposure(address, settings, keys, allowed_hosts)
     edge = {
         "MOVIEMIND_SERVE_HOST": address,
         "MOVIEMIND_ALLOWED_HOSTS": allowed_hosts,
@@ -150,6 +146,24 @@ def serve(
     except InvalidSetting as invalid:
         raise UsageProblem(str(invalid)) from None
     os.environ.update(given)
+    export_settings(session, settings, no_jobs=no_jobs, threads=threads)
+    run_servers(host, port, fd, workers)
+
+
+def check_exposure(address: str, settings: Settings, keys: bool, allowed_hosts: str | None) -> None:
+    """Refuse to listen where the settings would expose the API unprotected."""
+    problem = exposure_problem(address, settings.environment, settings.admin_token, keys)
+    if problem is None and not is_loopback(address) and not allowed_hosts:
+        problem = (
+            f"listening on {address} (not loopback): name the host names clients use with "
+            "--allowed-hosts (or MOVIEMIND_ALLOWED_HOSTS; '*' behind a proxy that checks them)"
+        )
+    if problem is not None:
+        raise UsageProblem(problem)
+
+
+def export_settings(session: Session, settings: Settings, *, no_jobs: bool, threads: int) -> None:
+    """Hand the session's settings to the server processes, through their environment."""
     os.environ["MOVIEMIND_HOME"] = str(settings.home.resolve())
     # --database-url and --locks-url reach the server processes as the environment does.
     if settings.database_url is not None:
@@ -160,6 +174,10 @@ def serve(
     os.environ["MOVIEMIND_SERVE_THREADS"] = str(threads)
     for name, value in session.ai_overrides.items():
         os.environ[_AI_VARIABLES[name]] = repr(value)
+
+
+def run_servers(host: str, port: int, fd: int | None, workers: int) -> None:
+    """Run uvicorn with ``workers`` server processes, on ``host:port`` or a bound socket."""
     import uvicorn
 
     from moviemind_lite.http.connections import KEEP_ALIVE_S, GuardedH11Protocol, listen_backlog

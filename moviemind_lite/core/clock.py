@@ -36,6 +36,17 @@ class Clock:
         if seconds > 0:
             time.sleep(seconds)
 
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        """Wait until ``event`` is set or ``seconds`` pass; whether it was set.
+
+        Whoever sets an event a thread may be waiting on here calls
+        :meth:`nudge` after setting it (a fake clock needs it to look again).
+        """
+        return event.wait(max(seconds, 0.0))
+
+    def nudge(self) -> None:
+        """Tell the threads in :meth:`wait` that an event may have been set."""
+
     def stamp(self) -> str:
         """The current time as a stored timestamp (``...T12:00:00.000Z``)."""
         return format_epoch(self.now())
@@ -101,6 +112,25 @@ class FakeClock(Clock):
             finally:
                 self._sleepers -= 1
                 self._changed.notify_all()
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        """Block until ``event`` is set (and :meth:`nudge` called) or the clock is advanced
+        by ``seconds`` from now; whether it was set."""
+        with self._changed:
+            wake = self._offset + max(seconds, 0.0)
+            self._sleepers += 1
+            self._changed.notify_all()
+            try:
+                self._changed.wait_for(lambda: event.is_set() or self._offset >= wake)
+            finally:
+                self._sleepers -= 1
+                self._changed.notify_all()
+            return event.is_set()
+
+    def nudge(self) -> None:
+        """Make the threads in :meth:`wait` look at their events again."""
+        with self._changed:
+            self._changed.notify_all()
 
     def advance(self, seconds: float) -> None:
         """Move time ``seconds`` forward, waking the sleepers whose time has come."""

@@ -63,6 +63,7 @@ JOB_NUMBERS: dict[str, tuple[str, Range]] = {
     "backoff_ms": ("job backoff", MILLISECONDS),
     "slot_ttl_ms": ("job slot TTL", _AFTER_ZERO_MS),
     "poll_ms": ("job poll", _AFTER_ZERO_MS),
+    "wake_fallback_ms": ("job wake-up fallback", _AFTER_ZERO_MS),
     "setnx_lease_ms": ("setnx lease", _AFTER_ZERO_MS),
 }
 BUSY_TIMEOUT = Range(0, 3_600_000, unit="ms", whole=True, note="one hour")
@@ -258,6 +259,9 @@ class JobSettings:
     backoff_ms: float = 500.0
     slot_ttl_ms: float = 600_000.0
     poll_ms: float = 20.0
+    # The longest a request waiting for a job waits for the wake-up its end sends
+    # before it looks at the job again: the bound a missed wake-up costs.
+    wake_fallback_ms: float = 1000.0
     strategy: str = "two-level"
     # The setnx strategy's lease, and whether its writes check the fencing token.
     setnx_lease_ms: float = 30_000.0
@@ -591,6 +595,7 @@ def _job_settings(env: Mapping[str, str]) -> JobSettings:
         backoff_ms=job_number("MOVIEMIND_JOB_BACKOFF_MS", "backoff_ms"),
         slot_ttl_ms=job_number("MOVIEMIND_SLOT_TTL_MS", "slot_ttl_ms"),
         poll_ms=job_number("MOVIEMIND_JOB_POLL_MS", "poll_ms"),
+        wake_fallback_ms=job_number("MOVIEMIND_JOB_WAKE_FALLBACK_MS", "wake_fallback_ms"),
         strategy=env.get("MOVIEMIND_STRATEGY", JobSettings.strategy) or JobSettings.strategy,
     )
     _check_jobs(jobs)

@@ -113,6 +113,8 @@ class JobOutcome:
     ``ended_in_write`` says the body also ended the job, in the transaction
     that wrote its rows; ``ended`` is the job as it ended then (``None``: its
     claim had been lost meanwhile, and another worker has the job now).
+    ``entity`` and ``text`` are those rows as the transaction left them, when
+    the body knows them without reading them back.
     """
 
     result: str
@@ -120,6 +122,8 @@ class JobOutcome:
     text_id: str | None = None
     ended_in_write: bool = False
     ended: Job | None = None
+    entity: Entity | None = None
+    text: Text | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,38 @@ class Entity:
     def summary(self) -> dict[str, Any]:
         """Slug and facts, as ``list --json`` prints them."""
         return {"id": self.id, "slug": self.slug, **self.facts}
+
+
+@dataclass(frozen=True, eq=False)
+class EndedJob(Job):
+    """A job as the transaction that wrote its rows ended it, with those rows.
+
+    The runner hands it back like any ended job, so whoever ran the job shows
+    its entity and text without reading them again. It compares, hashes and
+    prints as the plain :class:`Job` it is.
+    """
+
+    entity: Entity | None = None
+    text: Text | None = None
+
+    @classmethod
+    def of(cls, job: Job, entity: Entity, text: Text | None) -> EndedJob:
+        """``job`` carrying the rows it ended on."""
+        return cls(**{name: getattr(job, name) for name in _JOB_COLUMNS}, entity=entity, text=text)
+
+    def plain(self) -> Job:
+        """The job without its rows."""
+        return Job(**{name: getattr(self, name) for name in _JOB_COLUMNS})
+
+    def __eq__(self, other: object) -> bool:
+        return self.plain() == other if isinstance(other, Job) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.plain())
+
+    def to_json(self) -> dict[str, Any]:
+        """Every column, for ``--json`` output (the rows are not columns)."""
+        return self.plain().to_json()
 
 
 @dataclass(frozen=True)

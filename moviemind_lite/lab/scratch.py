@@ -127,26 +127,6 @@ def lab_settings(
     # processes mode the lease is kept short (but well above one job's length).
     killable = scenario.mode == "processes" and scenario.ai == "mock"
     lease_ms = 1_000 + 4 * scenario.slowest_job_ms if killable else 600_000
-    fault = (
-        "kill"
-        if scenario.kill_holder
-        else "stop"
-        if scenario.stop_holder_ms > 0
-        else "pause"
-        if scenario.pause_holder_ms > 0
-        else "none"
-    )
-    real = (
-        {
-            "backend": "local",
-            "model": local_model_name(scenario.ai_model_path),
-            "model_path": scenario.ai_model_path,
-            # Short texts: the race is about what the call's time does, not the prose.
-            "answer_max_chars": LAB_ANSWER_CHARS,
-        }
-        if scenario.ai == "local"
-        else {}
-    )
     return Settings(
         home=home,
         # for-update queues every writer behind the AI call; the lab wants to
@@ -160,10 +140,10 @@ def lab_settings(
             # An open circuit defers jobs until its cool-down has passed: a
             # race's cool-down is a few AI calls long, not production's 10 s.
             breaker_cooldown_ms=max(100.0, 4 * scenario.slowest_job_ms),
-            holder_fault=fault,
+            holder_fault=holder_fault(scenario),
             holder_pause_ms=scenario.pause_holder_ms or scenario.stop_holder_ms,
             holder_marker=str(home / _FAULT_MARKER),
-            **real,  # type: ignore[arg-type]
+            **real_model(scenario),  # type: ignore[arg-type]
         ),
         jobs=JobSettings(
             lease_ms=lease_ms,
@@ -179,6 +159,28 @@ def lab_settings(
         database_url=servers.database_url if servers else None,
         locks_url=servers.locks_url if servers else None,
     )
+
+
+def holder_fault(scenario: Scenario) -> str:
+    """The fault the mock AI plays on the key's first holder: kill, stop, pause or none."""
+    if scenario.kill_holder:
+        return "kill"
+    if scenario.stop_holder_ms > 0:
+        return "stop"
+    return "pause" if scenario.pause_holder_ms > 0 else "none"
+
+
+def real_model(scenario: Scenario) -> dict[str, object]:
+    """The AI settings of a race on a real model (none for the mock)."""
+    if scenario.ai != "local":
+        return {}
+    return {
+        "backend": "local",
+        "model": local_model_name(scenario.ai_model_path),
+        "model_path": scenario.ai_model_path,
+        # Short texts: the race is about what the call's time does, not the prose.
+        "answer_max_chars": LAB_ANSWER_CHARS,
+    }
 
 
 @contextmanager

@@ -13,7 +13,6 @@ lab's timelines subscribe to; it calls nothing above itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -34,20 +33,21 @@ from moviemind_lite.core.model import (
     BASELINE_UPDATED,
     CREATED,
     REUSED_EXISTING,
+    EndedJob,
     Entity,
     Job,
     JobOutcome,
+    Text,
 )
 from moviemind_lite.store import catalog
 from moviemind_lite.store.calls import cancel_call, record_call, start_call
 from moviemind_lite.store.db import Database, Tx
 from moviemind_lite.store.jobs import JobStore, stale_claim
-from moviemind_lite.store.locking import KeyLocks
+from moviemind_lite.store.locking import KeyLocks, LeaseGrant, Leases
 
 log = logging.getLogger("moviemind.jobs")
 
 OnDuplicate = Literal["reuse", "append", "fail"]
-WriteGuard = Callable[[Tx], None]
 
 # The steps of a job, as announced (the vocabulary is core.events.Phase).
 WAITING = Phase.WAITING
@@ -70,6 +70,8 @@ class JobEnvironment:
     locks: KeyLocks
     jobs: JobStore
     events: Events = field(default_factory=Events)
+    # The leases a strategy's fencing token is checked against (``setnx``).
+    leases: Leases | None = None
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ class JobBody:
         facts: dict[str, Any],
         *,
         on_duplicate: OnDuplicate = "reuse",
-        guard: WriteGuard | None = None,
+        fence: LeaseGrant | None = None,
     ) -> JobOutcome:
         """Write the entity (if new) and its baseline text, and end the job, in one transaction.
 
@@ -167,14 +169,15 @@ class JobBody:
         (``reuse``), add the text anyway as another description (``append``,
         the shipped bug), or fail the job (``fail``). The job's claim is
         checked first inside the transaction (a stale one raises ``StaleClaim``
-        and writes nothing); ``guard`` runs next, e.g. to check a strategy's
-        own fencing token.
+        and writes nothing); with ``fence`` (a strategy's lease grant, data) its
+        fencing token is checked next against the app's leases (a newer grant
+        raises ``StaleWrite``).
         """
         # Announced before the write lock is taken: a holder stalled here must
         # not block other writers while it stalls.
         self.phase(PERSISTING)
         with self.env.database.write() as conn:
-            return self._end(conn, self._write_rows(conn, text, facts, on_duplicate, guard))
+            return self._end(conn, self._write_rows(conn, text, facts, on_duplicate, fence))
 
     def persist_in(
         self,
@@ -183,7 +186,7 @@ class JobBody:
         facts: dict[str, Any],
         *,
         on_duplicate: OnDuplicate = "reuse",
-        guard: WriteGuard | None = None,
+        fence: LeaseGrant | None = None,
     ) -> JobOutcome:
         """Like :meth:`persist`, inside a transaction the caller already holds on ``conn``.
 
@@ -191,7 +194,7 @@ class JobBody:
         (``for-update``).
         """
         self.phase(PERSISTING)
-        return self._end(conn, self._write_rows(conn, text, facts, on_duplicate, guard))
+        return self._end(conn, self._write_rows(conn, text, facts, on_duplicate, fence))
 
     def _end(self, conn: Tx, outcome: JobOutcome) -> JobOutcome:
         """End the job in the transaction that wrote its rows.
@@ -203,6 +206,9 @@ class JobBody:
             record_call(conn, self.unrecorded_call)
             self.unrecorded_call = None
         ended = self.env.jobs.complete_in(conn, self.job, outcome)
+        if ended is not None and outcome.entity is not None:
+            # The rows go back with the job: its requester does not read them again.
+            ended = EndedJob.of(ended, outcome.entity, outcome.text)
         return replace(outcome, ended_in_write=True, ended=ended)
 
     def _write_rows(
@@ -211,36 +217,42 @@ class JobBody:
         text: str,
         facts: dict[str, Any],
         on_duplicate: OnDuplicate,
-        guard: WriteGuard | None,
+        fence: LeaseGrant | None,
     ) -> JobOutcome:
         kind, job = self.kind, self.job
         self.env.jobs.check_claim_in(conn, job)
-        if guard is not None:
-            guard(conn)
+        if fence is not None:
+            assert self.env.leases is not None, "fencing needs the app's leases"
+            self.env.leases.check_fence(conn, fence)
         # The text's id is chosen first, so that a new entity points at it from its insert.
-        text_id, new_entity = new_id(), True
+        text_id = new_id()
         try:
-            entity_id = catalog.insert_entity(conn, kind, job.slug, facts, baseline_id=text_id)
+            entity = catalog.insert_entity(conn, kind, job.slug, facts, baseline_id=text_id)
         except UniqueViolation as clash:
             if on_duplicate == "fail":
                 raise DuplicateGeneration(f"{job.slug}: {clash}") from clash
-            existing = catalog.find_entity(conn, kind, job.slug)
-            assert existing is not None  # the clash proves it exists
-            entity_id, new_entity = existing.id, False
+            found = catalog.find_entity(conn, kind, job.slug)
+            assert found is not None  # the clash proves it exists
+            entity = found
+        new_entity = entity.baseline_id == text_id
         try:
-            self._insert_text(
-                conn, entity_id, text, baseline=True, text_id=text_id, new_entity=new_entity
+            written = self._insert_text(
+                conn, entity.id, text, baseline=True, text_id=text_id, new_entity=new_entity
             )
         except UniqueViolation as clash:
             if on_duplicate == "fail":
                 raise DuplicateGeneration(f"{job.slug}: {clash}") from clash
             if on_duplicate == "append":
-                text_id = self._insert_text(conn, entity_id, text, baseline=False)
-                return JobOutcome(ALTERNATIVE_APPENDED, entity_id, text_id)
-            baseline = catalog.find_baseline(conn, kind, entity_id, job.locale, job.context_tag)
+                written = self._insert_text(conn, entity.id, text, baseline=False)
+                return JobOutcome(
+                    ALTERNATIVE_APPENDED, entity.id, written.id, entity=entity, text=written
+                )
+            baseline = catalog.find_baseline(conn, kind, entity.id, job.locale, job.context_tag)
             assert baseline is not None  # the clash proves it exists
-            return JobOutcome(REUSED_EXISTING, entity_id, baseline.id)
-        return JobOutcome(CREATED, entity_id, text_id)
+            return JobOutcome(REUSED_EXISTING, entity.id, baseline.id, entity=entity, text=baseline)
+        # A stored entity without a baseline now points at this one: its row changed.
+        shown = entity if entity.baseline_id is not None else None
+        return JobOutcome(CREATED, entity.id, written.id, entity=shown, text=written)
 
     def regenerate(self) -> JobOutcome:
         """Write another text for an existing entity.
@@ -315,7 +327,7 @@ class JobBody:
             baseline = catalog.find_baseline(
                 conn, self.kind, entity_id, self.job.locale, self.job.context_tag
             )
-            text_id = self._insert_text(conn, entity_id, text, baseline=baseline is None)
+            text_id = self._insert_text(conn, entity_id, text, baseline=baseline is None).id
             result = ALTERNATIVE_APPENDED if baseline else CREATED
             return self._end(conn, JobOutcome(result, entity_id, text_id))
 
@@ -328,7 +340,7 @@ class JobBody:
         baseline: bool,
         text_id: str | None = None,
         new_entity: bool = False,
-    ) -> str:
+    ) -> Text:
         return catalog.insert_text(
             conn,
             self.kind,
@@ -350,11 +362,11 @@ class JobBody:
         return JobOutcome(REUSED_EXISTING, found.entity_id, found.text_id) if found else None
 
     def run_checked(
-        self, *, on_duplicate: OnDuplicate = "reuse", guard: WriteGuard | None = None
+        self, *, on_duplicate: OnDuplicate = "reuse", fence: LeaseGrant | None = None
     ) -> JobOutcome:
         """The plain sequence: look up, and only if absent generate and persist.
 
-        ``on_duplicate`` and ``guard`` go to :meth:`persist` (see there).
+        ``on_duplicate`` and ``fence`` go to :meth:`persist` (see there).
         """
         if self.job.action == "regenerate":
             return self.regenerate()
@@ -362,4 +374,4 @@ class JobBody:
         if stored is not None:
             return stored
         facts = self.facts()
-        return self.persist(self.generate(facts), facts, on_duplicate=on_duplicate, guard=guard)
+        return self.persist(self.generate(facts), facts, on_duplicate=on_duplicate, fence=fence)

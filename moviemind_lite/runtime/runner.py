@@ -208,34 +208,42 @@ class JobRunner:
     ) -> Job:
         """See a job to its end: run it here whenever it is runnable, else wait for it.
 
-        Returns early when ``timeout_s`` passes or ``give_up(job)`` says so.
-        A failed engine is waited for as long as a lease would last; a full
-        disk is raised at once.
+        The wait ends when the job's end wakes this thread
+        (:mod:`moviemind_lite.store.job_ends`), or at the latest when the job
+        could change unannounced or the fallback bound passes. Returns early
+        when ``timeout_s`` passes or ``give_up(job)`` says so (asked every
+        ``poll_ms`` while waiting). A failed engine is waited for as long as a
+        lease would last; a full disk is raised at once.
         """
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        poll = self.jobs.settings.poll_ms / 1000
         wait = EngineWait(self.worker_id(), clock=self.jobs.clock)
-        while True:
-            try:
-                ended = self._drive_step(job_id, deadline, give_up)
-            except DiskFull:
-                raise
-            except ENGINE_FAULTS as error:
-                # A failed engine is waited for as long as a lease would; then the caller hears.
-                out_of_time = deadline is not None and time.monotonic() >= deadline
-                if out_of_time or wait.waited_s() >= self.jobs.settings.lease_ms / 1000:
+        # Watched before the first look: the job's end wakes this thread (no polling).
+        with self.jobs.ends.watching(job_id) as watch:
+            while True:
+                try:
+                    ended = self._drive_step(job_id, deadline, give_up)
+                except DiskFull:
                     raise
-                wait.failed(error, "follow a job")
-                continue
-            wait.succeeded()
-            if ended is not None:
-                return ended
-            time.sleep(poll)
+                except ENGINE_FAULTS as error:
+                    # A failed engine is waited for as long as a lease would; then the caller hears.
+                    out_of_time = deadline is not None and time.monotonic() >= deadline
+                    if out_of_time or wait.waited_s() >= self.jobs.settings.lease_ms / 1000:
+                        raise
+                    wait.failed(error, "follow a job")
+                    continue
+                wait.succeeded()
+                if isinstance(ended, Job):
+                    return ended
+                if give_up is not None:  # the caller's own condition is looked at each poll
+                    ended = min(ended, self.jobs.settings.poll_ms / 1000)
+                left = None if deadline is None else deadline - time.monotonic()
+                watch.wait(ended if left is None else min(ended, left))
 
     def _drive_step(
         self, job_id: str, deadline: float | None, give_up: Callable[[Job], bool] | None
-    ) -> Job | None:
-        """One look at the job (running it here if it is runnable); the job if driving ends."""
+    ) -> Job | float:
+        """One look at the job (running it here if it is runnable); the job if driving ends,
+        else how long to wait for its wake-up before the next look."""
         job = self.jobs.get(job_id)
         if job.finished or (deadline is not None and time.monotonic() >= deadline):
             return job
@@ -251,7 +259,8 @@ class JobRunner:
                 ended = self.run_claimed(claimed)
                 if ended is not None and ended.finished:
                     return ended
-        return None
+                return 0.0  # sent back or lost: look again at once
+        return self.jobs.quiet_for_s(job)
 
     def close(self) -> None:
         """Stop heartbeats."""

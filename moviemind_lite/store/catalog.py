@@ -234,8 +234,8 @@ def insert_entity(
     facts: dict[str, Any],
     *,
     baseline_id: str | None = None,
-) -> str:
-    """Insert an entity and return its id; a taken slug raises ``UniqueViolation``.
+) -> Entity:
+    """Insert an entity and return it as written; a taken slug raises ``UniqueViolation``.
 
     The insert is blind on purpose: the UNIQUE index, not a prior look-up,
     decides who wins, and the enclosing transaction stays usable after a
@@ -249,12 +249,13 @@ def insert_entity(
     entity_id = new_id()
     stamp = now()
     columns = ["id", "slug", *values, kind.baseline_column, "created_at", "updated_at"]
-    conn.attempt(
+    row = conn.attempt(
         f"INSERT INTO {kind.table} ({', '.join(columns)}) "
-        f"VALUES ({', '.join('?' for _ in columns)})",
+        f"VALUES ({', '.join('?' for _ in columns)}) RETURNING *",
         (entity_id, slug, *values.values(), baseline_id, stamp, stamp),
-    )
-    return entity_id
+    ).fetchone()
+    assert row is not None  # an insert that did not raise returns its row
+    return entity_from_row(kind, row)
 
 
 def insert_text(
@@ -271,8 +272,8 @@ def insert_text(
     baseline: bool,
     text_id: str | None = None,
     new_entity: bool = False,
-) -> str:
-    """Insert a description or bio and return its id (``text_id``, or a new one).
+) -> Text:
+    """Insert a description or bio (its id ``text_id``, or a new one); return it as written.
 
     A baseline for a locale and context that already has one raises
     ``UniqueViolation`` (partial unique index). The entity's baseline pointer
@@ -282,10 +283,10 @@ def insert_text(
     """
     text_id = text_id or new_id()
     stamp = now()
-    conn.attempt(
+    row = conn.attempt(
         f"INSERT INTO {kind.text_table} (id, {kind.entity_fk}, locale, context_tag, text, "
         "origin, ai_model, version, is_baseline, job_id, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?) RETURNING *",
         (
             text_id,
             entity_id,
@@ -299,7 +300,7 @@ def insert_text(
             stamp,
             stamp,
         ),
-    )
+    ).fetchone()
     if baseline and not new_entity:
         conn.execute(
             f"UPDATE {kind.table} SET {kind.baseline_column} = ?, updated_at = ? "
@@ -307,7 +308,8 @@ def insert_text(
             (text_id, stamp, entity_id),
         )
         answer_cache.invalidate(conn, kind, entity_id)
-    return text_id
+    assert row is not None  # an insert that did not raise returns its row
+    return text_from_row(row)
 
 
 def find_text(db: Reader, kind: EntityKind, text_id: str) -> Text | None:

@@ -107,6 +107,18 @@ class Tx(Protocol):
         ...
 
 
+class Listener(Protocol):
+    """A connection that hears an engine's notifications on one channel."""
+
+    def payloads(self, timeout_s: float) -> Sequence[str]:
+        """The payloads that arrived, waiting at most ``timeout_s`` for the first."""
+        ...
+
+    def close(self) -> None:
+        """Stop listening and close the connection."""
+        ...
+
+
 class Database(ABC):
     """One database: reads on shared connections, writes in :class:`Tx` transactions.
 
@@ -184,6 +196,11 @@ class Database(ABC):
     @abstractmethod
     def query_one(self, sql: str, params: Params = ()) -> Row | None:
         """The first row of a read-only statement, or ``None``."""
+
+    def listen(self, channel: str) -> Listener | None:
+        """A connection of its own told of every ``NOTIFY`` on ``channel``; ``None`` on an
+        engine without notifications (SQLite)."""
+        return None
 
     @abstractmethod
     def close(self) -> None:

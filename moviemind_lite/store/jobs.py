@@ -23,7 +23,6 @@ one job (``one_per_key``): a partial UNIQUE index says so on both engines, and
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,7 +36,14 @@ from moviemind_lite.core.errors import (
     StaleClaim,
     UniqueViolation,
 )
-from moviemind_lite.core.ids import elapsed_ms, format_epoch, new_id, now, validate_job_id
+from moviemind_lite.core.ids import (
+    elapsed_ms,
+    format_epoch,
+    new_id,
+    now,
+    parse_timestamp,
+    validate_job_id,
+)
 from moviemind_lite.core.model import (
     FAILED,
     IN_PROGRESS,
@@ -50,6 +56,7 @@ from moviemind_lite.core.model import (
 from moviemind_lite.core.numbers import DAY_MS
 from moviemind_lite.store.calls import abandon_calls, record_call
 from moviemind_lite.store.db import Database, Reader, Tx, read_all
+from moviemind_lite.store.job_ends import JobEnds
 from moviemind_lite.store.locking import Slots
 from moviemind_lite.store.slots import TableSlots, slot_key, take_turns
 
@@ -57,6 +64,13 @@ log = logging.getLogger("moviemind.jobs")
 
 # How a refused write of a stale claim begins (the lab and stats count them).
 STALE_CLAIM = "stale claim refused"
+# The key's one unfinished job (the partial UNIQUE index of migration m014): an insert
+# that would be a second one inserts nothing instead of failing its transaction.
+ONE_PER_KEY_SKIPPED = (
+    " ON CONFLICT (kind, slug, locale, context_tag) "
+    "WHERE one_per_key = 1 AND status IN ('PENDING', 'IN_PROGRESS') DO NOTHING"
+)
+ONE_PER_KEY_COLUMNS = "jobs.kind, jobs.slug, jobs.locale, jobs.context_tag"
 
 
 def _duration_ms(job: Job) -> float | None:
@@ -160,6 +174,12 @@ class JobStore:
         self.clock = clock
         # Where a job's generation slot is freed when it ends (the database's table by default).
         self.slots: Slots = slots if slots is not None else TableSlots(database, clock)
+        # Who in this process waits for which job, woken when it ends.
+        self.ends = JobEnds(database, clock)
+
+    def close(self) -> None:
+        """Stop listening for the ends of other processes' jobs."""
+        self.ends.close()
 
     # -- reading ----------------------------------------------------------------------
 
@@ -207,13 +227,33 @@ class JobStore:
         return count_by_status(self.database)
 
     def wait(self, job_id: str, timeout_s: float | None = None) -> Job:
-        """Poll until the job is DONE or FAILED (or the timeout passes); return it."""
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while True:
-            job = self.get(job_id)
-            if job.finished or (deadline is not None and time.monotonic() >= deadline):
-                return job
-            time.sleep(self.settings.poll_ms / 1000)
+        """Wait until the job is DONE or FAILED (or the timeout passes); return it.
+
+        Woken by the job's end (see :mod:`moviemind_lite.store.job_ends`), with a
+        bounded look at the job in case a wake-up was missed.
+        """
+        deadline = None if timeout_s is None else self.clock.monotonic() + timeout_s
+        with self.ends.watching(job_id) as watch:
+            while True:
+                job = self.get(job_id)
+                left = None if deadline is None else deadline - self.clock.monotonic()
+                if job.finished or (left is not None and left <= 0):
+                    return job
+                quiet = self.quiet_for_s(job)
+                watch.wait(quiet if left is None else min(quiet, left))
+
+    def quiet_for_s(self, job: Job) -> float:
+        """How long a waiter on ``job`` (as just read) may wait for a wake-up before it
+        looks again: the fallback bound, and never past the moment the job could change
+        unannounced (a PENDING job's ``run_after``, a running job's lease end)."""
+        bound = self.settings.wake_fallback_ms / 1000
+        when = job.run_after if job.status == PENDING else job.lease_until
+        if when is None:
+            return bound
+        left = parse_timestamp(when).timestamp() - self.clock.now()
+        # Past that moment the job waits for someone to act (a claim, a take-back), which
+        # only a driver does at once: a waiter that does not drive looks again at the bound.
+        return min(bound, left) if left > 0 else bound
 
     # -- transitions ------------------------------------------------------------------
 
@@ -236,6 +276,26 @@ class JobStore:
         raises ``UniqueViolation`` (see :meth:`insert_or_join`). A request with
         a ``pending_cap`` raises :class:`QueueFull` instead past it.
         """
+        job = self._insert(tx, request, strategy, job_id, claimed_by, one_per_key)
+        if job is None:
+            raise UniqueViolation(ONE_PER_KEY_COLUMNS)
+        return job
+
+    def _insert(
+        self,
+        tx: Tx,
+        request: JobRequest,
+        strategy: str,
+        job_id: str | None,
+        claimed_by: str | None,
+        one_per_key: bool,
+    ) -> Job | None:
+        """:meth:`insert`; ``None`` when the key's one unfinished job exists (``one_per_key``).
+
+        That clash inserts nothing and fails no statement (``ON CONFLICT ... DO
+        NOTHING`` on the partial index), so the transaction goes on without the
+        savepoint (two round trips on PostgreSQL) a failed statement would need.
+        """
         if request.pending_cap:
             refuse_past_cap(tx, request.pending_cap)
         stamp = self.clock.stamp()
@@ -244,7 +304,8 @@ class JobStore:
             "INSERT INTO jobs (id, kind, action, slug, locale, context_tag, baseline_locking, "
             "strategy, status, attempts, max_attempts, run_after, worker_id, lease_until, "
             "started_at, created_at, updated_at, one_per_key, lease_version) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            f"{ONE_PER_KEY_SKIPPED if one_per_key else ''} RETURNING *",
             (
                 job_id or new_id(),
                 request.kind,
@@ -267,6 +328,8 @@ class JobStore:
                 1 if claimed else 0,
             ),
         ).fetchone()
+        if row is None:
+            return None
         job = Job.from_row(row)
         log_transition(
             job, "Job queued and claimed" if claimed else "Job queued", strategy=strategy
@@ -294,18 +357,14 @@ class JobStore:
         found = self.find_unfinished_in(tx, request)
         if found is not None:
             return found, False
-        try:
-            with tx.savepoint():
-                job = self.insert(
-                    tx, request, strategy, job_id, claimed_by=claimed_by, one_per_key=True
-                )
-        except UniqueViolation:
-            found = self.find_unfinished_in(tx, request)
-            if found is None:
-                raise
-            log_transition(found, "Job joined after the one-job-per-key index refused another")
-            return found, False
-        return job, True
+        job = self._insert(tx, request, strategy, job_id, claimed_by, one_per_key=True)
+        if job is not None:
+            return job, True
+        found = self.find_unfinished_in(tx, request)
+        if found is None:  # pragma: no cover - the index skipped the insert for this job
+            raise UniqueViolation(ONE_PER_KEY_COLUMNS)
+        log_transition(found, "Job joined after the one-job-per-key index refused another")
+        return found, False
 
     def create(self, request: JobRequest, strategy: str) -> Job:
         """Create a PENDING job in its own transaction."""
@@ -475,6 +534,7 @@ class JobStore:
         if row is None:
             return None
         self.slots.release(tx, slot_key(job.request), job.id)
+        self.ends.announce_in(tx, job.id)
         done = Job.from_row(row)
         log_transition(done, "Job done")
         return done
@@ -517,6 +577,7 @@ class JobStore:
                     (error, self.clock.stamp_after(backoff, since=moment), stamp, job.id),
                 ).fetchone()
                 retried = Job.from_row(row)
+                self.ends.announce_in(tx, job.id)  # its waiters run it when it is due
                 log_transition(
                     retried, "Job attempt failed; will retry", error=error, backoff_ms=backoff
                 )
@@ -541,6 +602,8 @@ class JobStore:
                     job.lease_version,
                 ),
             ).fetchone()
+            if row is not None:
+                self.ends.announce_in(tx, job.id)
         if row is None:
             return None
         deferred = Job.from_row(row)
@@ -556,6 +619,7 @@ class JobStore:
             (error, stamp, stamp, job.id),
         ).fetchone()
         self.slots.release(tx, slot_key(job.request), job.id)
+        self.ends.announce_in(tx, job.id)
         failed = Job.from_row(row)
         log_transition(failed, "Job failed", error=error)
         return failed

@@ -572,3 +572,31 @@ def m018_job_lease_version(conn: Tx) -> None:
         UPDATE jobs SET lease_version = attempts;
         """,
     )
+
+
+@migration
+def m019_job_end_notify(conn: Tx) -> None:
+    """On PostgreSQL a job's end (DONE, FAILED, or sent back to PENDING) is announced
+    with ``NOTIFY moviemind_job_end, '<job id>'`` in the transaction that ends it.
+
+    PostgreSQL sends it when the transaction commits, to the processes waiting
+    for that job (:mod:`moviemind_lite.store.job_ends`): the wake-up costs no
+    round trip of its own. SQLite has no notifications; its waiters read the
+    database's change counter instead, so there is nothing to make there.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    run_script(
+        conn,
+        """
+        CREATE OR REPLACE FUNCTION announce_job_end() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN
+            PERFORM pg_notify('moviemind_job_end', NEW.id);
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER jobs_end_announced AFTER UPDATE OF status ON jobs FOR EACH ROW
+            WHEN (NEW.status IN ('DONE', 'FAILED')
+                  OR (NEW.status = 'PENDING' AND OLD.status = 'IN_PROGRESS'))
+            EXECUTE FUNCTION announce_job_end();
+        """,
+    )

@@ -28,6 +28,7 @@ not is stalled, and the statement's connection is closed and the caller hears
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -53,6 +54,8 @@ from moviemind_lite.core.errors import (
 )
 from moviemind_lite.store.db import Database, Params, Row, Tx
 from moviemind_lite.store.dialects import POSTGRESQL, Dialect
+
+log = logging.getLogger("moviemind.store")
 
 # Connections one process keeps at most; a thread waiting for one waits as long
 # as it would wait for a lock (the busy timeout).
@@ -233,22 +236,88 @@ class PostgresTx:
         self.committed_actions: list[Callable[[], None]] = []
         # Advisory locks already held: a transaction keeps them to its end.
         self.locked: set[str] = set()
+        # Statements whose results nobody reads (BEGIN, advisory locks): they go to the
+        # server in one pipeline with the next statement, not in round trips of their own.
+        self.unsent: list[tuple[bytes, Params]] = [(b"BEGIN", ())]
+        self.begun = False
+
+    def _send(self, sql: bytes | str, params: Params = ()) -> psycopg.Cursor[PgRow]:
+        """``sql``, after the unsent statements, in one round trip (psycopg errors raise)."""
+        if not self.unsent:
+            return self.conn.execute(sql, params)
+        with self.conn.pipeline():
+            self._send_unsent()
+            return self.conn.execute(sql, params)
+
+    def _send_unsent(self) -> None:
+        """Queue the unsent statements (inside a pipeline, or one by one outside)."""
+        unsent, self.unsent = self.unsent, []
+        for statement, params in unsent:
+            self.begun = self.begun or statement == b"BEGIN"
+            self.conn.execute(statement, params)
+
+    def flush(self) -> None:
+        """Send the unsent statements now (before a block that talks to the server itself)."""
+        if self.unsent:
+            try:
+                with self.conn.pipeline():
+                    self._send_unsent()
+            except psycopg.Error as error:
+                raise translate(error, self.where) from error
+
+    def commit(self) -> None:
+        """``COMMIT`` (with anything unsent); nothing at all if nothing was sent."""
+        if self.unsent == [(b"BEGIN", ())]:
+            return  # the transaction never ran a statement
+        try:
+            self._send(b"COMMIT")
+        except psycopg.Error as error:
+            raise translate(error, self.where) from error
+
+    def rollback(self) -> None:
+        """``ROLLBACK`` whatever was sent; the unsent statements are dropped."""
+        self.unsent = []
+        if self.begun:
+            try:
+                self.conn.execute(b"ROLLBACK")
+            except (psycopg.Error, StoreError) as error:
+                # The connection is broken: the pool discards it when it comes back.
+                log.debug("ROLLBACK failed", extra={"fields": {"error": str(error)}})
 
     def execute(self, sql: str, params: Params = ()) -> psycopg.Cursor[PgRow]:
         """Run one statement; its error as a domain error."""
         try:
-            return self.conn.execute(to_pyformat(sql), params)
+            return self._send(to_pyformat(sql), params)
         except psycopg.Error as error:
             raise translate(error, self.where) from error
 
     def attempt(self, sql: str, params: Params = ()) -> psycopg.Cursor[PgRow]:
-        """Run one statement in a savepoint: if it fails, the transaction goes on."""
-        with self.savepoint():
-            return self.execute(sql, params)
+        """Run one statement in a savepoint: if it fails, the transaction goes on.
+
+        ``SAVEPOINT``, the statement and ``RELEASE`` go to the server together
+        in pipeline mode: one round trip where three would be sent one by one.
+        A failed statement skips the ``RELEASE``; ``ROLLBACK TO`` the savepoint
+        then puts the transaction back (one more round trip, on failure only).
+        """
+        try:
+            with self.conn.pipeline():
+                self._send_unsent()
+                self.conn.execute(b"SAVEPOINT moviemind_attempt")
+                cursor = self.conn.execute(to_pyformat(sql), params)
+                self.conn.execute(b"RELEASE SAVEPOINT moviemind_attempt")
+        except psycopg.Error as error:
+            try:
+                self.conn.execute(b"ROLLBACK TO SAVEPOINT moviemind_attempt")
+                self.conn.execute(b"RELEASE SAVEPOINT moviemind_attempt")
+            except psycopg.Error as undo:
+                raise translate(undo, self.where) from error
+            raise translate(error, self.where) from error
+        return cursor
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> int:
         """Run one statement for each of ``rows`` (psycopg pipelines them); how many rows
         they changed in all."""
+        self.flush()
         try:
             with self.conn.cursor() as cursor:
                 cursor.executemany(to_pyformat(sql), rows)
@@ -258,6 +327,7 @@ class PostgresTx:
 
     def run_script(self, script: str) -> None:
         """Run several statements, sent as one (no parameters)."""
+        self.flush()
         try:
             self.conn.execute(script.encode())
         except psycopg.Error as error:
@@ -266,6 +336,7 @@ class PostgresTx:
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A savepoint for the block: an error inside undoes only the block's writes."""
+        self.flush()  # psycopg's savepoint needs the transaction begun
         try:
             with self.conn.transaction():
                 yield
@@ -277,9 +348,12 @@ class PostgresTx:
         if key in self.locked:
             return
         self.locked.add(key)
-        self.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || ?, 0))",
-            (key,),
+        # Sent with the next statement: it waits for the lock, so that statement runs after.
+        self.unsent.append(
+            (
+                b"SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || %s, 0))",
+                (key,),
+            )
         )
 
     def on_commit(self, action: Callable[[], None]) -> None:
@@ -313,6 +387,7 @@ class PostgresDatabase(Database):
         if self.schema is not None:
             settings.append(f"-c search_path={self.schema}")
         conninfo = self._conninfo(url, " ".join(settings))
+        self._conninfo_text = conninfo
         self._errors_where = self.description
         # One connection first, outside the pool: its error says what is wrong
         # (refused, no such database, wrong password) where the pool would only
@@ -375,8 +450,14 @@ class PostgresDatabase(Database):
 
     def _run(self, conn: psycopg.Connection[PgRow]) -> Iterator[PostgresTx]:
         tx = PostgresTx(conn, self.description)
-        with self.holding(tx, tx.committed_actions), conn.transaction():
-            yield tx
+        # BEGIN goes with the transaction's first statement, COMMIT with its unsent ones.
+        with self.holding(tx, tx.committed_actions):
+            try:
+                yield tx
+            except BaseException:
+                tx.rollback()
+                raise
+            tx.commit()
 
     def _write_if_free(self) -> Iterator[Tx | None]:
         """``None`` at once when no pooled connection is free, else a transaction.
@@ -413,10 +494,35 @@ class PostgresDatabase(Database):
             found: PgRow | None = conn.execute(to_pyformat(sql), params).fetchone()
             return found
 
+    def listen(self, channel: str) -> NotifyListener:
+        """A connection of its own listening on ``channel`` (``LISTEN``)."""
+        with self.errors():
+            return NotifyListener(self._conninfo_text, channel, self.description)
+
     def close(self) -> None:
         """Close the pool and every connection in it."""
         self.pool.close()
         self.forget_threads()
+
+
+class NotifyListener:
+    """A connection outside the pool that listens on one channel (one thread uses it)."""
+
+    def __init__(self, conninfo: str, channel: str, where: str) -> None:
+        self.where = where
+        self.conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+        self.conn.execute(f'LISTEN "{channel}"'.encode())
+
+    def payloads(self, timeout_s: float) -> list[str]:
+        """The payloads that arrived, waiting at most ``timeout_s`` for the first."""
+        try:
+            return [note.payload for note in self.conn.notifies(timeout=timeout_s, stop_after=1)]
+        except psycopg.Error as error:
+            raise translate(error, self.where) from error
+
+    def close(self) -> None:
+        """Close the connection (its ``LISTEN`` ends with it)."""
+        self.conn.close()
 
 
 def discard(url: ServiceUrl) -> None:

@@ -21,8 +21,10 @@ from moviemind_lite.store.redis_locks import CONNECT_TIMEOUT_S, DEFAULT_PREFIX, 
 
 # KEYS[1] the bucket; ARGV: now (ms), interval (ms), period (ms), cost (how many to take, -1 to
 # give one back). Returns {allowed, tat}: the TAT after a take, or as it stands (not before now)
-# for a refusal.
+# for a refusal. TATs are written with 17 significant digits: Lua's tostring keeps 14, a tenth
+# of a millisecond at today's epoch, and the rounding would add up to a phantom allowance.
 _GCRA = """
+local function exact(x) return string.format('%.17g', x) end
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 local period = tonumber(ARGV[3])
@@ -30,15 +32,15 @@ local cost = tonumber(ARGV[4])
 local tat = tonumber(redis.call('get', KEYS[1]) or ARGV[1])
 if cost < 0 then
     tat = tat - interval
-    if tat <= now then redis.call('del', KEYS[1]) return {1, tostring(now)} end
-    redis.call('set', KEYS[1], tostring(tat), 'PX', math.ceil(tat - now))
-    return {1, tostring(tat)}
+    if tat <= now then redis.call('del', KEYS[1]) return {1, exact(now)} end
+    redis.call('set', KEYS[1], exact(tat), 'PX', math.ceil(tat - now))
+    return {1, exact(tat)}
 end
 if tat < now then tat = now end
 local moved = tat + cost * interval
-if moved - now > period then return {0, tostring(tat)} end
-redis.call('set', KEYS[1], tostring(moved), 'PX', math.ceil(moved - now))
-return {1, tostring(moved)}
+if moved - now > period then return {0, exact(tat)} end
+redis.call('set', KEYS[1], exact(moved), 'PX', math.ceil(moved - now))
+return {1, exact(moved)}
 """
 
 

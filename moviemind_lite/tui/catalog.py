@@ -26,6 +26,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
+from moviemind_lite.app.generation import LOOK
 from moviemind_lite.app.views import EntityView
 from moviemind_lite.app.wiring import App as Core
 from moviemind_lite.core.display import visible
@@ -315,7 +316,8 @@ class CatalogPane(CorePane):
     @in_thread(exclusive=True, group="catalog-detail")
     def _load_detail(self, kind: EntityKind, slug: str, locale: str) -> None:
         with self.reporting():
-            view = self.core.catalog.show(kind, slug, locale=locale)
+            view = self.core.generation.request(kind, slug, locale=locale, rule=LOOK).view
+            assert view is not None  # a look is answered with the stored entity
             texts = self.core.catalog.texts(view.entity)
             if not get_current_worker().is_cancelled:
                 self.post_message(self.DetailLoaded(view, texts))

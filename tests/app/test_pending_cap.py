@@ -33,16 +33,24 @@ def capped(settings: Settings) -> Settings:
     return replace(settings, limits=replace(settings.limits, max_pending_jobs=CAP))
 
 
-def hold_after_the_first_look(app: App, barrier: threading.Barrier | ProcessBarrier) -> None:
+def hold_after_the_first_look(
+    app: App, barrier: threading.Barrier | ProcessBarrier, at_ms: float | None = None
+) -> None:
     """Every racer passes the budget's cheap look at the queue (empty: under the cap) and
-    waits there for the others, so all of them reach the insert with the cap unreached."""
-    reserve = app.budget.reserve
+    waits there for the others, so all of them reach the insert with the cap unreached.
+    With ``at_ms`` the budget is paid and refunded at that one moment: an hour's bucket
+    leaks an allowance every 360 ms, which a slow run would otherwise see as a refund."""
+    reserve, refund = app.budget.reserve, app.budget.refund
 
-    def reserve_then_wait(client: str | None, at_ms: float | None = None) -> None:
+    def reserve_then_wait(client: str | None, _at_ms: float | None = None) -> None:
         reserve(client, at_ms)
         barrier.wait(timeout=60)
 
+    def refund_then(client: str | None, _at_ms: float | None = None) -> None:
+        refund(client, at_ms)
+
     app.budget.reserve = reserve_then_wait  # type: ignore[method-assign]
+    app.budget.refund = refund_then  # type: ignore[method-assign]
 
 
 def show(app: App, slug: str) -> str:
@@ -57,7 +65,8 @@ def test_racing_threads_past_the_first_look_queue_no_more_than_the_cap(
     settings: Settings,
 ) -> None:
     with build_app(capped(settings)) as app:
-        hold_after_the_first_look(app, threading.Barrier(RACERS))
+        at_ms = app.budget.clock.now() * 1000
+        hold_after_the_first_look(app, threading.Barrier(RACERS, timeout=60), at_ms)
         answers: Queue[str] = Queue()
         threads = [
             threading.Thread(target=lambda n=n: answers.put(show(app, f"capped-film-{n}-2020")))
@@ -71,7 +80,7 @@ def test_racing_threads_past_the_first_look_queue_no_more_than_the_cap(
         assert outcomes == ["queue_full"] * (RACERS - CAP) + ["queued"] * CAP
         assert count_pending(app.database) == CAP
         # The refused requests paid nothing: only the queued jobs are spent from the budget.
-        assert app.budget.usage().service_used == CAP
+        assert app.budget.usage(at_ms).service_used == CAP
 
 
 def show_in_a_process(slug: str, barrier: ProcessBarrier, answers: Any) -> None:

@@ -43,8 +43,8 @@ REQUIRED = [
     "canary-rollback",
     "lock-server-forgets",
     "stale-worker-fenced",
-    "fence-counter-reset",
     "engine-restart",
+    "fence-counter-reset",
 ]
 
 

@@ -185,7 +185,8 @@ def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
         strategies = Strategies(StrategyContext(database, locks, jobs, settings.jobs))
         events = Events()
         runner = JobRunner(
-            JobEnvironment(database, generator, locks.keys, jobs, events), strategies
+            JobEnvironment(database, generator, locks.keys, jobs, events, locks.leases),
+            strategies,
         )
         built = Rig(database, jobs, calls, generator, runner, name)
         try:

@@ -135,7 +135,7 @@ def test_update_overwrites_changed_facts_only(database: Database) -> None:
 
 def test_update_keeps_texts_and_baseline(database: Database) -> None:
     with database.write() as conn:
-        entity_id = catalog.insert_entity(conn, PERSON, "ada", {"name": "Ada"})
+        entity_id = catalog.insert_entity(conn, PERSON, "ada", {"name": "Ada"}).id
         text_id = catalog.insert_text(
             conn,
             PERSON,
@@ -147,7 +147,7 @@ def test_update_keeps_texts_and_baseline(database: Database) -> None:
             ai_model=None,
             job_id=None,
             baseline=True,
-        )
+        ).id
     write_entities(database, PERSON, [person("ada", "Ada Lovelace")], on_conflict="update")
     stored = catalog.find_entity(database, PERSON, "ada")
     assert stored is not None

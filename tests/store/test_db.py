@@ -42,7 +42,7 @@ def test_unique_slug_surfaces_as_a_named_error_with_code_and_constraint(
 
 def test_one_baseline_per_locale_and_context(engines: Engines, database: Database) -> None:
     with database.write() as conn:
-        person_id = catalog.insert_entity(conn, PERSON, "ada", {"name": "Ada"})
+        person_id = catalog.insert_entity(conn, PERSON, "ada", {"name": "Ada"}).id
         first = catalog.insert_text(
             conn,
             PERSON,
@@ -70,9 +70,10 @@ def test_one_baseline_per_locale_and_context(engines: Engines, database: Databas
         )
     assert raised.value.constraint == "bios.person_id, bios.locale, bios.context_tag"
     entity = catalog.find_entity(database, PERSON, "ada")
-    assert entity is not None and entity.baseline_id == first
+    assert entity is not None and entity.baseline_id == first.id
     baseline = catalog.find_baseline(database, PERSON, person_id, "en-US", "default")
     assert baseline is not None and baseline.text == "one"
+    assert baseline == first  # the insert returned the row as a read gives it
 
 
 def test_failed_write_rolls_back_everything(engines: Engines, database: Database) -> None:

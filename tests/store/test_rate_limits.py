@@ -46,6 +46,19 @@ def test_a_bucket_lets_its_limit_through_then_says_when_to_come_back(buckets: Ra
 
 
 @every_pair
+def test_an_hour_s_bucket_counts_exactly_at_a_moment_with_a_fraction(buckets: RateLimits) -> None:
+    # An hour's budget of 10,000 at a "now" with a fraction of a millisecond: each TAT written
+    # must keep that fraction (Lua's tostring kept 14 digits, a tenth of a millisecond here),
+    # or five give-backs after eight takes read as four used instead of three.
+    now, hour = T0 + 0.3818, 3_600_000.0
+    for _ in range(8):
+        assert buckets.take("budget", 10_000, hour, now).allowed
+    for _ in range(5):
+        buckets.give_back("budget", 10_000, hour, now)
+    assert buckets.used("budget", 10_000, hour, now) == 3
+
+
+@every_pair
 def test_give_back_undoes_a_take_and_used_counts(buckets: RateLimits) -> None:
     for _ in range(3):
         assert buckets.take("b", 3, MINUTE, T0).allowed

@@ -8,6 +8,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
+from moviemind_lite.app.generation import LOOK
 from moviemind_lite.app.wiring import build_app
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE
@@ -75,7 +76,8 @@ def test_generate_a_new_slug_and_see_the_detail(open_app: AppFactory) -> None:
     run_app(app, scenario)
     assert any("created" in message for message in notes.messages())
     with build_app(app.core.settings) as core:
-        assert core.catalog.show(MOVIE, "blade-runner-2049").text is not None
+        shown = core.generation.request(MOVIE, "blade-runner-2049", rule=LOOK).view
+        assert shown is not None and shown.text is not None
 
 
 def test_progress_shows_the_job_while_it_runs(open_app: AppFactory, settings: Settings) -> None:

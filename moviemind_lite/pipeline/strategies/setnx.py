@@ -15,8 +15,6 @@ expires mid-job and a second holder starts: without fencing both write; with
 
 from __future__ import annotations
 
-from functools import partial
-
 from moviemind_lite.core.model import IN_PROGRESS_ELSEWHERE, JobOutcome
 from moviemind_lite.pipeline.body import LOCKED, JobBody
 from moviemind_lite.pipeline.strategies.base import NewJobPerRequest, StrategyContext
@@ -39,8 +37,7 @@ class SetNx(NewJobPerRequest):
         if grant is None:
             return JobOutcome(IN_PROGRESS_ELSEWHERE)
         body.phase(LOCKED)
-        fence = partial(self.leases.check_fence, grant=grant) if settings.fencing else None
         try:
-            return body.run_checked(guard=fence)
+            return body.run_checked(fence=grant if settings.fencing else None)
         finally:
             self.leases.release(grant)
