@@ -14,6 +14,7 @@ from moviemind_lite.store.db import Database, open_database
 from moviemind_lite.store.migrations import migrate
 from tests.engines import BOTH_ENDS, Engines, folded_skip, scratch_servers
 from tests.helpers import Processes
+from tests.scheduling import spread
 
 
 @pytest.fixture(autouse=True)
@@ -102,3 +103,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if report.skipped:
         report.longrepr = folded_skip(report.longrepr)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Groups for pytest-xdist, the long ones first (``tests/scheduling.py``); first, so that
+    xdist's own hook, which names each test by its group, sees them."""
+    spread(items)

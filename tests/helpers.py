@@ -7,10 +7,12 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -22,6 +24,8 @@ from moviemind_lite.core.model import JobRequest
 from moviemind_lite.store.db import Database
 
 REPO = Path(__file__).resolve().parents[1]
+
+T = TypeVar("T")
 
 
 class Processes:
@@ -103,6 +107,88 @@ def wait_until(condition: Callable[[], bool], timeout_s: float = 20.0, what: str
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what or condition}")
         time.sleep(0.01)
+
+
+# How long a herd's threads may take to reach their starting line, and then to finish.
+HERD_DEADLINE_S = 60.0
+
+
+class Herd:
+    """``size`` threads released together from a starting line that has a deadline.
+
+    Each thread calls :meth:`start` where it must wait for the others. A thread that
+    fails (before or after the line) breaks the line, so nobody waits for it for ever;
+    a thread that never arrives breaks it after ``deadline_s``; the threads are daemons,
+    so a hung one cannot keep the interpreter from exiting. :meth:`run` re-raises the
+    first failure, or fails the test saying which threads did not arrive or finish.
+    """
+
+    def __init__(self, size: int, deadline_s: float = HERD_DEADLINE_S) -> None:
+        self.size = size
+        self.deadline_s = deadline_s
+        self._line = threading.Barrier(size, timeout=deadline_s)
+        self._arrived: list[int] = []
+        self._lock = threading.Lock()
+
+    def start(self, index: int) -> None:
+        """Wait at the starting line until all ``size`` threads are there."""
+        with self._lock:
+            self._arrived.append(index)
+        self._line.wait()
+
+    def run(self, task: Callable[[int], T]) -> list[T]:
+        """``task(index)`` on ``size`` threads (each calls :meth:`start` once); the results
+        in index order."""
+        results: dict[int, T] = {}
+        errors: list[tuple[int, BaseException]] = []
+
+        def body(index: int) -> None:
+            try:
+                results[index] = task(index)
+            except BaseException as error:
+                errors.append((index, error))
+                self._line.abort()
+
+        threads = [
+            threading.Thread(target=body, args=(index,), name=f"herd-{index}", daemon=True)
+            for index in range(self.size)
+        ]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 2 * self.deadline_s
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        stuck = [thread.name for thread in threads if thread.is_alive()]
+        # The first error that is not the broken line itself says what went wrong.
+        failures = [e for _, e in errors if not isinstance(e, threading.BrokenBarrierError)]
+        if failures:
+            raise failures[0]
+        missing = sorted(set(range(self.size)) - set(self._arrived))
+        if errors or missing:
+            pytest.fail(
+                f"{len(self._arrived)} of {self.size} threads reached the starting line "
+                f"within {self.deadline_s:g} s; never arrived: {missing}"
+            )
+        if stuck:
+            pytest.fail(
+                f"{len(stuck)} of {self.size} threads still running "
+                f"{2 * self.deadline_s:g} s after they started: {stuck}"
+            )
+        return [results[index] for index in range(self.size)]
+
+
+def run_together(
+    task: Callable[[int], T], size: int, deadline_s: float = HERD_DEADLINE_S
+) -> list[T]:
+    """``task(index)`` on ``size`` threads released together (see :class:`Herd`); the
+    results in index order."""
+    herd = Herd(size, deadline_s)
+
+    def released(index: int) -> T:
+        herd.start(index)
+        return task(index)
+
+    return herd.run(released)
 
 
 def count(database: Database, sql: str, params: tuple[object, ...] = ()) -> int:

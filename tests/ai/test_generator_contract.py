@@ -27,6 +27,7 @@ from moviemind_lite.ai.mock import MockGenerator
 from moviemind_lite.core.config import AI_BACKENDS, AISettings
 from moviemind_lite.core.domain import LOCALES
 from moviemind_lite.core.errors import InvalidInput, TransientAIError
+from tests.helpers import run_together
 
 from .conftest import openai_settings
 from .openai_server import FakeOpenAI, Reply
@@ -195,22 +196,16 @@ def test_a_healthy_upstream_never_raises_and_reports_each_call(make: MakeGenerat
 def test_calls_are_reported_per_key_from_many_threads(make: MakeGenerator) -> None:
     generator = make()
     requests = [with_changes(MATRIX, locale=locale) for locale in LOCALES[:4]]
-    barrier = threading.Barrier(8)
     reported: list[str] = []
     lock = threading.Lock()
 
     def call(index: int) -> None:
-        barrier.wait()
         for step in range(20):
             answer = generator.generate(requests[(index + step) % len(requests)])
             with lock:
                 reported.append(answer.call.key)
 
-    threads = [threading.Thread(target=call, args=(index,)) for index in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(call, 8)
     assert Counter(reported) == {request.key: 40 for request in requests}
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -24,6 +23,7 @@ from moviemind_lite.core.errors import (
 )
 from moviemind_lite.store.calls import CallRecord
 from moviemind_lite.store.db import Database
+from tests.helpers import run_together
 
 from .conftest import API_KEY, openai_settings
 from .openai_server import FakeOpenAI, Reply
@@ -122,19 +122,13 @@ def test_calls_share_one_kept_alive_connection(openai_server: FakeOpenAI) -> Non
 
 def test_threads_share_the_generators_one_client(openai_server: FakeOpenAI) -> None:
     shared = generator(openai_server)
-    barrier = threading.Barrier(4)
     clients: list[object] = []
 
-    def call() -> None:
-        barrier.wait()
+    def call(index: int) -> None:
         clients.append(shared.client())
         shared.generate(MATRIX)
 
-    threads = [threading.Thread(target=call) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(call, 4)
     assert len(openai_server.completions()) == 4
     assert len({id(client) for client in clients}) == 1
 

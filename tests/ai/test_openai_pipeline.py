@@ -25,6 +25,7 @@ from moviemind_lite.core.ids import parse_timestamp
 from moviemind_lite.core.model import CREATED, DONE, FAILED, PENDING
 from moviemind_lite.lab.scenario import Scenario
 from moviemind_lite.lab.scratch import lab_settings
+from tests.helpers import HERD_DEADLINE_S
 
 from .conftest import API_KEY
 from .openai_server import FakeOpenAI, Reply
@@ -217,7 +218,8 @@ def test_racing_requests_cost_one_call_under_two_level(
     first = Reply.answer(GERMAN)
     first.hold = hold  # the first (and only) call waits until every thread is asking
     openai_env.script(first)
-    barrier = threading.Barrier(threads)
+    # A deadline at the line: a thread that never arrives cannot hang the run's exit.
+    barrier = threading.Barrier(threads, timeout=HERD_DEADLINE_S)
     entered = threading.Semaphore(0)
     outcomes: list[RequestOutcome] = []
     errors: list[BaseException] = []
@@ -243,14 +245,17 @@ def test_racing_requests_cost_one_call_under_two_level(
                         )
             except BaseException as error:
                 errors.append(error)
+                barrier.abort()
 
-        workers = [threading.Thread(target=ask) for _ in range(threads)]
+        workers = [threading.Thread(target=ask, daemon=True) for _ in range(threads)]
         for worker in workers:
             worker.start()
         # The AI call is in flight (held by the server) once every thread is asking.
         openai_env.wait_for(1)
-        for _ in range(threads):
-            assert entered.acquire(timeout=30)
+        for passed in range(threads):
+            assert entered.acquire(timeout=30), (
+                f"{passed} of {threads} threads got past the line: {errors}"
+            )
         hold.set()
         for worker in workers:
             worker.join(timeout=60)

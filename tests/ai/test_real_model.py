@@ -38,6 +38,7 @@ from moviemind_lite.ai.openai import OpenAIGenerator, completion_request
 from moviemind_lite.ai.prompts import build_prompt
 from moviemind_lite.core.config import AISettings
 from moviemind_lite.core.errors import AIError, InvalidAIAnswer, TransientAIError
+from tests.helpers import run_together
 
 from .conftest import PROXY_VARIABLES
 
@@ -270,18 +271,7 @@ def test_the_local_generator_loads_one_model_for_the_process_and_its_threads() -
     settings = AISettings(backend="local", model="smollm2", seed=7, answer_max_chars=MAX_CHARS)
     # Two generators (two races of one process), two threads at once.
     generators = [make_generator("local", settings), make_generator("local", settings)]
-    barrier = threading.Barrier(2)
-    results: list[Answer | InvalidAIAnswer] = []
-
-    def ask(generator: Any) -> None:
-        barrier.wait()
-        results.append(outcome(generator, DAS_BOOT))
-
-    threads = [threading.Thread(target=ask, args=(generator,)) for generator in generators]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_together(lambda index: outcome(generators[index], DAS_BOOT), 2)
     assert len(results) == 2
     for result in results:
         assert_counted(result, build_prompt(DAS_BOOT, MAX_CHARS).max_tokens)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 
@@ -13,6 +12,7 @@ from moviemind_lite.core.domain import MOVIE, PERSON
 from moviemind_lite.core.errors import EntityNotFound
 from moviemind_lite.core.model import Text
 from moviemind_lite.store import catalog
+from tests.helpers import Herd
 
 pytestmark = pytest.mark.usefixtures("engines")
 
@@ -21,24 +21,16 @@ RACERS = 16
 
 def regenerate_together(settings: Settings, slug: str) -> list[str]:
     """RACERS threads, each with its own application, regenerate ``slug`` at once."""
-    barrier = threading.Barrier(RACERS)
-    results: list[str] = []
-    lock = threading.Lock()
+    herd = Herd(RACERS)
 
-    def racer() -> None:
+    def racer(index: int) -> str:
         with build_app(settings) as app:
-            barrier.wait()
+            herd.start(index)
             outcome = app.generation.regenerate(MOVIE, slug, timeout_s=60)
             assert outcome.job is not None
-            with lock:
-                results.append(str(outcome.job.result))
+            return str(outcome.job.result)
 
-    threads = [threading.Thread(target=racer) for _ in range(RACERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+    return herd.run(racer)
 
 
 def texts_of(app: App, slug: str) -> list[Text]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from moviemind_lite.cli import cli
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.store.migrations import pending
-from tests.helpers import Processes
+from tests.helpers import Processes, run_together
 
 
 @pytest.fixture
@@ -88,17 +87,11 @@ def test_a_home_whose_creator_died_mid_way_is_made_whole_by_the_next_command(
 
 
 def test_concurrent_openers_in_one_process_load_the_sample_once(settings: Settings) -> None:
-    barrier = threading.Barrier(8)
     counts: list[int] = []
 
-    def open_home() -> None:
-        barrier.wait()
+    def open_home(index: int) -> None:
         with build_app(settings) as app:
             counts.append(app.catalog.counts()["movies"])
 
-    threads = [threading.Thread(target=open_home) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    run_together(open_home, 8)
     assert len(counts) == 8 and len(set(counts)) == 1 and counts[0] > 0

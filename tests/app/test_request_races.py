@@ -6,10 +6,6 @@ than one lucky interleaving; movies and people go through the same pipeline.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import TypeVar
-
 import pytest
 
 from moviemind_lite.app.views import RequestOutcome
@@ -17,39 +13,12 @@ from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings
 from moviemind_lite.core.domain import MOVIE, PERSON, EntityKind
 from moviemind_lite.core.model import CREATED, DONE
-from tests.helpers import entity_rows
+from tests.helpers import entity_rows, run_together
 
 pytestmark = pytest.mark.usefixtures("engines")
 
 THREADS = 32
 ROUNDS = [(MOVIE, f"race-movie-{n}-2001") for n in range(4)] + [(PERSON, "race-person-ada")]
-
-T = TypeVar("T")
-
-
-def in_threads(task: Callable[[int], T], threads: int = THREADS) -> list[T]:
-    """Run ``task(index)`` on ``threads`` threads released together; their results."""
-    barrier = threading.Barrier(threads)
-    results: list[T | None] = [None] * threads
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = task(index)
-        except BaseException as error:
-            errors.append(error)
-            barrier.abort()
-
-    workers = [threading.Thread(target=run, args=(index,)) for index in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
-    if errors:
-        raise errors[0]
-    assert all(result is not None for result in results)
-    return [result for result in results if result is not None]
 
 
 def key(kind: EntityKind, slug: str) -> str:
@@ -94,7 +63,7 @@ def test_waiting_requests_for_one_slug_make_one_job(fast: Settings, apps: str) -
                 with build_app(fast) as own:
                     return own.generation.request(kind, slug, timeout_s=30)
 
-            outcomes = in_threads(ask)
+            outcomes = run_together(ask, THREADS)
             job_id = assert_one_of_everything(app, kind, slug)
             assert {outcome.status for outcome in outcomes} == {"done"}
             assert {job_that_answered(outcome) for outcome in outcomes} == {job_id}
@@ -117,7 +86,7 @@ def test_queued_requests_for_one_slug_get_one_job_id(settings: Settings, apps: s
                 with build_app(app.settings) as own:
                     return own.generation.request(kind, slug, wait=False)
 
-            outcomes = in_threads(ask)
+            outcomes = run_together(ask, THREADS)
             statuses = sorted(outcome.status for outcome in outcomes)
             assert statuses == ["in_progress"] * (THREADS - 1) + ["queued"]
             job_ids = {outcome.job.id for outcome in outcomes if outcome.job}

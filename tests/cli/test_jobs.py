@@ -15,11 +15,11 @@ from moviemind_lite.ai.mock import MockGenerator
 from moviemind_lite.app.wiring import build_app
 from moviemind_lite.core.config import load_settings
 from moviemind_lite.core.domain import KindName
-from moviemind_lite.core.ids import new_id
 from moviemind_lite.core.model import Job
 from tests.cli.conftest import run
 
-UNKNOWN_JOB = new_id()
+# A job id no job has: fixed, as it names tests (every xdist worker must collect the same).
+UNKNOWN_JOB = "01a25306-6914-7703-9009-4f73bf2cba24"
 
 
 @pytest.fixture(autouse=True)

@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from tests.docs.shell import Block, Shell, command_blocks, free_port, wait_for_port
+from tests.docs.warm import warm_moviemind
 from tests.engines import SERVERS, scratch_servers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,12 +60,24 @@ def run_blocks(
         MOVIEMIND_AI_JITTER_MS="0",
     )
     ports = {documented: str(free_port()) for documented in ("8000", "8001", "8002")}
+    with warm_moviemind(env) as client:
+        env["PATH"] = f"{client}{os.pathsep}{env['PATH']}"
+        return run_in_shell(blocks, folder, env, ports, urls or {})
+
+
+def run_in_shell(
+    blocks: list[Block],
+    folder: Path,
+    env: dict[str, str],
+    ports: dict[str, str],
+    urls: dict[str, str],
+) -> list[tuple[str, str]]:
     shell = Shell(folder, env)
     ran = []
     try:
         for block in blocks:
             for command in block.commands():
-                text = rewritten(command.text, ports, urls or {})
+                text = rewritten(command.text, ports, urls)
                 if text is None:
                     continue
                 started = time.monotonic()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +29,7 @@ from tests.faults.conftest import (
     texts_per_slug,
     worker_process,
 )
-from tests.helpers import count, wait_until
+from tests.helpers import count, run_together, wait_until
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -56,21 +55,15 @@ def test_redis_killed_and_restarted_empty_costs_no_second_job(
     fault_servers.services("start")  # Redis again, with no keys at all
     # The same keys again, two requests each from four threads at once.
     second: dict[str, set[str]] = {slug: set() for slug in slugs}
-    barrier = threading.Barrier(4)
+    orders = [slugs, slugs[::-1], slugs[1::2] + slugs[::2], slugs[::2] + slugs[1::2]]
 
-    def ask(order: list[str]) -> None:
-        barrier.wait()
-        for slug in order:
+    def ask(index: int) -> None:
+        for slug in orders[index]:
             outcome = app.generation.request(MOVIE, slug, wait=False)
             assert outcome.job is not None
             second[slug].add(outcome.job.id)
 
-    orders = [slugs, slugs[::-1], slugs[1::2] + slugs[::2], slugs[::2] + slugs[1::2]]
-    threads = [threading.Thread(target=ask, args=(order,)) for order in orders]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(ask, len(orders))
     assert {slug: ids for slug, ids in second.items() if ids != {first[slug]}} == {}
     assert set(jobs_per_slug(app).values()) == {1}
     report = Worker(app.runner, threads=2, once=True).run(handle_signals=False)

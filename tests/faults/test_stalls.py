@@ -48,7 +48,7 @@ REQUEST_DEADLINE_S = 20.0
 def at_once(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     """Every call on a thread of its own, started together; each must end by the deadline."""
     answers: dict[str, Any] = {}
-    barrier = threading.Barrier(len(calls))
+    barrier = threading.Barrier(len(calls), timeout=REQUEST_DEADLINE_S)
 
     def call(name: str, send: Callable[[], Any]) -> None:
         barrier.wait()

@@ -91,6 +91,7 @@ def test_an_unknown_lesson_lists_the_known_ones() -> None:
 # Every scenario, once, in its reduced variant, under the check `lab run` uses, on
 # SQLite and lock files and on PostgreSQL and Redis (for-update-row-locks races on
 # both databases by itself, clock-skew on both lock engines).
+@pytest.mark.slow
 @pytest.mark.parametrize("engines", BOTH_ENDS, ids=lambda engines: engines.id)
 @pytest.mark.parametrize("name", REQUIRED)
 def test_each_scenario_shows_what_it_promises(name: str, engines: Engines) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 from itertools import count
 from pathlib import Path
 
@@ -41,7 +40,7 @@ from moviemind_lite.policy.rollout import (
     parse_stages,
 )
 from moviemind_lite.store.jobs import JobStore
-from tests.helpers import flag_tables
+from tests.helpers import Herd, flag_tables
 
 DESCRIPTIONS = "ai_description_generation"
 
@@ -391,21 +390,17 @@ def test_concurrent_evaluations_advance_one_stage_only(app: App, store: JobStore
     app.rollouts.start(DESCRIPTIONS, plan(10, 50, 100, min_jobs=3))
     for slug in fresh_slugs(DESCRIPTIONS, 10, 3):
         assert store.complete(claimed(store, slug), JobOutcome(CREATED)) is not None
-    barrier = threading.Barrier(6)
+    herd = Herd(6)
     actions: list[str] = []
 
-    def evaluate() -> None:
+    def evaluate(index: int) -> None:
         service = RolloutService(app.database, "local", actor="tester")
-        barrier.wait()
+        herd.start(index)
         step = service.evaluate(DESCRIPTIONS)
         assert step is not None
         actions.append(step.action)
 
-    threads = [threading.Thread(target=evaluate) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    herd.run(evaluate)
     assert sorted(actions) == ["advanced"] + ["held"] * 5
     assert (current(app).stage, app.flags.describe(DESCRIPTIONS).percentage) == (2, 50)
 

@@ -25,7 +25,7 @@ from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings, load_settings
 from moviemind_lite.core.domain import MOVIE
 from moviemind_lite.core.model import CREATED, DONE, FAILED, IN_PROGRESS
-from tests.helpers import Processes, count, entity_rows, wait_until, worker_lines
+from tests.helpers import Processes, count, entity_rows, run_together, wait_until, worker_lines
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.usefixtures("engines")]
 
@@ -141,20 +141,14 @@ def test_three_workers_drain_300_requests_over_100_slugs(
         orders = [random.Random(seed).sample(slugs, len(slugs)) for seed in range(3)]
         statuses: list[str] = []
         statuses_lock = threading.Lock()
-        barrier = threading.Barrier(3)
 
-        def request_all(order: list[str]) -> None:
-            barrier.wait()
-            for slug in order:
+        def request_all(index: int) -> None:
+            for slug in orders[index]:
                 status = app.generation.request(MOVIE, slug, wait=False).status
                 with statuses_lock:
                     statuses.append(status)
 
-        requesters = [threading.Thread(target=request_all, args=(o,)) for o in orders]
-        for requester in requesters:
-            requester.start()
-        for requester in requesters:
-            requester.join()
+        run_together(request_all, len(orders))
         assert Counter(statuses) == {"queued": 100, "in_progress": 200}
         assert app.job_store.counts()["PENDING"] == 100
 

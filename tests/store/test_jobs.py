@@ -24,6 +24,7 @@ from moviemind_lite.core.model import (
 from moviemind_lite.core.numbers import DAY_MS
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.jobs import JobStore
+from tests.helpers import run_together
 
 pytestmark = pytest.mark.usefixtures("engines")
 
@@ -93,19 +94,13 @@ def test_every_job_is_claimed_exactly_once_by_racing_threads(database: Database)
     created = {jobs.create(request(f"movie-{index}"), "two-level").id for index in range(60)}
     claims: list[str] = []
     claims_lock = threading.Lock()
-    barrier = threading.Barrier(8)
 
-    def claim_all(worker: str) -> None:
-        barrier.wait()
-        while (job := jobs.claim_next(worker)) is not None:
+    def claim_all(index: int) -> None:
+        while (job := jobs.claim_next(f"w{index}")) is not None:
             with claims_lock:
                 claims.append(job.id)
 
-    threads = [threading.Thread(target=claim_all, args=(f"w{n}",)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(claim_all, 8)
     assert Counter(claims) == Counter(created)
     assert {job.attempts for job in jobs.list(limit=None)} == {1}
 

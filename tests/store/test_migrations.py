@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -9,6 +8,7 @@ from moviemind_lite.core.config import Settings
 from moviemind_lite.store.db import Database, open_database
 from moviemind_lite.store.migrations import MIGRATIONS, migrate, pending
 from moviemind_lite.store.sqlite import SqliteDatabase
+from tests.helpers import Herd
 
 
 @pytest.mark.usefixtures("engines")
@@ -89,27 +89,16 @@ def test_pragmas(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("engines")
 def test_processes_opening_a_new_database_together_migrate_once(settings: Settings) -> None:
     settings.home.mkdir(parents=True)
-    results: list[list[str]] = []
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(8)
+    herd = Herd(8)
 
-    def open_and_migrate() -> None:
+    def open_and_migrate(index: int) -> list[str]:
+        # An opener that fails breaks the herd's line: the others do not wait for ever.
+        database = open_database(settings.database)
         try:
-            database = open_database(settings.database)
-            try:
-                barrier.wait()
-                results.append(migrate(database))
-            finally:
-                database.close()
-        except BaseException as error:
-            # One opener failing must not leave the others waiting at the barrier for ever.
-            errors.append(error)
-            barrier.abort()
+            herd.start(index)
+            return migrate(database)
+        finally:
+            database.close()
 
-    threads = [threading.Thread(target=open_and_migrate, daemon=True) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    results = herd.run(open_and_migrate)
     assert sorted(len(names) for names in results) == [0] * 7 + [len(MIGRATIONS)]

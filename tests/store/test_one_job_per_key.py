@@ -8,8 +8,6 @@ they take a job back from a worker and check that its late write is refused.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from moviemind_lite.app.wiring import App
@@ -21,7 +19,7 @@ from moviemind_lite.pipeline.strategies import Strategy, StrategyContext, make_s
 from moviemind_lite.store.calls import start_call
 from moviemind_lite.store.db import Database
 from moviemind_lite.store.slots import slot_key
-from tests.helpers import count
+from tests.helpers import count, run_together
 
 REQUEST = JobRequest("movie", "alien-1979", "en-US", "default")
 pytestmark = pytest.mark.usefixtures("engines")
@@ -114,21 +112,15 @@ def test_a_herd_with_every_slot_forgotten_makes_one_job(app: App) -> None:
     """Eight requests at once while the lock server keeps forgetting: one job, one AI call."""
     first = app.generation.request(MOVIE, REQUEST.slug, wait=False)
     assert first.job is not None
-    barrier = threading.Barrier(8)
     seen: list[str] = []
 
-    def ask() -> None:
-        barrier.wait()
+    def ask(index: int) -> None:
         forget_slot_quietly(app, first.job.id)  # type: ignore[union-attr]
         outcome = app.generation.request(MOVIE, REQUEST.slug, wait=False)
         assert outcome.job is not None
         seen.append(outcome.job.id)
 
-    threads = [threading.Thread(target=ask) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(ask, 8)
     assert set(seen) == {first.job.id}
     assert count(app.database, "SELECT count(*) FROM jobs") == 1
 

@@ -10,6 +10,7 @@ from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import Settings
 from moviemind_lite.store.rate_limits import RateLimits, gcra, used
 from tests.engines import EVERY_PAIR
+from tests.helpers import run_together
 
 pytestmark = pytest.mark.usefixtures("engines")
 # The buckets follow the locks URL: the database's table on SQLite and PostgreSQL, or Redis.
@@ -76,22 +77,16 @@ def test_give_back_undoes_a_take_and_used_counts(buckets: RateLimits) -> None:
 @every_pair
 def test_racing_takes_let_exactly_the_limit_through(buckets: RateLimits, app: App) -> None:
     """Eight threads released at once, 40 takes for a limit of 25: exactly 25 pass."""
-    start = threading.Barrier(8)
     results: list[bool] = []
     lock = threading.Lock()
 
-    def racer() -> None:
-        start.wait()
+    def racer(index: int) -> None:
         for _ in range(5):
             allowance = buckets.take("race", 25, MINUTE, T0)
             with lock:
                 results.append(allowance.allowed)
 
-    threads = [threading.Thread(target=racer) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(racer, 8)
     assert results.count(True) == 25 and len(results) == 40
 
 
