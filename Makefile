@@ -26,11 +26,12 @@ demo: $(VENV)/.installed-run
 	$(BIN)/moviemind demo
 
 # The suite runs on TEST_WORKERS processes (pytest-xdist): most of its time is spent waiting
-# (AI latencies, worker processes, servers), so 4 workers keep 2 cores busy. Tests that share
+# (AI latencies, worker processes, servers), so 2 workers keep 2 cores busy without starving
+# the lessons, whose checks need a core of their own (TEST_WORKERS=4 on more cores). Tests that share
 # a module-wide fixture, and the lessons, each stay on one worker (tests/conftest.py).
 # A short temporary base, removed afterwards: xdist adds a folder per worker under it, and
 # some tests compare messages that print a test's paths within 80 columns.
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed-test
 	@base=$$(mktemp -d /tmp/mmtest.XXXXXX); \
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --basetemp=$$base; \
