@@ -464,9 +464,8 @@ class EngineRestart:
         ai = AISettings(latency_ms=30, jitter_ms=0)
         jobs = JobSettings(poll_ms=5.0, backoff_ms=20.0)
         with scratch_app(ai, jobs, servers, self.busy_timeout_ms) as (app, race):
-            engines = f"{app.database.dialect.name} + {app.locks.engine}"
             slugs = [f"lab-restarted-{index:03d}-1990" for index in range(keys)]
-            accepted = []
+            accepted: list[str] = []
             for slug in slugs:
                 job = app.generation.request(MOVIE, slug, wait=False).job
                 assert job is not None
@@ -496,26 +495,38 @@ class EngineRestart:
                 logger.removeHandler(heard)
             if on_progress is not None:
                 on_progress(self.name, 1, 1)
-            per_key = {
-                row[0]: int(row[1])
-                for row in app.database.query("SELECT slug, count(*) FROM jobs GROUP BY slug")
-            }
-            texts = app.database.query_one("SELECT count(*) FROM descriptions")
-            restarted = Restarted(
-                engines,
-                keys,
-                len(accepted),
-                sum(1 for job_id in accepted if app.jobs.get(job_id).status == "DONE"),
-                sum(1 for count in per_key.values() if count > 1),
-                int(texts[0]) if texts else 0,
-                heard.waits,
-                heard.backs,
-                dropped,
-                report[0].restarts if report else -1,
-            )
+            restarted = self._tally(app, keys, accepted, heard, dropped, report)
         outcome = restarted.outcome()
         return LessonReport(
             self, fast, (), (outcome,), Check(restarted.as_promised, outcome.verdict)
+        )
+
+    @staticmethod
+    def _tally(
+        app: App,
+        keys: int,
+        accepted: list[str],
+        heard: EngineWaits,
+        dropped: int,
+        report: list[WorkerReport],
+    ) -> Restarted:
+        """What the drain left: jobs done, keys with a second job, texts, the worker's log."""
+        per_key = {
+            row[0]: int(row[1])
+            for row in app.database.query("SELECT slug, count(*) FROM jobs GROUP BY slug")
+        }
+        texts = app.database.query_one("SELECT count(*) FROM descriptions")
+        return Restarted(
+            f"{app.database.dialect.name} + {app.locks.engine}",
+            keys,
+            len(accepted),
+            sum(1 for job_id in accepted if app.jobs.get(job_id).status == "DONE"),
+            sum(1 for count in per_key.values() if count > 1),
+            int(texts[0]) if texts else 0,
+            heard.waits,
+            heard.backs,
+            dropped,
+            report[0].restarts if report else -1,
         )
 
     def _outage(self, app: App, heard: EngineWaits) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -383,19 +384,13 @@ def run_race(
     answer and ``on_phase`` of each phase a job enters, as they happen, from
     the race's threads. Setting ``stop`` (from any thread) ends the race
     early: no new request is issued, queued jobs are dropped, running ones
-    finish, and :class:`RaceStopped` is raised. With ``schedule`` (see
-    :mod:`.schedule`), the race's gate replays its steps one at a time; a step
-    that cannot happen raises ``ScheduleError`` once every job has finished.
-    With ``gate`` instead, the caller's gate (a game's
-    :class:`~.schedule.PlayedGate`) takes the steps from whoever plays.
+    finish, and :class:`RaceStopped` is raised. A ``schedule`` (:mod:`.schedule`)
+    is replayed one step at a time (a step that cannot happen raises
+    ``ScheduleError``); a ``gate`` (a game's) takes the steps from whoever plays.
     """
     scenario = scenario.validated()
     strategy_factory(strategy)
-    if schedule is not None:
-        schedule.check_fits(scenario)
-        gate = ScheduleGate(schedule, strategy)
-    if gate is not None and scenario.mode != "threads":
-        raise ScheduleError("schedule: a schedule replays a race in threads mode")
+    gate = _gate_for(scenario, strategy, schedule, gate)
     label = label or strategy
     if stop is not None and stop.is_set():
         raise RaceStopped()
@@ -413,22 +408,14 @@ def run_race(
             prepare_scratch(settings, scenario)
             events, log = _race_sink(label, on_phase, gate)
             answers = Answers()
-            threads = (
-                ThreadWorkers(scenario.workers, events, answers, race, stop)
-                if scenario.mode == "threads"
-                else None
-            )
-            driver: JobDriver = threads or ProcessWorkers(
-                home, scenario, strategy, scratch, events, answers
-            )
-            with (
-                build_app(
-                    settings,
-                    load_sample=False,
-                    executor=threads.executor if threads is not None else None,
-                    events=events,
-                ) as app,
-            ):
+            if scenario.mode == "threads":
+                threads = ThreadWorkers(scenario.workers, events, answers, race, stop)
+                driver: JobDriver = threads
+                executor: Executor | None = threads.executor
+            else:
+                driver = ProcessWorkers(home, scenario, strategy, scratch, events, answers)
+                executor = None
+            with build_app(settings, load_sample=False, executor=executor, events=events) as app:
                 app.catalog.check_writable(f"race {strategy}")
                 if gate is not None:
                     gate.count_on(app.database, app.job_store.slots)
@@ -438,6 +425,18 @@ def run_race(
                 records = _run_crowd(crowd, driver, stop, gate)
                 replayed = tuple(gate.replayed) if gate is not None else ()
                 return _count(app, scenario, strategy, label, records, log, home, replayed)
+
+
+def _gate_for(
+    scenario: Scenario, strategy: str, schedule: Schedule | None, gate: ScheduleGate | None
+) -> ScheduleGate | None:
+    """The race's gate: the schedule's (replayed), the caller's (played) or none."""
+    if schedule is not None:
+        schedule.check_fits(scenario)
+        gate = ScheduleGate(schedule, strategy)
+    if gate is not None and scenario.mode != "threads":
+        raise ScheduleError("schedule: a schedule replays a race in threads mode")
+    return gate
 
 
 def _run_crowd(
