@@ -133,7 +133,12 @@ def diagnose(settings: Settings, timeout_s: float = PROBE_TIMEOUT_S) -> list[Eng
         ]
     try:
         try:
-            locks = open_locks(settings.locks, database, settings.jobs.lease_ms)
+            locks = open_locks(
+                settings.locks,
+                database,
+                settings.jobs.lease_ms,
+                engine_wait_ms=settings.engine_wait_ms,
+            )
         except MovieMindError as error:
             (state,) = check_database(database, timeout_s)
             return [state, EngineState("locks", locks_engine, locks_where, False, None, str(error))]
