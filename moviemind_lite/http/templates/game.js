@@ -110,20 +110,7 @@
     ask("POST", "/lab/api/game/run").then(answered).catch(lost);
   });
   saveButton.addEventListener("click", function () {
-    fetch("/lab/api/game/schedule", { headers: headers() })
-      .then(function (response) {
-        if (!response.ok) { throw new Error("the server answered " + response.status); }
-        var name = (response.headers.get("Content-Disposition") || "").split("filename=")[1] || "\"played.json\"";
-        return response.blob().then(function (blob) { return { blob: blob, name: name.replace(/"/g, "") }; });
-      })
-      .then(function (file) {
-        var link = document.createElement("a");
-        link.href = URL.createObjectURL(file.blob);
-        link.download = file.name;
-        document.body.appendChild(link);
-        link.click();
-        link.remove();
-      })
+    downloadFrom("/lab/api/game/schedule", headers(), "played.json")
       .catch(function (failure) { say("no schedule: " + failure, true); });
   });
   // A page closed mid-game stops its game (the server also opens the gate of a game nobody plays).

@@ -175,20 +175,7 @@
   });
 
   downloadButton.addEventListener("click", function () {
-    fetch("/lab/api/race/report", { headers: headers(false) })
-      .then(function (response) {
-        if (!response.ok) { throw new Error("the server answered " + response.status); }
-        var name = (response.headers.get("Content-Disposition") || "").split("filename=")[1] || "\"moviemind-lab.html\"";
-        return response.blob().then(function (blob) { return { blob: blob, name: name.replace(/"/g, "") }; });
-      })
-      .then(function (file) {
-        var link = document.createElement("a");
-        link.href = URL.createObjectURL(file.blob);
-        link.download = file.name;
-        document.body.appendChild(link);
-        link.click();
-        link.remove();
-      })
+    downloadFrom("/lab/api/race/report", headers(false), "moviemind-lab.html")
       .catch(function (failure) { say("no report: " + failure, true); });
   });
 
