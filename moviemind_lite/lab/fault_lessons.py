@@ -123,8 +123,7 @@ class LockServerForgets:
         servers: Servers | None = None,
     ) -> LessonReport:
         """Two bursts with every slot forgotten between them, then a worker drains the jobs."""
-        if stop is not None and stop.is_set():
-            raise RaceStopped()
+        RaceStopped.check(stop)
         keys = self.fast_keys if fast else self.keys
         label = "slots forgotten mid-burst"
         ai = AISettings(latency_ms=0, jitter_ms=0)
@@ -260,8 +259,7 @@ class StaleWorkerFenced:
         lease = self.fast_lease_ms if fast else self.lease_ms
         runs = []
         for paid in (False, True):
-            if stop is not None and stop.is_set():
-                raise RaceStopped()
+            RaceStopped.check(stop)
             runs.append(self.stall(paid, lease, servers))
             if on_progress is not None:
                 on_progress(self.name, len(runs), 2)
@@ -458,8 +456,7 @@ class EngineRestart:
         servers: Servers | None = None,
     ) -> LessonReport:
         """A burst, a worker draining it, the engine gone and back mid-drain."""
-        if stop is not None and stop.is_set():
-            raise RaceStopped()
+        RaceStopped.check(stop)
         keys = self.fast_keys if fast else self.keys
         ai = AISettings(latency_ms=30, jitter_ms=0)
         jobs = JobSettings(poll_ms=5.0, backoff_ms=20.0)

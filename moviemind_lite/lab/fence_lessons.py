@@ -108,8 +108,7 @@ class FenceCounterReset:
         servers: Servers | None = None,
     ) -> LessonReport:
         """Writers in turn, the lock server's keys forgotten, then holders until one writes."""
-        if stop is not None and stop.is_set():
-            raise RaceStopped()
+        RaceStopped.check(stop)
         servers = servers or Servers()
         if servers.locks_url is None:
             raise InvalidInput(

@@ -253,8 +253,7 @@ class BaselineRegenerate:
             (True, True, latency),
             (True, False, self.latency_ms),
         ):
-            if stop is not None and stop.is_set():
-                raise RaceStopped()
+            RaceStopped.check(stop)
             runs.append(
                 self.regenerate_at_once(
                     locking, run_latency, on_progress, servers, baseline_lock=lock
@@ -483,8 +482,7 @@ class CanaryRollback:
             app.rollouts.start(ROLLOUT_FLAG, self.plan())
             requests = outside = jobs = failed = 0
             while requests < self.max_requests and app.rollouts.active(ROLLOUT_FLAG):
-                if stop is not None and stop.is_set():
-                    raise RaceStopped()
+                RaceStopped.check(stop)
                 requests += 1
                 try:
                     outcome = app.generation.request(MOVIE, f"canary-film-{requests:05d}")

@@ -71,6 +71,12 @@ class RaceStopped(MovieMindError):
         super().__init__(STOPPED + done)
         self.finished = finished
 
+    @classmethod
+    def check(cls, stop: threading.Event | None) -> None:
+        """Raise if ``stop`` is set: the one way a race or lesson looks at its stop."""
+        if stop is not None and stop.is_set():
+            raise cls()
+
 
 def strategy_names(spec: str) -> list[str]:
     """The strategies named in ``a,b,...`` (or ``all``), each checked against the registry."""
@@ -392,8 +398,7 @@ def run_race(
     strategy_factory(strategy)
     gate = _gate_for(scenario, strategy, schedule, gate)
     label = label or strategy
-    if stop is not None and stop.is_set():
-        raise RaceStopped()
+    RaceStopped.check(stop)
 
     def answered(count: int) -> None:
         if on_progress is not None:
@@ -456,8 +461,7 @@ def _run_crowd(
         if gate is not None:
             gate.close()  # a stopped or stuck race's jobs must finish
         driver.stop()
-    if stop is not None and stop.is_set():
-        raise RaceStopped()
+    RaceStopped.check(stop)
     if gate is not None:
         gate.check()
     return records
