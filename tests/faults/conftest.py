@@ -28,6 +28,7 @@ import pytest
 from moviemind_lite.app.wiring import App, build_app
 from moviemind_lite.core.config import load_settings
 from tests.engines import REQUIRED
+from tests.helpers import count, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = REPO / "scripts" / "services.sh"
@@ -151,6 +152,24 @@ def urls(fault_servers: FaultServers, monkeypatch: pytest.MonkeyPatch) -> dict[s
 
 def open_app(home: Path) -> App:
     return build_app(load_settings(home))
+
+
+def until_jobs_done(app: App, at_least: int) -> None:
+    """Wait (bounded) until the worker has finished ``at_least`` jobs."""
+    wait_until(
+        lambda: count(app.database, "SELECT count(*) FROM jobs WHERE status = 'DONE'") >= at_least,
+        timeout_s=60,
+        what=f"the worker to finish {at_least} jobs",
+    )
+
+
+def until_a_call_runs(app: App) -> None:
+    """Wait (bounded) until one AI call has started and not ended."""
+    wait_until(
+        lambda: count(app.database, "SELECT count(*) FROM ai_calls WHERE state = 'running'") == 1,
+        timeout_s=60,
+        what="an AI call to start",
+    )
 
 
 def jobs_per_slug(app: App) -> dict[str, int]:

@@ -27,6 +27,8 @@ from tests.faults.conftest import (
     jobs_per_slug,
     open_app,
     texts_per_slug,
+    until_a_call_runs,
+    until_jobs_done,
     worker_process,
 )
 from tests.helpers import count, run_together, wait_until
@@ -91,11 +93,7 @@ def test_postgres_crash_mid_drain_loses_nothing_and_kills_no_thread(
     )
     try:
         with open_app(home) as app:
-            wait_until(
-                lambda: count(app.database, "SELECT count(*) FROM jobs WHERE status = 'DONE'") >= 4,
-                timeout_s=60,
-                what="the worker to finish a few jobs",
-            )
+            until_jobs_done(app, 4)
         fault_servers.stop_postgres_immediately()
         time.sleep(2)  # the outage: the worker's two threads run into it meanwhile
         fault_servers.services("start")
@@ -130,13 +128,7 @@ def test_a_frozen_workers_late_text_is_refused_by_the_jobs_fence(
     first = worker_process(home, urls, **slow, **lease)
     second: subprocess.Popen[str] | None = None
     try:
-        wait_until(
-            lambda: (
-                count(app.database, "SELECT count(*) FROM ai_calls WHERE state = 'running'") == 1
-            ),
-            timeout_s=60,
-            what="the first worker's AI call to start",
-        )
+        until_a_call_runs(app)
         first.send_signal(signal.SIGSTOP)  # frozen mid-call: no heartbeat, no write
         second = worker_process(home, urls, **slow, **lease)
         wait_until(lambda: app.jobs.get(job.id).attempts == 2, timeout_s=60, what="the take-back")
@@ -169,13 +161,7 @@ def test_a_worker_killed_mid_call_leaves_its_paid_call_counted(
     first = worker_process(home, urls, **slow, **lease)
     second: subprocess.Popen[str] | None = None
     try:
-        wait_until(
-            lambda: (
-                count(app.database, "SELECT count(*) FROM ai_calls WHERE state = 'running'") == 1
-            ),
-            timeout_s=60,
-            what="the AI call to start",
-        )
+        until_a_call_runs(app)
         first.kill()  # kill -9 mid-call: the call is paid, its end never written
         first.communicate(timeout=30)
         second = worker_process(home, urls, MOVIEMIND_AI_LATENCY_MS="0", **lease)

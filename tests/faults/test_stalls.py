@@ -31,6 +31,7 @@ from tests.faults.conftest import (
     jobs_per_slug,
     open_app,
     texts_per_slug,
+    until_jobs_done,
     worker_process,
 )
 from tests.helpers import count, wait_until
@@ -87,11 +88,7 @@ def test_a_stalled_engine_gets_a_503_naming_it_and_loses_nothing(
     )
     try:
         with open_app(home) as app:
-            wait_until(
-                lambda: count(app.database, "SELECT count(*) FROM jobs WHERE status = 'DONE'") >= 2,
-                timeout_s=60,
-                what="the worker to finish a few jobs",
-            )
+            until_jobs_done(app, 2)
             with TestClient(create_app(app, run_jobs=False), base_url="http://localhost") as client:
                 calls: dict[str, Callable[[], Any]] = {
                     slug: (lambda slug=slug: client.get(f"/api/v1/movies/{slug}"))  # type: ignore[misc]
